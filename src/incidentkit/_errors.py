@@ -1,0 +1,222 @@
+"""The exception tree of incidentkit.
+
+Every exception the library raises on purpose derives from
+:class:`IncidentkitError`, so one ``except`` clause catches them all::
+
+    IncidentkitError
+    ├── ProtocolViolation              a step out of order
+    │   ├── StepNotAvailable           a step called on a phase that lacks it
+    │   │   (also AttributeError)          (what an untyped script meets)
+    │   └── StalePhaseError            a phase object used after it moved on
+    ├── InvalidInputError (ValueError)  bad input from the caller
+    │   └── NaiveDatetimeError         a datetime without a time zone
+    ├── JournalError                   the forensic journal
+    │   ├── JournalCorruptedError      edited, deleted, reordered or garbage records
+    │   ├── TornRecordError            an incomplete last record (a crash mid-write)
+    │   ├── JournalLockedError         another process holds the journal too long
+    │   └── ConcurrentAppendError      another writer appended since we last read
+    └── SourceError                    an adapter (source or executor) failed
+        ├── SourceUnavailableError     connection refused, timeout, HTTP 5xx
+        ├── MalformedResponseError     the answer is not what the protocol expects
+        └── RollbackFailedError        an executor could not roll back
+
+Messages say what happened, what was expected and what to do next.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConcurrentAppendError",
+    "IncidentkitError",
+    "InvalidInputError",
+    "JournalCorruptedError",
+    "JournalError",
+    "JournalLockedError",
+    "MalformedResponseError",
+    "NaiveDatetimeError",
+    "ProtocolViolation",
+    "RollbackFailedError",
+    "SourceError",
+    "SourceUnavailableError",
+    "StalePhaseError",
+    "StepNotAvailable",
+    "TornRecordError",
+]
+
+
+class IncidentkitError(Exception):
+    """The root of every exception incidentkit raises on purpose.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ProtocolViolation(IncidentkitError):  # noqa: N818 - the name is the domain's word
+    """A step was attempted out of the protocol's order.
+
+    Attributes:
+        phase: The name of the phase the incident is in.
+        attempted: The step that was attempted.
+        required: What must happen first.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, phase: str, attempted: str, required: str) -> None:
+        self.phase = phase
+        self.attempted = attempted
+        self.required = required
+        super().__init__(
+            f"{attempted!r} is not allowed in phase {phase!r}: {required}. "
+            "To deviate on purpose, use an explicit override with an actor and a reason."
+        )
+
+
+class StepNotAvailable(ProtocolViolation, AttributeError):
+    """A step was called on a phase that does not have it.
+
+    A type checker rejects such a call; an untyped script gets this error at
+    run time instead of a bare :class:`AttributeError`. It is an
+    :class:`AttributeError` too, so that ``hasattr(phase, "resolve")`` is
+    simply false.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class StalePhaseError(ProtocolViolation):
+    """A phase object was used after the incident moved on from it.
+
+    Each transition returns the next phase; the old object is stale so that a
+    script cannot fork the incident by acting on two phases at once.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, phase: str, attempted: str, current: str) -> None:
+        self.current = current
+        IncidentkitError.__init__(
+            self,
+            f"this {phase!r} phase object is stale: the incident has moved on to {current!r}. "
+            f"Call {attempted!r} on the phase object the last transition returned "
+            "(or Incident.resume() the journal).",
+        )
+        self.phase = phase
+        self.attempted = attempted
+        self.required = f"use the current phase {current!r}"
+
+
+class InvalidInputError(IncidentkitError, ValueError):
+    """The caller passed a value the library cannot use.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class NaiveDatetimeError(InvalidInputError):
+    """A datetime without a time zone was passed.
+
+    incidentkit never guesses a time zone: attach one (``tzinfo=UTC``, or use
+    :func:`pendulum.now`).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class JournalError(IncidentkitError):
+    """The forensic journal could not be read or written as expected.
+
+    Attributes:
+        path: The journal file concerned.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class JournalCorruptedError(JournalError):
+    """The journal's hash chain or record structure is broken.
+
+    Raised when records were edited, deleted, reordered or are not records at
+    all. :func:`incidentkit.verify_journal` reports every problem instead of
+    raising.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class TornRecordError(JournalError):
+    """The journal ends in an incomplete record, typically a crash mid-write.
+
+    The records before it are intact. Nothing is dropped silently:
+    :func:`incidentkit.repair_torn_tail` moves the fragment to a side file and
+    only then truncates the journal.
+
+    Attributes:
+        offset: The byte offset where the torn record starts.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, path: str, offset: int) -> None:
+        self.offset = offset
+        super().__init__(message, path=path)
+
+
+class JournalLockedError(JournalError):
+    """Another process held the journal's lock for longer than the timeout.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ConcurrentAppendError(JournalError):
+    """Another writer appended to the journal since this process last read it.
+
+    The incident state this process holds is out of date; resume the incident
+    from the journal and retry the step.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class SourceError(IncidentkitError):
+    """An adapter (a source or an executor) failed.
+
+    The protocol catches these during a step, records the failure as a
+    monitoring-gap finding and carries on; they reach the caller only from
+    direct adapter calls.
+
+    Attributes:
+        source: The name of the adapter that failed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, source: str) -> None:
+        self.source = source
+        super().__init__(message)
+
+
+class SourceUnavailableError(SourceError):
+    """The source could not be reached, timed out or answered with a server error.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class MalformedResponseError(SourceError):
+    """The source answered, but not in the shape its protocol promises.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class RollbackFailedError(SourceError):
+    """A rollback executor could not carry out a rollback.
+
+    .. versionadded:: 0.1.0
+    """

@@ -1,0 +1,432 @@
+"""The events of the forensic journal, and the converter that (de)serialises them.
+
+Every step of an incident is one immutable event with an actor and a UTC
+instant. The journal stores each event as a JSON object tagged with its
+``type``; :data:`converter` turns events into such objects and back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, TypeAlias
+
+import attrs
+import cattrs
+import pendulum
+from cattrs.strategies import configure_tagged_union
+
+from incidentkit._model import (
+    Actor,
+    Change,
+    ChecklistItem,
+    Detection,
+    Evidence,
+    Finding,
+    Impact,
+    MetricQuery,
+    MitigationKind,
+    RollbackOption,
+    RollbackResult,
+    Sample,
+    Series,
+)
+from incidentkit._recovery import RecoveryVerdict
+from incidentkit._time import UTC, format_instant, parse_instant
+
+__all__ = [
+    "ChangesGathered",
+    "ChecklistItemChecked",
+    "ChecklistItemWaived",
+    "DiagnosisBegun",
+    "Event",
+    "FindingRecorded",
+    "HypothesisRecorded",
+    "HypothesisRejected",
+    "ImpactAssessed",
+    "IncidentDeclared",
+    "IncidentResolved",
+    "MitigationApplied",
+    "NoteAdded",
+    "OverrideRecorded",
+    "RecoveryChecked",
+    "RollbackExecuted",
+    "RollbacksReviewed",
+    "SourceOutcome",
+    "converter",
+]
+
+
+@attrs.frozen
+class IncidentDeclared:
+    """The incident was opened.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "incident_declared"
+    at: pendulum.DateTime
+    actor: Actor
+    incident_id: str
+    title: str
+    services: tuple[str, ...]
+    detection: Detection
+    detected_at: pendulum.DateTime
+    summary: str = ""
+
+
+@attrs.frozen
+class NoteAdded:
+    """Someone wrote down an observation.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "note_added"
+    at: pendulum.DateTime
+    actor: Actor
+    text: str
+
+
+@attrs.frozen
+class FindingRecorded:
+    """A finding for the post-mortem: a monitoring gap, an override, an observation.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "finding_recorded"
+    at: pendulum.DateTime
+    actor: Actor
+    finding: Finding
+
+
+@attrs.frozen
+class Measurement:
+    """One impact figure as measured: the series and how it was reduced.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str
+    reduce: str
+    value: float | None
+    series: Series
+
+
+@attrs.frozen
+class ImpactAssessed:
+    """The blast radius was assessed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "impact_assessed"
+    at: pendulum.DateTime
+    actor: Actor
+    impact: Impact
+    measurements: tuple[Measurement, ...] = ()
+
+
+@attrs.frozen
+class SourceOutcome:
+    """How one source answered during a gathering.
+
+    .. versionadded:: 0.1.0
+    """
+
+    source: str
+    item: ChecklistItem
+    ok: bool
+    changes: int = 0
+    error: str = ""
+
+
+@attrs.frozen
+class ChangesGathered:
+    """What changed in a window was gathered from the sources.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "changes_gathered"
+    at: pendulum.DateTime
+    actor: Actor
+    window_start: pendulum.DateTime
+    window_end: pendulum.DateTime
+    changes: tuple[Change, ...]
+    sources: tuple[SourceOutcome, ...]
+
+
+@attrs.frozen
+class RollbacksReviewed:
+    """The rollback options for the changes in the window were reviewed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "rollbacks_reviewed"
+    at: pendulum.DateTime
+    actor: Actor
+    options: tuple[RollbackOption, ...]
+    uncovered: tuple[str, ...]
+    executors: tuple[str, ...]
+
+
+@attrs.frozen
+class RollbackExecuted:
+    """A rollback was attempted: its rehearsal (if any) and its result.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "rollback_executed"
+    at: pendulum.DateTime
+    actor: Actor
+    option: RollbackOption
+    rehearsal: RollbackResult | None
+    result: RollbackResult | None
+    error: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the rollback itself ran and reported success."""
+        return self.result is not None and self.result.succeeded and not self.result.dry_run
+
+
+@attrs.frozen
+class MitigationApplied:
+    """An intervention other than a rollback, with the reason a rollback was not chosen.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "mitigation_applied"
+    at: pendulum.DateTime
+    actor: Actor
+    action: str
+    kind: MitigationKind
+    why_not_rollback: str
+
+
+@attrs.frozen
+class RecoveryChecked:
+    """Recovery was checked against monitoring.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "recovery_checked"
+    at: pendulum.DateTime
+    actor: Actor
+    verdict: RecoveryVerdict
+    since: pendulum.DateTime
+    baseline_start: pendulum.DateTime
+    baseline_end: pendulum.DateTime
+    errors: Series | None = None
+    traffic: Series | None = None
+
+
+@attrs.frozen
+class OverrideRecorded:
+    """Someone deviated from the protocol on purpose, with a reason.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "override_recorded"
+    at: pendulum.DateTime
+    actor: Actor
+    step: str
+    from_phase: str
+    to_phase: str
+    reason: str
+
+
+@attrs.frozen
+class DiagnosisBegun:
+    """Diagnosis began (after verified recovery, or by override).
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "diagnosis_begun"
+    at: pendulum.DateTime
+    actor: Actor
+
+
+@attrs.frozen
+class HypothesisRecorded:
+    """A hypothesis about the cause, tied to evidence.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "hypothesis_recorded"
+    at: pendulum.DateTime
+    actor: Actor
+    hypothesis_id: str
+    statement: str
+    evidence: tuple[Evidence, ...]
+
+
+@attrs.frozen
+class HypothesisRejected:
+    """A hypothesis was ruled out.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "hypothesis_rejected"
+    at: pendulum.DateTime
+    actor: Actor
+    hypothesis_id: str
+    reason: str
+
+
+@attrs.frozen
+class ChecklistItemChecked:
+    """A usual suspect was checked against sources.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "checklist_item_checked"
+    at: pendulum.DateTime
+    actor: Actor
+    item: ChecklistItem
+    sources: tuple[str, ...]
+    conclusion: str
+
+
+@attrs.frozen
+class ChecklistItemWaived:
+    """A usual suspect was waived, with a reason.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "checklist_item_waived"
+    at: pendulum.DateTime
+    actor: Actor
+    item: ChecklistItem
+    reason: str
+
+
+@attrs.frozen
+class IncidentResolved:
+    """The incident was resolved with a root cause and its evidence.
+
+    .. versionadded:: 0.1.0
+    """
+
+    TYPE: ClassVar[str] = "incident_resolved"
+    at: pendulum.DateTime
+    actor: Actor
+    root_cause: str
+    evidence: tuple[Evidence, ...]
+
+
+Event: TypeAlias = (
+    IncidentDeclared
+    | NoteAdded
+    | FindingRecorded
+    | ImpactAssessed
+    | ChangesGathered
+    | RollbacksReviewed
+    | RollbackExecuted
+    | MitigationApplied
+    | RecoveryChecked
+    | OverrideRecorded
+    | DiagnosisBegun
+    | HypothesisRecorded
+    | HypothesisRejected
+    | ChecklistItemChecked
+    | ChecklistItemWaived
+    | IncidentResolved
+)
+"""Any event of the journal."""
+
+EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
+    cls.TYPE: cls
+    for cls in (
+        IncidentDeclared,
+        NoteAdded,
+        FindingRecorded,
+        ImpactAssessed,
+        ChangesGathered,
+        RollbacksReviewed,
+        RollbackExecuted,
+        MitigationApplied,
+        RecoveryChecked,
+        OverrideRecorded,
+        DiagnosisBegun,
+        HypothesisRecorded,
+        HypothesisRejected,
+        ChecklistItemChecked,
+        ChecklistItemWaived,
+        IncidentResolved,
+    )
+}
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_unstructure_hook(pendulum.DateTime, format_instant)
+    conv.register_structure_hook(pendulum.DateTime, lambda value, _: parse_instant(value))
+
+    # A series is stored compactly: [[unix seconds, value or null], ...].
+    def unstructure_series(series: Series) -> dict[str, Any]:
+        return {
+            "query": conv.unstructure(series.query),
+            "samples": [[s.at.timestamp(), s.value] for s in series.samples],
+            "non_finite": series.non_finite,
+        }
+
+    def structure_series(value: Mapping[str, Any], _: object) -> Series:
+        query = conv.structure(value["query"], MetricQuery)
+        samples = tuple(
+            Sample(pendulum.from_timestamp(at, tz=UTC), None if v is None else float(v))
+            for at, v in value["samples"]
+        )
+        return Series(query, samples, int(value.get("non_finite", 0)))
+
+    # Actors repeat in every event; resuming a long journal builds each one once.
+    actors: dict[tuple[str, str | None], Actor] = {}
+    structure_actor_fields = conv.get_structure_hook(Actor)
+
+    def structure_actor(value: Mapping[str, Any], _: object) -> Actor:
+        key = (value.get("name"), value.get("role"))
+        actor = actors.get(key)  # type: ignore[arg-type]
+        if actor is None:
+            actor = structure_actor_fields(value, Actor)
+            if len(actors) < 1024:  # noqa: PLR2004 - a bound, not a tuning knob
+                actors[key] = actor  # type: ignore[index]
+        return actor
+
+    conv.register_structure_hook(Actor, structure_actor)
+    conv.register_unstructure_hook(Series, unstructure_series)
+    conv.register_structure_hook(Series, structure_series)
+    configure_tagged_union(
+        Event,  # type: ignore[arg-type]
+        conv,
+        tag_generator=lambda cls: cls.TYPE,  # type: ignore[attr-defined]
+        tag_name="type",
+    )
+    return conv
+
+
+converter: Final = _make_converter()
+"""The cattrs converter for every journal event and value class."""
+
+
+def unstructure_event(event: Event) -> dict[str, Any]:
+    """Return the JSON object the journal stores for ``event``."""
+    body: dict[str, Any] = converter.unstructure(event, Event)  # type: ignore[arg-type]
+    return body
+
+
+def structure_event(body: Mapping[str, Any]) -> Event:
+    """Rebuild an event from the JSON object the journal stored."""
+    event: Event = converter.structure(body, Event)  # type: ignore[arg-type]
+    return event
+

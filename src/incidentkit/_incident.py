@@ -1,0 +1,1280 @@
+"""The incident protocol: one class per phase, each with only the steps it allows.
+
+A transition method returns the next phase; a method that is not allowed in a
+phase does not exist on that phase's class, so the type checker rejects the
+wrong order. Untyped callers get :class:`ProtocolViolation` at run time, and a
+phase object the incident has moved on from raises :class:`StalePhaseError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import statistics
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias
+
+import attrs
+import pendulum
+from typing_extensions import Self
+
+from incidentkit._errors import (
+    InvalidInputError,
+    JournalCorruptedError,
+    ProtocolViolation,
+    RollbackFailedError,
+    StalePhaseError,
+    StepNotAvailable,
+)
+from incidentkit._events import (
+    ChangesGathered,
+    ChecklistItemChecked,
+    ChecklistItemWaived,
+    DiagnosisBegun,
+    Event,
+    FindingRecorded,
+    HypothesisRecorded,
+    HypothesisRejected,
+    ImpactAssessed,
+    IncidentDeclared,
+    IncidentResolved,
+    Measurement,
+    MitigationApplied,
+    NoteAdded,
+    OverrideRecorded,
+    RecoveryChecked,
+    RollbackExecuted,
+    RollbacksReviewed,
+    SourceOutcome,
+    structure_event,
+    unstructure_event,
+)
+from incidentkit._gather import (
+    call_adapter,
+    checked_changes,
+    checked_options,
+    checked_result,
+    checked_series,
+)
+from incidentkit._journal import Anchor, Journal
+from incidentkit._model import (
+    Actor,
+    Caveat,
+    CaveatKind,
+    Change,
+    ChangeKind,
+    ChecklistItem,
+    Detection,
+    Evidence,
+    Figure,
+    Finding,
+    FindingKind,
+    Impact,
+    MitigationKind,
+    RollbackOption,
+    RollbackResult,
+    Series,
+    Severity,
+    as_actor,
+)
+from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, judge_recovery
+from incidentkit._specs import Measure, Metric
+from incidentkit._state import OVERRIDE_TARGETS, STEP_REQUIREMENTS, IncidentState, require
+from incidentkit._time import SystemClock, to_instant
+
+if TYPE_CHECKING:
+    from incidentkit._report import Report
+    from incidentkit._timeline import TimelineEntry
+    from incidentkit.protocols import (
+        ChangeSource,
+        Clock,
+        DependencyStatusSource,
+        DeploySource,
+        RollbackExecutor,
+    )
+
+__all__ = [
+    "AnyPhase",
+    "Assessed",
+    "Declared",
+    "Diagnosing",
+    "Incident",
+    "Intervened",
+    "Recovered",
+    "Resolved",
+    "Reviewed",
+]
+
+_DEPLOY_KINDS = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG})
+_INFRA_KINDS = frozenset({ChangeKind.INFRASTRUCTURE})
+_DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
+_DEFAULT_LOOKBACK = 6 * 3600.0
+
+
+def _text(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
+        msg = f"{what} must be a non-empty string"
+        raise InvalidInputError(msg)
+    return value
+
+
+def _seconds(value: float | dt.timedelta, what: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    if not seconds > 0:
+        msg = f"{what} must be a positive duration, not {value!r}"
+        raise InvalidInputError(msg)
+    return seconds
+
+
+class _Core:
+    """What all phase objects of one incident share: journal, state, clock."""
+
+    def __init__(self, journal: Journal, state: IncidentState, clock: Clock) -> None:
+        self.journal = journal
+        self.state = state
+        self.clock = clock
+        self.current: _Phase | None = None
+        self.executors: dict[str, RollbackExecutor] = {}
+
+    def now(self) -> pendulum.DateTime:
+        return to_instant(self.clock.now(), what="the clock's now()")
+
+    def record(self, event: Event) -> int:
+        """Validate, append durably, then fold; return the event's sequence number."""
+        self.state.validate(event)
+        record = self.journal.append(unstructure_event(event), expect_head=self.journal.head)
+        self.state.apply(record.seq, event)
+        return record.seq
+
+
+class _Phase:
+    """The part every phase shares: identity, reading, notes and findings."""
+
+    PHASE: ClassVar[str] = ""
+
+    def __init__(self, core: _Core) -> None:
+        self._core = core
+        core.current = self
+
+    def _enter(self, step: str) -> _Core:
+        core = self._core
+        if core.current is not self:
+            raise StalePhaseError(self.PHASE, step, core.state.phase)
+        require(core.state.phase, step)
+        return core
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> NoReturn:
+            if name in STEP_REQUIREMENTS:
+                _allowed, why = STEP_REQUIREMENTS[name]
+                raise StepNotAvailable(self.PHASE, name, why)
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        """Return the phase and the incident."""
+        stale = "" if self._core.current is self else " (stale)"
+        return f"<{type(self).__name__} {self.incident_id} {self.title!r}{stale}>"
+
+    # --- reading -------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        """The name of this phase (``declared``, ``assessed``, ...)."""
+        return self.PHASE
+
+    @property
+    def is_current(self) -> bool:
+        """Whether this object is the incident's current phase (not stale)."""
+        return self._core.current is self
+
+    @property
+    def incident_id(self) -> str:
+        """The incident's identifier."""
+        return self._core.state.declared.incident_id
+
+    @property
+    def title(self) -> str:
+        """The incident's title."""
+        return self._core.state.declared.title
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services declared as affected."""
+        return self._core.state.declared.services
+
+    @property
+    def journal_path(self) -> str:
+        """The path of the incident's journal file."""
+        return str(self._core.journal.path)
+
+    @property
+    def anchor(self) -> Anchor:
+        """The head of the journal's hash chain: keep it to detect later truncation."""
+        head = self._core.journal.head
+        assert head is not None  # noqa: S101 - a declared incident has one record at least
+        return head
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """Every event so far, in journal order."""
+        return tuple(self._core.state.events)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The findings so far, overrides included."""
+        from incidentkit._report import collect_findings  # noqa: PLC0415 - avoid a cycle
+
+        return tuple(f for _seq, f in collect_findings(self._core.state))
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        """Every change gathered so far, closest to the symptom start first."""
+        state = self._core.state
+        changes = list(state.changes.values())
+        if state.impact is None:
+            return tuple(changes)
+        start = state.impact.symptom_start
+        return tuple(sorted(changes, key=lambda c: _suspicion_key(c, start)))
+
+    def timeline(self) -> list[TimelineEntry]:
+        """Return the timeline so far: changes, symptom window and the incident's steps."""
+        from incidentkit._timeline import build_timeline  # noqa: PLC0415 - avoid a cycle
+
+        return build_timeline(self._core.state)
+
+    # --- steps allowed in every open phase ------------------------------
+
+    def note(self, text: str, *, actor: Actor | str) -> Self:
+        """Write down an observation.
+
+        Returns:
+            This phase (a note does not move the incident on).
+        """
+        core = self._enter("note")
+        core.record(NoteAdded(core.now(), as_actor(actor), _text(text, "a note")))
+        return self
+
+    def finding(
+        self,
+        summary: str,
+        *,
+        actor: Actor | str,
+        detail: str = "",
+        kind: FindingKind = FindingKind.OBSERVATION,
+    ) -> Self:
+        """Record a finding for the post-mortem.
+
+        Returns:
+            This phase.
+        """
+        core = self._enter("finding")
+        core.record(FindingRecorded(core.now(), as_actor(actor), Finding(kind, summary, detail)))
+        return self
+
+    # --- shared machinery ----------------------------------------------
+
+    def _gap(self, core: _Core, actor: Actor, summary: str, detail: str) -> None:
+        core.record(
+            FindingRecorded(
+                core.now(), actor, Finding(FindingKind.MONITORING_GAP, summary, detail)
+            )
+        )
+
+    def _override(self, step: str, actor: Actor | str, reason: str) -> _Core:
+        core = self._enter(step)
+        core.record(
+            OverrideRecorded(
+                core.now(),
+                as_actor(actor),
+                step,
+                core.state.phase,
+                OVERRIDE_TARGETS[step],
+                _text(reason, "an override's reason"),
+            )
+        )
+        return core
+
+
+def _suspicion_key(change: Change, symptom_start: pendulum.DateTime) -> tuple[int, float]:
+    """Changes active at or just before the symptom start come first; later ones last."""
+    if change.started > symptom_start:
+        return (1, (change.started - symptom_start).total_seconds())
+    if change.active_at(symptom_start):
+        return (0, 0.0)
+    end = change.finished or change.started
+    return (0, (symptom_start - end).total_seconds())
+
+
+class _Gathering(_Phase):
+    """Phases after the impact is known may gather what changed."""
+
+    def gather_changes(
+        self,
+        *,
+        actor: Actor | str,
+        deploys: Sequence[DeploySource] = (),
+        infrastructure: Sequence[ChangeSource] = (),
+        dependencies: Sequence[DependencyStatusSource] = (),
+        lookback: float | dt.timedelta = _DEFAULT_LOOKBACK,
+        services: Sequence[str] | None = None,
+    ) -> Self:
+        """Gather what changed around the symptom: evidence, not theory.
+
+        Asks every source for the changes under way from ``lookback`` before the
+        symptom start until now. A source that fails or answers garbage is
+        recorded as a monitoring-gap finding; the others still count.
+
+        Args:
+            actor: Who gathers.
+            deploys: Deploy sources (deploys, config and feature-flag changes).
+            infrastructure: Infrastructure change sources.
+            dependencies: Dependency status sources.
+            lookback: How far before the symptom start to look (seconds or a
+                timedelta); bounded so that an incident is never pinned on an
+                arbitrarily old change.
+            services: Only changes of these services (dependency incidents are
+                never filtered); ``None`` means all.
+
+        Returns:
+            This phase, with :attr:`changes` extended.
+
+        Raises:
+            InvalidInputError: No source was given, or the lookback is not positive.
+        """
+        core = self._enter("gather_changes")
+        who = as_actor(actor)
+        if not (deploys or infrastructure or dependencies):
+            msg = "gather_changes needs at least one deploy, infrastructure or dependency source"
+            raise InvalidInputError(msg)
+        impact = core.state.impact
+        assert impact is not None  # noqa: S101 - gathering is allowed only after the impact
+        end = core.now()
+        start = impact.symptom_start.subtract(seconds=_seconds(lookback, "lookback"))
+        wanted = None if services is None else list(services)
+        found: list[Change] = []
+        outcomes: list[SourceOutcome] = []
+        gaps: list[str] = []
+        jobs: list[tuple[str, ChecklistItem, frozenset[ChangeKind], object]] = []
+        for source in deploys:
+            jobs.append(
+                (
+                    source.name,
+                    ChecklistItem.DEPLOYS,
+                    _DEPLOY_KINDS,
+                    lambda s=source: s.deploys(start, end, services=wanted),
+                )
+            )
+        for source in infrastructure:
+            jobs.append(
+                (
+                    source.name,
+                    ChecklistItem.INFRASTRUCTURE,
+                    _INFRA_KINDS,
+                    lambda s=source: s.changes(start, end, services=wanted),
+                )
+            )
+        for source in dependencies:
+            jobs.append(
+                (
+                    source.name,
+                    ChecklistItem.DEPENDENCIES,
+                    _DEPENDENCY_KINDS,
+                    lambda s=source: s.incidents(start, end),
+                )
+            )
+        for name, item, kinds, call in jobs:
+            answer, error = call_adapter(name, "gathering changes", call)  # type: ignore[arg-type]
+            changes: list[Change] = []
+            if not error:
+                changes, error = checked_changes(name, answer, kinds)
+            if error:
+                outcomes.append(SourceOutcome(name, item, ok=False, error=error))
+                gaps.append(error)
+                continue
+            kept = [c for c in changes if c.overlaps(start, end)]
+            found.extend(kept)
+            outcomes.append(SourceOutcome(name, item, ok=True, changes=len(kept)))
+        core.record(ChangesGathered(end, who, start, end, tuple(found), tuple(outcomes)))
+        for error in gaps:
+            self._gap(core, who, "a change source could not be read", error)
+        return self
+
+
+class _Reviewing(_Phase):
+    """Phases that may (re)review the rollback options."""
+
+    def review_rollbacks(
+        self,
+        executors: Sequence[RollbackExecutor],
+        *,
+        actor: Actor | str,
+        changes: Sequence[Change] | None = None,
+    ) -> Reviewed:
+        """Ask the executors how the recent changes could be rolled back.
+
+        Each option carries its caveats: a schema migration, a target version
+        that was itself deployed after the symptom began, an automated sync
+        that would re-apply the change, no dry run. Changes no executor can
+        roll back are listed as uncovered. An empty review is valid and is
+        recorded as a finding.
+
+        Args:
+            executors: The rollback executors to ask.
+            actor: Who reviews.
+            changes: The changes to review; by default every gathered change
+                except dependency incidents, closest to the symptom start first.
+
+        Returns:
+            The reviewed phase, where ``roll_back`` and ``mitigate`` exist.
+        """
+        core = self._enter("review_rollbacks")
+        who = as_actor(actor)
+        state = core.state
+        assert state.impact is not None  # noqa: S101 - reviewing comes after the impact
+        symptom_start = state.impact.symptom_start
+        if changes is None:
+            changes = [
+                c
+                for c in sorted(state.changes.values(), key=lambda c: _suspicion_key(c, symptom_start))
+                if c.kind is not ChangeKind.DEPENDENCY
+            ]
+        options: list[RollbackOption] = []
+        uncovered: list[str] = []
+        gaps: list[str] = []
+        for executor in executors:
+            core.executors[executor.name] = executor
+        for change in changes:
+            offered: list[RollbackOption] = []
+            for executor in executors:
+                answer, error = call_adapter(
+                    executor.name, f"options for {change.id}", lambda e=executor: e.options(change)
+                )
+                found: list[RollbackOption] = []
+                if not error:
+                    found, error = checked_options(executor.name, answer)
+                if error:
+                    gaps.append(error)
+                    continue
+                offered.extend(_with_caveats(o, change, state) for o in found)
+            if offered:
+                options.extend(offered)
+            else:
+                uncovered.append(change.id)
+        core.record(
+            RollbacksReviewed(
+                core.now(),
+                who,
+                tuple(options),
+                tuple(uncovered),
+                tuple(e.name for e in executors),
+            )
+        )
+        for error in gaps:
+            self._gap(core, who, "a rollback executor could not be asked", error)
+        if not options:
+            detail = (
+                "no changes were gathered to review"
+                if not changes
+                else "uncovered changes: " + ", ".join(uncovered)
+            )
+            core.record(
+                FindingRecorded(
+                    core.now(),
+                    who,
+                    Finding(FindingKind.NO_ROLLBACK_OPTION, "no rollback option was found", detail),
+                )
+            )
+        return Reviewed(core)
+
+
+def _with_caveats(option: RollbackOption, change: Change, state: IncidentState) -> RollbackOption:
+    """Add the caveats the library can see from the gathered changes."""
+    caveats = list(option.caveats)
+    kinds = {c.kind for c in caveats}
+    impact = state.impact
+    assert impact is not None  # noqa: S101 - reviewing comes after the impact
+    if CaveatKind.SCHEMA_MIGRATION not in kinds and change.attributes.get("schema_migration") == "true":
+        caveats.append(Caveat(CaveatKind.SCHEMA_MIGRATION, f"{change.id} ran a schema migration"))
+    if CaveatKind.AUTOMATED_SYNC not in kinds and change.attributes.get("auto_sync") == "true":
+        caveats.append(
+            Caveat(
+                CaveatKind.AUTOMATED_SYNC,
+                f"{change.service} is synced automatically: pause the sync or it may re-apply "
+                f"{change.version or change.id}",
+            )
+        )
+    if CaveatKind.TARGET_IN_SYMPTOM_WINDOW not in kinds and option.to_version is not None:
+        for other in state.changes.values():
+            if (
+                other.service == change.service
+                and other.version == option.to_version
+                and other.started >= impact.symptom_start
+            ):
+                caveats.append(
+                    Caveat(
+                        CaveatKind.TARGET_IN_SYMPTOM_WINDOW,
+                        f"{option.to_version} was itself deployed at {other.started} "
+                        f"({other.id}), after the symptom began",
+                    )
+                )
+                break
+    if not option.supports_dry_run and CaveatKind.NO_DRY_RUN not in kinds:
+        caveats.append(Caveat(CaveatKind.NO_DRY_RUN, f"{option.executor} cannot rehearse it"))
+    return attrs.evolve(option, caveats=tuple(caveats))
+
+
+class _Intervening(_Phase):
+    """Phases that may intervene: after the rollback review."""
+
+    def roll_back(
+        self,
+        option: RollbackOption,
+        *,
+        actor: Actor | str,
+        executor: RollbackExecutor | None = None,
+        rehearse: bool = True,
+    ) -> Intervened:
+        """Roll back through the executor: dry run first where it can, then for real.
+
+        The attempt is recorded whatever happens. A failed rehearsal stops
+        before anything changes.
+
+        Args:
+            option: One of the options of the latest review.
+            actor: Who rolls back.
+            executor: The executor to use; by default the one named by the
+                option, as passed to ``review_rollbacks`` in this process.
+            rehearse: Whether to dry-run first when the option supports it.
+
+        Returns:
+            The intervened phase, where recovery is verified.
+
+        Raises:
+            InvalidInputError: The option is not from the latest review, or its
+                executor is not known in this process.
+            RollbackFailedError: The rehearsal or the rollback failed; the
+                failure is in the journal and the incident stays in this phase.
+        """
+        core = self._enter("roll_back")
+        who = as_actor(actor)
+        if option not in core.state.rollback_options():
+            msg = f"option {option.id!r} is not one of the latest review's options"
+            raise InvalidInputError(msg)
+        runner = executor or core.executors.get(option.executor)
+        if runner is None:
+            msg = (
+                f"executor {option.executor!r} is not known in this process "
+                "(after a resume): pass executor=..."
+            )
+            raise InvalidInputError(msg)
+        rehearsal: RollbackResult | None = None
+        if rehearse and option.supports_dry_run:
+            answer, error = call_adapter(runner.name, "dry run", lambda: runner.dry_run(option))
+            if not error:
+                rehearsal, error = checked_result(runner.name, answer)
+            if not error and rehearsal is not None and not rehearsal.succeeded:
+                error = f"{runner.name}: dry run failed: {rehearsal.detail}"
+            if error:
+                self._failed(core, who, option, rehearsal, None, error)
+        answer, error = call_adapter(runner.name, "rollback", lambda: runner.execute(option))
+        result: RollbackResult | None = None
+        if not error:
+            result, error = checked_result(runner.name, answer)
+        if not error and result is not None and not result.succeeded:
+            error = f"{runner.name}: rollback failed: {result.detail}"
+        if error:
+            self._failed(core, who, option, rehearsal, result, error)
+        core.record(RollbackExecuted(core.now(), who, option, rehearsal, result))
+        return Intervened(core)
+
+    def _failed(
+        self,
+        core: _Core,
+        who: Actor,
+        option: RollbackOption,
+        rehearsal: RollbackResult | None,
+        result: RollbackResult | None,
+        error: str,
+    ) -> NoReturn:
+        core.record(RollbackExecuted(core.now(), who, option, rehearsal, result, error))
+        raise RollbackFailedError(
+            f"{error}. The attempt is in the journal; the incident stays in phase "
+            f"{core.state.phase!r}: pick another option or mitigate.",
+            source=option.executor,
+        )
+
+    def mitigate(
+        self,
+        action: str,
+        *,
+        actor: Actor | str,
+        why_not_rollback: str,
+        kind: MitigationKind = MitigationKind.OTHER,
+    ) -> Intervened:
+        """Record an intervention other than a rollback, and why rollback was not chosen.
+
+        Args:
+            action: What was done (``"turned off flag new-pricing"``).
+            actor: Who did it.
+            why_not_rollback: Why a rollback was not the intervention.
+            kind: The generic mitigation it is.
+
+        Returns:
+            The intervened phase, where recovery is verified.
+        """
+        core = self._enter("mitigate")
+        core.record(
+            MitigationApplied(
+                core.now(),
+                as_actor(actor),
+                _text(action, "a mitigation's action"),
+                kind,
+                _text(why_not_rollback, "why_not_rollback"),
+            )
+        )
+        return Intervened(core)
+
+
+class _Verifying(_Phase):
+    """Phases that may verify recovery."""
+
+    def verify_recovery(
+        self,
+        *,
+        actor: Actor | str,
+        errors: Metric,
+        traffic: Metric,
+        baseline: float | dt.timedelta = 3600.0,
+        policy: RecoveryPolicy | None = None,
+    ) -> Recovered | Self:
+        """Decide from monitoring whether the symptom is gone.
+
+        Queries the error metric and the traffic metric from ``baseline``
+        before the symptom start until now, and judges the samples after the
+        latest intervention (or, for an impact that was not ongoing, after the
+        symptom start) against the pre-incident baseline: back at baseline,
+        held for the policy's hold period, with real traffic, without gaps.
+
+        Args:
+            actor: Who verifies.
+            errors: The error metric (higher is worse).
+            traffic: The traffic metric (requests per second or per step).
+            baseline: The length of the baseline window before the symptom start.
+            policy: How strict to be (hold period, tolerance, traffic share).
+
+        Returns:
+            The recovered phase, or a fresh object of this phase if recovery is
+            not shown (not recovered: intervene again; inconclusive: check
+            again later). The verdict is :attr:`last_verdict`. Missing data or
+            no traffic is inconclusive and recorded as a monitoring gap.
+
+        Raises:
+            ProtocolViolation: Called before any intervention while the impact
+                was ongoing at assessment.
+        """
+        core = self._enter("verify_recovery")
+        who = as_actor(actor)
+        state = core.state
+        impact = state.impact
+        assert impact is not None  # noqa: S101 - verification comes after the impact
+        if state.intervention_at is None and impact.ongoing:
+            raise ProtocolViolation(
+                self.PHASE,
+                "verify_recovery",
+                "the impact was ongoing at assessment: intervene first "
+                "(review_rollbacks, then roll_back or mitigate)",
+            )
+        now = core.now()
+        since = state.intervention_at or impact.symptom_start
+        baseline_end = impact.symptom_start
+        baseline_start = baseline_end.subtract(seconds=_seconds(baseline, "baseline"))
+        error_series, error_gap = _fetch(errors, baseline_start, now)
+        traffic_series, traffic_gap = _fetch(traffic, baseline_start, now)
+        if error_series is None or traffic_series is None:
+            reasons = tuple(r for r in (error_gap, traffic_gap) if r)
+            verdict = RecoveryVerdict(
+                RecoveryOutcome.INCONCLUSIVE,
+                (*reasons, "without data there is no recovery"),
+                monitoring_gap=True,
+            )
+        else:
+            verdict = judge_recovery(
+                error_series,
+                traffic_series,
+                baseline_start=baseline_start,
+                baseline_end=baseline_end,
+                since=since,
+                until=now,
+                step=errors.step,
+                policy=policy,
+            )
+        core.record(
+            RecoveryChecked(
+                now,
+                who,
+                verdict,
+                since,
+                baseline_start,
+                baseline_end,
+                error_series,
+                traffic_series,
+            )
+        )
+        if verdict.monitoring_gap:
+            self._gap(core, who, "recovery could not be verified from monitoring", "; ".join(verdict.reasons))
+        if verdict.outcome is RecoveryOutcome.RECOVERED:
+            return Recovered(core)
+        return type(self)(core)
+
+    @property
+    def last_verdict(self) -> RecoveryVerdict | None:
+        """The verdict of the latest recovery check, if any."""
+        checks = self._core.state.checks
+        return checks[-1].verdict if checks else None
+
+
+def _fetch(
+    metric: Metric, start: pendulum.DateTime, end: pendulum.DateTime
+) -> tuple[Series | None, str]:
+    name = metric.source.name
+    answer, error = call_adapter(
+        name,
+        f"query {metric.query!r}",
+        lambda: metric.source.query_range(metric.query, start, end, metric.step),
+    )
+    if error:
+        return None, error
+    return checked_series(name, answer)
+
+
+class _DiagnosingOverride(_Phase):
+    """Phases before recovery, from which diagnosis may begin by override."""
+
+    def diagnose_without_recovery(self, *, actor: Actor | str, reason: str) -> Diagnosing:
+        """Begin diagnosis before recovery is verified: an override, never silent.
+
+        For when no mitigation exists and finding the cause is the way to
+        stabilise. The override is written to the journal with its actor and
+        reason and appears in the report as a finding.
+
+        Returns:
+            The diagnosing phase.
+        """
+        core = self._override("diagnose_without_recovery", actor, reason)
+        return Diagnosing(core)
+
+
+class Declared(_DiagnosingOverride):
+    """**Phase**: the incident is open; assess the impact first.
+
+    Allowed: :meth:`note`, :meth:`finding`, :meth:`assess_impact`, and the
+    override :meth:`diagnose_without_recovery`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "declared"
+
+    def assess_impact(
+        self,
+        *,
+        actor: Actor | str,
+        severity: Severity,
+        ongoing: bool,
+        symptom_start: dt.datetime | float | None = None,
+        services: Sequence[str] = (),
+        regions: Sequence[str] = (),
+        user_segments: Sequence[str] = (),
+        measures: Sequence[Measure] = (),
+        stated: Sequence[Figure] = (),
+        summary: str = "",
+    ) -> Assessed:
+        """Record the blast radius: who is affected, how badly, whether it is ongoing.
+
+        Figures are measured (``measures``: the library queries the metric
+        source over the symptom window and stores the series and the number)
+        or stated by a person (``stated``). An impact with no measured figure
+        is allowed but recorded as a monitoring gap ("impact not measurable
+        from monitoring"), and so is a measure whose source fails.
+
+        Args:
+            actor: Who assesses.
+            severity: How bad it is.
+            ongoing: Whether the impact is still going on.
+            symptom_start: When the symptom began; by default when it was detected.
+            services: Affected services; by default the declared ones.
+            regions: Affected regions.
+            user_segments: Affected user segments.
+            measures: Figures to measure from metric sources.
+            stated: Figures stated by a person (give each its evidence).
+            summary: The impact in one sentence, for the report.
+
+        Returns:
+            The assessed phase, where changes may be gathered and rollbacks reviewed.
+        """
+        core = self._enter("assess_impact")
+        who = as_actor(actor)
+        state = core.state
+        now = core.now()
+        start = (
+            state.declared.detected_at
+            if symptom_start is None
+            else to_instant(symptom_start, what="symptom_start")
+        )
+        if start > now:
+            msg = f"symptom_start {start} is in the future (now is {now})"
+            raise InvalidInputError(msg)
+        figures = [attrs.evolve(f, measured=False) for f in stated]
+        measurements: list[Measurement] = []
+        gaps: list[str] = []
+        for measure in measures:
+            series, error = _fetch(measure.metric, start, now)
+            if series is None:
+                gaps.append(error)
+                continue
+            values = [v for _at, v in series.present()]
+            if not values:
+                gaps.append(
+                    f"{measure.metric.source.name}: {measure.metric.query!r} has no samples "
+                    f"between {start} and {now}"
+                )
+                measurements.append(Measurement(measure.name, measure.reduce, None, series))
+                continue
+            value = _reduce(values, measure.reduce)
+            measurements.append(Measurement(measure.name, measure.reduce, value, series))
+            figures.append(
+                Figure(
+                    measure.name,
+                    value,
+                    measure.metric.unit,
+                    measured=True,
+                    evidence=Evidence.metric(measure.metric.query),
+                )
+            )
+        impact = Impact(
+            severity,
+            bool(ongoing),
+            start,
+            tuple(services) or state.declared.services,
+            tuple(regions),
+            tuple(user_segments),
+            tuple(figures),
+            summary,
+        )
+        core.record(ImpactAssessed(now, who, impact, tuple(measurements)))
+        for error in gaps:
+            self._gap(core, who, "an impact figure could not be measured", error)
+        if not impact.measured:
+            self._gap(
+                core,
+                who,
+                "impact not measurable from monitoring",
+                "every figure of the impact assessment was stated by a person",
+            )
+        return Assessed(core)
+
+
+def _reduce(values: list[float], how: str) -> float:
+    if how == "max":
+        return max(values)
+    if how == "min":
+        return min(values)
+    if how == "last":
+        return values[-1]
+    return statistics.fmean(values)
+
+
+class Assessed(_Gathering, _Reviewing, _Verifying, _DiagnosingOverride):
+    """**Phase**: the impact is known; gather what changed and review rollbacks.
+
+    Allowed: :meth:`note`, :meth:`finding`, :meth:`gather_changes`,
+    :meth:`review_rollbacks`, :meth:`verify_recovery` (only when the impact was
+    not ongoing at assessment), and the overrides :meth:`skip_rollback_review`
+    and :meth:`diagnose_without_recovery`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "assessed"
+
+    @property
+    def impact(self) -> Impact:
+        """The impact as assessed."""
+        impact = self._core.state.impact
+        assert impact is not None  # noqa: S101
+        return impact
+
+    def skip_rollback_review(self, *, actor: Actor | str, reason: str) -> Reviewed:
+        """Intervene without reviewing rollbacks: an override, never silent.
+
+        Returns:
+            The reviewed phase with no rollback options: only ``mitigate`` can follow.
+        """
+        return Reviewed(self._override("skip_rollback_review", actor, reason))
+
+
+class Reviewed(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOverride):
+    """**Phase**: the rollback options are known; intervene.
+
+    Allowed: :meth:`roll_back`, :meth:`mitigate`, :meth:`review_rollbacks`
+    again, :meth:`gather_changes`, notes and findings, :meth:`verify_recovery`
+    (only when the impact was not ongoing), :meth:`diagnose_without_recovery`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "reviewed"
+
+    @property
+    def rollback_options(self) -> tuple[RollbackOption, ...]:
+        """The options of the latest review, most suspect change first."""
+        return self._core.state.rollback_options()
+
+    @property
+    def uncovered_changes(self) -> tuple[str, ...]:
+        """Ids of the reviewed changes that no executor can roll back."""
+        review = self._core.state.review
+        return () if review is None else review.uncovered
+
+
+class Intervened(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOverride):
+    """**Phase**: an intervention was made; verify recovery in monitoring.
+
+    Allowed: :meth:`verify_recovery`, another :meth:`roll_back` or
+    :meth:`mitigate`, :meth:`review_rollbacks` again, :meth:`gather_changes`,
+    notes, findings and :meth:`diagnose_without_recovery`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "intervened"
+
+    @property
+    def rollback_options(self) -> tuple[RollbackOption, ...]:
+        """The options of the latest review."""
+        return self._core.state.rollback_options()
+
+
+class Recovered(_Gathering):
+    """**Phase**: recovery is verified in monitoring; diagnosis may begin.
+
+    Allowed: :meth:`begin_diagnosis`, :meth:`gather_changes`, notes and findings.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "recovered"
+
+    @property
+    def verdict(self) -> RecoveryVerdict:
+        """The verdict that showed recovery."""
+        return self._core.state.checks[-1].verdict
+
+    def begin_diagnosis(self, *, actor: Actor | str) -> Diagnosing:
+        """Begin the diagnosis: hypotheses and the usual-suspects checklist.
+
+        Returns:
+            The diagnosing phase.
+        """
+        core = self._enter("begin_diagnosis")
+        core.record(DiagnosisBegun(core.now(), as_actor(actor)))
+        return Diagnosing(core)
+
+
+class Diagnosing(_Gathering):
+    """**Phase**: find the cause: hypotheses tied to evidence, and the checklist.
+
+    Allowed: :meth:`hypothesis`, :meth:`reject_hypothesis`, :meth:`check`,
+    :meth:`waive`, :meth:`gather_changes`, notes, findings, and :meth:`resolve`
+    once every checklist item is checked or waived.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "diagnosing"
+
+    @property
+    def open_items(self) -> tuple[ChecklistItem, ...]:
+        """The usual suspects neither checked nor waived yet."""
+        return tuple(self._core.state.open_checklist_items())
+
+    @property
+    def hypotheses(self) -> dict[str, str]:
+        """The hypotheses by id, with their statements (rejected ones included)."""
+        return {h: e.statement for h, e in self._core.state.hypotheses.items()}
+
+    def _evidence(self, evidence: Sequence[Evidence], what: str) -> tuple[Evidence, ...]:
+        state = self._core.state
+        items = tuple(evidence)
+        if not items:
+            msg = f"{what} needs at least one piece of evidence"
+            raise InvalidInputError(msg)
+        change_ids = {change.id for change in state.changes.values()}
+        for item in items:
+            if not isinstance(item, Evidence):  # pyright: ignore[reportUnnecessaryIsInstance]
+                msg = f"evidence must be Evidence values, not {type(item).__name__}"
+                raise InvalidInputError(msg)
+            if item.kind == "change" and item.ref not in change_ids:
+                msg = f"evidence points at change {item.ref!r}, which was never gathered"
+                raise InvalidInputError(msg)
+            if item.kind == "entry" and not (
+                item.ref.isdigit() and int(item.ref) < len(state.events)
+            ):
+                msg = f"evidence points at journal entry {item.ref}, which does not exist"
+                raise InvalidInputError(msg)
+        return items
+
+    def hypothesis(
+        self, statement: str, *, actor: Actor | str, evidence: Sequence[Evidence]
+    ) -> Self:
+        """Record a hypothesis about the cause, tied to evidence.
+
+        Returns:
+            This phase; the hypothesis id is ``H1``, ``H2``, ... in order.
+        """
+        core = self._enter("hypothesis")
+        hypothesis_id = f"H{len(core.state.hypotheses) + 1}"
+        core.record(
+            HypothesisRecorded(
+                core.now(),
+                as_actor(actor),
+                hypothesis_id,
+                _text(statement, "a hypothesis"),
+                self._evidence(evidence, "a hypothesis"),
+            )
+        )
+        return self
+
+    def reject_hypothesis(self, hypothesis_id: str, *, actor: Actor | str, reason: str) -> Self:
+        """Rule a hypothesis out, with the reason.
+
+        Returns:
+            This phase.
+        """
+        core = self._enter("reject_hypothesis")
+        core.record(
+            HypothesisRejected(
+                core.now(), as_actor(actor), hypothesis_id, _text(reason, "a rejection's reason")
+            )
+        )
+        return self
+
+    def check(self, item: ChecklistItem, *, actor: Actor | str, conclusion: str) -> Self:
+        """Mark a usual suspect as checked against the sources that answered.
+
+        Raises:
+            ProtocolViolation: No source of that kind answered during this
+                incident: gather from one, or waive the item with a reason.
+        """
+        core = self._enter("check")
+        sources = core.state.consulted[item]
+        if not sources:
+            raise ProtocolViolation(
+                self.PHASE,
+                "check",
+                f"no {item.value} source answered during this incident: gather_changes "
+                f"from one first, or waive({item}, reason=...)",
+            )
+        core.record(
+            ChecklistItemChecked(
+                core.now(),
+                as_actor(actor),
+                item,
+                tuple(sources),
+                _text(conclusion, "a checklist conclusion"),
+            )
+        )
+        return self
+
+    def waive(self, item: ChecklistItem, *, actor: Actor | str, reason: str) -> Self:
+        """Waive a usual suspect, with the reason it need not be checked.
+
+        Returns:
+            This phase.
+        """
+        core = self._enter("waive")
+        core.record(
+            ChecklistItemWaived(core.now(), as_actor(actor), item, _text(reason, "a waiver's reason"))
+        )
+        return self
+
+    def resolve(
+        self, *, actor: Actor | str, root_cause: str, evidence: Sequence[Evidence]
+    ) -> Resolved:
+        """Resolve the incident with its root cause and the evidence for it.
+
+        Raises:
+            ProtocolViolation: A checklist item is neither checked nor waived.
+        """
+        core = self._enter("resolve")
+        core.record(
+            IncidentResolved(
+                core.now(),
+                as_actor(actor),
+                _text(root_cause, "the root cause"),
+                self._evidence(evidence, "the root cause"),
+            )
+        )
+        return Resolved(core)
+
+
+class Resolved(_Phase):
+    """**Phase**: the incident is resolved; its record is closed.
+
+    Allowed: :meth:`report`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PHASE: ClassVar[str] = "resolved"
+
+    def report(self) -> Report:
+        """Build the post-mortem report: impact, timeline, interventions, findings.
+
+        Reading a resolved incident's report never goes stale.
+        """
+        from incidentkit._report import build_report  # noqa: PLC0415 - avoid a cycle
+
+        return build_report(self._core.state, self._core.journal.head)
+
+
+AnyPhase: TypeAlias = Declared | Assessed | Reviewed | Intervened | Recovered | Diagnosing | Resolved
+"""Any phase; what :meth:`Incident.resume` returns, for the caller to narrow."""
+
+_PHASE_CLASSES: dict[str, type[AnyPhase]] = {
+    cls.PHASE: cls for cls in (Declared, Assessed, Reviewed, Intervened, Recovered, Diagnosing, Resolved)
+}
+
+
+class Incident:
+    """Where an incident begins (:meth:`declare`) or carries on (:meth:`resume`).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self) -> None:
+        """Refuse: an incident is declared or resumed, never built directly."""
+        msg = "use Incident.declare(...) or Incident.resume(...)"
+        raise TypeError(msg)
+
+    @staticmethod
+    def declare(
+        *,
+        title: str,
+        services: Sequence[str] | str,
+        actor: Actor | str,
+        detection: Detection,
+        journal: str | os.PathLike[str],
+        detected_at: dt.datetime | float | None = None,
+        summary: str = "",
+        incident_id: str | None = None,
+        clock: Clock | None = None,
+        lock_timeout: float = 10.0,
+    ) -> Declared:
+        """Open an incident and its journal.
+
+        Args:
+            title: A short title (``"Checkout returns 5xx"``).
+            services: The affected service or services.
+            actor: Who declares it.
+            detection: How it was detected.
+            journal: The path of the new journal file (one incident a file).
+            detected_at: When it was detected; by default now.
+            summary: A sentence or two on what is known.
+            incident_id: An identifier; by default ``INC-<UTC date-time>-<random>``.
+            clock: Where to read the time; by default the system clock.
+            lock_timeout: How long to wait for another writer's lock, in seconds.
+
+        Returns:
+            The declared phase.
+
+        Raises:
+            JournalError: The journal file exists already or cannot be written.
+            NaiveDatetimeError: ``detected_at`` has no time zone.
+        """
+        clock = clock or SystemClock()
+        now = to_instant(clock.now(), what="the clock's now()")
+        names = (services,) if isinstance(services, str) else tuple(services)
+        if not names or not all(isinstance(n, str) and n.strip() for n in names):  # pyright: ignore[reportUnnecessaryIsInstance]
+            msg = "services must name at least one affected service"
+            raise InvalidInputError(msg)
+        detected = now if detected_at is None else to_instant(detected_at, what="detected_at")
+        if detected > now:
+            msg = f"detected_at {detected} is in the future (now is {now})"
+            raise InvalidInputError(msg)
+        if not isinstance(detection, Detection):  # pyright: ignore[reportUnnecessaryIsInstance]
+            msg = f"detection must be a Detection, not {detection!r}"
+            raise InvalidInputError(msg)
+        event = IncidentDeclared(
+            now,
+            as_actor(actor),
+            incident_id or f"INC-{now.format('YYYYMMDD-HHmmss')}-{secrets.token_hex(2)}",
+            _text(title, "title"),
+            names,
+            detection,
+            detected,
+            summary,
+        )
+        store = Journal.create(journal, lock_timeout=lock_timeout)
+        store.append(unstructure_event(event), expect_head=None)
+        return Declared(_Core(store, IncidentState(event), clock))
+
+    @staticmethod
+    def resume(
+        journal: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        lock_timeout: float = 10.0,
+    ) -> AnyPhase:
+        """Rebuild the current phase from a journal, for a script run again later.
+
+        The journal's hash chain is verified and every event is replayed through
+        the protocol's rules, so the phase returned is the one the incident was
+        in. Narrow the union with ``match`` or ``isinstance``.
+
+        Args:
+            journal: The journal file.
+            clock: Where to read the time; by default the system clock.
+            lock_timeout: How long to wait for another writer's lock, in seconds.
+
+        Raises:
+            JournalError: The file is missing or unreadable.
+            JournalCorruptedError: The chain is broken, or the events break the
+                protocol's order.
+            TornRecordError: The journal ends in an incomplete record.
+        """
+        store = Journal.open(journal, lock_timeout=lock_timeout)
+        records = store.records
+        if not records:
+            raise JournalCorruptedError(f"{store.path} holds no events", path=str(store.path))
+        state: IncidentState | None = None
+        for record in records:
+            try:
+                event = structure_event(record.body)
+            except Exception as exc:  # noqa: BLE001 - any structuring failure is corruption
+                raise JournalCorruptedError(
+                    f"{store.path}: record {record.seq} is not a valid event: {exc}",
+                    path=str(store.path),
+                ) from exc
+            if state is None:
+                if not isinstance(event, IncidentDeclared):
+                    raise JournalCorruptedError(
+                        f"{store.path}: the first record is {event.TYPE}, not incident_declared",
+                        path=str(store.path),
+                    )
+                state = IncidentState(event)
+                continue
+            try:
+                state.validate(event)
+            except ProtocolViolation as exc:
+                raise JournalCorruptedError(
+                    f"{store.path}: record {record.seq} breaks the protocol: {exc}",
+                    path=str(store.path),
+                ) from exc
+            state.apply(record.seq, event)
+        assert state is not None  # noqa: S101 - records is not empty
+        core = _Core(store, state, clock or SystemClock())
+        return _PHASE_CLASSES[state.phase](core)

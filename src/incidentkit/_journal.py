@@ -1,0 +1,1195 @@
+"""The forensic journal: an append-only, hash-chained JSON Lines file.
+
+One incident is one journal file. Each line is one record holding an opaque
+JSON object (the *body*); the journal knows nothing about events or phases.
+Every record carries the SHA-256 digest of its own contents chained to the
+digest of the record before it, so editing, deleting or reordering records
+breaks the chain where it happened, and an :class:`Anchor` kept elsewhere
+also reveals records cut from the end.
+
+A line looks like this (the body's keys are sorted, the digests shortened)::
+
+    {"v": 1, "digest": "9f2c…", "seq": 0, "prev": "0000…", "body": {"kind": "opened"}}
+
+The digest is the SHA-256 of the line's bytes from ``"seq":`` up to (not
+including) the final ``}``: the sequence number, the previous digest and the
+body exactly as written. Readers hash the bytes they read instead of
+re-serialising the body, which keeps verification as cheap as parsing.
+
+Appends hold an exclusive :func:`fcntl.flock` on the journal file itself,
+reads a shared one, so this module is POSIX only. See ``docs/journal.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+import fcntl
+import hashlib
+import json
+import os
+import pathlib
+import re
+import time
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeAlias, cast
+
+import attrs
+
+from incidentkit._errors import (
+    ConcurrentAppendError,
+    InvalidInputError,
+    JournalCorruptedError,
+    JournalError,
+    JournalLockedError,
+    TornRecordError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = [
+    "FORMAT_VERSION",
+    "GENESIS_DIGEST",
+    "Anchor",
+    "Journal",
+    "JournalProblem",
+    "JournalRecord",
+    "ProblemKind",
+    "VerificationReport",
+    "repair_torn_tail",
+    "verify_journal",
+]
+
+FORMAT_VERSION: Final = 1
+"""The format version written in every line's ``"v"`` field.
+
+.. versionadded:: 0.1.0
+"""
+
+GENESIS_DIGEST: Final = "0" * 64
+"""The ``prev`` of the first record (seq 0): 64 zeros.
+
+.. versionadded:: 0.1.0
+"""
+
+ProblemKind: TypeAlias = Literal["edited", "deleted", "reordered", "truncated", "torn", "malformed"]
+"""What :func:`verify_journal` found wrong with a line.
+
+.. versionadded:: 0.1.0
+"""
+
+_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+_HEAD: Final = b'{"v":1,"digest":"'
+_DIGEST_END: Final = len(_HEAD) + 64  # the digest is line[len(_HEAD):_DIGEST_END]
+_HASHED_START: Final = _DIGEST_END + 2  # after the digest's closing '",'
+_RECORD_KEYS: Final = frozenset({"v", "digest", "seq", "prev", "body"})
+_MAX_SHOWN: Final = 5  # problems quoted in an exception message
+_SHORT: Final = 12  # hex digits of a digest shown in messages
+
+_ENCODER: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+# Strict on read as on write: NaN and Infinity are not JSON.
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
+
+
+def _short(digest: str) -> str:
+    return digest[:_SHORT] + "…"
+
+
+# -- values ------------------------------------------------------------------
+
+
+def _check_anchor_seq(_instance: Anchor, _attribute: attrs.Attribute[int], value: int) -> None:
+    checked = cast("object", value)
+    if type(checked) is not int or value < 0:
+        msg = f"an anchor's seq must be an int >= 0, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _check_anchor_digest(_instance: Anchor, _attribute: attrs.Attribute[str], value: str) -> None:
+    checked = cast("object", value)
+    if not isinstance(checked, str) or not _HEX64.fullmatch(checked):
+        msg = f"an anchor's digest must be 64 lowercase hex characters, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+@attrs.frozen
+class Anchor:
+    """The head of a journal's chain: enough to detect later truncation.
+
+    Keep an anchor somewhere the journal's writer cannot reach (the incident
+    ticket, a chat message, a second machine). :func:`verify_journal` with
+    that anchor then reveals records cut from the end, and any rewrite of the
+    records up to the anchor, which the chain alone cannot show.
+
+    ``str(anchor)`` is ``"<seq>:<digest>"``; :meth:`parse` reads it back.
+
+    Attributes:
+        seq: The sequence number of the head record.
+        digest: The head record's digest, 64 lowercase hex characters.
+
+    Raises:
+        InvalidInputError: ``seq`` is negative or ``digest`` is not 64
+            lowercase hex characters.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int = attrs.field(validator=_check_anchor_seq)
+    digest: str = attrs.field(validator=_check_anchor_digest)
+
+    def __str__(self) -> str:
+        """Return the compact form ``"<seq>:<digest>"``."""
+        return f"{self.seq}:{self.digest}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """Read an anchor back from its compact form ``"<seq>:<digest>"``.
+
+        Args:
+            text: What ``str(anchor)`` returned.
+
+        Returns:
+            The anchor.
+
+        Raises:
+            InvalidInputError: The text is not of that form.
+
+        .. versionadded:: 0.1.0
+        """
+        seq_text, sep, digest = text.strip().partition(":")
+        if not sep or not seq_text.isdecimal() or not seq_text.isascii():
+            msg = f"{text!r} is not an anchor: expected '<seq>:<64 hex digest>', e.g. '41:9f2c…'"
+            raise InvalidInputError(msg)
+        return cls(int(seq_text), digest)
+
+
+@attrs.frozen
+class JournalRecord:
+    """One record of a journal, as read from or written to the file.
+
+    Attributes:
+        seq: The record's position, counting from 0 without gaps.
+        prev: The digest of the record before it; :data:`GENESIS_DIGEST` for
+            seq 0.
+        digest: SHA-256 over this record's seq, prev and body as written.
+        body: The JSON object stored, as the journal reads it back (a tuple
+            written comes back as a list). Do not mutate it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int
+    prev: str
+    digest: str
+    body: dict[str, Any]
+
+    @property
+    def anchor(self) -> Anchor:
+        """The anchor for a journal whose head is this record.
+
+        .. versionadded:: 0.1.0
+        """
+        return Anchor(self.seq, self.digest)
+
+
+@attrs.frozen
+class JournalProblem:
+    """One thing :func:`verify_journal` found wrong.
+
+    Attributes:
+        kind: ``"edited"`` (a record's contents or its link to the record
+            before it do not match its digest), ``"deleted"`` (sequence
+            numbers are missing), ``"reordered"`` (a record comes after one
+            with a higher or equal sequence number), ``"truncated"`` (the
+            journal does not reach, or does not match, the anchor given),
+            ``"torn"`` (the file ends in an incomplete record) or
+            ``"malformed"`` (the line is not a record of this format).
+        line: The 1-based line number in the file. For ``"truncated"`` past
+            the end and for ``"torn"`` this is the line after the last
+            complete one.
+        seq: The sequence number concerned: the record's on that line, or
+            the anchor's for ``"truncated"``; ``None`` when there is none.
+        detail: What was found, in plain words.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ProblemKind
+    line: int
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        """Return ``"line N (seq S): kind: detail"``."""
+        where = f"line {self.line}" if self.seq is None else f"line {self.line} (seq {self.seq})"
+        return f"{where}: {self.kind}: {self.detail}"
+
+
+@attrs.frozen
+class VerificationReport:
+    """What :func:`verify_journal` found.
+
+    Attributes:
+        path: The journal file verified.
+        records: How many complete lines parse as records (intact or not).
+        head: The last such record in the file as an anchor, or ``None``.
+        problems: Every problem found, in file order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    records: int
+    head: Anchor | None
+    problems: tuple[JournalProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem was found.
+
+        .. versionadded:: 0.1.0
+        """
+        return not self.problems
+
+    def __str__(self) -> str:
+        """Return a readable summary, one problem per line."""
+        head = "no head" if self.head is None else f"head seq {self.head.seq} ({self.head.digest})"
+        summary = f"journal {self.path}: {self.records} records, {head}"
+        if self.ok:
+            return f"{summary}: OK"
+        lines = [f"{summary}: {len(self.problems)} problem(s)"]
+        lines.extend(f"  {problem}" for problem in self.problems)
+        return "\n".join(lines)
+
+
+# -- encoding ----------------------------------------------------------------
+
+
+def _non_str_key(body: dict[str, Any]) -> str | None:
+    """Return where a dict key that is not a string hides in ``body``, if anywhere."""
+    stack: list[tuple[object, str]] = [(body, "body")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for key, item in cast("dict[object, object]", value).items():
+                if not isinstance(key, str):
+                    return f"{where} has the key {key!r} ({type(key).__name__})"
+                stack.append((item, f"{where}[{key!r}]"))
+        elif isinstance(value, (list, tuple)):
+            items = cast("Sequence[object]", value)
+            stack.extend((item, f"{where}[{index}]") for index, item in enumerate(items))
+    return None
+
+
+def _encode_body(body: dict[str, Any]) -> bytes:
+    """Serialise a body canonically, or explain why it cannot be written."""
+    checked = cast("object", body)
+    if not isinstance(checked, dict):
+        msg = f"a journal body must be a dict with string keys, not {type(checked).__name__}"
+        raise InvalidInputError(msg)
+    try:
+        text = _ENCODER.encode(body)
+    except ValueError as exc:
+        if "Out of range float" in str(exc):
+            msg = (
+                "the body contains NaN or infinity, which JSON cannot represent; nothing was "
+                "written. Record such a value as null or as a string (e.g. 'NaN') instead."
+            )
+        else:
+            msg = f"the body cannot be written as JSON ({exc}); nothing was written"
+        raise InvalidInputError(msg) from exc
+    except TypeError as exc:
+        msg = (
+            f"the body is not JSON-able ({exc}); nothing was written. Bodies hold only "
+            "dicts with string keys, lists, strings, numbers, booleans and None."
+        )
+        raise InvalidInputError(msg) from exc
+    except RecursionError as exc:
+        msg = "the body nests too deeply to be written as JSON; nothing was written"
+        raise InvalidInputError(msg) from exc
+    where = _non_str_key(body)
+    if where is not None:
+        msg = f"{where}: JSON object keys must be strings; nothing was written"
+        raise InvalidInputError(msg)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = (
+            f"the body contains a string that is not valid Unicode ({exc.reason}, "
+            f"{exc.object[exc.start : exc.end]!r}); nothing was written"
+        )
+        raise InvalidInputError(msg) from exc
+
+
+def _hashed_part(seq: int, prev: str, body_bytes: bytes) -> bytes:
+    return b'"seq":%d,"prev":"%s","body":%s' % (seq, prev.encode("ascii"), body_bytes)
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def _parse_clean(lines: list[bytes], seq: int, prev: str) -> list[JournalRecord]:
+    """Parse lines expected to be intact records continuing the chain at ``seq``.
+
+    Stops at the first line that is not exactly the next record; the caller
+    then knows how many were fine and can analyse the rest slowly.
+    """
+    records: list[JournalRecord] = []
+    append = records.append
+    sha256 = hashlib.sha256
+    decode = _DECODER.decode
+    record = JournalRecord
+    for line in lines:
+        middle = f'","seq":{seq},"prev":"{prev}","body":'.encode()
+        if not (
+            line.startswith(_HEAD) and line.startswith(middle, _DIGEST_END) and line.endswith(b"}")
+        ):
+            break
+        digest = line[len(_HEAD) : _DIGEST_END].decode("latin-1")
+        view = memoryview(line)
+        if sha256(view[_HASHED_START:-1]).hexdigest() != digest:
+            break
+        try:
+            body = decode(str(view[_DIGEST_END + len(middle) : -1], "utf-8"))
+        except (ValueError, RecursionError):
+            break
+        if type(body) is not dict:
+            break
+        append(record(seq, prev, digest, cast("dict[str, Any]", body)))
+        seq += 1
+        prev = digest
+    return records
+
+
+@attrs.frozen
+class _Parsed:
+    """A complete line that parses as a record, for the slow analysis."""
+
+    line: int
+    seq: int
+    prev: str
+    digest: str
+    computed: str
+    layout_ok: bool
+
+
+def _load_line(raw: bytes) -> dict[str, object] | str:
+    """Parse a line as a JSON object, or say why it is not one."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"the line is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    if not text.strip():
+        return "the line is empty"
+    try:
+        obj: object = _DECODER.decode(text)
+    except ValueError as exc:
+        return f"the line is not JSON ({exc})"
+    except RecursionError:
+        return "the line nests too deeply to parse"
+    if not isinstance(obj, dict):
+        return f"the line is a JSON {type(obj).__name__}, but a record is a JSON object"
+    return cast("dict[str, object]", obj)
+
+
+def _record_fields(fields: dict[str, object]) -> tuple[int, str, str, object] | str:
+    """Check a JSON object's record fields: ``(seq, prev, digest, body)``, or what is wrong."""
+    if fields.keys() != _RECORD_KEYS:
+        missing = sorted(_RECORD_KEYS - fields.keys())
+        extra = sorted(fields.keys() - _RECORD_KEYS)
+        return f"the object is not a record: missing keys {missing}, unexpected keys {extra}"
+    version, seq, prev, digest, body = (fields[k] for k in ("v", "seq", "prev", "digest", "body"))
+    problem = None
+    if type(version) is not int or version != FORMAT_VERSION:
+        problem = f"unsupported format version {version!r}; this incidentkit reads version 1"
+    elif type(seq) is not int or seq < 0:
+        problem = f"seq must be an integer >= 0, not {seq!r}"
+    elif not isinstance(prev, str) or not _HEX64.fullmatch(prev):
+        problem = f"prev must be 64 lowercase hex characters, not {prev!r}"
+    elif not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+        problem = f"digest must be 64 lowercase hex characters, not {digest!r}"
+    elif not isinstance(body, dict):
+        problem = f"body must be a JSON object, not a JSON {type(body).__name__}"
+    else:
+        return seq, prev, digest, cast("dict[str, object]", body)
+    return problem
+
+
+def _parse_line(raw: bytes, line: int) -> _Parsed | str:
+    """Parse one complete line for the slow analysis, or say why it is not a record."""
+    fields = _load_line(raw)
+    if isinstance(fields, str):
+        return fields
+    checked = _record_fields(fields)
+    if isinstance(checked, str):
+        return checked
+    seq, prev, digest, body = checked
+    prefix = f'{{"v":1,"digest":"{digest}","seq":{seq},"prev":"{prev}","body":'.encode()
+    if raw.startswith(prefix) and raw.endswith(b"}"):
+        try:
+            _DECODER.decode(raw[len(prefix) : -1].decode("utf-8"))
+        except ValueError:
+            return "the body is followed by more data inside the record"
+        computed = hashlib.sha256(raw[_HASHED_START:-1]).hexdigest()
+        return _Parsed(line, seq, prev, digest, computed, layout_ok=True)
+    # Not laid out as the journal writes lines: hash the canonical form, to
+    # tell a mere re-serialisation (content intact) from an edit.
+    try:
+        canonical = _ENCODER.encode(body).encode("utf-8")
+    except UnicodeEncodeError:
+        return "the body holds a string that is not valid Unicode (a lone surrogate)"
+    computed = hashlib.sha256(_hashed_part(seq, prev, canonical)).hexdigest()
+    return _Parsed(line, seq, prev, digest, computed, layout_ok=False)
+
+
+@attrs.frozen
+class _Findings:
+    """The outcome of checking a whole file."""
+
+    records: int
+    head: Anchor | None
+    problems: tuple[JournalProblem, ...]
+    torn_offset: int | None
+
+
+def _torn_problem(line: int, offset: int, fragment: bytes) -> JournalProblem:
+    return JournalProblem(
+        "torn",
+        line,
+        None,
+        f"the file ends in {len(fragment)} byte(s) at offset {offset} without a newline: an "
+        "incomplete record, typically from a crash during an append, which was therefore never "
+        "acknowledged. The records before it are intact; repair_torn_tail() moves the fragment "
+        "to a side file.",
+    )
+
+
+def _anchor_problems(
+    anchor: Anchor, find: Callable[[int], tuple[int, str] | None], last_seq: int, last_line: int
+) -> list[JournalProblem]:
+    """Check the journal against an anchor; ``find(seq)`` gives (line, digest)."""
+    found = find(anchor.seq)
+    if found is None:
+        if anchor.seq <= last_seq:
+            return []  # inside a gap: reported as deleted already
+        ends = "holds no records" if last_seq < 0 else f"ends at seq {last_seq}"
+        return [
+            JournalProblem(
+                "truncated",
+                last_line + 1,
+                anchor.seq,
+                f"the anchor says the journal reached seq {anchor.seq} but it {ends}: "
+                f"{anchor.seq - last_seq} record(s) were cut from the end",
+            )
+        ]
+    line, digest = found
+    if digest == anchor.digest:
+        return []
+    return [
+        JournalProblem(
+            "truncated",
+            line,
+            anchor.seq,
+            f"the record at seq {anchor.seq} has digest {_short(digest)} but the anchor says "
+            f"{_short(anchor.digest)}: the journal was cut back and rewritten from here or "
+            "earlier (or this record was edited)",
+        )
+    ]
+
+
+def _check_bytes(data: bytes, anchor: Anchor | None) -> _Findings:
+    """Check a whole journal's bytes: the fast path first, the full analysis if needed."""
+    lines = data.split(b"\n")
+    tail = lines.pop()
+    records = _parse_clean(lines, 0, GENESIS_DIGEST)
+    if len(records) < len(lines):
+        return _analyse(lines, tail, len(data) - len(tail), anchor)
+    problems: list[JournalProblem] = []
+    if anchor is not None:
+
+        def find(seq: int) -> tuple[int, str] | None:
+            return (seq + 1, records[seq].digest) if seq < len(records) else None
+
+        problems.extend(_anchor_problems(anchor, find, len(records) - 1, len(lines)))
+    torn_offset = None
+    if tail:
+        torn_offset = len(data) - len(tail)
+        problems.append(_torn_problem(len(lines) + 1, torn_offset, tail))
+    head = records[-1].anchor if records else None
+    return _Findings(len(records), head, tuple(problems), torn_offset)
+
+
+def _analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | None) -> _Findings:
+    """Classify every problem in a journal that failed the fast path."""
+    problems: list[JournalProblem] = []
+    parsed: list[_Parsed] = []
+    for number, raw in enumerate(lines, start=1):
+        result = _parse_line(raw, number)
+        if isinstance(result, str):
+            problems.append(JournalProblem("malformed", number, None, result))
+        else:
+            parsed.append(result)
+    by_seq: dict[int, _Parsed] = {}
+    for record in parsed:
+        by_seq.setdefault(record.seq, record)
+    problems.extend(_record_problems(parsed, by_seq))
+    seqs = sorted(by_seq)
+    problems.extend(_gap_problems(seqs, by_seq))
+    if anchor is not None:
+
+        def find(seq: int) -> tuple[int, str] | None:
+            found = by_seq.get(seq)
+            return None if found is None else (found.line, found.digest)
+
+        last_seq = seqs[-1] if seqs else -1
+        problems.extend(_anchor_problems(anchor, find, last_seq, len(lines)))
+    torn_offset = None
+    if tail:
+        torn_offset = tail_offset
+        problems.append(_torn_problem(len(lines) + 1, tail_offset, tail))
+    problems.sort(key=lambda problem: problem.line)
+    head = Anchor(parsed[-1].seq, parsed[-1].digest) if parsed else None
+    return _Findings(len(parsed), head, tuple(problems), torn_offset)
+
+
+def _record_problems(parsed: list[_Parsed], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:
+    """Find edited, re-serialised, duplicated, mislinked and out-of-order records."""
+    problems: list[JournalProblem] = []
+    highest: _Parsed | None = None  # the record with the highest seq so far
+    for record in parsed:
+        seq = record.seq
+
+        def problem(
+            kind: ProblemKind, detail: str, line: int = record.line, seq: int = seq
+        ) -> None:
+            problems.append(JournalProblem(kind, line, seq, detail))
+
+        if record.computed != record.digest:
+            problem(
+                "edited",
+                f"the stored digest {_short(record.digest)} does not match the digest "
+                f"{_short(record.computed)} of the record's contents: it was changed after it "
+                "was written",
+            )
+        elif not record.layout_ok:
+            problem(
+                "malformed",
+                "the record's content matches its digest, but the line was re-serialised (its "
+                "bytes are not laid out as the journal writes them)",
+            )
+        first = by_seq[seq]
+        if first is not record:
+            problem("reordered", f"seq {seq} already appeared on line {first.line}: duplicated")
+            continue
+        before = by_seq.get(seq - 1)
+        if seq == 0 and record.prev != GENESIS_DIGEST:
+            problem("edited", f"the first record's prev is {_short(record.prev)}, not 64 zeros")
+        elif before is not None and record.prev != before.digest:
+            problem(
+                "edited",
+                f"prev {_short(record.prev)} does not match the digest {_short(before.digest)} "
+                f"of seq {seq - 1} (line {before.line}): that record was edited and its digest "
+                "recomputed, or this link was changed",
+            )
+        if highest is not None and seq < highest.seq:
+            problem(
+                "reordered",
+                f"seq {seq} comes after seq {highest.seq} (line {highest.line}): the records "
+                "are out of order",
+            )
+        elif highest is None or seq > highest.seq:
+            highest = record
+    return problems
+
+
+def _gap_problems(seqs: list[int], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:
+    """Report runs of sequence numbers that appear nowhere in the file."""
+    problems: list[JournalProblem] = []
+    for index, seq in enumerate(seqs):
+        expected = seqs[index - 1] + 1 if index else 0
+        if seq == expected:
+            continue
+        missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
+        if index:
+            where = f"between seq {expected - 1} (line {by_seq[expected - 1].line}) and seq {seq}"
+        else:
+            where = f"before seq {seq}, the first record in the file"
+        problems.append(
+            JournalProblem(
+                "deleted",
+                by_seq[seq].line,
+                seq,
+                f"{missing} missing {where}: {seq - expected} record(s) were deleted",
+            )
+        )
+    return problems
+
+
+# -- files and locks ---------------------------------------------------------
+
+
+def _open_fd(path: pathlib.Path, flags: int) -> int:
+    try:
+        return os.open(path, flags | os.O_CLOEXEC)
+    except FileNotFoundError as exc:
+        msg = (
+            f"there is no journal at {path}: check the path, or start a new journal with "
+            "Journal.create()"
+        )
+        raise JournalError(msg, path=str(path)) from exc
+    except IsADirectoryError as exc:
+        msg = f"{path} is a directory, not a journal file"
+        raise JournalError(msg, path=str(path)) from exc
+    except OSError as exc:
+        msg = f"cannot open the journal {path}: {exc.strerror or exc}"
+        raise JournalError(msg, path=str(path)) from exc
+
+
+def _check_timeout(lock_timeout: float) -> float:
+    checked = cast("object", lock_timeout)
+    if (
+        isinstance(checked, bool)
+        or not isinstance(checked, (int, float))
+        or not 0 <= checked < float("inf")
+    ):
+        msg = f"lock_timeout must be a finite number of seconds >= 0, not {lock_timeout!r}"
+        raise InvalidInputError(msg)
+    return float(lock_timeout)
+
+
+def _lock(fd: int, operation: int, timeout: float, path: pathlib.Path) -> None:
+    """Take a flock on ``fd``, polling until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            msg = f"cannot lock the journal {path}: {exc.strerror or exc}"
+            raise JournalError(msg, path=str(path)) from exc
+        else:
+            return
+        now = time.monotonic()
+        if now >= deadline:
+            msg = (
+                f"another process has held the lock on the journal {path} for more than "
+                f"{timeout:g}s. If a writer is stuck, find it (e.g. `fuser {path}`) and stop it, "
+                "or pass a longer lock_timeout."
+            )
+            raise JournalLockedError(msg, path=str(path))
+        time.sleep(min(delay, deadline - now))
+        delay = min(delay * 2, 0.05)
+
+
+def _read_range(fd: int, start: int, end: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = start
+    while offset < end:
+        chunk = os.pread(fd, end - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _fsync_dir(directory: pathlib.Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _corrupted(path: pathlib.Path, problems: Sequence[JournalProblem]) -> JournalCorruptedError:
+    shown = "; ".join(str(problem) for problem in problems[:_MAX_SHOWN])
+    more = f"; and {len(problems) - _MAX_SHOWN} more" if len(problems) > _MAX_SHOWN else ""
+    msg = (
+        f"the journal {path} is corrupted ({len(problems)} problem(s)): {shown}{more}. "
+        "Keep the file as it is (it is evidence) and run incidentkit.verify_journal() on it "
+        "for the full report."
+    )
+    return JournalCorruptedError(msg, path=str(path))
+
+
+def _torn(path: pathlib.Path, offset: int) -> TornRecordError:
+    msg = (
+        f"the journal {path} ends in an incomplete record at byte offset {offset}, typically "
+        "left by a crash during an append; the records before it are intact. Run "
+        "incidentkit.repair_torn_tail() to move the fragment to a side file, then open the "
+        "journal again."
+    )
+    return TornRecordError(msg, path=str(path), offset=offset)
+
+
+def _raise_for(path: pathlib.Path, findings: _Findings) -> None:
+    serious = [problem for problem in findings.problems if problem.kind != "torn"]
+    if serious:
+        raise _corrupted(path, serious)
+    if findings.torn_offset is not None:
+        raise _torn(path, findings.torn_offset)
+
+
+# -- the journal -------------------------------------------------------------
+
+
+class Journal:
+    """An append-only, tamper-evident journal file, one incident per file.
+
+    Get one from :meth:`create` (a new file) or :meth:`open` (an existing
+    one, verified). Any number of processes may hold a :class:`Journal` on
+    the same file: appends are serialised by an exclusive ``flock`` on the
+    journal file and first read what others appended. A :class:`Journal` is
+    not thread-safe; give each thread its own.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_identity", "_lock_timeout", "_path", "_records", "_size", "_snapshot")
+
+    def __init__(
+        self,
+        path: pathlib.Path,
+        *,
+        lock_timeout: float,
+        records: list[JournalRecord],
+        size: int,
+        identity: tuple[int, int],
+    ) -> None:
+        """Do not call this: use :meth:`create` or :meth:`open`.
+
+        Args:
+            path: The journal file.
+            lock_timeout: Seconds to wait for the file lock.
+            records: The records read so far, verified.
+            size: The file offset just after the last of them.
+            identity: The file's ``(st_dev, st_ino)``.
+        """
+        self._path = path
+        self._lock_timeout = lock_timeout
+        self._records = records
+        self._size = size
+        self._identity = identity
+        self._snapshot: tuple[JournalRecord, ...] | None = None
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> Journal:
+        """Create a new, empty journal file.
+
+        The file and its directory entry are fsynced before this returns.
+
+        Args:
+            path: Where to create it. The file must not exist.
+            lock_timeout: Seconds :meth:`append` and :meth:`refresh` wait for
+                the file lock before raising :class:`JournalLockedError`.
+
+        Returns:
+            The journal, with no records.
+
+        Raises:
+            JournalError: The file already exists or cannot be created.
+            InvalidInputError: ``lock_timeout`` is negative or not finite.
+
+        .. versionadded:: 0.1.0
+        """
+        timeout = _check_timeout(lock_timeout)
+        journal_path = pathlib.Path(path)
+        try:
+            fd = os.open(journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError as exc:
+            msg = (
+                f"a file already exists at {journal_path}: Journal.create() never overwrites. "
+                "Use Journal.open() to continue that journal, or choose a new path."
+            )
+            raise JournalError(msg, path=str(journal_path)) from exc
+        except OSError as exc:
+            msg = f"cannot create the journal {journal_path}: {exc.strerror or exc}"
+            raise JournalError(msg, path=str(journal_path)) from exc
+        try:
+            os.fsync(fd)
+            stat = os.fstat(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(journal_path.absolute().parent)
+        return cls(
+            journal_path,
+            lock_timeout=timeout,
+            records=[],
+            size=0,
+            identity=(stat.st_dev, stat.st_ino),
+        )
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> Journal:
+        """Open an existing journal, reading and verifying every record.
+
+        Args:
+            path: The journal file.
+            lock_timeout: Seconds to wait for the file lock, here and in
+                :meth:`append` and :meth:`refresh`.
+
+        Returns:
+            The journal, holding all its records.
+
+        Raises:
+            JournalError: There is no file at ``path`` or it cannot be read.
+            JournalCorruptedError: Records were edited, deleted or reordered,
+                or a line is not a record.
+            TornRecordError: The file ends in an incomplete record (and has
+                no other problem); see :func:`repair_torn_tail`.
+            JournalLockedError: Another process held the lock too long.
+            InvalidInputError: ``lock_timeout`` is negative or not finite.
+
+        .. versionadded:: 0.1.0
+        """
+        timeout = _check_timeout(lock_timeout)
+        journal_path = pathlib.Path(path)
+        fd = _open_fd(journal_path, os.O_RDONLY)
+        try:
+            _lock(fd, fcntl.LOCK_SH, timeout, journal_path)
+            stat = os.fstat(fd)
+            data = _read_range(fd, 0, stat.st_size)
+        finally:
+            os.close(fd)
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        records = _parse_clean(lines, 0, GENESIS_DIGEST)
+        if len(records) < len(lines):
+            _raise_for(journal_path, _analyse(lines, tail, len(data) - len(tail), None))
+            raise _corrupted(journal_path, ())  # pragma: no cover - the analysis always finds it
+        if tail:
+            raise _torn(journal_path, len(data) - len(tail))
+        return cls(
+            journal_path,
+            lock_timeout=timeout,
+            records=records,
+            size=len(data),
+            identity=(stat.st_dev, stat.st_ino),
+        )
+
+    @property
+    def path(self) -> pathlib.Path:
+        """The journal file.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._path
+
+    @property
+    def head(self) -> Anchor | None:
+        """The last record this object knows of, as an anchor; ``None`` if none.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._records[-1].anchor if self._records else None
+
+    @property
+    def records(self) -> Sequence[JournalRecord]:
+        """Every record this object has read or written, in order.
+
+        A snapshot: records appended later are not added to it.
+
+        .. versionadded:: 0.1.0
+        """
+        if self._snapshot is None:
+            self._snapshot = tuple(self._records)
+        return self._snapshot
+
+    def __len__(self) -> int:
+        """Return how many records this object knows of."""
+        return len(self._records)
+
+    def __repr__(self) -> str:
+        """Return ``Journal(path=..., records=N)``."""
+        return f"Journal(path={str(self._path)!r}, records={len(self._records)})"
+
+    def append(
+        self,
+        body: dict[str, Any],
+        *,
+        expect_head: Anchor | Literal[_Unset.UNSET] | None = _UNSET,
+    ) -> JournalRecord:
+        """Append one record durably.
+
+        Under the exclusive file lock this first reads (and verifies) what
+        other processes appended, so sequence numbers never collide, then
+        writes the line with a single ``write`` on an ``O_APPEND`` file
+        descriptor and fsyncs it. It returns only after that.
+
+        Args:
+            body: A JSON object: a dict with string keys whose values are
+                dicts, lists, tuples, strings, numbers (not NaN or infinity),
+                booleans or ``None``. It is serialised with sorted keys.
+            expect_head: If given, the head the caller believes the journal
+                has (``None`` for empty). If the journal's real head differs,
+                nothing is written and :class:`ConcurrentAppendError` is
+                raised; the records read meanwhile are in :attr:`records`.
+
+        Returns:
+            The record written, its body as the journal reads it back.
+
+        Raises:
+            InvalidInputError: The body is not a JSON object (NaN, infinity,
+                a key that is not a string...). Nothing was written.
+            ConcurrentAppendError: ``expect_head`` is not the real head.
+            TornRecordError: The file ends in an incomplete record; this
+                never writes after one. See :func:`repair_torn_tail`.
+            JournalCorruptedError: Records appended by others do not verify,
+                or the file shrank.
+            JournalLockedError: Another process held the lock too long.
+            JournalError: The file was replaced, or the write or fsync failed.
+
+        .. versionadded:: 0.1.0
+        """
+        body_bytes = _encode_body(body)
+        fd = _open_fd(self._path, os.O_RDWR | os.O_APPEND)
+        try:
+            _lock(fd, fcntl.LOCK_EX, self._lock_timeout, self._path)
+            before = len(self._records)
+            self._catch_up(fd)
+            if expect_head is not _UNSET and expect_head != self.head:
+                expected = "an empty journal" if expect_head is None else f"head {expect_head}"
+                actual = "it is empty" if self.head is None else f"it is {self.head}"
+                msg = (
+                    f"the journal {self._path} has moved on: you expected {expected} but "
+                    f"{actual} ({len(self._records) - before} record(s) appended by another "
+                    "writer were just read). Nothing was written: resume from the journal and "
+                    "retry the step."
+                )
+                raise ConcurrentAppendError(msg, path=str(self._path))
+            seq = len(self._records)
+            prev = self._records[-1].digest if self._records else GENESIS_DIGEST
+            hashed = _hashed_part(seq, prev, body_bytes)
+            digest = hashlib.sha256(hashed).hexdigest()
+            line = b'{"v":1,"digest":"%s",%s}\n' % (digest.encode("ascii"), hashed)
+            self._write(fd, line)
+        finally:
+            os.close(fd)  # also releases the lock
+        record = JournalRecord(seq, prev, digest, cast("dict[str, Any]", json.loads(body_bytes)))
+        self._records.append(record)
+        self._size += len(line)
+        self._snapshot = None
+        return record
+
+    def refresh(self) -> Sequence[JournalRecord]:
+        """Read the records other processes appended since this object last looked.
+
+        Returns:
+            The new records, in order (empty if there are none).
+
+        Raises:
+            TornRecordError: The file ends in an incomplete record.
+            JournalCorruptedError: The new records do not verify, or the file
+                shrank.
+            JournalLockedError: Another process held the lock too long.
+            JournalError: The file was removed or replaced.
+
+        .. versionadded:: 0.1.0
+        """
+        fd = _open_fd(self._path, os.O_RDONLY)
+        try:
+            _lock(fd, fcntl.LOCK_SH, self._lock_timeout, self._path)
+            return self._catch_up(fd)
+        finally:
+            os.close(fd)
+
+    def _catch_up(self, fd: int) -> tuple[JournalRecord, ...]:
+        """Read and verify what was appended after ``self._size``; the lock is held."""
+        stat = os.fstat(fd)
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            msg = (
+                f"the file at {self._path} is no longer the journal this object opened (it was "
+                "replaced); open it again and check it with verify_journal()"
+            )
+            raise JournalError(msg, path=str(self._path))
+        if stat.st_size < self._size:
+            msg = (
+                f"the journal {self._path} shrank from {self._size} to {stat.st_size} bytes "
+                "since this object read it: records were removed. Keep the file as it is and "
+                "run incidentkit.verify_journal() with an anchor."
+            )
+            raise JournalCorruptedError(msg, path=str(self._path))
+        if stat.st_size == self._size:
+            return ()
+        data = _read_range(fd, self._size, stat.st_size)
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        prev = self._records[-1].digest if self._records else GENESIS_DIGEST
+        new = _parse_clean(lines, len(self._records), prev)
+        if len(new) < len(lines):
+            whole = _read_range(fd, 0, stat.st_size)
+            _raise_for(self._path, _check_bytes(whole, None))
+            raise _corrupted(self._path, ())  # pragma: no cover - the analysis always finds it
+        if tail:
+            raise _torn(self._path, stat.st_size - len(tail))
+        self._records.extend(new)
+        self._size = stat.st_size
+        self._snapshot = None
+        return tuple(new)
+
+    def _write(self, fd: int, line: bytes) -> None:
+        """Write one line with a single write and fsync it; undo a partial write."""
+        try:
+            written = os.write(fd, line)
+        except OSError as exc:
+            self._undo(fd)
+            msg = f"could not append to the journal {self._path}: {exc.strerror or exc}"
+            raise JournalError(msg, path=str(self._path)) from exc
+        if written != len(line):
+            self._undo(fd)
+            msg = (
+                f"could not append to the journal {self._path}: only {written} of {len(line)} "
+                "bytes were written (is the disk full?); nothing was appended"
+            )
+            raise JournalError(msg, path=str(self._path))
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            msg = (
+                f"fsync of the journal {self._path} failed ({exc.strerror or exc}): the record "
+                "may not be durable. Open the journal again to see what it holds."
+            )
+            raise JournalError(msg, path=str(self._path)) from exc
+
+    def _undo(self, fd: int) -> None:
+        """Cut off our own unacknowledged partial line; the lock is held."""
+        try:
+            os.ftruncate(fd, self._size)
+            os.fsync(fd)
+        except OSError:  # pragma: no cover - then open() reports a torn tail
+            pass
+
+
+# -- checking and repair -----------------------------------------------------
+
+
+def verify_journal(
+    path: str | os.PathLike[str], *, anchor: Anchor | None = None, lock_timeout: float = 10.0
+) -> VerificationReport:
+    """Check a journal file and report every problem found.
+
+    Without an anchor, records cut from the end of the journal leave no
+    trace: the remaining chain is intact. Pass an anchor recorded earlier to
+    detect that, and any rewrite of the records up to it.
+
+    Args:
+        path: The journal file.
+        anchor: An anchor taken from the journal earlier (see :class:`Anchor`).
+        lock_timeout: Seconds to wait for a shared lock, so that an append in
+            progress is not mistaken for a torn record.
+
+    Returns:
+        The report; ``report.ok`` is true when nothing is wrong.
+
+    Raises:
+        JournalError: The file does not exist or cannot be read.
+        JournalLockedError: Another process held the lock too long.
+        InvalidInputError: ``lock_timeout`` is negative or not finite.
+
+    .. versionadded:: 0.1.0
+    """
+    timeout = _check_timeout(lock_timeout)
+    journal_path = pathlib.Path(path)
+    fd = _open_fd(journal_path, os.O_RDONLY)
+    try:
+        _lock(fd, fcntl.LOCK_SH, timeout, journal_path)
+        data = _read_range(fd, 0, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    findings = _check_bytes(data, anchor)
+    return VerificationReport(
+        path=str(journal_path),
+        records=findings.records,
+        head=findings.head,
+        problems=findings.problems,
+    )
+
+
+def repair_torn_tail(
+    path: str | os.PathLike[str], *, lock_timeout: float = 10.0
+) -> pathlib.Path | None:
+    """Move an incomplete last record to a side file and cut it from the journal.
+
+    The fragment's bytes are written to ``<name>.torn-<offset>`` next to the
+    journal and fsynced (with the directory) before the journal is truncated
+    to its last complete record and fsynced. Nothing is dropped.
+
+    Args:
+        path: The journal file.
+        lock_timeout: Seconds to wait for the exclusive lock.
+
+    Returns:
+        The side file's path, or ``None`` if the journal did not end in a
+        torn record (then nothing was changed).
+
+    Raises:
+        JournalCorruptedError: The journal has problems other than a torn
+            tail; nothing was changed.
+        JournalError: The file does not exist, or a side file of that name
+            already exists with other contents.
+        JournalLockedError: Another process held the lock too long.
+        InvalidInputError: ``lock_timeout`` is negative or not finite.
+
+    .. versionadded:: 0.1.0
+    """
+    timeout = _check_timeout(lock_timeout)
+    journal_path = pathlib.Path(path)
+    fd = _open_fd(journal_path, os.O_RDWR)
+    try:
+        _lock(fd, fcntl.LOCK_EX, timeout, journal_path)
+        data = _read_range(fd, 0, os.fstat(fd).st_size)
+        findings = _check_bytes(data, None)
+        serious = [problem for problem in findings.problems if problem.kind != "torn"]
+        if serious:
+            corrupted = _corrupted(journal_path, serious)
+            msg = f"refusing to repair: only a torn tail can be repaired, and {corrupted}"
+            raise JournalCorruptedError(msg, path=str(journal_path)) from corrupted
+        offset = findings.torn_offset
+        if offset is None:
+            return None
+        side = journal_path.with_name(f"{journal_path.name}.torn-{offset}")
+        _save_fragment(side, data[offset:], journal_path)
+        _fsync_dir(journal_path.absolute().parent)
+        os.ftruncate(fd, offset)
+        os.fsync(fd)
+        return side
+    finally:
+        os.close(fd)
+
+
+def _save_fragment(side: pathlib.Path, fragment: bytes, journal_path: pathlib.Path) -> None:
+    try:
+        fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except FileExistsError as exc:
+        # A repair interrupted after saving the fragment: fine if it holds the same bytes.
+        if side.read_bytes() == fragment:
+            return
+        msg = (
+            f"cannot save the torn record of {journal_path}: {side} already exists with other "
+            "contents. Move it away and repair again."
+        )
+        raise JournalError(msg, path=str(journal_path)) from exc
+    try:
+        view = memoryview(fragment)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

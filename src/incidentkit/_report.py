@@ -1,0 +1,409 @@
+"""The post-mortem report a resolved incident produces, as Markdown and as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+import pendulum
+
+from incidentkit._events import (
+    ChecklistItemChecked,
+    MitigationApplied,
+    OverrideRecorded,
+    RecoveryChecked,
+    RollbackExecuted,
+    converter,
+)
+from incidentkit._journal import Anchor
+from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact
+from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
+from incidentkit._state import IncidentState
+from incidentkit._timeline import TimelineEntry, build_timeline
+
+__all__ = [
+    "ChecklistLine",
+    "HypothesisLine",
+    "Intervention",
+    "RecoveryCheck",
+    "Report",
+    "ReportFinding",
+    "TimeTo",
+    "build_report",
+    "collect_findings",
+]
+
+
+@attrs.frozen
+class ReportFinding:
+    """A finding as the report lists it, with the journal entry it came from.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int
+    at: pendulum.DateTime
+    finding: Finding
+
+
+@attrs.frozen
+class Intervention:
+    """An intervention and its result.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int
+    at: pendulum.DateTime
+    actor: str
+    kind: str
+    description: str
+    succeeded: bool
+    detail: str = ""
+
+
+@attrs.frozen
+class RecoveryCheck:
+    """A recovery check and its verdict.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int
+    at: pendulum.DateTime
+    actor: str
+    verdict: RecoveryVerdict
+
+
+@attrs.frozen
+class HypothesisLine:
+    """A hypothesis, its evidence and whether it was rejected.
+
+    .. versionadded:: 0.1.0
+    """
+
+    id: str
+    statement: str
+    evidence: tuple[Evidence, ...]
+    rejected: str | None = None
+
+
+@attrs.frozen
+class ChecklistLine:
+    """A usual suspect and how it was cleared.
+
+    .. versionadded:: 0.1.0
+    """
+
+    item: str
+    status: str
+    detail: str
+    sources: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class TimeTo:
+    """The time-to figures, in seconds from the symptom start (``None`` if not reached).
+
+    .. versionadded:: 0.1.0
+    """
+
+    detect: float | None
+    declare: float | None
+    assess: float | None
+    first_intervention: float | None
+    recovery_verified: float | None
+    resolve: float | None
+
+
+@attrs.frozen
+class Report:
+    """The post-mortem report of a resolved incident.
+
+    Render it with :meth:`to_markdown` or :meth:`to_json`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    incident_id: str
+    title: str
+    services: tuple[str, ...]
+    detection: str
+    declared_by: str
+    detected_at: pendulum.DateTime
+    declared_at: pendulum.DateTime
+    resolved_at: pendulum.DateTime | None
+    impact: Impact | None
+    suspects: tuple[Change, ...]
+    timeline: tuple[TimelineEntry, ...]
+    interventions: tuple[Intervention, ...]
+    recovery: tuple[RecoveryCheck, ...]
+    findings: tuple[ReportFinding, ...]
+    hypotheses: tuple[HypothesisLine, ...]
+    checklist: tuple[ChecklistLine, ...]
+    root_cause: str | None
+    root_cause_evidence: tuple[Evidence, ...]
+    time_to: TimeTo
+    journal_head: Anchor | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-able data (instants as ISO 8601 UTC strings)."""
+        data: dict[str, Any] = converter.unstructure(self)
+        return data
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the report as a JSON document."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def to_markdown(self) -> str:  # noqa: C901, PLR0912, PLR0915 - a linear document
+        """Return the report as a Markdown document."""
+        lines: list[str] = [f"# {self.incident_id}: {self.title}", ""]
+        lines += [
+            f"- **Services:** {', '.join(self.services)}",
+            f"- **Detected:** {_t(self.detected_at)} by {self.detection.replace('_', ' ')}",
+            f"- **Declared:** {_t(self.declared_at)} by {self.declared_by}",
+            f"- **Resolved:** {_t(self.resolved_at) if self.resolved_at else 'not resolved'}",
+        ]
+        if self.journal_head is not None:
+            lines.append(
+                f"- **Journal head:** entry {self.journal_head.seq}, "
+                f"sha256 `{self.journal_head.digest}`"
+            )
+        lines += ["", "## Impact", ""]
+        if self.impact is None:
+            lines.append("Not assessed.")
+        else:
+            impact = self.impact
+            lines.append(
+                f"{impact.severity.value.upper()}, "
+                f"{'ongoing' if impact.ongoing else 'not ongoing'} at assessment; "
+                f"symptom began {_t(impact.symptom_start)}."
+            )
+            if impact.summary:
+                lines += ["", impact.summary]
+            lines.append("")
+            for label, values in (
+                ("Services", impact.services),
+                ("Regions", impact.regions),
+                ("User segments", impact.user_segments),
+            ):
+                if values:
+                    lines.append(f"- {label}: {', '.join(values)}")
+            if impact.figures:
+                lines += ["", "| Figure | Value | Unit | Basis |", "|---|---|---|---|"]
+                for figure in impact.figures:
+                    basis = "measured" if figure.measured else "stated"
+                    if figure.evidence is not None:
+                        basis += f" ({figure.evidence})"
+                    lines.append(
+                        f"| {figure.name} | {figure.value:.6g} | {figure.unit} | {_cell(basis)} |"
+                    )
+        lines += ["", "## Time to", "", "| Milestone | From symptom start |", "|---|---|"]
+        for label, seconds in (
+            ("Detect", self.time_to.detect),
+            ("Declare", self.time_to.declare),
+            ("Assess impact", self.time_to.assess),
+            ("First intervention", self.time_to.first_intervention),
+            ("Recovery verified", self.time_to.recovery_verified),
+            ("Resolve", self.time_to.resolve),
+        ):
+            lines.append(f"| {label} | {_duration(seconds)} |")
+        lines += ["", "## Changes before the symptom, closest first", ""]
+        if not self.suspects:
+            lines.append("None gathered in the window.")
+        for change in self.suspects:
+            version = f" {change.previous_version or '?'} -> {change.version}" if change.version else ""
+            lines.append(
+                f"- {_t(change.started)} {change.kind.value} `{change.id}` {change.service}"
+                f"{version} ({change.source}){': ' + change.summary if change.summary else ''}"
+            )
+        lines += ["", "## Interventions", ""]
+        if not self.interventions:
+            lines.append("None.")
+        for item in self.interventions:
+            outcome = "succeeded" if item.succeeded else "FAILED"
+            lines.append(
+                f"- {_t(item.at)} {item.kind} by {item.actor}, {outcome}: {item.description}"
+                f"{'; ' + item.detail if item.detail else ''}"
+            )
+        lines += ["", "## Recovery evidence", ""]
+        if not self.recovery:
+            lines.append("Recovery was never checked.")
+        for check in self.recovery:
+            verdict = check.verdict
+            lines.append(
+                f"- {_t(check.at)} by {check.actor}: **{verdict.outcome.value}**: "
+                + "; ".join(verdict.reasons)
+            )
+            if verdict.baseline_level is not None:
+                lines.append(
+                    f"  - baseline level {verdict.baseline_level:.6g}, threshold "
+                    f"{verdict.threshold:.6g}, baseline traffic {verdict.baseline_traffic:.6g}, "
+                    f"held {verdict.held_for:.0f} s, {verdict.checked_samples} samples, "
+                    f"{verdict.gaps} gaps, {verdict.low_traffic_samples} low-traffic"
+                )
+        lines += ["", "## Findings", ""]
+        if not self.findings:
+            lines.append("None.")
+        for item in self.findings:
+            finding = item.finding
+            lines.append(
+                f"- **{finding.kind.value.replace('_', ' ')}** (entry {item.seq}, {_t(item.at)}): "
+                f"{finding.summary}{': ' + finding.detail if finding.detail else ''}"
+            )
+        lines += ["", "## Diagnosis", ""]
+        for line in self.checklist:
+            sources = f" against {', '.join(line.sources)}" if line.sources else ""
+            lines.append(f"- [x] {line.item}: {line.status}{sources}: {line.detail}")
+        for hypothesis in self.hypotheses:
+            status = f" (rejected: {hypothesis.rejected})" if hypothesis.rejected else ""
+            evidence = ", ".join(str(e) for e in hypothesis.evidence)
+            lines.append(f"- {hypothesis.id}: {hypothesis.statement}{status}; evidence: {evidence}")
+        lines += ["", "## Root cause", ""]
+        lines.append(self.root_cause or "Not determined.")
+        if self.root_cause_evidence:
+            lines += ["", "Evidence: " + ", ".join(str(e) for e in self.root_cause_evidence)]
+        lines += ["", "## Timeline", "", "| Time (UTC) | T | Source | What | Who |", "|---|---|---|---|---|"]
+        for entry in self.timeline:
+            lines.append(
+                f"| {entry.at.format('YYYY-MM-DD HH:mm:ss')} | {_offset(entry.offset)} | "
+                f"{_cell(entry.source)} | {_cell(entry.summary)} | {_cell(entry.actor or '')} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _t(at: pendulum.DateTime) -> str:
+    return at.format("YYYY-MM-DD HH:mm:ss") + " UTC"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "not reached"
+    sign = "-" if seconds < 0 else ""
+    total = round(abs(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours} h {minutes:02d} min"
+    return f"{sign}{minutes} min {secs:02d} s"
+
+
+def _offset(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    sign = "+" if seconds >= 0 else "-"
+    total = round(abs(seconds))
+    hours, rest = divmod(total, 3600)
+    return f"T{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def collect_findings(state: IncidentState) -> list[tuple[int, Finding]]:
+    """Return every finding with its journal entry, overrides included, in order."""
+    found: list[tuple[int, Finding]] = [(seq, event.finding) for seq, event in state.findings]
+    for seq, event in enumerate(state.events):
+        if isinstance(event, OverrideRecorded):
+            summary = f"protocol overridden: {event.step} by {event.actor}"
+            found.append((seq, Finding(FindingKind.OVERRIDE, summary, event.reason)))
+    found.sort(key=lambda pair: pair[0])
+    return found
+
+
+def build_report(state: IncidentState, head: Anchor | None) -> Report:
+    """Build the report from an incident's state."""
+    declared = state.declared
+    impact = state.impact
+    start = impact.symptom_start if impact is not None else declared.detected_at
+
+    def since(at: pendulum.DateTime | None) -> float | None:
+        return None if at is None else (at - start).total_seconds()
+
+    interventions: list[Intervention] = []
+    checks: list[RecoveryCheck] = []
+    recovered_at: pendulum.DateTime | None = None
+    for seq, event in enumerate(state.events):
+        if isinstance(event, RollbackExecuted):
+            detail = event.error or (event.result.detail if event.result else "")
+            interventions.append(
+                Intervention(
+                    seq, event.at, str(event.actor), "rollback", event.option.describe(), event.succeeded, detail
+                )
+            )
+        elif isinstance(event, MitigationApplied):
+            interventions.append(
+                Intervention(
+                    seq,
+                    event.at,
+                    str(event.actor),
+                    f"mitigation ({event.kind.value})",
+                    event.action,
+                    succeeded=True,
+                    detail=f"not a rollback because {event.why_not_rollback}",
+                )
+            )
+        elif isinstance(event, RecoveryChecked):
+            checks.append(RecoveryCheck(seq, event.at, str(event.actor), event.verdict))
+            if recovered_at is None and event.verdict.outcome is RecoveryOutcome.RECOVERED:
+                recovered_at = event.at
+    first_intervention = next((i.at for i in interventions if i.succeeded), None)
+    findings = tuple(
+        ReportFinding(seq, state.events[seq].at, finding) for seq, finding in collect_findings(state)
+    )
+    hypotheses = tuple(
+        HypothesisLine(
+            h.hypothesis_id,
+            h.statement,
+            h.evidence,
+            state.rejected[h.hypothesis_id].reason if h.hypothesis_id in state.rejected else None,
+        )
+        for h in state.hypotheses.values()
+    )
+    checklist = tuple(
+        ChecklistLine(item.value, "checked", entry.conclusion, entry.sources)
+        if isinstance(entry, ChecklistItemChecked)
+        else ChecklistLine(item.value, "waived", entry.reason)
+        for item, entry in state.checklist.items()
+    )
+    suspects = tuple(
+        sorted(
+            (c for c in state.changes.values() if c.started <= start),
+            key=lambda c: (start - (c.finished or c.started)).total_seconds()
+            if not c.active_at(start)
+            else 0.0,
+        )
+    )
+    resolution = state.resolution
+    return Report(
+        incident_id=declared.incident_id,
+        title=declared.title,
+        services=declared.services,
+        detection=declared.detection.value,
+        declared_by=str(declared.actor),
+        detected_at=declared.detected_at,
+        declared_at=declared.at,
+        resolved_at=resolution.at if resolution else None,
+        impact=impact,
+        suspects=suspects,
+        timeline=tuple(build_timeline(state)),
+        interventions=tuple(interventions),
+        recovery=tuple(checks),
+        findings=findings,
+        hypotheses=hypotheses,
+        checklist=checklist,
+        root_cause=resolution.root_cause if resolution else None,
+        root_cause_evidence=resolution.evidence if resolution else (),
+        time_to=TimeTo(
+            detect=since(declared.detected_at),
+            declare=since(declared.at),
+            assess=since(state.impact_event.at if state.impact_event else None),
+            first_intervention=since(first_intervention),
+            recovery_verified=since(recovered_at),
+            resolve=since(resolution.at if resolution else None),
+        ),
+        journal_head=head,
+    )
+

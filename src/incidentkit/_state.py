@@ -1,0 +1,265 @@
+"""The incident's state, folded from its events, and the protocol's rule table.
+
+The same fold runs live (each step validates its event, appends it to the
+journal, then applies it) and on :func:`Incident.resume`, so a resumed incident
+is in exactly the phase the live one was in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import pendulum
+
+from incidentkit._errors import ProtocolViolation
+from incidentkit._events import (
+    ChangesGathered,
+    ChecklistItemChecked,
+    ChecklistItemWaived,
+    DiagnosisBegun,
+    Event,
+    FindingRecorded,
+    HypothesisRecorded,
+    HypothesisRejected,
+    ImpactAssessed,
+    IncidentDeclared,
+    IncidentResolved,
+    MitigationApplied,
+    NoteAdded,
+    OverrideRecorded,
+    RecoveryChecked,
+    RollbackExecuted,
+    RollbacksReviewed,
+)
+from incidentkit._model import Change, ChecklistItem, Impact, RollbackOption
+from incidentkit._recovery import RecoveryOutcome
+
+__all__ = ["OVERRIDE_TARGETS", "PHASES", "STEP_REQUIREMENTS", "IncidentState", "require"]
+
+PHASES: Final = (
+    "declared",
+    "assessed",
+    "reviewed",
+    "intervened",
+    "recovered",
+    "diagnosing",
+    "resolved",
+)
+"""The phases in protocol order."""
+
+_AFTER_IMPACT: Final = frozenset({"assessed", "reviewed", "intervened", "recovered", "diagnosing"})
+_OPEN: Final = frozenset(PHASES) - {"resolved"}
+
+# For each step: the phases it is allowed in, and what must come first otherwise.
+STEP_REQUIREMENTS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
+    "note": (_OPEN, "the incident is resolved; its record is closed"),
+    "finding": (_OPEN, "the incident is resolved; its record is closed"),
+    "assess_impact": (
+        frozenset({"declared"}),
+        "impact is assessed once, right after the declaration",
+    ),
+    "gather_changes": (
+        _AFTER_IMPACT,
+        "assess the impact first (assess_impact): impact before cause",
+    ),
+    "review_rollbacks": (
+        frozenset({"assessed", "reviewed", "intervened"}),
+        "assess the impact first (assess_impact); rollbacks are reviewed before recovery",
+    ),
+    "skip_rollback_review": (
+        frozenset({"assessed"}),
+        "skipping the rollback review is an override of the assessed phase",
+    ),
+    "roll_back": (
+        frozenset({"reviewed", "intervened"}),
+        "review the rollback options first (review_rollbacks)",
+    ),
+    "mitigate": (
+        frozenset({"reviewed", "intervened"}),
+        "review the rollback options first (review_rollbacks)",
+    ),
+    "verify_recovery": (
+        frozenset({"assessed", "reviewed", "intervened"}),
+        "assess the impact and intervene first (roll_back or mitigate)",
+    ),
+    "diagnose_without_recovery": (
+        frozenset({"declared", "assessed", "reviewed", "intervened"}),
+        "this override is for an incident that has not recovered",
+    ),
+    "begin_diagnosis": (
+        frozenset({"recovered"}),
+        "verify recovery in monitoring first (verify_recovery), "
+        "or override with diagnose_without_recovery(actor=..., reason=...)",
+    ),
+    "hypothesis": (
+        frozenset({"diagnosing"}),
+        "stabilise first: hypotheses belong to diagnosis (begin_diagnosis after recovery)",
+    ),
+    "reject_hypothesis": (frozenset({"diagnosing"}), "hypotheses belong to diagnosis"),
+    "check": (frozenset({"diagnosing"}), "the usual-suspects checklist belongs to diagnosis"),
+    "waive": (frozenset({"diagnosing"}), "the usual-suspects checklist belongs to diagnosis"),
+    "resolve": (
+        frozenset({"diagnosing"}),
+        "diagnose first (begin_diagnosis), and check or waive every checklist item",
+    ),
+    "report": (frozenset({"resolved"}), "resolve the incident first"),
+}
+
+OVERRIDE_TARGETS: Final[Mapping[str, str]] = {
+    "skip_rollback_review": "reviewed",
+    "diagnose_without_recovery": "diagnosing",
+}
+"""Each override step and the phase it leads to."""
+
+_STEP_OF_EVENT: Final[Mapping[type[Event], str]] = {
+    NoteAdded: "note",
+    FindingRecorded: "finding",
+    ImpactAssessed: "assess_impact",
+    ChangesGathered: "gather_changes",
+    RollbacksReviewed: "review_rollbacks",
+    RollbackExecuted: "roll_back",
+    MitigationApplied: "mitigate",
+    RecoveryChecked: "verify_recovery",
+    DiagnosisBegun: "begin_diagnosis",
+    HypothesisRecorded: "hypothesis",
+    HypothesisRejected: "reject_hypothesis",
+    ChecklistItemChecked: "check",
+    ChecklistItemWaived: "waive",
+    IncidentResolved: "resolve",
+}
+
+
+def require(phase: str, step: str) -> None:
+    """Raise :class:`ProtocolViolation` unless ``step`` is allowed in ``phase``."""
+    allowed, why = STEP_REQUIREMENTS[step]
+    if phase not in allowed:
+        raise ProtocolViolation(phase, step, why)
+
+
+class IncidentState:
+    """Everything the phases need to know, folded from the events in order."""
+
+    def __init__(self, declared: IncidentDeclared) -> None:
+        """Start the fold from the declaration."""
+        self.declared = declared
+        self.phase = "declared"
+        self.events: list[Event] = [declared]
+        self.impact: Impact | None = None
+        self.impact_event: ImpactAssessed | None = None
+        self.changes: dict[tuple[str, str], Change] = {}
+        self.consulted: dict[ChecklistItem, list[str]] = {item: [] for item in ChecklistItem}
+        self.review: RollbacksReviewed | None = None
+        self.interventions: list[RollbackExecuted | MitigationApplied] = []
+        self.checks: list[RecoveryChecked] = []
+        self.overrides: list[OverrideRecorded] = []
+        self.hypotheses: dict[str, HypothesisRecorded] = {}
+        self.rejected: dict[str, HypothesisRejected] = {}
+        self.checklist: dict[ChecklistItem, ChecklistItemChecked | ChecklistItemWaived] = {}
+        self.findings: list[tuple[int, FindingRecorded]] = []
+        self.resolution: IncidentResolved | None = None
+
+    @property
+    def last_at(self) -> pendulum.DateTime:
+        """The instant of the latest event."""
+        return self.events[-1].at
+
+    @property
+    def intervention_at(self) -> pendulum.DateTime | None:
+        """The instant of the latest successful intervention, if any."""
+        for event in reversed(self.interventions):
+            if isinstance(event, MitigationApplied) or event.succeeded:
+                return event.at
+        return None
+
+    def open_checklist_items(self) -> list[ChecklistItem]:
+        """Return the usual suspects neither checked nor waived yet."""
+        return [item for item in ChecklistItem if item not in self.checklist]
+
+    def validate(self, event: Event) -> None:  # noqa: C901 - one rule per event type
+        """Raise :class:`ProtocolViolation` if ``event`` may not happen now."""
+        if isinstance(event, IncidentDeclared):
+            raise ProtocolViolation(self.phase, "declare", "an incident is declared only once")
+        if isinstance(event, OverrideRecorded):
+            require(self.phase, event.step)
+            if event.from_phase != self.phase or OVERRIDE_TARGETS.get(event.step) != event.to_phase:
+                raise ProtocolViolation(
+                    self.phase,
+                    event.step,
+                    f"an override {event.step!r} goes from the current phase to "
+                    f"{OVERRIDE_TARGETS.get(event.step)!r}, not {event.from_phase!r} to "
+                    f"{event.to_phase!r}",
+                )
+            return
+        step = _STEP_OF_EVENT[type(event)]
+        require(self.phase, step)
+        if isinstance(event, RecoveryChecked) and self.phase in {"assessed", "reviewed"}:
+            assert self.impact is not None  # noqa: S101 - assessed implies an impact
+            if self.impact.ongoing:
+                raise ProtocolViolation(
+                    self.phase,
+                    step,
+                    "the impact was ongoing at assessment: intervene first "
+                    "(review_rollbacks, then roll_back or mitigate)",
+                )
+        elif isinstance(event, IncidentResolved):
+            missing = self.open_checklist_items()
+            if missing:
+                names = ", ".join(item.value for item in missing)
+                raise ProtocolViolation(
+                    self.phase,
+                    step,
+                    f"check or waive every usual suspect first; still open: {names}",
+                )
+        elif isinstance(event, HypothesisRejected) and event.hypothesis_id not in self.hypotheses:
+            raise ProtocolViolation(
+                self.phase, step, f"there is no hypothesis {event.hypothesis_id!r} to reject"
+            )
+
+    def apply(self, seq: int, event: Event) -> None:  # noqa: C901, PLR0912 - a flat dispatch
+        """Fold a validated event into the state."""
+        self.events.append(event)
+        if isinstance(event, FindingRecorded):
+            self.findings.append((seq, event))
+        elif isinstance(event, ImpactAssessed):
+            self.impact = event.impact
+            self.impact_event = event
+            self.phase = "assessed"
+        elif isinstance(event, ChangesGathered):
+            for change in event.changes:
+                self.changes[change.source, change.id] = change
+            for outcome in event.sources:
+                if outcome.ok and outcome.source not in self.consulted[outcome.item]:
+                    self.consulted[outcome.item].append(outcome.source)
+        elif isinstance(event, RollbacksReviewed):
+            self.review = event
+            self.phase = "reviewed"
+        elif isinstance(event, RollbackExecuted):
+            self.interventions.append(event)
+            if event.succeeded:
+                self.phase = "intervened"
+        elif isinstance(event, MitigationApplied):
+            self.interventions.append(event)
+            self.phase = "intervened"
+        elif isinstance(event, RecoveryChecked):
+            self.checks.append(event)
+            if event.verdict.outcome is RecoveryOutcome.RECOVERED:
+                self.phase = "recovered"
+        elif isinstance(event, OverrideRecorded):
+            self.overrides.append(event)
+            self.phase = event.to_phase
+        elif isinstance(event, DiagnosisBegun):
+            self.phase = "diagnosing"
+        elif isinstance(event, HypothesisRecorded):
+            self.hypotheses[event.hypothesis_id] = event
+        elif isinstance(event, HypothesisRejected):
+            self.rejected[event.hypothesis_id] = event
+        elif isinstance(event, (ChecklistItemChecked, ChecklistItemWaived)):
+            self.checklist[event.item] = event
+        elif isinstance(event, IncidentResolved):
+            self.resolution = event
+            self.phase = "resolved"
+
+    def rollback_options(self) -> tuple[RollbackOption, ...]:
+        """The options of the latest rollback review."""
+        return () if self.review is None else self.review.options

@@ -1,0 +1,155 @@
+"""The timeline: changes, the symptom window and the incident's own steps, in order."""
+
+from __future__ import annotations
+
+import attrs
+import pendulum
+
+from incidentkit._events import (
+    ChangesGathered,
+    ChecklistItemChecked,
+    ChecklistItemWaived,
+    DiagnosisBegun,
+    Event,
+    FindingRecorded,
+    HypothesisRecorded,
+    HypothesisRejected,
+    ImpactAssessed,
+    IncidentDeclared,
+    IncidentResolved,
+    MitigationApplied,
+    NoteAdded,
+    OverrideRecorded,
+    RecoveryChecked,
+    RollbackExecuted,
+    RollbacksReviewed,
+)
+from incidentkit._recovery import RecoveryOutcome
+from incidentkit._state import IncidentState
+
+__all__ = ["TimelineEntry", "build_timeline", "describe_event"]
+
+
+@attrs.frozen
+class TimelineEntry:
+    """One line of the timeline.
+
+    Attributes:
+        at: When it happened.
+        kind: ``change``, ``symptom`` or ``step``.
+        source: Where the entry comes from: a source's name for a change,
+            ``monitoring`` for the symptom window, ``journal`` for a step.
+        summary: What happened, in plain words.
+        actor: Who took the step (steps only).
+        seq: The journal entry it comes from, if any.
+        offset: Seconds from the symptom start (negative before it), if known.
+
+    .. versionadded:: 0.1.0
+    """
+
+    at: pendulum.DateTime
+    kind: str
+    source: str
+    summary: str
+    actor: str | None = None
+    seq: int | None = None
+    offset: float | None = None
+
+
+def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one line per event type
+    """Return a one-line, plain-words description of a journal event."""
+    if isinstance(event, IncidentDeclared):
+        return f"incident declared: {event.title} ({event.detection.value})"
+    if isinstance(event, NoteAdded):
+        return f"note: {event.text}"
+    if isinstance(event, FindingRecorded):
+        return f"finding ({event.finding.kind.value}): {event.finding.summary}"
+    if isinstance(event, ImpactAssessed):
+        impact = event.impact
+        figures = ", ".join(
+            f"{f.name} {f.value:.4g}{' ' + f.unit if f.unit else ''}"
+            f"{'' if f.measured else ' (stated)'}"
+            for f in impact.figures
+        )
+        state = "ongoing" if impact.ongoing else "not ongoing"
+        return f"impact assessed: {impact.severity.value}, {state}" + (
+            f"; {figures}" if figures else ""
+        )
+    if isinstance(event, ChangesGathered):
+        failed = [o.source for o in event.sources if not o.ok]
+        text = f"changes gathered: {len(event.changes)} from {len(event.sources)} sources"
+        return text + (f" ({', '.join(failed)} failed)" if failed else "")
+    if isinstance(event, RollbacksReviewed):
+        return (
+            f"rollbacks reviewed: {len(event.options)} options, "
+            f"{len(event.uncovered)} changes without one"
+        )
+    if isinstance(event, RollbackExecuted):
+        if event.succeeded:
+            live = event.result.live_version if event.result else None
+            return f"rolled back: {event.option.describe()}" + (f"; live: {live}" if live else "")
+        return f"rollback failed: {event.option.describe()}: {event.error}"
+    if isinstance(event, MitigationApplied):
+        return f"mitigated ({event.kind.value}): {event.action}; not a rollback because {event.why_not_rollback}"
+    if isinstance(event, RecoveryChecked):
+        return f"recovery checked: {event.verdict.outcome.value}: {event.verdict.reasons[0]}"
+    if isinstance(event, OverrideRecorded):
+        return f"OVERRIDE {event.step} ({event.from_phase} -> {event.to_phase}): {event.reason}"
+    if isinstance(event, DiagnosisBegun):
+        return "diagnosis begun"
+    if isinstance(event, HypothesisRecorded):
+        return f"hypothesis {event.hypothesis_id}: {event.statement}"
+    if isinstance(event, HypothesisRejected):
+        return f"hypothesis {event.hypothesis_id} rejected: {event.reason}"
+    if isinstance(event, ChecklistItemChecked):
+        return f"checked {event.item.value} against {', '.join(event.sources)}: {event.conclusion}"
+    if isinstance(event, ChecklistItemWaived):
+        return f"waived {event.item.value}: {event.reason}"
+    return f"resolved: {event.root_cause}"
+
+
+def build_timeline(state: IncidentState) -> list[TimelineEntry]:
+    """Merge the gathered changes, the symptom window and the steps, in time order."""
+    start = state.impact.symptom_start if state.impact is not None else None
+
+    def offset(at: pendulum.DateTime) -> float | None:
+        return None if start is None else (at - start).total_seconds()
+
+    entries: list[TimelineEntry] = []
+    for change in state.changes.values():
+        what = f"{change.kind.value} {change.id} of {change.service}"
+        if change.version:
+            what += f" ({change.previous_version or '?'} -> {change.version})"
+        if change.summary:
+            what += f": {change.summary}"
+        entries.append(
+            TimelineEntry(
+                change.started, "change", change.source, what, change.author, None, offset(change.started)
+            )
+        )
+    if start is not None:
+        entries.append(TimelineEntry(start, "symptom", "monitoring", "symptom began", None, None, 0.0))
+        for check in state.checks:
+            since = check.verdict.healthy_since
+            if check.verdict.outcome is RecoveryOutcome.RECOVERED and since is not None:
+                entries.append(
+                    TimelineEntry(
+                        since,
+                        "symptom",
+                        "monitoring",
+                        "symptom ended (back at baseline, held)",
+                        None,
+                        None,
+                        offset(since),
+                    )
+                )
+                break
+    for seq, event in enumerate(state.events):
+        entries.append(
+            TimelineEntry(
+                event.at, "step", "journal", describe_event(event), str(event.actor), seq, offset(event.at)
+            )
+        )
+    order = {"change": 0, "symptom": 1, "step": 2}
+    entries.sort(key=lambda e: (e.at, order[e.kind], e.seq or 0))
+    return entries

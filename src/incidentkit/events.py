@@ -1,0 +1,54 @@
+"""The journal's event types, for reading an incident's record.
+
+Every step of an incident is one of these frozen attrs classes, with an
+``actor`` and a UTC instant ``at``. :attr:`incidentkit.Declared.events` (on
+any phase) returns them in journal order.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from incidentkit._events import (
+    ChangesGathered,
+    ChecklistItemChecked,
+    ChecklistItemWaived,
+    DiagnosisBegun,
+    Event,
+    FindingRecorded,
+    HypothesisRecorded,
+    HypothesisRejected,
+    ImpactAssessed,
+    IncidentDeclared,
+    IncidentResolved,
+    Measurement,
+    MitigationApplied,
+    NoteAdded,
+    OverrideRecorded,
+    RecoveryChecked,
+    RollbackExecuted,
+    RollbacksReviewed,
+    SourceOutcome,
+)
+
+__all__ = [
+    "ChangesGathered",
+    "ChecklistItemChecked",
+    "ChecklistItemWaived",
+    "DiagnosisBegun",
+    "Event",
+    "FindingRecorded",
+    "HypothesisRecorded",
+    "HypothesisRejected",
+    "ImpactAssessed",
+    "IncidentDeclared",
+    "IncidentResolved",
+    "Measurement",
+    "MitigationApplied",
+    "NoteAdded",
+    "OverrideRecorded",
+    "RecoveryChecked",
+    "RollbackExecuted",
+    "RollbacksReviewed",
+    "SourceOutcome",
+]
