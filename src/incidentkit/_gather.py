@@ -9,7 +9,7 @@ plain-words error for the journal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import attrs
 import pendulum
@@ -39,10 +39,10 @@ def checked_changes(
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence):
         return [], f"{name}: answered {type(answer).__name__}, not a sequence of Change records"
     changes: list[Change] = []
-    for position, item in enumerate(answer):  # pyright: ignore[reportUnknownVariableType]
+    for position, item in enumerate(cast("Sequence[object]", answer)):
         if not isinstance(item, Change):
             return [], (
-                f"{name}: item {position} is {type(item).__name__}, not a Change record"  # pyright: ignore[reportUnknownArgumentType]
+                f"{name}: item {position} is {type(item).__name__}, not a Change record"
             )
         if item.kind not in kinds:
             expected = ", ".join(sorted(k.value for k in kinds))
@@ -63,10 +63,10 @@ def checked_options(name: str, answer: object) -> tuple[list[RollbackOption], st
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence):
         return [], f"{name}: answered {type(answer).__name__}, not a sequence of RollbackOption"
     options: list[RollbackOption] = []
-    for position, item in enumerate(answer):  # pyright: ignore[reportUnknownVariableType]
+    for position, item in enumerate(cast("Sequence[object]", answer)):
         if not isinstance(item, RollbackOption):
             return [], (
-                f"{name}: item {position} is {type(item).__name__}, not a RollbackOption"  # pyright: ignore[reportUnknownArgumentType]
+                f"{name}: item {position} is {type(item).__name__}, not a RollbackOption"
             )
         options.append(item)
     return options, ""

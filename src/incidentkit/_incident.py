@@ -12,8 +12,9 @@ import datetime as dt
 import os
 import secrets
 import statistics
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias, cast
 
 import attrs
 import pendulum
@@ -112,8 +113,13 @@ _DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
 _DEFAULT_LOOKBACK = 6 * 3600.0
 
 
+def _is_text(value: object) -> bool:
+    """Whether ``value`` is a string with something in it (untyped callers pass anything)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _text(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():  # pyright: ignore[reportUnnecessaryIsInstance]
+    if not _is_text(value):
         msg = f"{what} must be a non-empty string"
         raise InvalidInputError(msg)
     return value
@@ -357,36 +363,24 @@ class _Gathering(_Phase):
         found: list[Change] = []
         outcomes: list[SourceOutcome] = []
         gaps: list[str] = []
-        jobs: list[tuple[str, ChecklistItem, frozenset[ChangeKind], object]] = []
-        for source in deploys:
-            jobs.append(
-                (
-                    source.name,
-                    ChecklistItem.DEPLOYS,
-                    _DEPLOY_KINDS,
-                    lambda s=source: s.deploys(start, end, services=wanted),
-                )
-            )
-        for source in infrastructure:
-            jobs.append(
-                (
-                    source.name,
-                    ChecklistItem.INFRASTRUCTURE,
-                    _INFRA_KINDS,
-                    lambda s=source: s.changes(start, end, services=wanted),
-                )
-            )
-        for source in dependencies:
-            jobs.append(
-                (
-                    source.name,
-                    ChecklistItem.DEPENDENCIES,
-                    _DEPENDENCY_KINDS,
-                    lambda s=source: s.incidents(start, end),
-                )
-            )
+        jobs: list[
+            tuple[str, ChecklistItem, frozenset[ChangeKind], Callable[[], Sequence[Change]]]
+        ] = [
+            *(
+                (d.name, ChecklistItem.DEPLOYS, _DEPLOY_KINDS, partial(d.deploys, start, end, services=wanted))
+                for d in deploys
+            ),
+            *(
+                (c.name, ChecklistItem.INFRASTRUCTURE, _INFRA_KINDS, partial(c.changes, start, end, services=wanted))
+                for c in infrastructure
+            ),
+            *(
+                (p.name, ChecklistItem.DEPENDENCIES, _DEPENDENCY_KINDS, partial(p.incidents, start, end))
+                for p in dependencies
+            ),
+        ]
         for name, item, kinds, call in jobs:
-            answer, error = call_adapter(name, "gathering changes", call)  # type: ignore[arg-type]
+            answer, error = call_adapter(name, "gathering changes", call)
             changes: list[Change] = []
             if not error:
                 changes, error = checked_changes(name, answer, kinds)
@@ -450,7 +444,7 @@ class _Reviewing(_Phase):
             offered: list[RollbackOption] = []
             for executor in executors:
                 answer, error = call_adapter(
-                    executor.name, f"options for {change.id}", lambda e=executor: e.options(change)
+                    executor.name, f"options for {change.id}", partial(executor.options, change)
                 )
                 found: list[RollbackOption] = []
                 if not error:
@@ -1198,14 +1192,14 @@ class Incident:
         clock = clock or SystemClock()
         now = to_instant(clock.now(), what="the clock's now()")
         names = (services,) if isinstance(services, str) else tuple(services)
-        if not names or not all(isinstance(n, str) and n.strip() for n in names):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not names or not all(_is_text(n) for n in names):
             msg = "services must name at least one affected service"
             raise InvalidInputError(msg)
         detected = now if detected_at is None else to_instant(detected_at, what="detected_at")
         if detected > now:
             msg = f"detected_at {detected} is in the future (now is {now})"
             raise InvalidInputError(msg)
-        if not isinstance(detection, Detection):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(cast("object", detection), Detection):
             msg = f"detection must be a Detection, not {detection!r}"
             raise InvalidInputError(msg)
         event = IncidentDeclared(

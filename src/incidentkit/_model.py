@@ -50,12 +50,6 @@ def _optional_instant(value: dt.datetime | float | None) -> pendulum.DateTime | 
     return None if value is None else to_instant(value)
 
 
-def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
-
-
 def _non_empty(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not value.strip():
         msg = f"{attribute.name} must not be empty"

@@ -246,10 +246,10 @@ class Report:
         lines += ["", "## Findings", ""]
         if not self.findings:
             lines.append("None.")
-        for item in self.findings:
-            finding = item.finding
+        for listed in self.findings:
+            finding = listed.finding
             lines.append(
-                f"- **{finding.kind.value.replace('_', ' ')}** (entry {item.seq}, {_t(item.at)}): "
+                f"- **{finding.kind.value.replace('_', ' ')}** (entry {listed.seq}, {_t(listed.at)}): "
                 f"{finding.summary}{': ' + finding.detail if finding.detail else ''}"
             )
         lines += ["", "## Diagnosis", ""]

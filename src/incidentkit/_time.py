@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Final
+from typing import Final, cast
 
 import pendulum
 
@@ -43,7 +43,7 @@ def to_instant(value: dt.datetime | float, *, what: str = "instant") -> pendulum
         if isinstance(value, pendulum.DateTime) and value.tzinfo is UTC:
             return value
         return pendulum.instance(value.astimezone(dt.timezone.utc), tz=UTC)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(cast("object", value), (int, float)):
         msg = f"{what} must be an aware datetime or Unix seconds, not {type(value).__name__}"
         raise InvalidInputError(msg)
     if not math.isfinite(value):

@@ -16,7 +16,6 @@ from incidentkit._events import (
     HypothesisRejected,
     ImpactAssessed,
     IncidentDeclared,
-    IncidentResolved,
     MitigationApplied,
     NoteAdded,
     OverrideRecorded,
