@@ -66,10 +66,7 @@ class ProtocolViolation(IncidentkitError):  # noqa: N818 - the name is the domai
         self.phase = phase
         self.attempted = attempted
         self.required = required
-        super().__init__(
-            f"{attempted!r} is not allowed in phase {phase!r}: {required}. "
-            "To deviate on purpose, use an explicit override with an actor and a reason."
-        )
+        super().__init__(f"{attempted!r} is not allowed in phase {phase!r}: {required}")
 
 
 class StepNotAvailable(ProtocolViolation, AttributeError):

@@ -81,7 +81,13 @@ from incidentkit._model import (
 )
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, judge_recovery
 from incidentkit._specs import Measure, Metric
-from incidentkit._state import OVERRIDE_TARGETS, STEP_REQUIREMENTS, IncidentState, require
+from incidentkit._state import (
+    OVERRIDE_TARGETS,
+    STEP_REQUIREMENTS,
+    IncidentState,
+    require,
+    requirement,
+)
 from incidentkit._time import SystemClock, to_instant
 
 if TYPE_CHECKING:
@@ -174,8 +180,7 @@ class _Phase:
 
         def __getattr__(self, name: str) -> NoReturn:
             if name in STEP_REQUIREMENTS:
-                _allowed, why = STEP_REQUIREMENTS[name]
-                raise StepNotAvailable(self.PHASE, name, why)
+                raise StepNotAvailable(self.PHASE, name, requirement(self.PHASE, name))
             msg = f"{type(self).__name__!r} object has no attribute {name!r}"
             raise AttributeError(msg)
 
@@ -251,7 +256,30 @@ class _Phase:
 
         return build_timeline(self._core.state)
 
-    # --- steps allowed in every open phase ------------------------------
+    # --- shared machinery ----------------------------------------------
+
+    def _gap(self, core: _Core, actor: Actor, summary: str, detail: str) -> None:
+        core.record(
+            FindingRecorded(core.now(), actor, Finding(FindingKind.MONITORING_GAP, summary, detail))
+        )
+
+    def _override(self, step: str, actor: Actor | str, reason: str) -> _Core:
+        core = self._enter(step)
+        core.record(
+            OverrideRecorded(
+                core.now(),
+                as_actor(actor),
+                step,
+                core.state.phase,
+                OVERRIDE_TARGETS[step],
+                _text(reason, "an override's reason"),
+            )
+        )
+        return core
+
+
+class _Open(_Phase):
+    """The phases before resolution: each may take notes and findings."""
 
     def note(self, text: str, *, actor: Actor | str) -> Self:
         """Write down an observation.
@@ -280,29 +308,6 @@ class _Phase:
         core.record(FindingRecorded(core.now(), as_actor(actor), Finding(kind, summary, detail)))
         return self
 
-    # --- shared machinery ----------------------------------------------
-
-    def _gap(self, core: _Core, actor: Actor, summary: str, detail: str) -> None:
-        core.record(
-            FindingRecorded(
-                core.now(), actor, Finding(FindingKind.MONITORING_GAP, summary, detail)
-            )
-        )
-
-    def _override(self, step: str, actor: Actor | str, reason: str) -> _Core:
-        core = self._enter(step)
-        core.record(
-            OverrideRecorded(
-                core.now(),
-                as_actor(actor),
-                step,
-                core.state.phase,
-                OVERRIDE_TARGETS[step],
-                _text(reason, "an override's reason"),
-            )
-        )
-        return core
-
 
 def _suspicion_key(change: Change, symptom_start: pendulum.DateTime) -> tuple[int, float]:
     """Changes active at or just before the symptom start come first; later ones last."""
@@ -314,7 +319,7 @@ def _suspicion_key(change: Change, symptom_start: pendulum.DateTime) -> tuple[in
     return (0, (symptom_start - end).total_seconds())
 
 
-class _Gathering(_Phase):
+class _Gathering(_Open):
     """Phases after the impact is known may gather what changed."""
 
     def gather_changes(
@@ -367,15 +372,30 @@ class _Gathering(_Phase):
             tuple[str, ChecklistItem, frozenset[ChangeKind], Callable[[], Sequence[Change]]]
         ] = [
             *(
-                (d.name, ChecklistItem.DEPLOYS, _DEPLOY_KINDS, partial(d.deploys, start, end, services=wanted))
+                (
+                    d.name,
+                    ChecklistItem.DEPLOYS,
+                    _DEPLOY_KINDS,
+                    partial(d.deploys, start, end, services=wanted),
+                )
                 for d in deploys
             ),
             *(
-                (c.name, ChecklistItem.INFRASTRUCTURE, _INFRA_KINDS, partial(c.changes, start, end, services=wanted))
+                (
+                    c.name,
+                    ChecklistItem.INFRASTRUCTURE,
+                    _INFRA_KINDS,
+                    partial(c.changes, start, end, services=wanted),
+                )
                 for c in infrastructure
             ),
             *(
-                (p.name, ChecklistItem.DEPENDENCIES, _DEPENDENCY_KINDS, partial(p.incidents, start, end))
+                (
+                    p.name,
+                    ChecklistItem.DEPENDENCIES,
+                    _DEPENDENCY_KINDS,
+                    partial(p.incidents, start, end),
+                )
                 for p in dependencies
             ),
         ]
@@ -397,7 +417,7 @@ class _Gathering(_Phase):
         return self
 
 
-class _Reviewing(_Phase):
+class _Reviewing(_Open):
     """Phases that may (re)review the rollback options."""
 
     def review_rollbacks(
@@ -432,7 +452,9 @@ class _Reviewing(_Phase):
         if changes is None:
             changes = [
                 c
-                for c in sorted(state.changes.values(), key=lambda c: _suspicion_key(c, symptom_start))
+                for c in sorted(
+                    state.changes.values(), key=lambda c: _suspicion_key(c, symptom_start)
+                )
                 if c.kind is not ChangeKind.DEPENDENCY
             ]
         options: list[RollbackOption] = []
@@ -490,7 +512,10 @@ def _with_caveats(option: RollbackOption, change: Change, state: IncidentState) 
     kinds = {c.kind for c in caveats}
     impact = state.impact
     assert impact is not None  # noqa: S101 - reviewing comes after the impact
-    if CaveatKind.SCHEMA_MIGRATION not in kinds and change.attributes.get("schema_migration") == "true":
+    if (
+        CaveatKind.SCHEMA_MIGRATION not in kinds
+        and change.attributes.get("schema_migration") == "true"
+    ):
         caveats.append(Caveat(CaveatKind.SCHEMA_MIGRATION, f"{change.id} ran a schema migration"))
     if CaveatKind.AUTOMATED_SYNC not in kinds and change.attributes.get("auto_sync") == "true":
         caveats.append(
@@ -520,7 +545,7 @@ def _with_caveats(option: RollbackOption, change: Change, state: IncidentState) 
     return attrs.evolve(option, caveats=tuple(caveats))
 
 
-class _Intervening(_Phase):
+class _Intervening(_Open):
     """Phases that may intervene: after the rollback review."""
 
     def roll_back(
@@ -632,7 +657,7 @@ class _Intervening(_Phase):
         return Intervened(core)
 
 
-class _Verifying(_Phase):
+class _Verifying(_Open):
     """Phases that may verify recovery."""
 
     def verify_recovery(
@@ -718,7 +743,12 @@ class _Verifying(_Phase):
             )
         )
         if verdict.monitoring_gap:
-            self._gap(core, who, "recovery could not be verified from monitoring", "; ".join(verdict.reasons))
+            self._gap(
+                core,
+                who,
+                "recovery could not be verified from monitoring",
+                "; ".join(verdict.reasons),
+            )
         if verdict.outcome is RecoveryOutcome.RECOVERED:
             return Recovered(core)
         return type(self)(core)
@@ -744,7 +774,7 @@ def _fetch(
     return checked_series(name, answer)
 
 
-class _DiagnosingOverride(_Phase):
+class _DiagnosingOverride(_Open):
     """Phases before recovery, from which diagnosis may begin by override."""
 
     def diagnose_without_recovery(self, *, actor: Actor | str, reason: str) -> Diagnosing:
@@ -1091,7 +1121,9 @@ class Diagnosing(_Gathering):
         """
         core = self._enter("waive")
         core.record(
-            ChecklistItemWaived(core.now(), as_actor(actor), item, _text(reason, "a waiver's reason"))
+            ChecklistItemWaived(
+                core.now(), as_actor(actor), item, _text(reason, "a waiver's reason")
+            )
         )
         return self
 
@@ -1135,11 +1167,14 @@ class Resolved(_Phase):
         return build_report(self._core.state, self._core.journal.head)
 
 
-AnyPhase: TypeAlias = Declared | Assessed | Reviewed | Intervened | Recovered | Diagnosing | Resolved
+AnyPhase: TypeAlias = (
+    Declared | Assessed | Reviewed | Intervened | Recovered | Diagnosing | Resolved
+)
 """Any phase; what :meth:`Incident.resume` returns, for the caller to narrow."""
 
 _PHASE_CLASSES: dict[str, type[AnyPhase]] = {
-    cls.PHASE: cls for cls in (Declared, Assessed, Reviewed, Intervened, Recovered, Diagnosing, Resolved)
+    cls.PHASE: cls
+    for cls in (Declared, Assessed, Reviewed, Intervened, Recovered, Diagnosing, Resolved)
 }
 
 

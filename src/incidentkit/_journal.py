@@ -29,6 +29,7 @@ import json
 import os
 import pathlib
 import re
+import stat
 import time
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeAlias, cast
 
@@ -644,20 +645,23 @@ def _gap_problems(seqs: list[int], by_seq: dict[int, _Parsed]) -> list[JournalPr
 
 
 def _open_fd(path: pathlib.Path, flags: int) -> int:
+    """Open an existing journal file; a directory or a missing file is a JournalError."""
     try:
-        return os.open(path, flags | os.O_CLOEXEC)
+        fd = os.open(path, flags | os.O_CLOEXEC)
     except FileNotFoundError as exc:
         msg = (
             f"there is no journal at {path}: check the path, or start a new journal with "
             "Journal.create()"
         )
         raise JournalError(msg, path=str(path)) from exc
-    except IsADirectoryError as exc:
-        msg = f"{path} is a directory, not a journal file"
-        raise JournalError(msg, path=str(path)) from exc
     except OSError as exc:
         msg = f"cannot open the journal {path}: {exc.strerror or exc}"
         raise JournalError(msg, path=str(path)) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        msg = f"{path} is not a regular file, so it cannot be a journal"
+        raise JournalError(msg, path=str(path))
+    return fd
 
 
 def _check_timeout(lock_timeout: float) -> float:
@@ -824,7 +828,7 @@ class Journal:
             raise JournalError(msg, path=str(journal_path)) from exc
         try:
             os.fsync(fd)
-            stat = os.fstat(fd)
+            info = os.fstat(fd)
         finally:
             os.close(fd)
         _fsync_dir(journal_path.absolute().parent)
@@ -833,7 +837,7 @@ class Journal:
             lock_timeout=timeout,
             records=[],
             size=0,
-            identity=(stat.st_dev, stat.st_ino),
+            identity=(info.st_dev, info.st_ino),
         )
 
     @classmethod
@@ -864,8 +868,8 @@ class Journal:
         fd = _open_fd(journal_path, os.O_RDONLY)
         try:
             _lock(fd, fcntl.LOCK_SH, timeout, journal_path)
-            stat = os.fstat(fd)
-            data = _read_range(fd, 0, stat.st_size)
+            info = os.fstat(fd)
+            data = _read_range(fd, 0, info.st_size)
         finally:
             os.close(fd)
         lines = data.split(b"\n")
@@ -881,7 +885,7 @@ class Journal:
             lock_timeout=timeout,
             records=records,
             size=len(data),
-            identity=(stat.st_dev, stat.st_ino),
+            identity=(info.st_dev, info.st_ino),
         )
 
     @property
@@ -1012,35 +1016,35 @@ class Journal:
 
     def _catch_up(self, fd: int) -> tuple[JournalRecord, ...]:
         """Read and verify what was appended after ``self._size``; the lock is held."""
-        stat = os.fstat(fd)
-        if (stat.st_dev, stat.st_ino) != self._identity:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != self._identity:
             msg = (
                 f"the file at {self._path} is no longer the journal this object opened (it was "
                 "replaced); open it again and check it with verify_journal()"
             )
             raise JournalError(msg, path=str(self._path))
-        if stat.st_size < self._size:
+        if info.st_size < self._size:
             msg = (
-                f"the journal {self._path} shrank from {self._size} to {stat.st_size} bytes "
+                f"the journal {self._path} shrank from {self._size} to {info.st_size} bytes "
                 "since this object read it: records were removed. Keep the file as it is and "
                 "run incidentkit.verify_journal() with an anchor."
             )
             raise JournalCorruptedError(msg, path=str(self._path))
-        if stat.st_size == self._size:
+        if info.st_size == self._size:
             return ()
-        data = _read_range(fd, self._size, stat.st_size)
+        data = _read_range(fd, self._size, info.st_size)
         lines = data.split(b"\n")
         tail = lines.pop()
         prev = self._records[-1].digest if self._records else GENESIS_DIGEST
         new = _parse_clean(lines, len(self._records), prev)
         if len(new) < len(lines):
-            whole = _read_range(fd, 0, stat.st_size)
+            whole = _read_range(fd, 0, info.st_size)
             _raise_for(self._path, _check_bytes(whole, None))
             raise _corrupted(self._path, ())  # pragma: no cover - the analysis always finds it
         if tail:
-            raise _torn(self._path, stat.st_size - len(tail))
+            raise _torn(self._path, info.st_size - len(tail))
         self._records.extend(new)
-        self._size = stat.st_size
+        self._size = info.st_size
         self._snapshot = None
         return tuple(new)
 

@@ -35,7 +35,15 @@ from incidentkit._events import (
 from incidentkit._model import Change, ChecklistItem, Impact, RollbackOption
 from incidentkit._recovery import RecoveryOutcome
 
-__all__ = ["OVERRIDE_TARGETS", "PHASES", "STEP_REQUIREMENTS", "IncidentState", "require"]
+__all__ = [
+    "NEXT_STEP",
+    "OVERRIDE_TARGETS",
+    "PHASES",
+    "STEP_REQUIREMENTS",
+    "IncidentState",
+    "require",
+    "requirement",
+]
 
 PHASES: Final = (
     "declared",
@@ -130,11 +138,29 @@ _STEP_OF_EVENT: Final[Mapping[type[Event], str]] = {
 }
 
 
+NEXT_STEP: Final[Mapping[str, str]] = {
+    "declared": "assess_impact",
+    "assessed": "gather_changes, then review_rollbacks",
+    "reviewed": "roll_back or mitigate",
+    "intervened": "verify_recovery",
+    "recovered": "begin_diagnosis",
+    "diagnosing": "check or waive each checklist item, then resolve",
+    "resolved": "report",
+}
+"""What the protocol expects next in each phase, for error messages."""
+
+
+def requirement(phase: str, step: str) -> str:
+    """Return what must come first before ``step`` can be taken in ``phase``."""
+    _allowed, why = STEP_REQUIREMENTS[step]
+    return f"{why}; next in {phase!r}: {NEXT_STEP[phase]}"
+
+
 def require(phase: str, step: str) -> None:
     """Raise :class:`ProtocolViolation` unless ``step`` is allowed in ``phase``."""
-    allowed, why = STEP_REQUIREMENTS[step]
+    allowed, _why = STEP_REQUIREMENTS[step]
     if phase not in allowed:
-        raise ProtocolViolation(phase, step, why)
+        raise ProtocolViolation(phase, step, requirement(phase, step))
 
 
 class IncidentState:
