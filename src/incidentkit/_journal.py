@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import pathlib
+import random
 import re
 import stat
 import time
@@ -85,6 +86,8 @@ _HASHED_START: Final = _DIGEST_END + 2  # after the digest's closing '",'
 _RECORD_KEYS: Final = frozenset({"v", "digest", "seq", "prev", "body"})
 _MAX_SHOWN: Final = 5  # problems quoted in an exception message
 _SHORT: Final = 12  # hex digits of a digest shown in messages
+_POLL_MIN: Final = 0.0005  # seconds between attempts to take a busy lock
+_POLL_MAX: Final = 0.0015
 
 _ENCODER: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -677,9 +680,13 @@ def _check_timeout(lock_timeout: float) -> float:
 
 
 def _lock(fd: int, operation: int, timeout: float, path: pathlib.Path) -> None:
-    """Take a flock on ``fd``, polling until ``timeout`` seconds have passed."""
+    """Take a flock on ``fd``, retrying about every millisecond for ``timeout`` seconds.
+
+    Polling is not fair: a process appending in a tight loop leaves the lock
+    free only briefly between appends. Frequent, jittered retries (rather than
+    a growing back-off) make a waiter hit such a gap quickly all the same.
+    """
     deadline = time.monotonic() + timeout
-    delay = 0.001
     while True:
         try:
             fcntl.flock(fd, operation | fcntl.LOCK_NB)
@@ -698,8 +705,8 @@ def _lock(fd: int, operation: int, timeout: float, path: pathlib.Path) -> None:
                 "or pass a longer lock_timeout."
             )
             raise JournalLockedError(msg, path=str(path))
-        time.sleep(min(delay, deadline - now))
-        delay = min(delay * 2, 0.05)
+        pause = random.uniform(_POLL_MIN, _POLL_MAX)  # noqa: S311 - jitter, not cryptography
+        time.sleep(min(pause, deadline - now))
 
 
 def _read_range(fd: int, start: int, end: int) -> bytes:
