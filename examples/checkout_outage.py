@@ -13,7 +13,6 @@ to a temporary folder unless a path is given (the file must not exist yet).
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 import tempfile
 from pathlib import Path
 
@@ -45,16 +44,12 @@ CULPRIT = "deploy-4812"
 def main(argv: list[str]) -> int:
     """Work the incident; return the exit status."""
     data = load_dataset(DATA)
-    when = {
-        key: datetime.fromisoformat(value.replace("Z", "+00:00"))
-        for key, value in data.scenario.items()
-        if key.endswith(("_at", "_start"))
-    }
+    when = data.scenario_instant
     journal = Path(argv[1]) if len(argv) > 1 else Path(tempfile.mkdtemp()) / "checkout.jsonl"
 
     # The clock follows the scenario's timestamps, so the journal reads as the
     # real incident would have.
-    clock = ManualClock(when["declared_at"])
+    clock = ManualClock(when("declared_at"))
     prometheus = data.metric_source()
     errors = Metric(prometheus, ERRORS, unit="ratio")
     traffic = Metric(prometheus, TRAFFIC, unit="req/s")
@@ -66,18 +61,18 @@ def main(argv: list[str]) -> int:
         services=data.scenario["service"],
         actor=commander,
         detection=Detection.ALERT,
-        detected_at=when["detected_at"],
+        detected_at=when("detected_at"),
         journal=journal,
         clock=clock,
     )
 
     # 1. Impact before cause.
-    clock.set(when["assessed_at"])
+    clock.set(when("assessed_at"))
     assessed = declared.assess_impact(
         actor=commander,
         severity=Severity.SEV1,
         ongoing=True,
-        symptom_start=when["symptom_start"],
+        symptom_start=when("symptom_start"),
         user_segments=["every customer checking out"],
         measures=[
             Measure("error_ratio", errors, reduce="max"),
@@ -106,20 +101,29 @@ def main(argv: list[str]) -> int:
         print(f"  {option.describe()}\n    caveats: {caveats}")
 
     option = next(o for o in reviewed.rollback_options if o.change_id == CULPRIT)
-    clock.set(when["rolled_back_at"])
+    clock.set(when("rolled_back_at"))
     intervened = reviewed.roll_back(option, actor=operator)
 
     # 3. Recovery verified in monitoring, not by the silence of the pager.
-    clock.set(when["verified_at"])
+    clock.set(when("verified_at"))
     outcome = intervened.verify_recovery(actor=operator, errors=errors, traffic=traffic)
     if not isinstance(outcome, Recovered):
         print("recovery not shown:", outcome.last_verdict)
         return 1
     print(f"\nrecovery: {outcome.verdict.outcome.value}: {outcome.verdict.reasons[0]}")
 
-    # 4. Diagnosis: a hypothesis tied to evidence, and the usual suspects.
+    # 4. Diagnosis: a hypothesis tied to evidence, and the usual suspects,
+    # checked against the sources after gathering once more: the payment
+    # provider's incident began after the first gathering.
+    clock.set(when("diagnosed_at"))
     diagnosing = (
         outcome.begin_diagnosis(actor=commander)
+        .gather_changes(
+            actor=commander,
+            deploys=[data.deploy_source()],
+            infrastructure=[data.change_source()],
+            dependencies=[data.dependency_source()],
+        )
         .hypothesis(
             "checkout v2.14.0 (deploy-4812) broke checkout; the rollback ended it",
             actor=commander,
@@ -141,7 +145,7 @@ def main(argv: list[str]) -> int:
             conclusion="the payment provider's incident began 13 min after the symptom",
         )
     )
-    clock.set(when["resolved_at"])
+    clock.set(when("resolved_at"))
     resolved = diagnosing.resolve(
         actor=commander,
         root_cause="checkout v2.14.0 returned 5xx on checkout; rolled back to v2.13.3",

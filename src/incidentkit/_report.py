@@ -136,6 +136,7 @@ class Report:
     resolved_at: pendulum.DateTime | None
     impact: Impact | None
     suspects: tuple[Change, ...]
+    later_changes: tuple[Change, ...]
     timeline: tuple[TimelineEntry, ...]
     interventions: tuple[Intervention, ...]
     recovery: tuple[RecoveryCheck, ...]
@@ -213,11 +214,20 @@ class Report:
         if not self.suspects:
             lines.append("None gathered in the window.")
         for change in self.suspects:
-            version = f" {change.previous_version or '?'} -> {change.version}" if change.version else ""
+            version = (
+                f" {change.previous_version or '?'} -> {change.version}" if change.version else ""
+            )
             lines.append(
                 f"- {_t(change.started)} {change.kind.value} `{change.id}` {change.service}"
                 f"{version} ({change.source}){': ' + change.summary if change.summary else ''}"
             )
+        if self.later_changes:
+            lines += ["", "## Changes after the symptom began (not its cause; may worsen it)", ""]
+            for change in self.later_changes:
+                lines.append(
+                    f"- {_t(change.started)} {change.kind.value} `{change.id}` {change.service} "
+                    f"({change.source}){': ' + change.summary if change.summary else ''}"
+                )
         lines += ["", "## Interventions", ""]
         if not self.interventions:
             lines.append("None.")
@@ -264,7 +274,13 @@ class Report:
         lines.append(self.root_cause or "Not determined.")
         if self.root_cause_evidence:
             lines += ["", "Evidence: " + ", ".join(str(e) for e in self.root_cause_evidence)]
-        lines += ["", "## Timeline", "", "| Time (UTC) | T | Source | What | Who |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Timeline",
+            "",
+            "| Time (UTC) | T | Source | What | Who |",
+            "|---|---|---|---|---|",
+        ]
         for entry in self.timeline:
             lines.append(
                 f"| {entry.at.format('YYYY-MM-DD HH:mm:ss')} | {_offset(entry.offset)} | "
@@ -330,7 +346,13 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
             detail = event.error or (event.result.detail if event.result else "")
             interventions.append(
                 Intervention(
-                    seq, event.at, str(event.actor), "rollback", event.option.describe(), event.succeeded, detail
+                    seq,
+                    event.at,
+                    str(event.actor),
+                    "rollback",
+                    event.option.describe(),
+                    event.succeeded,
+                    detail,
                 )
             )
         elif isinstance(event, MitigationApplied):
@@ -351,7 +373,8 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
                 recovered_at = event.at
     first_intervention = next((i.at for i in interventions if i.succeeded), None)
     findings = tuple(
-        ReportFinding(seq, state.events[seq].at, finding) for seq, finding in collect_findings(state)
+        ReportFinding(seq, state.events[seq].at, finding)
+        for seq, finding in collect_findings(state)
     )
     hypotheses = tuple(
         HypothesisLine(
@@ -371,10 +394,15 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
     suspects = tuple(
         sorted(
             (c for c in state.changes.values() if c.started <= start),
-            key=lambda c: (start - (c.finished or c.started)).total_seconds()
-            if not c.active_at(start)
-            else 0.0,
+            key=lambda c: (
+                (start - (c.finished or c.started)).total_seconds()
+                if not c.active_at(start)
+                else 0.0
+            ),
         )
+    )
+    later = tuple(
+        sorted((c for c in state.changes.values() if c.started > start), key=lambda c: c.started)
     )
     resolution = state.resolution
     return Report(
@@ -388,6 +416,7 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
         resolved_at=resolution.at if resolution else None,
         impact=impact,
         suspects=suspects,
+        later_changes=later,
         timeline=tuple(build_timeline(state)),
         interventions=tuple(interventions),
         recovery=tuple(checks),
@@ -406,4 +435,3 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
         ),
         journal_head=head,
     )
-

@@ -42,14 +42,22 @@ def to_instant(value: dt.datetime | float, *, what: str = "instant") -> pendulum
             raise NaiveDatetimeError(msg)
         if isinstance(value, pendulum.DateTime) and value.tzinfo is UTC:
             return value
-        return pendulum.instance(value.astimezone(dt.timezone.utc), tz=UTC)
+        try:
+            return pendulum.instance(value.astimezone(dt.timezone.utc), tz=UTC)
+        except (OverflowError, ValueError) as exc:
+            msg = f"{what} {value.isoformat()} is out of the representable range in UTC"
+            raise InvalidInputError(msg) from exc
     if isinstance(value, bool) or not isinstance(cast("object", value), (int, float)):
         msg = f"{what} must be an aware datetime or Unix seconds, not {type(value).__name__}"
         raise InvalidInputError(msg)
     if not math.isfinite(value):
         msg = f"{what} must be a finite number of Unix seconds, not {value!r}"
         raise InvalidInputError(msg)
-    return pendulum.from_timestamp(value, tz=UTC)
+    try:
+        return pendulum.from_timestamp(value, tz=UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        msg = f"{what} {value!r} Unix seconds is out of the representable range"
+        raise InvalidInputError(msg) from exc
 
 
 def format_instant(value: pendulum.DateTime) -> str:
@@ -86,7 +94,11 @@ def parse_instant(text: str) -> pendulum.DateTime:
     if not utc:
         if parsed.tzinfo is None:
             return to_instant(parsed, what=repr(text))  # raises NaiveDatetimeError
-        parsed = parsed.astimezone(dt.timezone.utc)
+        try:
+            parsed = parsed.astimezone(dt.timezone.utc)
+        except (OverflowError, ValueError) as exc:
+            msg = f"{text!r} is out of the representable range in UTC"
+            raise InvalidInputError(msg) from exc
     # Building the pendulum instant field by field is about 8 times faster than
     # pendulum.instance(), which matters when a journal of 100,000 events resumes.
     return pendulum.DateTime(

@@ -29,7 +29,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -111,6 +111,11 @@ def _check_name(name: object) -> str:
         msg = f"an adapter's name must be a non-empty string, not {name!r}"
         raise InvalidInputError(msg)
     return name
+
+
+def _count_repr(what: str) -> Callable[[Sized], str]:
+    """Return an attrs field repr that shows only how many items there are."""
+    return lambda value: f"<{len(value)} {what}>"
 
 
 def _kind_list(kinds: Iterable[ChangeKind]) -> str:
@@ -670,9 +675,23 @@ def _metric_value(raw: object) -> float | None:
         msg = f"{expected}, got {_json_type(raw)}"
         raise InvalidInputError(msg)
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         msg = f"{json.dumps(raw)} is not a number; {expected}"
+        raise InvalidInputError(msg) from None
+    # One NaN object for all: containers compare items by identity first, so two
+    # datasets holding the same NaN samples compare equal (a dump and load round trip).
+    return math.nan if math.isnan(value) else value
+
+
+def _checked_instant(value: dt.datetime | float, *, what: str) -> pendulum.DateTime:
+    """Like :func:`to_instant`, but an instant out of range is an InvalidInputError too."""
+    try:
+        return to_instant(value, what=what)
+    except InvalidInputError:
+        raise
+    except (OverflowError, OSError, ValueError):
+        msg = f"{what}: {value!r} is out of the range of dates"
         raise InvalidInputError(msg) from None
 
 
@@ -686,7 +705,7 @@ def _metric_samples(
         except (TypeError, ValueError):
             msg = f"sample {position}: expected an (instant, value) pair, got {pair!r}"
             raise InvalidInputError(msg) from None
-        samples.append((to_instant(at, what=f"sample {position}"), _metric_value(value)))
+        samples.append((_checked_instant(at, what=f"sample {position}"), _metric_value(value)))
     samples.sort(key=lambda sample: sample[0])
     for before, after in itertools.pairwise(samples):
         if before[0] == after[0]:
@@ -709,7 +728,7 @@ class MetricData:
     """
 
     samples: tuple[tuple[pendulum.DateTime, float | None], ...] = attrs.field(
-        converter=_metric_samples
+        converter=_metric_samples, repr=_count_repr("samples")
     )
     unit: str = ""
 
@@ -722,7 +741,12 @@ def _check_source_names(_instance: object, _attribute: object, value: Mapping[st
 
 
 def _sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
-    return tuple(sorted(changes, key=lambda c: (c.started, c.id)))
+    kept = tuple(changes)
+    for position, change in enumerate(kept):
+        if not isinstance(change, Change):  # pyright: ignore[reportUnnecessaryIsInstance]
+            msg = f"changes[{position}] is {type(change).__name__}, not a Change record"
+            raise InvalidInputError(msg)
+    return tuple(sorted(kept, key=lambda c: (c.started, c.id)))
 
 
 def _str_map(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -768,7 +792,7 @@ class Dataset:
     )
     changes: tuple[Change, ...] = attrs.field(default=(), converter=_sorted_changes)
     metrics: Mapping[str, MetricData] = attrs.field(
-        factory=dict[str, MetricData], converter=_metric_map
+        factory=dict[str, MetricData], converter=_metric_map, repr=_count_repr("series")
     )
     live_versions: Mapping[str, str] = attrs.field(factory=dict[str, str], converter=_str_map)
     auto_synced: tuple[str, ...] = attrs.field(default=(), converter=_names)
@@ -822,7 +846,7 @@ class Dataset:
             return _instant_from_text(self.scenario[key])
         except InvalidInputError as exc:
             msg = f"scenario.{key}: {exc}"
-            raise InvalidInputError(msg) from exc
+            raise type(exc)(msg) from exc
 
     def _name(self, role: str) -> str:
         return self.sources.get(role) or _DEFAULT_NAMES[role]
@@ -964,6 +988,9 @@ def _instant_from_text(text: str) -> pendulum.DateTime:
         raise NaiveDatetimeError(msg) from None
     except InvalidInputError:
         msg = f"{text!r} is not an ISO 8601 instant; expected e.g. {_INSTANT_EXAMPLE!r}"
+        raise InvalidInputError(msg) from None
+    except OverflowError:
+        msg = f"{text!r} is out of the range of dates"
         raise InvalidInputError(msg) from None
 
 
@@ -1265,7 +1292,7 @@ def _parse_sample_instant(raw: object, path: str, reader: _Reader) -> pendulum.D
         if isinstance(raw, str):
             return _instant_from_text(raw)
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return to_instant(raw)
+            return _checked_instant(raw, what="Unix seconds")
     except InvalidInputError as exc:
         reader.add(path, str(exc))
         return None
