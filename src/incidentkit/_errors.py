@@ -69,7 +69,7 @@ class ProtocolViolation(IncidentkitError):  # noqa: N818 - the name is the domai
         super().__init__(f"{attempted!r} is not allowed in phase {phase!r}: {required}")
 
 
-class StepNotAvailable(ProtocolViolation, AttributeError):
+class StepNotAvailable(ProtocolViolation, AttributeError):  # noqa: N818 - reads as a fact
     """A step was called on a phase that does not have it.
 
     A type checker rejects such a call; an untyped script gets this error at

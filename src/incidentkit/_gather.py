@@ -41,9 +41,7 @@ def checked_changes(
     changes: list[Change] = []
     for position, item in enumerate(cast("Sequence[object]", answer)):
         if not isinstance(item, Change):
-            return [], (
-                f"{name}: item {position} is {type(item).__name__}, not a Change record"
-            )
+            return [], (f"{name}: item {position} is {type(item).__name__}, not a Change record")
         if item.kind not in kinds:
             expected = ", ".join(sorted(k.value for k in kinds))
             return [], f"{name}: change {item.id!r} is of kind {item.kind.value}, not {expected}"
@@ -65,9 +63,7 @@ def checked_options(name: str, answer: object) -> tuple[list[RollbackOption], st
     options: list[RollbackOption] = []
     for position, item in enumerate(cast("Sequence[object]", answer)):
         if not isinstance(item, RollbackOption):
-            return [], (
-                f"{name}: item {position} is {type(item).__name__}, not a RollbackOption"
-            )
+            return [], (f"{name}: item {position} is {type(item).__name__}, not a RollbackOption")
         options.append(item)
     return options, ""
 

@@ -597,7 +597,9 @@ class _Intervening(_Open):
             if not error and rehearsal is not None and not rehearsal.succeeded:
                 error = f"{runner.name}: dry run failed: {rehearsal.detail}"
             if error:
-                self._failed(core, who, option, rehearsal, None, error)
+                self._failed(
+                    core, who=who, option=option, rehearsal=rehearsal, result=None, error=error
+                )
         answer, error = call_adapter(runner.name, "rollback", lambda: runner.execute(option))
         result: RollbackResult | None = None
         if not error:
@@ -605,13 +607,16 @@ class _Intervening(_Open):
         if not error and result is not None and not result.succeeded:
             error = f"{runner.name}: rollback failed: {result.detail}"
         if error:
-            self._failed(core, who, option, rehearsal, result, error)
+            self._failed(
+                core, who=who, option=option, rehearsal=rehearsal, result=result, error=error
+            )
         core.record(RollbackExecuted(core.now(), who, option, rehearsal, result))
         return Intervened(core)
 
     def _failed(
         self,
         core: _Core,
+        *,
         who: Actor,
         option: RollbackOption,
         rehearsal: RollbackResult | None,
@@ -1283,7 +1288,7 @@ class Incident:
         for record in records:
             try:
                 event = structure_event(record.body)
-            except Exception as exc:  # noqa: BLE001 - any structuring failure is corruption
+            except Exception as exc:  # any structuring failure is corruption
                 raise JournalCorruptedError(
                     f"{store.path}: record {record.seq} is not a valid event: {exc}",
                     path=str(store.path),

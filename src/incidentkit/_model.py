@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Literal
@@ -140,8 +141,10 @@ class ChangeKind(enum.Enum):
 
 @attrs.frozen
 class Change:
-    """One thing that changed: a deploy, a config or flag change, an
-    infrastructure change, or an incident of a dependency.
+    """One thing that changed: a deploy, a config, flag or infrastructure change, an outage.
+
+    A change is a deploy, a config or feature-flag change, an infrastructure
+    change, or an incident of a dependency.
 
     All sources yield this one record family so that the timeline treats them
     alike.
@@ -182,7 +185,9 @@ class Change:
     def __attrs_post_init__(self) -> None:
         """Reject a change that finished before it started."""
         if self.finished is not None and self.finished < self.started:
-            msg = f"change {self.id!r} finished ({self.finished}) before it started ({self.started})"
+            msg = (
+                f"change {self.id!r} finished ({self.finished}) before it started ({self.started})"
+            )
             raise InvalidInputError(msg)
 
     def active_at(self, instant: pendulum.DateTime) -> bool:
@@ -288,7 +293,7 @@ class Series:
                 non_finite += 1
             samples.append(Sample(at, value))
         samples.sort(key=lambda s: s.at)
-        for before, after in zip(samples, samples[1:]):
+        for before, after in itertools.pairwise(samples):
             if before.at == after.at:
                 msg = f"two samples at the same instant {after.at}"
                 raise InvalidInputError(msg)

@@ -125,7 +125,7 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def judge_recovery(  # noqa: C901, PLR0912, PLR0915 - one linear walk, kept in one place to read
+def judge_recovery(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one linear walk, kept in one place to read
     errors: Series,
     traffic: Series,
     *,
@@ -167,9 +167,11 @@ def judge_recovery(  # noqa: C901, PLR0912, PLR0915 - one linear walk, kept in o
         return RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,
             (
-                f"the baseline window {baseline_start} to {baseline_end} has "
-                f"{len(base_errors)} error samples and {len(base_traffic)} traffic samples; "
-                f"at least {policy.min_baseline_samples} and 1 are needed to compare against",
+                (
+                    f"the baseline window {baseline_start} to {baseline_end} has "
+                    f"{len(base_errors)} error samples and {len(base_traffic)} traffic samples; "
+                    f"at least {policy.min_baseline_samples} and 1 are needed to compare against"
+                ),
             ),
             monitoring_gap=True,
         )
@@ -249,9 +251,11 @@ def judge_recovery(  # noqa: C901, PLR0912, PLR0915 - one linear walk, kept in o
             figures,
             outcome=RecoveryOutcome.NOT_RECOVERED,
             reasons=(
-                f"the latest error value {last_value:.6g} is above the healthy threshold "
-                f"{threshold:.6g} (baseline level {baseline_level:.6g} "
-                f"+{policy.allowed_increase:.0%} +{policy.absolute_tolerance:g})",
+                (
+                    f"the latest error value {last_value:.6g} is above the healthy threshold "
+                    f"{threshold:.6g} (baseline level {baseline_level:.6g} "
+                    f"+{policy.allowed_increase:.0%} +{policy.absolute_tolerance:g})"
+                ),
             ),
         )
     if stale or last_state == "gap":
@@ -271,8 +275,10 @@ def judge_recovery(  # noqa: C901, PLR0912, PLR0915 - one linear walk, kept in o
             figures,
             outcome=RecoveryOutcome.INCONCLUSIVE,
             reasons=(
-                f"traffic is below {policy.min_traffic_ratio:.0%} of the baseline median "
-                f"{baseline_traffic:.6g}: a quiet error rate without traffic is not recovery",
+                (
+                    f"traffic is below {policy.min_traffic_ratio:.0%} of the baseline median "
+                    f"{baseline_traffic:.6g}: a quiet error rate without traffic is not recovery"
+                ),
             ),
             monitoring_gap=True,
         )
@@ -283,9 +289,11 @@ def judge_recovery(  # noqa: C901, PLR0912, PLR0915 - one linear walk, kept in o
             figures,
             outcome=RecoveryOutcome.RECOVERED,
             reasons=(
-                f"error values at or below {threshold:.6g} (baseline level "
-                f"{baseline_level:.6g}) with traffic at least {min_traffic:.6g} "
-                f"for {held_for:.0f} s since {streak_start}, hold {policy.hold:.0f} s",
+                (
+                    f"error values at or below {threshold:.6g} (baseline level "
+                    f"{baseline_level:.6g}) with traffic at least {min_traffic:.6g} "
+                    f"for {held_for:.0f} s since {streak_start}, hold {policy.hold:.0f} s"
+                ),
             ),
             healthy_since=streak_start,
             held_for=held_for,
@@ -294,8 +302,10 @@ def judge_recovery(  # noqa: C901, PLR0912, PLR0915 - one linear walk, kept in o
         figures,
         outcome=RecoveryOutcome.INCONCLUSIVE,
         reasons=(
-            f"healthy since {streak_start} but held only {held_for:.0f} s of the "
-            f"{policy.hold:.0f} s hold: check again later",
+            (
+                f"healthy since {streak_start} but held only {held_for:.0f} s of the "
+                f"{policy.hold:.0f} s hold: check again later"
+            ),
         ),
         healthy_since=streak_start,
         held_for=held_for,

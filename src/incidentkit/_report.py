@@ -259,7 +259,8 @@ class Report:
         for listed in self.findings:
             finding = listed.finding
             lines.append(
-                f"- **{finding.kind.value.replace('_', ' ')}** (entry {listed.seq}, {_t(listed.at)}): "
+                f"- **{finding.kind.value.replace('_', ' ')}** "
+                f"(entry {listed.seq}, {_t(listed.at)}): "
                 f"{finding.summary}{': ' + finding.detail if finding.detail else ''}"
             )
         lines += ["", "## Diagnosis", ""]

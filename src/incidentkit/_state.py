@@ -97,8 +97,10 @@ STEP_REQUIREMENTS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
     ),
     "begin_diagnosis": (
         frozenset({"recovered"}),
-        "verify recovery in monitoring first (verify_recovery), "
-        "or override with diagnose_without_recovery(actor=..., reason=...)",
+        (
+            "verify recovery in monitoring first (verify_recovery), "
+            "or override with diagnose_without_recovery(actor=..., reason=...)"
+        ),
     ),
     "hypothesis": (
         frozenset({"diagnosing"}),
@@ -202,7 +204,7 @@ class IncidentState:
         """Return the usual suspects neither checked nor waived yet."""
         return [item for item in ChecklistItem if item not in self.checklist]
 
-    def validate(self, event: Event) -> None:  # noqa: C901 - one rule per event type
+    def validate(self, event: Event) -> None:
         """Raise :class:`ProtocolViolation` if ``event`` may not happen now."""
         if isinstance(event, IncidentDeclared):
             raise ProtocolViolation(self.phase, "declare", "an incident is declared only once")

@@ -89,7 +89,10 @@ def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one l
             return f"rolled back: {event.option.describe()}" + (f"; live: {live}" if live else "")
         return f"rollback failed: {event.option.describe()}: {event.error}"
     if isinstance(event, MitigationApplied):
-        return f"mitigated ({event.kind.value}): {event.action}; not a rollback because {event.why_not_rollback}"
+        return (
+            f"mitigated ({event.kind.value}): {event.action}; "
+            f"not a rollback because {event.why_not_rollback}"
+        )
     if isinstance(event, RecoveryChecked):
         return f"recovery checked: {event.verdict.outcome.value}: {event.verdict.reasons[0]}"
     if isinstance(event, OverrideRecorded):
@@ -123,11 +126,19 @@ def build_timeline(state: IncidentState) -> list[TimelineEntry]:
             what += f": {change.summary}"
         entries.append(
             TimelineEntry(
-                change.started, "change", change.source, what, change.author, None, offset(change.started)
+                change.started,
+                "change",
+                change.source,
+                what,
+                change.author,
+                None,
+                offset(change.started),
             )
         )
     if start is not None:
-        entries.append(TimelineEntry(start, "symptom", "monitoring", "symptom began", None, None, 0.0))
+        entries.append(
+            TimelineEntry(start, "symptom", "monitoring", "symptom began", None, None, 0.0)
+        )
         for check in state.checks:
             since = check.verdict.healthy_since
             if check.verdict.outcome is RecoveryOutcome.RECOVERED and since is not None:
@@ -146,7 +157,13 @@ def build_timeline(state: IncidentState) -> list[TimelineEntry]:
     for seq, event in enumerate(state.events):
         entries.append(
             TimelineEntry(
-                event.at, "step", "journal", describe_event(event), str(event.actor), seq, offset(event.at)
+                event.at,
+                "step",
+                "journal",
+                describe_event(event),
+                str(event.actor),
+                seq,
+                offset(event.at),
             )
         )
     order = {"change": 0, "symptom": 1, "step": 2}
