@@ -12,6 +12,8 @@ executors) are in :mod:`incidentkit.protocols`; in-memory implementations in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from incidentkit._errors import (
     ConcurrentAppendError,
     IncidentkitError,
@@ -72,18 +74,33 @@ from incidentkit._model import (
     Severity,
 )
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict
-from incidentkit._report import (
-    ChecklistLine,
-    HypothesisLine,
-    Intervention,
-    RecoveryCheck,
-    Report,
-    ReportFinding,
-    TimeTo,
-)
 from incidentkit._specs import Measure, Metric
 from incidentkit._time import ManualClock, SystemClock
-from incidentkit._timeline import TimelineEntry
+
+if TYPE_CHECKING:
+    from incidentkit._report import (
+        ChecklistLine,
+        HypothesisLine,
+        Intervention,
+        RecoveryCheck,
+        Report,
+        ReportFinding,
+        TimeTo,
+    )
+    from incidentkit._timeline import TimelineEntry
+
+# The report and timeline classes load on first use: a live incident needs them
+# only at the end, and importing them eagerly is a tenth of the import time.
+_LAZY = {
+    "ChecklistLine": "incidentkit._report",
+    "HypothesisLine": "incidentkit._report",
+    "Intervention": "incidentkit._report",
+    "RecoveryCheck": "incidentkit._report",
+    "Report": "incidentkit._report",
+    "ReportFinding": "incidentkit._report",
+    "TimeTo": "incidentkit._report",
+    "TimelineEntry": "incidentkit._timeline",
+}
 
 __all__ = [
     "Actor",
@@ -155,8 +172,14 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> str:
-    """Return ``__version__`` lazily from the installed distribution's metadata."""
+def __getattr__(name: str) -> object:
+    """Load the report classes on first use, and ``__version__`` from the metadata."""
+    if name in _LAZY:
+        from importlib import import_module  # noqa: PLC0415 - only when asked
+
+        value: object = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         from importlib.metadata import version  # noqa: PLC0415 - only when asked
 

@@ -2,18 +2,18 @@
 
 Every step of an incident is one immutable event with an actor and a UTC
 instant. The journal stores each event as a JSON object tagged with its
-``type``; :data:`converter` turns events into such objects and back.
+``type``; :func:`get_converter` turns events into such objects and back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 import cattrs
 import pendulum
-from cattrs.strategies import configure_tagged_union
 
 from incidentkit._model import (
     Actor,
@@ -52,7 +52,7 @@ __all__ = [
     "RollbackExecuted",
     "RollbacksReviewed",
     "SourceOutcome",
-    "converter",
+    "get_converter",
 ]
 
 
@@ -406,28 +406,30 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Actor, structure_actor)
     conv.register_unstructure_hook(Series, unstructure_series)
     conv.register_structure_hook(Series, structure_series)
-    configure_tagged_union(
-        Event,
-        conv,
-        tag_generator=lambda cls: cls.TYPE,  # type: ignore[attr-defined]
-        tag_name="type",
-    )
     return conv
 
 
-converter: Final = _make_converter()
-"""The cattrs converter for every journal event and value class."""
+@functools.cache
+def get_converter() -> cattrs.Converter:
+    """Return the cattrs converter for every journal event and value class.
+
+    Built on first use rather than at import: generating its hooks is the
+    largest part of what importing incidentkit would otherwise cost.
+    """
+    return _make_converter()
 
 
 def unstructure_event(event: Event) -> dict[str, Any]:
-    """Return the JSON object the journal stores for ``event``."""
-    body: dict[str, Any] = converter.unstructure(event, Event)
+    """Return the JSON object the journal stores for ``event``, tagged with its ``type``."""
+    body: dict[str, Any] = get_converter().unstructure(event)
+    body["type"] = event.TYPE
     return body
 
 
-_STRUCTURE_HOOKS: Final = {
-    tag: (cls, converter.get_structure_hook(cls)) for tag, cls in EVENT_TYPES.items()
-}
+@functools.cache
+def _structure_hooks() -> dict[str, tuple[type[Event], Callable[[Any, Any], Event]]]:
+    conv = get_converter()
+    return {tag: (cls, conv.get_structure_hook(cls)) for tag, cls in EVENT_TYPES.items()}
 
 
 def structure_event(body: Mapping[str, Any]) -> Event:
@@ -443,7 +445,7 @@ def structure_event(body: Mapping[str, Any]) -> Event:
     fields = dict(body)
     tag = fields.pop("type", None)
     try:
-        cls, hook = _STRUCTURE_HOOKS[tag]
+        cls, hook = _structure_hooks()[tag]
     except (KeyError, TypeError):
         msg = f"unknown event type {tag!r}"
         raise ValueError(msg) from None

@@ -9,9 +9,8 @@ phase object the incident has moved on from raises :class:`StalePhaseError`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
-import secrets
-import statistics
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias, cast
@@ -913,7 +912,7 @@ def _reduce(values: list[float], how: str) -> float:
         return min(values)
     if how == "last":
         return values[-1]
-    return statistics.fmean(values)
+    return math.fsum(values) / len(values)
 
 
 class Assessed(_Gathering, _Reviewing, _Verifying, _DiagnosingOverride):
@@ -1245,7 +1244,7 @@ class Incident:
         event = IncidentDeclared(
             now,
             as_actor(actor),
-            incident_id or f"INC-{now.format('YYYYMMDD-HHmmss')}-{secrets.token_hex(2)}",
+            incident_id or f"INC-{now.format('YYYYMMDD-HHmmss')}-{os.urandom(2).hex()}",
             _text(title, "title"),
             names,
             detection,

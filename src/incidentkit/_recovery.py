@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import math
-import statistics
 
 import attrs
 import pendulum
@@ -177,7 +176,7 @@ def judge_recovery(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one linear walk, 
         )
     baseline_level = _quantile(base_errors, policy.baseline_quantile)
     threshold = baseline_level * (1 + policy.allowed_increase) + policy.absolute_tolerance
-    baseline_traffic = statistics.median(base_traffic)
+    baseline_traffic = _quantile(base_traffic, 0.5)
     if baseline_traffic <= 0:
         return RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,

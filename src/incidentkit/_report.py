@@ -14,7 +14,7 @@ from incidentkit._events import (
     OverrideRecorded,
     RecoveryChecked,
     RollbackExecuted,
-    converter,
+    get_converter,
 )
 from incidentkit._journal import Anchor
 from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact
@@ -150,7 +150,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data (instants as ISO 8601 UTC strings)."""
-        data: dict[str, Any] = converter.unstructure(self)
+        data: dict[str, Any] = get_converter().unstructure(self)
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
