@@ -830,7 +830,7 @@ def test_metric_data_validates_python_pairs():
         MetricData(samples=[(at(14), True)])
     with pytest.raises(InvalidInputError, match='"many" is not a number'):
         MetricData(samples=[(at(14), "many")])
-    with pytest.raises(InvalidInputError, match="out of the range of dates"):
+    with pytest.raises(InvalidInputError, match="out of the representable range"):
         MetricData(samples=[(1e20, 1.0)])
 
 
@@ -874,9 +874,15 @@ def test_more_malformed_values(tmp_path):
     message = load_error(tmp_path, data)
     assert "description: expected a string, got a number" in message
     assert "changes[0].started: expected an ISO 8601 instant as a string" in message
-    assert "changes[1].started: '9999-12-31T23:59:59-01:00' is out of the range of dates" in message
+    assert (
+        "changes[1].started: '9999-12-31T23:59:59-01:00' is out of the representable range"
+        in message
+    )
     assert "metrics.a: expected an object, got an array" in message
-    assert "metrics.b.samples[0][0]: Unix seconds: 1e+20 is out of the range of dates" in message
+    assert (
+        "metrics.b.samples[0][0]: instant 1e+20 (Unix seconds) is out of the representable range"
+        in message
+    )
     assert "sources.deploys: a source's name must not be empty" in message
 
 

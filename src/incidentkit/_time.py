@@ -56,7 +56,7 @@ def to_instant(value: dt.datetime | float, *, what: str = "instant") -> pendulum
     try:
         return pendulum.from_timestamp(value, tz=UTC)
     except (OverflowError, ValueError, OSError) as exc:
-        msg = f"{what} {value!r} Unix seconds is out of the representable range"
+        msg = f"{what} {value!r} (Unix seconds) is out of the representable range"
         raise InvalidInputError(msg) from exc
 
 
