@@ -1,0 +1,35 @@
+"""What an installed incidentkit declares about itself."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from pathlib import Path
+
+import incidentkit
+
+RUNTIME = {"attrs", "cattrs", "pendulum", "typing-extensions"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_runtime_dependencies_are_exactly_the_four() -> None:
+    """The installed distribution requires attrs, cattrs, pendulum and typing-extensions only."""
+    requires = importlib.metadata.requires("incidentkit") or []
+    unconditional = {_name(r) for r in requires if "extra ==" not in r}
+    assert unconditional == RUNTIME
+
+
+def test_version_matches_the_source() -> None:
+    """``__version__`` comes from the installed metadata and matches ``_version.py``."""
+    from incidentkit._version import __version__ as source_version  # noqa: PLC0415
+
+    assert incidentkit.__version__ == importlib.metadata.version("incidentkit")
+    assert incidentkit.__version__ == source_version
+
+
+def test_package_is_marked_typed() -> None:
+    """The installed package ships ``py.typed`` so type checkers read its annotations."""
+    assert (Path(incidentkit.__file__).parent / "py.typed").is_file()
