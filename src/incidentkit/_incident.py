@@ -603,7 +603,7 @@ class _Intervening(_Open):
         result: RollbackResult | None = None
         if not error:
             result, error = checked_result(runner.name, answer)
-        if not error and result is not None and not result.succeeded:
+        if not error and result is not None and (result.dry_run or not result.succeeded):
             error = f"{runner.name}: rollback failed: {result.detail}"
         if error:
             self._failed(
