@@ -553,11 +553,6 @@ def test_override_needs_a_reason(world, reason):
     assert assessed.is_current
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after diagnose_without_recovery from 'declared' there is no impact, and "
-    "gather_changes (allowed in 'diagnosing') fails its internal assert",
-)
 def test_gather_changes_after_diagnosing_without_an_impact(world):
     """After diagnosing by override at once, gathering changes works or is refused cleanly."""
     diagnosing = world.declare().diagnose_without_recovery(
@@ -627,11 +622,6 @@ def test_symptom_start_in_the_future_is_refused(world):
 
 # -- failing metric sources ------------------------------------------------------------
 
-SERIES_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _gather.checked_series only checks isinstance(Series); a Series whose samples "
-    "are not finite Sample values makes the step raise",
-)
 FAILING_METRIC_SOURCES = [
     pytest.param(lambda: BrokenSource(name="prometheus-down"), id="raises SourceUnavailableError"),
     pytest.param(
@@ -642,7 +632,6 @@ FAILING_METRIC_SOURCES = [
         pytest.param(
             (lambda kind=kind: GarbageMetricSource(kind)),
             id=f"answers {kind}",
-            marks=SERIES_BUG if kind.startswith("a Series") else (),
         )
         for kind in GARBAGE_SERIES
     ),
@@ -1052,7 +1041,6 @@ NAIVE_ENTRIES = [
     pytest.param(
         lambda _w: Sample(NAIVE, 0.1),
         id="Sample",
-        marks=pytest.mark.xfail(strict=True, reason="BUG: Sample does not check its instant"),
     ),
 ]
 
@@ -1236,11 +1224,6 @@ def test_second_writer_gets_concurrent_append_error(world):
     assert verify_journal(world.path).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a ConcurrentAppendError the Journal has caught up, so a retry on the "
-    "same out-of-date phase object is appended and the journal breaks the protocol",
-)
 def test_retry_after_concurrent_append_error_is_refused_again(world):
     """Retrying a step on an out-of-date object is refused again, so the journal stays resumable."""
     world.declare()

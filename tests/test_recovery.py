@@ -331,24 +331,15 @@ def test_nan_values_after_the_intervention_are_gaps():
     assert verdict.gaps == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: judge_recovery counts NaN in a Series built without from_pairs as healthy",
-)
-def test_nan_values_built_directly_are_never_recovery():
-    """NaN error values in a Series built directly must not be judged healthy."""
-    errors, traffic = make_series([GOOD] * 12)
-    after = tuple(Sample(s.at, math.nan) if s.at >= SINCE else s for s in errors.samples)
-    verdict = judge_recovery(
-        Series(errors.query, after),
-        traffic,
-        baseline_start=BASELINE_START,
-        baseline_end=BASELINE_END,
-        since=SINCE,
-        until=_minute(11),
-        step=STEP,
-    )
-    assert verdict.outcome is not RecoveryOutcome.RECOVERED
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_value_cannot_enter_a_series_except_as_a_gap(value):
+    """A Sample refuses NaN and infinities, so judge_recovery can never count them healthy."""
+    errors, _traffic = make_series([GOOD] * 12)
+    with pytest.raises(InvalidInputError, match="finite number or None"):
+        Sample(errors.samples[-1].at, value)
+    series = Series.from_pairs(errors.query, [(s.at, value) for s in errors.samples])
+    assert all(s.value is None for s in series.samples)
+    assert series.non_finite == len(errors.samples)
 
 
 @pytest.mark.parametrize(

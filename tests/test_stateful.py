@@ -54,7 +54,6 @@ from incidentkit._state import STEP_REQUIREMENTS
 from incidentkit.events import (
     ChecklistItemChecked,
     ChecklistItemWaived,
-    ImpactAssessed,
     OverrideRecorded,
     RecoveryChecked,
     RollbackExecuted,
@@ -168,10 +167,6 @@ class IncidentMachine(RuleBasedStateMachine):
         # Any rollback that does run heals the metrics, as the world's own does.
         return kinds[which](on_execute=self.world.heal_now)
 
-    def has_impact(self) -> bool:
-        """Whether the impact was assessed (not so after diagnosing by override at once)."""
-        return any(isinstance(e, ImpactAssessed) for e in self.phase.events)
-
     # -- the steps, each drawing its arguments ------------------------------
 
     @rule(data=st.data())
@@ -243,10 +238,6 @@ class IncidentMachine(RuleBasedStateMachine):
                 ["deploys", "deploys", "all", "all", "broken", "garbage", "infrastructure"]
             )
         )
-        if not self.has_impact():
-            # Known bug (test_incident.py::test_gather_changes_after_diagnosing_without_an_impact):
-            # after diagnose_without_recovery from 'declared', gather_changes fails an assert.
-            return
         infra = FakeChangeSource(
             [deploy("tf-1", kind=ChangeKind.INFRASTRUCTURE, previous_version=None)]
         )

@@ -147,6 +147,9 @@ class _Core:
         self.clock = clock
         self.current: _Phase | None = None
         self.executors: dict[str, RollbackExecutor] = {}
+        # The head of the chain this state was folded from: an append must extend
+        # exactly it, so a writer that fell behind never appends on stale state.
+        self.head = journal.head
 
     def now(self) -> pendulum.DateTime:
         return to_instant(self.clock.now(), what="the clock's now()")
@@ -154,8 +157,9 @@ class _Core:
     def record(self, event: Event) -> int:
         """Validate, append durably, then fold; return the event's sequence number."""
         self.state.validate(event)
-        record = self.journal.append(unstructure_event(event), expect_head=self.journal.head)
+        record = self.journal.append(unstructure_event(event), expect_head=self.head)
         self.state.apply(record.seq, event)
+        self.head = record.anchor
         return record.seq
 
 
@@ -243,11 +247,8 @@ class _Phase:
     def changes(self) -> tuple[Change, ...]:
         """Every change gathered so far, closest to the symptom start first."""
         state = self._core.state
-        changes = list(state.changes.values())
-        if state.impact is None:
-            return tuple(changes)
-        start = state.impact.symptom_start
-        return tuple(sorted(changes, key=lambda c: _suspicion_key(c, start)))
+        start = state.symptom_start
+        return tuple(sorted(state.changes.values(), key=lambda c: _suspicion_key(c, start)))
 
     def timeline(self) -> list[TimelineEntry]:
         """Return the timeline so far: changes, symptom window and the incident's steps."""
@@ -359,10 +360,8 @@ class _Gathering(_Open):
         if not (deploys or infrastructure or dependencies):
             msg = "gather_changes needs at least one deploy, infrastructure or dependency source"
             raise InvalidInputError(msg)
-        impact = core.state.impact
-        assert impact is not None  # noqa: S101 - gathering is allowed only after the impact
         end = core.now()
-        start = impact.symptom_start.subtract(seconds=_seconds(lookback, "lookback"))
+        start = core.state.symptom_start.subtract(seconds=_seconds(lookback, "lookback"))
         wanted = None if services is None else list(services)
         found: list[Change] = []
         outcomes: list[SourceOutcome] = []
@@ -703,13 +702,9 @@ class _Verifying(_Open):
         state = core.state
         impact = state.impact
         assert impact is not None  # noqa: S101 - verification comes after the impact
-        if state.intervention_at is None and impact.ongoing:
-            raise ProtocolViolation(
-                self.PHASE,
-                "verify_recovery",
-                "the impact was ongoing at assessment: intervene first "
-                "(review_rollbacks, then roll_back or mitigate)",
-            )
+        blocker = state.verification_blocker()
+        if blocker is not None:
+            raise ProtocolViolation(self.PHASE, "verify_recovery", blocker)
         now = core.now()
         since = state.intervention_at or impact.symptom_start
         baseline_end = impact.symptom_start

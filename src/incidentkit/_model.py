@@ -11,7 +11,7 @@ import enum
 import itertools
 import math
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Literal, cast
 
 import attrs
 import pendulum
@@ -199,6 +199,30 @@ class Change:
         return self.started <= end and (self.finished is None or self.finished >= start)
 
 
+def _finite_or_none(
+    _instance: object, _attribute: attrs.Attribute[float | None], value: object
+) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        msg = f"a sample's value must be a finite number or None (a gap), not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _samples(value: Iterable[Sample]) -> tuple[Sample, ...]:
+    samples = tuple(value)
+    previous: pendulum.DateTime | None = None
+    for position, sample in enumerate(samples):
+        if not isinstance(cast("object", sample), Sample):
+            msg = f"sample {position} is {type(sample).__name__}, not a Sample"
+            raise InvalidInputError(msg)
+        if previous is not None and sample.at <= previous:
+            msg = f"sample {position} at {sample.at} is not after the one before it ({previous})"
+            raise InvalidInputError(msg)
+        previous = sample.at
+    return samples
+
+
 @attrs.frozen
 class MetricQuery:
     """What was asked of a metric source.
@@ -227,11 +251,15 @@ class MetricQuery:
 class Sample:
     """One sample of a series: an instant and a value, ``None`` for a gap.
 
+    The instant must be timezone-aware and the value finite or ``None``: a
+    NaN or an infinity is a gap, and :meth:`Series.from_pairs` turns them into
+    ``None`` for you.
+
     .. versionadded:: 0.1.0
     """
 
-    at: pendulum.DateTime
-    value: float | None
+    at: pendulum.DateTime = attrs.field(converter=_instant)
+    value: float | None = attrs.field(validator=_finite_or_none)
 
 
 def _coerce_value(raw: object, *, position: int) -> float | None:
@@ -259,8 +287,8 @@ class Series:
     .. versionadded:: 0.1.0
     """
 
-    query: MetricQuery
-    samples: tuple[Sample, ...]
+    query: MetricQuery = attrs.field(validator=attrs.validators.instance_of(MetricQuery))
+    samples: tuple[Sample, ...] = attrs.field(converter=_samples)
     non_finite: int = 0
 
     @classmethod

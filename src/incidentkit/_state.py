@@ -188,6 +188,24 @@ class IncidentState:
         self.resolution: IncidentResolved | None = None
 
     @property
+    def symptom_start(self) -> pendulum.DateTime:
+        """When the symptom began: as assessed, or when it was detected if never assessed.
+
+        An incident diagnosed by override straight from its declaration has no
+        impact assessment; its detection is the best anchor there is.
+        """
+        return self.impact.symptom_start if self.impact is not None else self.declared.detected_at
+
+    def verification_blocker(self) -> str | None:
+        """Why recovery may not be verified yet, or ``None`` if it may."""
+        if self.impact is not None and self.impact.ongoing and self.intervention_at is None:
+            return (
+                "the impact was ongoing at assessment and nothing has been done about it: "
+                "intervene first (review_rollbacks, then roll_back or mitigate)"
+            )
+        return None
+
+    @property
     def last_at(self) -> pendulum.DateTime:
         """The instant of the latest event."""
         return self.events[-1].at
@@ -221,15 +239,10 @@ class IncidentState:
             return
         step = _STEP_OF_EVENT[type(event)]
         require(self.phase, step)
-        if isinstance(event, RecoveryChecked) and self.phase in {"assessed", "reviewed"}:
-            assert self.impact is not None  # noqa: S101 - assessed implies an impact
-            if self.impact.ongoing:
-                raise ProtocolViolation(
-                    self.phase,
-                    step,
-                    "the impact was ongoing at assessment: intervene first "
-                    "(review_rollbacks, then roll_back or mitigate)",
-                )
+        if isinstance(event, RecoveryChecked):
+            blocker = self.verification_blocker()
+            if blocker is not None:
+                raise ProtocolViolation(self.phase, step, blocker)
         elif isinstance(event, IncidentResolved):
             missing = self.open_checklist_items()
             if missing:

@@ -43,7 +43,17 @@ def to_instant(value: dt.datetime | float, *, what: str = "instant") -> pendulum
         if isinstance(value, pendulum.DateTime) and value.tzinfo is UTC:
             return value
         try:
-            return pendulum.instance(value.astimezone(dt.timezone.utc), tz=UTC)
+            utc = value.astimezone(dt.timezone.utc)
+            return pendulum.DateTime(
+                utc.year,
+                utc.month,
+                utc.day,
+                utc.hour,
+                utc.minute,
+                utc.second,
+                utc.microsecond,
+                tzinfo=UTC,
+            )
         except (OverflowError, ValueError) as exc:
             msg = f"{what} {value.isoformat()} is out of the representable range in UTC"
             raise InvalidInputError(msg) from exc
