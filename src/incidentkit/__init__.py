@@ -75,7 +75,13 @@ from incidentkit._model import (
 )
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict
 from incidentkit._specs import Measure, Metric
-from incidentkit._time import ManualClock, SystemClock
+from incidentkit._time import (
+    ManualClock,
+    SystemClock,
+    format_instant,
+    parse_instant,
+    to_instant,
+)
 
 if TYPE_CHECKING:
     from incidentkit._report import (
@@ -167,7 +173,10 @@ __all__ = [
     "TimelineEntry",
     "TornRecordError",
     "VerificationReport",
+    "format_instant",
+    "parse_instant",
     "repair_torn_tail",
+    "to_instant",
     "verify_journal",
 ]
 

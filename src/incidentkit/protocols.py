@@ -15,12 +15,14 @@ or an answer of the wrong shape, into a monitoring-gap finding and carries on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import pendulum
+if TYPE_CHECKING:  # annotations only: the module's namespace holds just the protocols
+    from collections.abc import Sequence
 
-from incidentkit._model import Change, RollbackOption, RollbackResult, Series
+    import pendulum
+
+    from incidentkit._model import Change, RollbackOption, RollbackResult, Series
 
 __all__ = [
     "ChangeSource",
