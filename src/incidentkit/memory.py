@@ -31,7 +31,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, cast
 
 import attrs
 import cattrs
@@ -191,7 +191,32 @@ def _select(
 # --------------------------------------------------------------------------- change sources
 
 
-class InMemoryDeploySource:
+class _ChangeStore:
+    """What the in-memory change sources share: a name and checked, sorted changes."""
+
+    _KINDS: ClassVar[frozenset[ChangeKind]]
+    _ROLE: ClassVar[str]
+
+    def __init__(self, changes: Iterable[Change], *, name: str) -> None:
+        self._name = _check_name(name)
+        self._changes = _collect_changes(changes, kinds=self._KINDS, name=name, role=self._ROLE)
+
+    @property
+    def name(self) -> str:
+        """The source's name."""
+        return self._name
+
+    def _select(
+        self, start: dt.datetime, end: dt.datetime, services: Sequence[str] | None
+    ) -> list[Change]:
+        return _select(self._changes, start, end, services, name=self._name)
+
+    def __repr__(self) -> str:
+        """Return the class, the name and how many changes the source holds."""
+        return f"{type(self).__name__}(name={self._name!r}, changes={len(self._changes)})"
+
+
+class InMemoryDeploySource(_ChangeStore):
     """**Implements**: :class:`~incidentkit.protocols.DeploySource`, from a list of changes.
 
     Args:
@@ -206,16 +231,11 @@ class InMemoryDeploySource:
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, changes: Iterable[Change], *, name: str = "memory-deploys") -> None:
-        self._name = _check_name(name)
-        self._changes = _collect_changes(
-            changes, kinds=_DEPLOY_KINDS, name=name, role="a deploy source"
-        )
+    _KINDS = _DEPLOY_KINDS
+    _ROLE = "a deploy source"
 
-    @property
-    def name(self) -> str:
-        """The source's name."""
-        return self._name
+    def __init__(self, changes: Iterable[Change], *, name: str = "memory-deploys") -> None:
+        super().__init__(changes, name=name)
 
     def deploys(
         self,
@@ -242,14 +262,10 @@ class InMemoryDeploySource:
             NaiveDatetimeError: ``start`` or ``end`` has no time zone.
             InvalidInputError: The window ends before it starts.
         """
-        return _select(self._changes, start, end, services, name=self._name)
-
-    def __repr__(self) -> str:
-        """Return the name and how many changes the source holds."""
-        return f"InMemoryDeploySource(name={self._name!r}, changes={len(self._changes)})"
+        return self._select(start, end, services)
 
 
-class InMemoryChangeSource:
+class InMemoryChangeSource(_ChangeStore):
     """**Implements**: :class:`~incidentkit.protocols.ChangeSource`, from a list of changes.
 
     Args:
@@ -264,16 +280,11 @@ class InMemoryChangeSource:
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, changes: Iterable[Change], *, name: str = "memory-infrastructure") -> None:
-        self._name = _check_name(name)
-        self._changes = _collect_changes(
-            changes, kinds=_INFRASTRUCTURE_KINDS, name=name, role="an infrastructure source"
-        )
+    _KINDS = _INFRASTRUCTURE_KINDS
+    _ROLE = "an infrastructure source"
 
-    @property
-    def name(self) -> str:
-        """The source's name."""
-        return self._name
+    def __init__(self, changes: Iterable[Change], *, name: str = "memory-infrastructure") -> None:
+        super().__init__(changes, name=name)
 
     def changes(
         self,
@@ -296,14 +307,10 @@ class InMemoryChangeSource:
             NaiveDatetimeError: ``start`` or ``end`` has no time zone.
             InvalidInputError: The window ends before it starts.
         """
-        return _select(self._changes, start, end, services, name=self._name)
-
-    def __repr__(self) -> str:
-        """Return the name and how many changes the source holds."""
-        return f"InMemoryChangeSource(name={self._name!r}, changes={len(self._changes)})"
+        return self._select(start, end, services)
 
 
-class InMemoryDependencyStatusSource:
+class InMemoryDependencyStatusSource(_ChangeStore):
     """**Implements**: :class:`~incidentkit.protocols.DependencyStatusSource`, from a list.
 
     Args:
@@ -318,16 +325,11 @@ class InMemoryDependencyStatusSource:
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, incidents: Iterable[Change], *, name: str = "memory-dependencies") -> None:
-        self._name = _check_name(name)
-        self._incidents = _collect_changes(
-            incidents, kinds=_DEPENDENCY_KINDS, name=name, role="a dependency-status source"
-        )
+    _KINDS = _DEPENDENCY_KINDS
+    _ROLE = "a dependency-status source"
 
-    @property
-    def name(self) -> str:
-        """The source's name."""
-        return self._name
+    def __init__(self, incidents: Iterable[Change], *, name: str = "memory-dependencies") -> None:
+        super().__init__(incidents, name=name)
 
     def incidents(self, start: dt.datetime, end: dt.datetime) -> list[Change]:
         """Return the dependency incidents under way at any time in ``[start, end]``.
@@ -339,13 +341,7 @@ class InMemoryDependencyStatusSource:
             NaiveDatetimeError: ``start`` or ``end`` has no time zone.
             InvalidInputError: The window ends before it starts.
         """
-        return _select(self._incidents, start, end, None, name=self._name)
-
-    def __repr__(self) -> str:
-        """Return the name and how many incidents the source holds."""
-        return (
-            f"InMemoryDependencyStatusSource(name={self._name!r}, incidents={len(self._incidents)})"
-        )
+        return self._select(start, end, None)
 
 
 # --------------------------------------------------------------------------- metrics
