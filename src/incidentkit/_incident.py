@@ -944,7 +944,8 @@ class Reviewed(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOver
 
     Allowed: :meth:`roll_back`, :meth:`mitigate`, :meth:`review_rollbacks`
     again, :meth:`gather_changes`, notes and findings, :meth:`verify_recovery`
-    (only when the impact was not ongoing), :meth:`diagnose_without_recovery`.
+    (after an earlier intervention, or when the impact was not ongoing),
+    :meth:`diagnose_without_recovery`.
 
     .. versionadded:: 0.1.0
     """
