@@ -1,0 +1,11 @@
+"""Evidence analysis: symptom onset, ranked suspects, verified recovery, impact in numbers.
+
+Pure Python (no numpy at run time). Each function explains its verdict in
+plain words and returns the figures behind it.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
