@@ -8,4 +8,6 @@ plain words and returns the figures behind it.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
+
+__all__ = ["BurnRate", "ImpactNumbers", "impact_numbers"]

@@ -1,0 +1,224 @@
+"""Impact in numbers: error-budget burn rates, the share of requests affected, a severity.
+
+The burn rate is the SRE workbook's: the error ratio over a window divided by
+the error budget ``1 - SLO``. A burn of 1 spends the budget exactly over the
+SLO period; 14.4 spends a 30-day budget's 2 % in one hour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import cast
+
+import attrs
+import pendulum
+
+from incidentkit._errors import InvalidInputError
+from incidentkit._model import Series, Severity
+from incidentkit._time import to_instant
+
+__all__ = ["BurnRate", "ImpactNumbers", "impact_numbers"]
+
+FAST_BURN = 14.4
+"""Burn over both 1 h and 5 min that pages at once (2 % of a 30-day budget in an hour)."""
+SLOW_BURN = 6.0
+"""Burn over both 6 h and 5 min that pages (5 % of a 30-day budget in six hours)."""
+TICKET_BURN = 1.0
+"""Burn over 6 h that spends the budget faster than it accrues: worth a ticket."""
+MAJOR_SHARE = 0.10
+"""A share of requests failing from which a fast burn is a SEV1."""
+
+DEFAULT_WINDOWS = (300.0, 3600.0, 21600.0)
+"""The burn-rate windows: 5 minutes, 1 hour and 6 hours."""
+
+
+@attrs.frozen
+class BurnRate:
+    """The error ratio and the burn rate over one window ending at the assessment.
+
+    Attributes:
+        window: The window's length in seconds.
+        error_ratio: The share of requests that failed in the window
+            (traffic-weighted when traffic is known), ``None`` without data.
+        burn: ``error_ratio / (1 - slo)``, ``None`` without data.
+        samples: How many error samples with a value the window held.
+
+    .. versionadded:: 0.1.0
+    """
+
+    window: float
+    error_ratio: float | None
+    burn: float | None
+    samples: int
+
+
+@attrs.frozen
+class ImpactNumbers:
+    """Impact figures computed from monitoring, and the severity they suggest.
+
+    Attributes:
+        slo: The availability target, e.g. ``0.999``.
+        at: The instant the windows end at.
+        burn_rates: One per window, shortest first.
+        share_of_requests: The share of requests that failed since the symptom
+            began (traffic-weighted when traffic is known), ``None`` without data.
+        affected_users: The highest value of the user metric since the
+            symptom began, when one was given.
+        suggested_severity: The severity the burn rates and the share suggest.
+        explanation: The suggestion in plain words, with the figures.
+
+    .. versionadded:: 0.1.0
+    """
+
+    slo: float
+    at: pendulum.DateTime
+    burn_rates: tuple[BurnRate, ...]
+    share_of_requests: float | None
+    affected_users: float | None
+    suggested_severity: Severity
+    explanation: str
+
+    def burn(self, window: float) -> float | None:
+        """Return the burn rate over ``window`` seconds, if it was computed."""
+        for rate in self.burn_rates:
+            if rate.window == window:
+                return rate.burn
+        return None
+
+
+def _ratio(
+    errors: Series,
+    traffic: dict[pendulum.DateTime, float] | None,
+    start: pendulum.DateTime,
+    end: pendulum.DateTime,
+) -> tuple[float | None, int]:
+    """The (traffic-weighted) mean error ratio of the samples in ``(start, end]``."""
+    total = 0.0
+    weight = 0.0
+    count = 0
+    for sample in errors.samples:
+        if not (start < sample.at <= end) or sample.value is None:
+            continue
+        count += 1
+        w = 1.0 if traffic is None else traffic.get(sample.at, 0.0)
+        total += sample.value * w
+        weight += w
+    if count == 0 or weight <= 0:
+        return None, count
+    return total / weight, count
+
+
+def _label(seconds: float) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min"
+
+
+def impact_numbers(  # noqa: C901 - one figure after another
+    errors: Series,
+    *,
+    slo: float,
+    at: dt.datetime | float,
+    symptom_start: dt.datetime | float,
+    traffic: Series | None = None,
+    users: Series | None = None,
+    windows: Sequence[float] = DEFAULT_WINDOWS,
+) -> ImpactNumbers:
+    """Compute burn rates, the share of requests affected and a suggested severity.
+
+    Args:
+        errors: The error ratio (0 to 1) over time; it should reach back the
+            longest window before ``at``.
+        slo: The availability target, strictly between 0 and 1 (``0.999``).
+        at: Where the windows end (usually now).
+        symptom_start: When the symptom began; the share of requests affected
+            is taken from here to ``at``.
+        traffic: Requests per second (or per step) at the same instants, to
+            weight the error ratio by volume; without it, every sample weighs
+            the same.
+        users: A metric of affected users; its highest value since the
+            symptom began is reported.
+        windows: The burn-rate windows in seconds; the suggestion reads the
+            5 min, 1 h and 6 h windows when they are among them.
+
+    Returns:
+        The figures and the suggestion. Windows without data have ``None``
+        figures and say so in the explanation; they never count as zero.
+
+    Raises:
+        InvalidInputError: The SLO is not strictly between 0 and 1, or a
+            window is not a positive number of seconds.
+        NaiveDatetimeError: ``at`` or ``symptom_start`` has no time zone.
+
+    The suggestion, in order:
+
+    1. SEV1: burn above 14.4 over both 1 h and 5 min (the workbook's fast-burn
+       page) and at least 10 % of requests failing since the symptom began.
+    2. SEV2: the fast-burn page with a smaller share, or burn above 6 over both
+       6 h and 5 min (the slow-burn page).
+    3. SEV3: burn above 1 over 6 h or 1 h: the budget is being spent faster
+       than it accrues.
+    4. SEV4: anything else, including no data (which the explanation states).
+
+    .. versionadded:: 0.1.0
+    """
+    if not (isinstance(cast("object", slo), (int, float)) and 0 < slo < 1):
+        msg = f"slo must be strictly between 0 and 1 (0.999 for three nines), not {slo!r}"
+        raise InvalidInputError(msg)
+    for window in windows:
+        if not (math.isfinite(window) and window > 0):
+            msg = f"a burn-rate window must be a positive number of seconds, not {window!r}"
+            raise InvalidInputError(msg)
+    end = to_instant(at, what="at")
+    start = to_instant(symptom_start, what="symptom_start")
+    budget = 1 - slo
+    volume = (
+        None if traffic is None else {s.at: s.value for s in traffic.samples if s.value is not None}
+    )
+    rates: list[BurnRate] = []
+    for window in sorted(windows):
+        ratio, count = _ratio(errors, volume, end.subtract(seconds=window), end)
+        rates.append(BurnRate(window, ratio, None if ratio is None else ratio / budget, count))
+    share, _count = _ratio(errors, volume, start.subtract(microseconds=1), end)
+    affected: float | None = None
+    if users is not None:
+        seen = [s.value for s in users.samples if s.value is not None and start <= s.at <= end]
+        affected = max(seen) if seen else None
+
+    burns = {rate.window: rate.burn for rate in rates}
+    five, hour, six = burns.get(300.0), burns.get(3600.0), burns.get(21600.0)
+    figures = ", ".join(
+        f"{_label(r.window)} {r.burn:.3g}" if r.burn is not None else f"{_label(r.window)} no data"
+        for r in rates
+    )
+    fast = five is not None and hour is not None and five > FAST_BURN and hour > FAST_BURN
+    slow = five is not None and six is not None and five > SLOW_BURN and six > SLOW_BURN
+    spending = any(b is not None and b > TICKET_BURN for b in (hour, six))
+    share_text = "no data" if share is None else f"{share:.2%}"
+    if fast and share is not None and share >= MAJOR_SHARE:
+        severity, why = (
+            Severity.SEV1,
+            f"fast burn over 1 h and 5 min (>{FAST_BURN:g}) with {share_text} of requests failing",
+        )
+    elif fast or slow:
+        severity = Severity.SEV2
+        why = (
+            f"fast burn over 1 h and 5 min (>{FAST_BURN:g}), {share_text} of requests failing"
+            if fast
+            else f"slow burn over 6 h and 5 min (>{SLOW_BURN:g})"
+        )
+    elif spending:
+        severity, why = Severity.SEV3, f"burn above {TICKET_BURN:g} over 1 h or 6 h"
+    elif all(rate.burn is None for rate in rates):
+        severity, why = Severity.SEV4, "no error data in any window: severity cannot be measured"
+    else:
+        severity, why = Severity.SEV4, "the error budget is not being spent faster than it accrues"
+    explanation = (
+        f"{severity.value.upper()} suggested: {why}. Burn rates against SLO {slo:g}: {figures}; "
+        f"share of requests failing since the symptom began: {share_text}"
+    )
+    if affected is not None:
+        explanation += f"; up to {affected:g} users affected"
+    return ImpactNumbers(slo, end, tuple(rates), share, affected, severity, explanation + ".")
