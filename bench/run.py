@@ -14,9 +14,10 @@ from pathlib import Path
 import bench_append
 import bench_import
 import bench_resume
+import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import")
+BENCHMARKS = ("append", "resume", "import", "suspects")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -91,8 +92,13 @@ def main(argv: list[str]) -> int:
             results.append(bench_append.run(quick=args.quick))
         elif name == "resume":
             results.append(bench_resume.run(quick=args.quick, profile=args.profile))
-        else:
+        elif name == "import":
             results.append(bench_import.run(quick=args.quick))
+        elif name == "suspects":
+            results.append(bench_suspects.run(quick=args.quick))
+        else:  # pragma: no cover - argparse restricts the names
+            msg = f"unknown benchmark {name!r}"
+            raise ValueError(msg)
     text = _render(results, quick=args.quick, seconds=time.perf_counter() - began)
     args.output.write_text(text, encoding="utf-8")
     print(text)

@@ -9,5 +9,23 @@ plain words and returns the figures behind it.
 from __future__ import annotations
 
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
+from incidentkit.analysis._suspects import (
+    Suspect,
+    SuspectPolicy,
+    SuspectRanking,
+    SuspectReason,
+    SuspectReasonKind,
+    rank_suspects,
+)
 
-__all__ = ["BurnRate", "ImpactNumbers", "impact_numbers"]
+__all__ = [
+    "BurnRate",
+    "ImpactNumbers",
+    "Suspect",
+    "SuspectPolicy",
+    "SuspectRanking",
+    "SuspectReason",
+    "SuspectReasonKind",
+    "impact_numbers",
+    "rank_suspects",
+]

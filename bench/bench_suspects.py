@@ -1,0 +1,422 @@
+"""Ranked suspects: ``rank_suspects`` against two naive rankers on a labelled corpus.
+
+The corpus (``suspects_corpus.py``) is generated from a fixed seed: incidents with 10 to 40
+changes each, labelled with the change that caused them or with none. Three rankers see
+the same changes, the same onset and the affected service:
+
+- ``rank_suspects`` with its defaults (6 h lookback, ``min_score`` 0.3), given the
+  dependency map with 10% of its edges missing;
+- "latest change before the onset": what users complain about;
+- "latest deploy of the affected service", however old.
+
+Reported: top-1 and top-3 accuracy over the incidents that have a culprit, and how well
+each says "no suspect": recall (said when there is none), precision (right when said), and
+how often it is said when there is a culprit. The naive rankers only say it when they have
+nothing at all to name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from _common import Result, markdown_table
+from suspects_corpus import CATEGORIES, LAG_BANDS, MAP_EDGE_MISSING, SEED, build_corpus
+
+from incidentkit import Change, ChangeKind
+from incidentkit.analysis._suspects import (
+    DEFAULT_MIN_SCORE,
+    SuspectPolicy,
+    SuspectRanking,
+    rank_suspects,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from suspects_corpus import LabelledIncident
+
+SIZE = 1000
+QUICK_SIZE = 300
+GOAL_TOP1 = 0.90
+MISS_EXAMPLES = 8
+SENSITIVITY = ((900.0, 0.25), (3600.0, 0.25), (7200.0, 0.25), (1800.0, 0.1), (3600.0, 0.1))
+"""Other ``(half_life, unrelated_weight)`` pairs tried: how much the figures hang on them."""
+
+
+@dataclass
+class _Tally:
+    """What one ranker got right and wrong over the corpus."""
+
+    culprits: int = 0
+    top1: int = 0
+    top1_named: int = 0
+    top3: int = 0
+    without: int = 0
+    said_none: int = 0
+    said_none_right: int = 0
+    said_none_with_culprit: int = 0
+    groups: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, incident: LabelledIncident, ranked: Sequence[Change], *, none: bool) -> bool:
+        """Count one incident; return whether the culprit (if any) was ranked first."""
+        if none:
+            self.said_none += 1
+        if incident.culprit is None:
+            self.without += 1
+            self.said_none_right += none
+            key = (
+                "no culprit, innocent related change nearby"
+                if incident.innocent_nearby
+                else ("no culprit, only unrelated or far changes")
+            )
+            self.groups[key][0] += 1
+            self.groups[key][1] += none
+            return False
+        self.culprits += 1
+        self.said_none_with_culprit += none
+        ids = [change.id for change in ranked]
+        first = bool(ids) and ids[0] == incident.culprit
+        self.top1 += first
+        self.top1_named += first and not none
+        self.top3 += incident.culprit in ids[:3]
+        for key in (
+            f"category: {incident.category}",
+            f"timing: {incident.lag.removesuffix(' (no recorded end)')}",
+            f"map knows the culprit's relation: {'yes' if incident.culprit_edge_known else 'no'}",
+        ):
+            self.groups[key][0] += 1
+            self.groups[key][1] += first
+        return first
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else float("nan")
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{value:.1%}"  # noqa: PLR0124 - NaN check
+
+
+def _latest_change(incident: LabelledIncident) -> list[Change]:
+    """Rank every change that began by the onset, latest start first."""
+    before = [c for c in incident.changes if c.started <= incident.onset]
+    return sorted(before, key=lambda c: (c.started, c.id), reverse=True)
+
+
+def _latest_deploy(incident: LabelledIncident) -> list[Change]:
+    """Rank the affected service's deploys that began by the onset, latest first."""
+    return [
+        c
+        for c in _latest_change(incident)
+        if c.kind is ChangeKind.DEPLOY and c.service == incident.service
+    ]
+
+
+def _rank(incident: LabelledIncident, policy: SuspectPolicy | None = None) -> SuspectRanking:
+    return rank_suspects(
+        incident.changes,
+        incident.onset,
+        services=[incident.service],
+        depends_on=incident.depends_on,
+        policy=policy,
+    )
+
+
+def _dominated(incident: LabelledIncident, ranking: SuspectRanking) -> bool:
+    """Whether another change is at least as related (in the map given) and closer in time.
+
+    No ranker that only looks at time and relatedness, and prefers closer and more related
+    changes, can put such a culprit first.
+    """
+    found = [s for s in ranking.suspects if s.change.id == incident.culprit]
+    if not found:
+        return True
+    culprit = found[0]
+    related = culprit.reasons[1].weight
+    return any(
+        other.reasons[1].weight >= related and other.gap < culprit.gap
+        for other in ranking.suspects
+        if other is not culprit
+    )
+
+
+def _sensitivity(corpus: Sequence[LabelledIncident]) -> list[list[str]]:
+    """Rank the corpus again with other weights: top-1 and "no suspect" recall, precision."""
+    rows: list[list[str]] = []
+    for half_life, unrelated in SENSITIVITY:
+        policy = SuspectPolicy(half_life=half_life, unrelated_weight=unrelated)
+        tally = _Tally()
+        for incident in corpus:
+            ranking = _rank(incident, policy)
+            tally.add(incident, [s.change for s in ranking.suspects], none=ranking.no_suspect)
+        rows.append(
+            [
+                f"{half_life / 60:.0f} min",
+                f"{unrelated:g}",
+                _pct(_share(tally.top1, tally.culprits)),
+                _pct(_share(tally.top3, tally.culprits)),
+                _pct(_share(tally.said_none_right, tally.without)),
+                _pct(_share(tally.said_none_right, tally.said_none)),
+            ]
+        )
+    return rows
+
+
+def _describe_miss(incident: LabelledIncident, ranking: SuspectRanking) -> str:
+    found = {s.change.id: (position, s) for position, s in enumerate(ranking.suspects)}
+    culprit = incident.culprit or ""
+    where = found.get(culprit)
+    first = ranking.suspects[0] if ranking.suspects else None
+    if where is None:
+        placed = "not ranked (listed as too old or after the onset)"
+    else:
+        placed = f"ranked {where[0] + 1}: {where[1].describe()}"
+    winner = first.describe() if first is not None else "nothing"
+    return (
+        f"- incident {incident.index} ({incident.service}, {incident.category}, "
+        f"{incident.lag}): culprit {placed}. Ranked first: {winner}."
+    )
+
+
+def _breakdown_rows(tallies: dict[str, _Tally]) -> list[list[str]]:
+    """Return the breakdown: by category, timing, map, and kind of incident without one."""
+    group_rows: list[list[str]] = []
+    group_keys = sorted(
+        {key for tally in tallies.values() for key in tally.groups},
+        key=lambda k: (not k.startswith("category"), not k.startswith("timing"), k),
+    )
+    for key in group_keys:
+        total = tallies["scorer"].groups[key][0]
+        if key.startswith("no culprit"):
+            cells = [_pct(_share(tallies[n].groups[key][1], total)) for n in tallies]
+            group_rows.append([key + ' (share saying "no suspect")', str(total), *cells])
+        else:
+            cells = [_pct(_share(tallies[n].groups[key][1], total)) for n in tallies]
+            group_rows.append([key + " (top-1)", str(total), *cells])
+
+    return group_rows
+
+
+def _limits(dominated: int, culprits: int) -> str:
+    """Say what no ranker going by time and relatedness alone could get right."""
+    ceiling = 1 - _share(dominated, culprits)
+    return (
+        f"In {dominated} of the {culprits} incidents with a culprit "
+        f"({_share(dominated, culprits):.1%}), another change is at least as related "
+        "(in the map given) and closer to the onset: no ranker that goes by time and "
+        f"relatedness alone can put those culprits first, so {ceiling:.1%} is a ceiling for "
+        "such rankers on this corpus. The other misses trade time against relatedness: "
+        "mostly a same-service culprit that ended 45 to 180 minutes before the onset, beaten "
+        "by a fresher change elsewhere (see the breakdown). An unrelated change scores at "
+        f"most {SuspectPolicy().unrelated_weight:g} under the defaults, below `min_score` "
+        f'{DEFAULT_MIN_SCORE}: "no suspect" is said whenever only unrelated or far changes '
+        "exist, by design rather than by luck."
+    )
+
+
+def _sensitivity_section(corpus: Sequence[LabelledIncident], scorer: dict[str, float]) -> str:
+    """Return the sensitivity table: the defaults, then the other weights tried."""
+    table = markdown_table(
+        [
+            "half_life",
+            "unrelated_weight",
+            "Top-1",
+            "Top-3",
+            '"No suspect" recall',
+            '"No suspect" precision',
+        ],
+        [
+            [
+                f"{SuspectPolicy().half_life / 60:.0f} min (default)",
+                f"{SuspectPolicy().unrelated_weight:g} (default)",
+                _pct(scorer["top1"]),
+                _pct(scorer["top3"]),
+                _pct(scorer["none_recall"]),
+                _pct(scorer["none_precision"]),
+            ],
+            *_sensitivity(corpus),
+        ],
+    )
+    return table + (
+        "\n\nThe same corpus ranked again with other weights (grace, kinds and the rest at "
+        "their defaults). These are shown to say how much the figures hang on the weights, "
+        "not to pick them: weights picked here would be fitted to a corpus we generated."
+    )
+
+
+def run(*, quick: bool = False) -> Result:
+    """Build the corpus, rank every incident three ways, and report accuracy."""
+    size = QUICK_SIZE if quick else SIZE
+    corpus = build_corpus(size)
+    rankers: dict[str, Callable[[LabelledIncident], list[Change]]] = {
+        "latest": _latest_change,
+        "deploy": _latest_deploy,
+    }
+    tallies = {name: _Tally() for name in ("scorer", *rankers)}
+    misses: list[str] = []
+    seconds = 0.0
+    changes = 0
+    dominated = 0
+    for incident in corpus:
+        began = time.perf_counter()
+        ranking = _rank(incident)
+        seconds += time.perf_counter() - began
+        changes += len(incident.changes)
+        first = tallies["scorer"].add(
+            incident, [s.change for s in ranking.suspects], none=ranking.no_suspect
+        )
+        if incident.culprit is not None:
+            dominated += _dominated(incident, ranking)
+            if not first and len(misses) < MISS_EXAMPLES:
+                misses.append(_describe_miss(incident, ranking))
+        for name, ranker in rankers.items():
+            ranked = ranker(incident)
+            tallies[name].add(incident, ranked, none=not ranked)
+
+    scorer = tallies["scorer"]
+    labels = {
+        "scorer": "`rank_suspects` (defaults)",
+        "latest": "latest change before the onset",
+        "deploy": "latest deploy of the affected service",
+    }
+    base_top1 = _share(scorer.top1, scorer.culprits)
+    rows: list[list[str]] = []
+    figures: dict[str, dict[str, float]] = {}
+    for name, tally in tallies.items():
+        top1 = _share(tally.top1, tally.culprits)
+        figure = {
+            "top1": top1,
+            "top1_named": _share(tally.top1_named, tally.culprits),
+            "top3": _share(tally.top3, tally.culprits),
+            "none_recall": _share(tally.said_none_right, tally.without),
+            "none_precision": _share(tally.said_none_right, tally.said_none),
+            "none_with_culprit": _share(tally.said_none_with_culprit, tally.culprits),
+        }
+        figures[name] = figure
+        versus = (
+            "—"
+            if name == "scorer"
+            else f"{(top1 - base_top1) * 100:+.1f} points ({_share(tally.top1, scorer.top1):.2f}x)"
+        )
+        rows.append(
+            [
+                labels[name],
+                _pct(figure["top1"]),
+                _pct(figure["top1_named"]),
+                _pct(figure["top3"]),
+                _pct(figure["none_recall"]),
+                _pct(figure["none_precision"]),
+                _pct(figure["none_with_culprit"]),
+                versus,
+            ]
+        )
+
+    met = base_top1 >= GOAL_TOP1
+    named = figures["scorer"]["top1_named"]
+    if met:
+        sentence = (
+            f"**Goal met**: `rank_suspects` ranks the culprit first in {base_top1:.1%} of the "
+            f"{scorer.culprits} incidents that have one (goal: at least {GOAL_TOP1:.0%}); "
+            f"{named:.1%} counting only those where it also names it (score at least "
+            f"{DEFAULT_MIN_SCORE})."
+        )
+    else:
+        sentence = (
+            f"**Goal missed**: `rank_suspects` ranks the culprit first in {base_top1:.1%} of the "
+            f"{scorer.culprits} incidents that have one, {(GOAL_TOP1 - base_top1) * 100:.1f} "
+            f"points short of the {GOAL_TOP1:.0%} goal ({named:.1%} counting only those where "
+            f"it also names it, with a score of at least {DEFAULT_MIN_SCORE})."
+        )
+    latest = figures["latest"]["top1"]
+    deploy = figures["deploy"]["top1"]
+    comparison = (
+        f"Against the naive rankers on the same incidents: top-1 {base_top1:.1%} against "
+        f"{latest:.1%} for the latest change and {deploy:.1%} for the latest deploy of the "
+        f'affected service; those two never say "no suspect" while there is any change '
+        f"(respectively any deploy of the service) before the onset, so they blame a change "
+        f"in every incident without a culprit."
+    )
+
+    group_rows = _breakdown_rows(tallies)
+
+    limits = _limits(dominated, scorer.culprits)
+    sensitivity = _sensitivity_section(corpus, figures["scorer"])
+    mix = ", ".join(f"{name.replace('_', ' ')} {share:.0%}" for name, share in CATEGORIES)
+    lags = ", ".join(f"{name} {share:.0%}" for name, share in LAG_BANDS)
+    return Result(
+        name="suspects",
+        title=f"Ranked suspects ({size:,} labelled incidents)",
+        setup=[
+            (
+                f"Corpus: `bench/suspects_corpus.py`, seed {SEED}, {size:,} generated incidents "
+                f"({changes:,} changes, 10 to 40 each): {scorer.culprits} with a culprit and "
+                f"{scorer.without} without. Mix: {mix}."
+            ),
+            (
+                f"Culprit timing (other than a dependency's outage): {lags}; 10% of "
+                "same-service culprits have no recorded end. A dependency's outage is under way "
+                "at the onset in 75% of its incidents (ongoing with no end in 60% of those), "
+                "else ended 0-20 min before; 30% of them are two hops away."
+            ),
+            (
+                "Decoys in every incident: 1-3 changes just after the onset (half of them to "
+                "the affected service), 1-3 old deploys of the same service (3 h to 3 days "
+                "before), 1-4 unrelated changes 0-10 min before or rolling out, an unrelated "
+                "vendor's outage under way (10%), and the day's other changes. With a culprit: "
+                "an innocent same-service change 5-120 min before (30%, sometimes closer than "
+                "the culprit), innocent changes to dependencies 10-360 min before (40%). "
+                "Without: an innocent related change 10-120 min before (30%), dependency "
+                "changes 2-6 h before (40%)."
+            ),
+            (
+                f"`rank_suspects` is given the affected service and a dependency map missing "
+                f"{MAP_EDGE_MISSING:.0%} of the real edges; its weights are the defaults, set "
+                "from the domain before the corpus existed, not fitted to it. The corpus is "
+                "ours: it encodes our assumptions about how changes cause incidents, so these "
+                "figures say how the scorer does on those assumptions, not on real incidents."
+            ),
+            (
+                "Top-1 / top-3: the culprit is first / among the first three, over the "
+                'incidents with a culprit. "Top-1 named": first *and* scoring at least '
+                f'{DEFAULT_MIN_SCORE} (the ranking names it rather than saying "no suspect"). '
+                '"No suspect" recall: said, over the incidents without a culprit; precision: '
+                "right, over the times it was said."
+            ),
+            (
+                f"Ranking all {size:,} incidents took {seconds * 1e3:.0f} ms "
+                f"({seconds / size * 1e6:.0f} µs each, {changes / size:.0f} changes on average)."
+            ),
+        ],
+        headers=[
+            "Ranker",
+            "Top-1",
+            "Top-1 named",
+            "Top-3",
+            '"No suspect" recall',
+            '"No suspect" precision',
+            '"No suspect" with a culprit',
+            "Top-1 vs `rank_suspects`",
+        ],
+        rows=rows,
+        verdicts=[sentence, comparison, limits],
+        missed=[] if met else [sentence],
+        sections=[
+            (
+                "Breakdown",
+                markdown_table(["Incidents", "N", *(labels[n] for n in tallies)], group_rows),
+            ),
+            ("Sensitivity to the weights", sensitivity),
+            (
+                f"First {len(misses)} top-1 misses of `rank_suspects`",
+                "\n".join(misses) if misses else "None.",
+            ),
+        ],
+        data={"size": size, "figures": figures, "seconds": seconds, "dominated": dominated},
+    )
+
+
+if __name__ == "__main__":
+    print(run(quick=False).to_markdown())

@@ -1,0 +1,567 @@
+"""Ranking the changes that may have caused a symptom: deploys, config, flags, infra, outages.
+
+Each change that was under way in a bounded window before the symptom's onset
+gets a score in [0, 1], the product of three factors, each kept as a reason
+with its weight and a plain-words detail, in the spirit of PagerDuty's
+change-correlation reasons::
+
+    score = proximity x relatedness x kind
+
+- **proximity**: 1 while the change was under way at the onset, or if it ended
+  within ``grace`` of it; then ``0.5 ** ((gap - grace) / half_life)``.
+- **relatedness**: 1 for an affected service; for a service the affected ones
+  depend on (``depends_on``), ``dependency_weight`` per hop (an *outage* of a
+  declared dependency counts 1, one hop less); else ``unrelated_weight``.
+- **kind**: a prior per :class:`~incidentkit.ChangeKind`.
+
+Changes that began after the onset are listed apart (they cannot have caused
+it but can make it worse); changes that ended before the lookback are listed as
+too old. "No suspect" is an answer: when the best score is under ``min_score``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Final, cast
+
+import attrs
+import pendulum
+
+from incidentkit._errors import InvalidInputError
+from incidentkit._model import Change, ChangeKind
+from incidentkit._time import to_instant
+
+__all__ = [
+    "DEFAULT_KIND_WEIGHTS",
+    "Suspect",
+    "SuspectPolicy",
+    "SuspectRanking",
+    "SuspectReason",
+    "SuspectReasonKind",
+    "rank_suspects",
+]
+
+DEFAULT_LOOKBACK: Final = 6 * 3600.0
+"""The default lookback, in seconds: six hours before the onset."""
+
+DEFAULT_MIN_SCORE: Final = 0.3
+"""The default score under which the best suspect is not called one."""
+
+DEFAULT_KIND_WEIGHTS: Final[Mapping[ChangeKind, float]] = MappingProxyType(
+    {
+        ChangeKind.DEPLOY: 1.0,
+        ChangeKind.CONFIG: 1.0,
+        ChangeKind.FEATURE_FLAG: 1.0,
+        ChangeKind.INFRASTRUCTURE: 0.8,
+        ChangeKind.DEPENDENCY: 0.8,
+    }
+)
+"""The default prior of each kind of change (deploys and config pushes trigger most outages).
+
+.. versionadded:: 0.1.0
+"""
+
+_KIND_WORDS: Final = {
+    ChangeKind.DEPLOY: "a deploy",
+    ChangeKind.CONFIG: "a config change",
+    ChangeKind.FEATURE_FLAG: "a feature-flag change",
+    ChangeKind.INFRASTRUCTURE: "an infrastructure change",
+    ChangeKind.DEPENDENCY: "an incident of a dependency",
+}
+_TARGET_WORDS: Final = {
+    ChangeKind.DEPLOY: "deployed to {}",
+    ChangeKind.CONFIG: "config changed on {}",
+    ChangeKind.FEATURE_FLAG: "feature flag changed on {}",
+    ChangeKind.INFRASTRUCTURE: "infrastructure changed: {}",
+    ChangeKind.DEPENDENCY: "an incident of {}",
+}
+_KIND_ORDER: Final = {kind: index for index, kind in enumerate(ChangeKind)}
+
+
+class SuspectReasonKind(enum.Enum):
+    """What one factor of a suspect's score is about.
+
+    .. versionadded:: 0.1.0
+    """
+
+    ROLLING_OUT_AT_ONSET = "rolling_out_at_onset"
+    """The change was under way when the symptom began: full proximity."""
+    TIME_PROXIMITY = "time_proximity"
+    """The change ended before the onset: proximity decays with the gap."""
+    SAME_SERVICE = "same_service"
+    """The change is to an affected service."""
+    DEPENDENCY = "dependency"
+    """The change is to (or an outage of) a service the affected ones depend on."""
+    UNRELATED = "unrelated"
+    """The change is to a service neither affected nor a declared dependency."""
+    SERVICE_UNKNOWN = "service_unknown"
+    """No affected service was given, so relatedness was not judged."""
+    CHANGE_KIND = "change_kind"
+    """The prior of the kind of change."""
+
+
+def _check_weight(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not (math.isfinite(value) and 0 <= value <= 1):
+        msg = f"{attribute.name} must be a number in [0, 1], not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _check_positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+        msg = f"{attribute.name} must be a positive number of seconds, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _check_non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
+        msg = f"{attribute.name} must be a non-negative number of seconds, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _kind_weights(value: Mapping[ChangeKind, float]) -> Mapping[ChangeKind, float]:
+    weights = dict(DEFAULT_KIND_WEIGHTS)
+    for kind, weight in value.items():
+        if not isinstance(cast("object", kind), ChangeKind):
+            msg = f"kind_weights keys are ChangeKind members, not {kind!r}"
+            raise InvalidInputError(msg)
+        if isinstance(weight, bool) or not (math.isfinite(weight) and 0 <= weight <= 1):
+            msg = f"the weight of {kind.value} must be a number in [0, 1], not {weight!r}"
+            raise InvalidInputError(msg)
+        weights[kind] = float(weight)
+    return MappingProxyType(weights)
+
+
+@attrs.frozen
+class SuspectPolicy:
+    """How :func:`rank_suspects` weighs time, relatedness and kind.
+
+    The defaults are set from the domain (deploy-to-impact delays of minutes,
+    deploys and config pushes as the usual triggers), not fitted to a corpus.
+
+    Attributes:
+        half_life: Seconds after which the proximity of a finished change
+            halves, counted from the end of the grace period.
+        grace: Seconds between a change's end and the onset that still count
+            fully (the time a change takes to show: pods restarting, caches
+            expiring, traffic shifting).
+        rollout_allowance: A change other than a dependency's incident with no
+            recorded end is taken to have finished this many seconds after its
+            start (so an old deploy with a missing end is not "rolling out"
+            forever). A dependency's incident with no end is ongoing.
+        dependency_weight: The relatedness of a change to a service an
+            affected one depends on, per hop of the dependency map.
+        unrelated_weight: The relatedness of a change to any other service.
+            Not zero: dependency maps are incomplete.
+        kind_weights: The prior of each kind of change; kinds left out keep
+            :data:`DEFAULT_KIND_WEIGHTS`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    half_life: float = attrs.field(default=1800.0, validator=_check_positive)
+    grace: float = attrs.field(default=300.0, validator=_check_non_negative)
+    rollout_allowance: float = attrs.field(default=3600.0, validator=_check_non_negative)
+    dependency_weight: float = attrs.field(default=0.6, validator=_check_weight)
+    unrelated_weight: float = attrs.field(default=0.25, validator=_check_weight)
+    kind_weights: Mapping[ChangeKind, float] = attrs.field(
+        default=DEFAULT_KIND_WEIGHTS, converter=_kind_weights
+    )
+
+
+@attrs.frozen
+class SuspectReason:
+    """One factor of a suspect's score: what it is, its weight, and the figures in words.
+
+    The weights of a suspect's reasons multiply to its score.
+
+    Attributes:
+        kind: What the factor is about.
+        weight: The factor, in [0, 1].
+        detail: Plain words with the figures ("finished 2 min before the onset").
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: SuspectReasonKind
+    weight: float
+    detail: str
+
+    def __str__(self) -> str:
+        """Return the detail and the weight: ``finished 2 min before the onset (x0.98)``."""
+        return f"{self.detail} (x{self.weight:.2f})"
+
+
+@attrs.frozen
+class Suspect:
+    """A change that may have caused the symptom, with its score and the reasons for it.
+
+    Attributes:
+        change: The change.
+        score: The product of the reasons' weights, in [0, 1].
+        reasons: Proximity, relatedness and kind, in that order.
+        gap: Seconds from the change's end to the onset; 0 if it was under way
+            at the onset.
+
+    .. versionadded:: 0.1.0
+    """
+
+    change: Change
+    score: float
+    reasons: tuple[SuspectReason, ...]
+    gap: float = 0.0
+
+    def describe(self) -> str:
+        """Return one line for people: what changed, the score and why."""
+        why = "; ".join(reason.detail for reason in self.reasons)
+        return f"{_what(self.change)} (score {self.score:.2f}): {why}"
+
+
+@attrs.frozen
+class SuspectRanking:
+    """The changes ranked against a symptom's onset, and what was left out and why.
+
+    Every change given is in exactly one of :attr:`suspects`,
+    :attr:`after_onset` and :attr:`too_old`.
+
+    Attributes:
+        onset: When the symptom began (UTC).
+        lookback: The window before the onset that was searched, in seconds.
+        min_score: The score a suspect needs for the ranking to name one.
+        suspects: The changes under way in the window, best first (ties broken
+            by the smaller gap, the later start, then kind, service and id).
+        after_onset: Changes that began after the onset, by start: not suspects
+            of causing the symptom, but they can make it worse.
+        too_old: Changes that ended before the window, latest first.
+        no_suspect: Whether no suspect scores at least :attr:`min_score`: the
+            cause may be outside the sources consulted. The suspects are still
+            listed, with their low scores.
+        explanation: The verdict in plain words.
+
+    .. versionadded:: 0.1.0
+    """
+
+    onset: pendulum.DateTime
+    lookback: float
+    min_score: float
+    suspects: tuple[Suspect, ...]
+    after_onset: tuple[Change, ...]
+    too_old: tuple[Change, ...]
+    no_suspect: bool
+    explanation: str
+
+    @property
+    def likely(self) -> tuple[Suspect, ...]:
+        """The suspects that score at least :attr:`min_score` (empty when there is no suspect)."""
+        return tuple(s for s in self.suspects if s.score >= self.min_score)
+
+    @property
+    def top(self) -> Suspect | None:
+        """The best suspect if it scores at least :attr:`min_score`, else ``None``."""
+        return None if self.no_suspect else self.suspects[0]
+
+
+def _duration(seconds: float) -> str:
+    """Render a duration for people: ``45 s``, ``12 min``, ``2 h 5 min``, ``3 d``."""
+    seconds = abs(seconds)
+    if seconds < 60:  # noqa: PLR2004 - a minute
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:  # noqa: PLR2004 - an hour
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:  # noqa: PLR2004 - two days
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{seconds / 86400:.0f} d"
+
+
+def _what(change: Change) -> str:
+    if change.kind is ChangeKind.DEPENDENCY:
+        return f"dependency incident {change.id} of {change.service}"
+    return f"{change.kind.value.replace('_', ' ')} {change.id} of {change.service}"
+
+
+def _as_names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
+    names = (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(cast("object", name), str) or not name.strip():
+            msg = f"{what} must be non-empty service names, not {name!r}"
+            raise InvalidInputError(msg)
+    return names
+
+
+def _dependencies(
+    services: tuple[str, ...], depends_on: Mapping[str, Sequence[str] | str]
+) -> dict[str, tuple[str, ...]]:
+    """Map each service reachable from ``services`` to the path that reaches it."""
+    paths: dict[str, tuple[str, ...]] = {s: (s,) for s in services}
+    frontier = list(services)
+    while frontier:
+        following: list[str] = []
+        for service in frontier:
+            for dependency in _as_names(depends_on.get(service, ()), f"depends_on[{service!r}]"):
+                if dependency not in paths:
+                    paths[dependency] = (*paths[service], dependency)
+                    following.append(dependency)
+        frontier = following
+    return paths
+
+
+def _relatedness(
+    change: Change,
+    services: tuple[str, ...],
+    paths: Mapping[str, tuple[str, ...]],
+    policy: SuspectPolicy,
+) -> SuspectReason:
+    what = _TARGET_WORDS[change.kind].format(change.service)
+    if not services:
+        return SuspectReason(
+            SuspectReasonKind.SERVICE_UNKNOWN,
+            1.0,
+            f"{what}; no affected service was given, so relatedness was not judged",
+        )
+    if change.service in services:
+        return SuspectReason(SuspectReasonKind.SAME_SERVICE, 1.0, f"{what}, the affected service")
+    path = paths.get(change.service)
+    if path is None:
+        return SuspectReason(
+            SuspectReasonKind.UNRELATED,
+            policy.unrelated_weight,
+            f"{what}, neither affected nor a declared dependency of {', '.join(services)}",
+        )
+    hops = len(path) - 1
+    # An outage of a dependency is a failure of something the service calls: one hop less.
+    outage = change.kind is ChangeKind.DEPENDENCY
+    weight = policy.dependency_weight ** (hops - 1 if outage else hops)
+    through = f" through {' -> '.join(path[1:-1])}" if hops > 1 else ""
+    return SuspectReason(
+        SuspectReasonKind.DEPENDENCY, weight, f"{what}, which {path[0]} depends on{through}"
+    )
+
+
+def _end(change: Change, onset: pendulum.DateTime, policy: SuspectPolicy) -> pendulum.DateTime:
+    """Return when the change is taken to have ended, at the latest the onset."""
+    if change.finished is not None:
+        return min(change.finished, onset)
+    if change.kind is ChangeKind.DEPENDENCY:
+        return onset  # an outage with no end is ongoing
+    return min(onset, change.started.add(microseconds=round(policy.rollout_allowance * 1e6)))
+
+
+def _proximity(
+    change: Change, onset: pendulum.DateTime, end: pendulum.DateTime, policy: SuspectPolicy
+) -> tuple[SuspectReason, float]:
+    gap = (onset - end).total_seconds()
+    began = _duration((onset - change.started).total_seconds())
+    unknown = change.finished is None and change.kind is not ChangeKind.DEPENDENCY
+    if gap <= 0:
+        if change.kind is ChangeKind.DEPENDENCY:
+            detail = f"under way at the onset (began {began} before it)"
+        elif unknown:
+            detail = (
+                f"no recorded end: taken as still rolling out at the onset (began {began} "
+                "before it)"
+            )
+        elif change.started == onset:
+            detail = "began at the onset"
+        else:
+            detail = f"still rolling out at the onset (began {began} before it)"
+        return SuspectReason(SuspectReasonKind.ROLLING_OUT_AT_ONSET, 1.0, detail), 0.0
+    if unknown:
+        ended = (
+            f"no recorded end; began {began} before the onset, taken as finished "
+            f"{_duration(policy.rollout_allowance)} later, {_duration(gap)} before the onset"
+        )
+    else:
+        ended = f"{'ended' if change.kind is ChangeKind.DEPENDENCY else 'finished'} "
+        ended += f"{_duration(gap)} before the onset"
+    if gap <= policy.grace:
+        detail = f"{ended}, within the {_duration(policy.grace)} grace for a change to show"
+        return SuspectReason(SuspectReasonKind.TIME_PROXIMITY, 1.0, detail), gap
+    weight = 0.5 ** ((gap - policy.grace) / policy.half_life)
+    detail = f"{ended} (half-life {_duration(policy.half_life)} after a {_duration(policy.grace)} "
+    detail += "grace)"
+    return SuspectReason(SuspectReasonKind.TIME_PROXIMITY, weight, detail), gap
+
+
+def _kind_reason(change: Change, policy: SuspectPolicy) -> SuspectReason:
+    weight = policy.kind_weights[change.kind]
+    return SuspectReason(
+        SuspectReasonKind.CHANGE_KIND,
+        weight,
+        f"{_KIND_WORDS[change.kind]} (kind prior {weight:.2f})",
+    )
+
+
+def _seconds(value: float | dt.timedelta, what: str) -> float:
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(cast("object", seconds), (int, float)):
+        msg = f"{what} must be seconds or a timedelta, not {type(value).__name__}"
+        raise InvalidInputError(msg)
+    if not (math.isfinite(seconds) and seconds > 0):
+        msg = f"{what} must be a positive duration, not {value!r}"
+        raise InvalidInputError(msg)
+    return float(seconds)
+
+
+def _sort_key(suspect: Suspect) -> tuple[float, float, float, int, str, str, str, str]:
+    change = suspect.change
+    return (
+        -suspect.score,
+        suspect.gap,
+        -change.started.timestamp(),
+        _KIND_ORDER[change.kind],
+        change.service,
+        change.id,
+        change.source,
+        repr(change),
+    )
+
+
+def _explain(
+    suspects: Sequence[Suspect],
+    after_onset: Sequence[Change],
+    too_old: Sequence[Change],
+    *,
+    lookback: float,
+    min_score: float,
+    no_suspect: bool,
+) -> str:
+    window = f"the {_duration(lookback)} before the onset"
+    if not suspects:
+        text = (
+            f"no change was under way in {window}: the cause may be outside the sources consulted."
+        )
+    elif no_suspect:
+        best = suspects[0]
+        text = (
+            f"no change in {window} scores {min_score:.2f} or more (the best, "
+            f"{_what(best.change)}, scores {best.score:.2f}): the cause may be outside the "
+            "sources consulted."
+        )
+    else:
+        best = suspects[0]
+        why = "; ".join(reason.detail for reason in best.reasons)
+        text = f"top suspect: {_what(best.change)}, score {best.score:.2f}: {why}."
+        others = sum(1 for s in suspects[1:] if s.score >= min_score)
+        if others:
+            text += f" {others} more score{'s' if others == 1 else ''} {min_score:.2f} or more."
+    if too_old:
+        many = len(too_old) != 1
+        text += (
+            f" {len(too_old)} older change{'s' if many else ''} ended before the window "
+            f"and {'are' if many else 'is'} not ranked."
+        )
+    if after_onset:
+        many = len(after_onset) != 1
+        text += (
+            f" {len(after_onset)} change{'s' if many else ''} began after the onset: "
+            f"{'not suspects' if many else 'not a suspect'} of causing it, but "
+            f"{'they' if many else 'it'} can make it worse."
+        )
+    return text
+
+
+def rank_suspects(
+    changes: Iterable[Change],
+    onset: dt.datetime | float,
+    *,
+    services: Sequence[str] = (),
+    depends_on: Mapping[str, Sequence[str]] | None = None,
+    lookback: float | dt.timedelta = DEFAULT_LOOKBACK,
+    min_score: float = DEFAULT_MIN_SCORE,
+    policy: SuspectPolicy | None = None,
+) -> SuspectRanking:
+    """Rank changes as suspects of causing a symptom that began at ``onset``.
+
+    A change's score is ``proximity x relatedness x kind`` (see
+    :class:`SuspectPolicy` for the weights), each factor kept as a
+    :class:`SuspectReason`. A change is taken to end at its ``finished`` instant; one
+    with no recorded end at ``started + policy.rollout_allowance``, except a
+    dependency's incident, which is ongoing.
+
+    Args:
+        changes: The changes gathered from every source, in any order.
+        onset: When the symptom began: an aware datetime or Unix seconds.
+        services: The affected services (a single name is accepted too). With
+            none, relatedness is not judged and ranks by time and kind alone.
+        depends_on: The dependency map: each service's dependencies (direct;
+            dependencies of dependencies are followed). Name the clusters,
+            databases and vendors a service runs on to have their changes and
+            incidents count as related.
+        lookback: How far before the onset to look, in seconds or as a
+            timedelta: a change that ended earlier is listed in ``too_old``,
+            never ranked. Six hours by default.
+        min_score: The score, in [0, 1], the best suspect needs for the
+            ranking to name one; under it the answer is "no suspect".
+        policy: The weights; :class:`SuspectPolicy` defaults if omitted.
+
+    Returns:
+        The ranking: suspects best first, the changes that began after the
+        onset and those too old apart, and the verdict in words.
+
+    Raises:
+        NaiveDatetimeError: ``onset`` has no time zone.
+        InvalidInputError: A change is not a :class:`~incidentkit.Change`, a
+            service name is empty, ``lookback`` is not a positive duration or
+            ``min_score`` is not in [0, 1].
+
+    .. versionadded:: 0.1.0
+    """
+    at = to_instant(onset, what="onset")
+    window = _seconds(lookback, "lookback")
+    if isinstance(min_score, bool) or not (math.isfinite(min_score) and 0 <= min_score <= 1):
+        msg = f"min_score must be a number in [0, 1], not {min_score!r}"
+        raise InvalidInputError(msg)
+    rules = SuspectPolicy() if policy is None else policy
+    affected = _as_names(services, "services")
+    paths = _dependencies(affected, depends_on or {})
+    start = at.subtract(microseconds=round(window * 1e6))
+    suspects: list[Suspect] = []
+    after_onset: list[Change] = []
+    too_old: list[Change] = []
+    for position, change in enumerate(changes):
+        if not isinstance(cast("object", change), Change):
+            msg = f"change {position} is {type(change).__name__}, not a Change"
+            raise InvalidInputError(msg)
+        if change.started > at:
+            after_onset.append(change)
+            continue
+        end = _end(change, at, rules)
+        if end < start:
+            too_old.append(change)
+            continue
+        proximity, gap = _proximity(change, at, end, rules)
+        reasons = (
+            proximity,
+            _relatedness(change, affected, paths, rules),
+            _kind_reason(change, rules),
+        )
+        score = min(1.0, max(0.0, math.prod(reason.weight for reason in reasons)))
+        suspects.append(Suspect(change, score, reasons, gap))
+    suspects.sort(key=_sort_key)
+    after_onset.sort(key=lambda c: (c.started, c.service, c.id, c.source, repr(c)))
+    too_old.sort(
+        key=lambda c: (-_end(c, at, rules).timestamp(), c.service, c.id, c.source, repr(c))
+    )
+    no_suspect = not suspects or suspects[0].score < min_score
+    return SuspectRanking(
+        onset=at,
+        lookback=window,
+        min_score=float(min_score),
+        suspects=tuple(suspects),
+        after_onset=tuple(after_onset),
+        too_old=tuple(too_old),
+        no_suspect=no_suspect,
+        explanation=_explain(
+            suspects,
+            after_onset,
+            too_old,
+            lookback=window,
+            min_score=min_score,
+            no_suspect=no_suspect,
+        ),
+    )

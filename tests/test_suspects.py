@@ -1,0 +1,387 @@
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import attrs
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incidentkit import Change, ChangeKind, InvalidInputError, NaiveDatetimeError
+from incidentkit.analysis import (
+    SuspectPolicy,
+    SuspectRanking,
+    SuspectReasonKind,
+    rank_suspects,
+)
+from incidentkit.analysis._suspects import DEFAULT_KIND_WEIGHTS
+
+ONSET = pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC")
+SERVICES = ("checkout", "payments", "search", "stripe", "k8s-prod")
+DEPENDS_ON = {"checkout": ["payments", "k8s-prod"], "payments": ["stripe"]}
+
+
+def change(
+    ident: str,
+    service: str = "checkout",
+    *,
+    kind: ChangeKind = ChangeKind.DEPLOY,
+    began: float = -10.0,
+    ended: float | None = -2.0,
+) -> Change:
+    """Build a change that began and ended ``began``/``ended`` minutes from the onset."""
+    return Change(
+        ident,
+        kind,
+        service,
+        ONSET.add(seconds=round(began * 60)),
+        None if ended is None else ONSET.add(seconds=round(ended * 60)),
+        source="test",
+    )
+
+
+def rank(changes: list[Change], **kwargs: object) -> SuspectRanking:
+    """Rank ``changes`` against the onset with checkout affected and the test dependency map."""
+    options: dict[str, object] = {"services": ["checkout"], "depends_on": DEPENDS_ON}
+    options.update(kwargs)
+    return rank_suspects(changes, ONSET, **options)  # type: ignore[arg-type]
+
+
+def ids(ranking: SuspectRanking) -> list[str]:
+    """Return the suspects' ids, best first."""
+    return [s.change.id for s in ranking.suspects]
+
+
+# -- unit tests ------------------------------------------------------------------------
+
+
+def test_same_service_culprit_beats_a_closer_unrelated_deploy() -> None:
+    """A checkout deploy 2 min before outranks a search deploy 1 min before."""
+    culprit = change("culprit", began=-12, ended=-2)
+    unrelated = change("search-deploy", "search", began=-6, ended=-1)
+    ranking = rank([unrelated, culprit])
+    assert ids(ranking) == ["culprit", "search-deploy"]
+    assert ranking.suspects[0].score == 1.0
+    assert ranking.suspects[1].score == pytest.approx(0.25)
+    assert not ranking.no_suspect
+    assert ranking.top is ranking.suspects[0]
+
+
+def test_rolling_out_at_the_onset_counts_fully() -> None:
+    """A change still rolling out when the symptom began gets the full proximity weight."""
+    rolling = change("rolling", began=-50, ended=5)
+    ranking = rank([rolling])
+    suspect = ranking.suspects[0]
+    assert suspect.reasons[0].kind is SuspectReasonKind.ROLLING_OUT_AT_ONSET
+    assert suspect.reasons[0].weight == 1.0
+    assert suspect.gap == 0.0
+    assert suspect.score == 1.0
+    assert "still rolling out at the onset (began 50 min before it)" in suspect.reasons[0].detail
+
+
+def test_proximity_decays_after_the_grace() -> None:
+    """A change that finished one half-life after the grace scores half."""
+    policy = SuspectPolicy(half_life=1800.0, grace=300.0)
+    ranking = rank([change("old", began=-60, ended=-35)], policy=policy)
+    assert ranking.suspects[0].score == pytest.approx(0.5)
+    assert ranking.suspects[0].gap == 35 * 60
+    assert ranking.suspects[0].reasons[0].kind is SuspectReasonKind.TIME_PROXIMITY
+
+
+def test_changes_after_the_onset_are_listed_apart() -> None:
+    """A change that began after the onset is never a suspect, and is said to make it worse."""
+    later = change("hotfix", began=1, ended=4)
+    before = change("before", began=-30, ended=-20)
+    ranking = rank([later, before])
+    assert ids(ranking) == ["before"]
+    assert ranking.after_onset == (later,)
+    assert "began after the onset" in ranking.explanation
+    assert "can make it worse" in ranking.explanation
+
+
+def test_a_change_that_began_at_the_onset_is_a_suspect() -> None:
+    """Beginning exactly at the onset is not after it."""
+    ranking = rank([change("at", began=0, ended=3)])
+    assert ids(ranking) == ["at"]
+    assert ranking.suspects[0].reasons[0].detail == "began at the onset"
+
+
+def test_the_lookback_bounds_the_window() -> None:
+    """A change that ended before the lookback is too old; a longer lookback takes it in."""
+    old = change("old", began=-7 * 60 - 5, ended=-7 * 60)
+    short = rank([old])
+    assert short.suspects == ()
+    assert short.too_old == (old,)
+    longer = rank([old], lookback=dt.timedelta(hours=8))
+    assert ids(longer) == ["old"]
+    assert longer.too_old == ()
+    assert rank([old], lookback=8 * 3600).lookback == 8 * 3600.0
+
+
+def test_an_old_same_service_deploy_is_never_blamed() -> None:
+    """The latest deploy of the service, two days old, is too old: "no suspect" is said."""
+    old = change("two-days", began=-2 * 24 * 60, ended=-2 * 24 * 60 + 5)
+    ranking = rank([old])
+    assert ranking.no_suspect
+    assert ranking.top is None
+    assert ranking.too_old == (old,)
+    assert "no change was under way in the 6 h before the onset" in ranking.explanation
+    assert "1 older change ended before the window" in ranking.explanation
+
+
+def test_a_deploy_to_a_dependency_is_related() -> None:
+    """A deploy to a declared dependency scores the dependency weight and says so."""
+    ranking = rank([change("payments-deploy", "payments")])
+    suspect = ranking.suspects[0]
+    assert suspect.reasons[1].kind is SuspectReasonKind.DEPENDENCY
+    assert suspect.reasons[1].weight == pytest.approx(0.6)
+    assert suspect.reasons[1].detail == "deployed to payments, which checkout depends on"
+    assert suspect.score == pytest.approx(0.6)
+
+
+def test_dependencies_of_dependencies_are_followed() -> None:
+    """An outage of stripe, which checkout depends on through payments, is related one hop less."""
+    outage = change("stripe-down", "stripe", kind=ChangeKind.DEPENDENCY, began=-20, ended=None)
+    suspect = rank([outage]).suspects[0]
+    assert suspect.reasons[1].kind is SuspectReasonKind.DEPENDENCY
+    assert suspect.reasons[1].weight == pytest.approx(0.6)
+    assert "through payments" in suspect.reasons[1].detail
+    assert suspect.score == pytest.approx(0.6 * DEFAULT_KIND_WEIGHTS[ChangeKind.DEPENDENCY])
+
+
+def test_a_dependency_outage_under_way_at_the_onset_ranks_high() -> None:
+    """An ongoing outage of a declared dependency beats a fresh unrelated deploy and a stale one."""
+    outage = change("payments-down", "payments", kind=ChangeKind.DEPENDENCY, began=-90, ended=None)
+    fresh_unrelated = change("search", "search", began=-3, ended=-1)
+    stale_same = change("stale", began=-60, ended=-45)
+    ranking = rank([fresh_unrelated, stale_same, outage])
+    assert ids(ranking)[0] == "payments-down"
+    assert ranking.suspects[0].score == pytest.approx(0.8)
+    assert (
+        ranking.suspects[0].reasons[0].detail
+        == "under way at the onset (began 1 h 30 min before it)"
+    )
+
+
+def test_without_a_dependency_map_a_dependency_is_unrelated() -> None:
+    """The same payments deploy is unrelated when no map is given."""
+    ranking = rank([change("payments-deploy", "payments")], depends_on=None)
+    assert ranking.suspects[0].reasons[1].kind is SuspectReasonKind.UNRELATED
+    assert ranking.suspects[0].score == pytest.approx(0.25)
+
+
+def test_no_suspect_is_a_stated_answer() -> None:
+    """Only unrelated changes near the onset: "no suspect", and they are still listed."""
+    ranking = rank([change("search", "search"), change("pay", "payments", began=-300, ended=-290)])
+    assert ranking.no_suspect
+    assert ranking.likely == ()
+    assert ids(ranking) == ["search", "pay"]
+    assert "scores 0.30 or more" in ranking.explanation
+    assert "the cause may be outside the sources consulted" in ranking.explanation
+
+
+def test_min_score_moves_the_line() -> None:
+    """Lowering min_score under the best score names the suspect."""
+    ranking = rank([change("search", "search")], min_score=0.2)
+    assert not ranking.no_suspect
+    assert [s.change.id for s in ranking.likely] == ["search"]
+
+
+def test_empty_input_is_no_suspect() -> None:
+    """No changes at all: no suspect, nothing listed, and the explanation says why."""
+    ranking = rank([])
+    assert ranking.no_suspect
+    assert (ranking.suspects, ranking.after_onset, ranking.too_old) == ((), (), ())
+    assert ranking.explanation.startswith("no change was under way in the 6 h before the onset")
+
+
+def test_a_naive_onset_is_rejected() -> None:
+    """A naive onset raises NaiveDatetimeError: a time zone is never guessed."""
+    with pytest.raises(NaiveDatetimeError, match="onset"):
+        rank_suspects([], dt.datetime(2026, 11, 20, 12, 0))  # noqa: DTZ001 - naive on purpose
+
+
+def test_an_onset_in_another_zone_is_converted() -> None:
+    """An aware onset in another zone is the same instant in UTC."""
+    paris = pendulum.datetime(2026, 11, 20, 13, 0, tz="Europe/Paris")
+    assert rank_suspects([], paris).onset == ONSET
+
+
+def test_ties_are_broken_deterministically() -> None:
+    """Equal scores order by gap, then the later start, then kind, service and id."""
+    a = change("a", began=-20, ended=5)
+    b = change("b", began=-10, ended=5)
+    c = change("c", kind=ChangeKind.CONFIG, began=-10, ended=5)
+    d = change("d", kind=ChangeKind.CONFIG, began=-10, ended=5)
+    for order in ([a, b, c, d], [d, c, b, a], [c, a, d, b]):
+        assert ids(rank(order)) == ["b", "c", "d", "a"]
+
+
+def test_reasons_mention_the_figures() -> None:
+    """The reasons say how long before, which service and what kind, with the weights."""
+    suspect = rank([change("culprit", kind=ChangeKind.CONFIG, began=-40, ended=-20)]).suspects[0]
+    proximity, relation, kind = suspect.reasons
+    assert proximity.detail == (
+        "finished 20 min before the onset (half-life 30 min after a 5 min grace)"
+    )
+    assert relation.detail == "config changed on checkout, the affected service"
+    assert kind.detail == "a config change (kind prior 1.00)"
+    assert str(relation) == "config changed on checkout, the affected service (x1.00)"
+    assert suspect.score == pytest.approx(math.prod(r.weight for r in suspect.reasons))
+    assert "score 0.71" in suspect.describe()
+
+
+def test_a_change_with_no_recorded_end_is_not_rolling_out_forever() -> None:
+    """With no end, a deploy is taken as finished rollout_allowance after its start."""
+    recent = rank([change("recent", began=-20, ended=None)]).suspects[0]
+    assert recent.reasons[0].kind is SuspectReasonKind.ROLLING_OUT_AT_ONSET
+    assert recent.reasons[0].detail.startswith("no recorded end")
+    old = rank([change("old", began=-180, ended=None)]).suspects[0]
+    assert old.gap == 120 * 60
+    assert "taken as finished 1 h later, 2 h before the onset" in old.reasons[0].detail
+    assert rank([change("ancient", began=-600, ended=None)]).too_old != ()
+
+
+def test_without_services_relatedness_is_not_judged() -> None:
+    """With no affected service, every change gets a neutral relatedness and says why."""
+    ranking = rank_suspects([change("search", "search")], ONSET)
+    assert ranking.suspects[0].reasons[1].kind is SuspectReasonKind.SERVICE_UNKNOWN
+    assert ranking.suspects[0].score == 1.0
+
+
+def test_a_single_service_name_is_accepted() -> None:
+    """``services="checkout"`` means one service, not seven letters."""
+    ranking = rank_suspects([change("c")], ONSET, services="checkout")
+    assert ranking.suspects[0].reasons[1].kind is SuspectReasonKind.SAME_SERVICE
+
+
+def test_the_kind_prior_weighs_infrastructure_less() -> None:
+    """An infrastructure change scores its kind prior; a custom prior replaces it."""
+    infra = change("nodes", "checkout", kind=ChangeKind.INFRASTRUCTURE)
+    assert rank([infra]).suspects[0].score == pytest.approx(0.8)
+    policy = SuspectPolicy(kind_weights={ChangeKind.INFRASTRUCTURE: 0.5})
+    assert rank([infra], policy=policy).suspects[0].score == pytest.approx(0.5)
+    assert policy.kind_weights[ChangeKind.DEPLOY] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lookback": 0}, "lookback"),
+        ({"lookback": dt.timedelta(hours=-1)}, "lookback"),
+        ({"lookback": float("inf")}, "lookback"),
+        ({"min_score": 1.5}, "min_score"),
+        ({"min_score": float("nan")}, "min_score"),
+        ({"services": ["checkout", " "]}, "services"),
+        ({"depends_on": {"checkout": [""]}}, "depends_on"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs: dict[str, object], match: str) -> None:
+    """Each bad argument raises InvalidInputError naming it."""
+    with pytest.raises(InvalidInputError, match=match):
+        rank([change("c")], **kwargs)
+
+
+def test_a_non_change_is_rejected() -> None:
+    """Something that is not a Change raises InvalidInputError with its position."""
+    with pytest.raises(InvalidInputError, match="change 1 is str"):
+        rank([change("c"), "deploy"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"half_life": 0.0},
+        {"grace": -1.0},
+        {"dependency_weight": 1.5},
+        {"unrelated_weight": float("nan")},
+        {"kind_weights": {ChangeKind.DEPLOY: 2.0}},
+        {"kind_weights": {"deploy": 1.0}},
+    ],
+)
+def test_a_bad_policy_is_rejected(kwargs: dict[str, object]) -> None:
+    """A policy weight out of range raises InvalidInputError."""
+    with pytest.raises(InvalidInputError):
+        SuspectPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+# -- properties ------------------------------------------------------------------------
+
+MINUTES = st.floats(min_value=-900, max_value=120, allow_nan=False).map(lambda m: round(m, 2))
+
+
+@st.composite
+def changes(draw: st.DrawFn, ident: str | None = None) -> Change:
+    """Draw a change around the onset: any kind, one of a few services, maybe with no end."""
+    began = draw(MINUTES)
+    duration = draw(st.none() | st.floats(min_value=0, max_value=240).map(lambda m: round(m, 2)))
+    return change(
+        ident or draw(st.sampled_from(["a", "b", "c", "d"])),
+        draw(st.sampled_from(SERVICES)),
+        kind=draw(st.sampled_from(list(ChangeKind))),
+        began=began,
+        ended=None if duration is None else began + duration,
+    )
+
+
+@given(
+    st.sampled_from(list(ChangeKind)),
+    st.sampled_from(SERVICES),
+    st.floats(min_value=0, max_value=300),
+    st.floats(min_value=0, max_value=300),
+)
+def test_score_is_monotonic_in_the_gap(
+    kind: ChangeKind, service: str, near: float, further: float
+) -> None:
+    """All else equal, a change that ended further before the onset never scores higher."""
+    a = change("near", service, kind=kind, began=-near - 5, ended=-near)
+    b = change("far", service, kind=kind, began=-near - further - 5, ended=-near - further)
+    near_score = rank([a]).suspects[0].score
+    far_ranking = rank([b])
+    far_score = far_ranking.suspects[0].score if far_ranking.suspects else 0.0
+    assert far_score <= near_score
+
+
+@given(st.lists(changes(), max_size=12), st.floats(min_value=0, max_value=1))
+def test_every_change_lands_in_exactly_one_list(drawn: list[Change], min_score: float) -> None:
+    """Suspects, after-onset and too-old partition the input; no after-onset change is a suspect."""
+    ranking = rank(drawn, min_score=min_score)
+    listed = [s.change for s in ranking.suspects] + list(ranking.after_onset)
+    listed += list(ranking.too_old)
+    assert sorted(map(repr, listed)) == sorted(map(repr, drawn))
+    assert all(s.change.started <= ONSET for s in ranking.suspects)
+    assert all(c.started > ONSET for c in ranking.after_onset)
+    scores = [s.score for s in ranking.suspects]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    for suspect in ranking.suspects:
+        assert suspect.score == pytest.approx(math.prod(r.weight for r in suspect.reasons))
+    assert ranking.no_suspect == (not scores or scores[0] < min_score)
+
+
+@given(st.lists(changes(), max_size=10), st.randoms(use_true_random=False))
+def test_the_ranking_does_not_depend_on_input_order(drawn: list[Change], rng: object) -> None:
+    """Shuffling the changes gives the same ranking."""
+    shuffled = list(drawn)
+    rng.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert rank(shuffled) == rank(drawn)
+
+
+@given(
+    st.floats(min_value=0.5, max_value=300),
+    st.floats(min_value=0, max_value=240),
+    st.lists(changes(), max_size=8),
+    changes("zz-extra").map(lambda c: attrs.evolve(c, service="search")),
+)
+def test_an_unrelated_change_never_displaces_a_culprit_rolling_out(
+    began: float, until: float, others: list[Change], extra: Change
+) -> None:
+    """A same-service deploy rolling out at the onset stays first when an unrelated change joins."""
+    culprit = change("culprit", began=-began, ended=until)
+    unrelated = [c for c in others if c.service == "search"]
+    before = rank([culprit, *unrelated])
+    after = rank([culprit, *unrelated, extra])
+    assert before.suspects[0].change == culprit
+    assert after.suspects[0].change == culprit
