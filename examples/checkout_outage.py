@@ -64,6 +64,8 @@ def main(argv: list[str]) -> int:
         detected_at=when("detected_at"),
         journal=journal,
         clock=clock,
+        # What checkout runs on: their changes and incidents rank as related.
+        depends_on={"checkout": ["payments", "gke-prod-pool-b", "stripe"]},
     )
 
     # 1. Impact before cause.
@@ -90,9 +92,13 @@ def main(argv: list[str]) -> int:
         infrastructure=[data.change_source()],
         dependencies=[data.dependency_source()],
     )
-    print("\nchanges, closest to the symptom start first:")
-    for change in assessed.changes:
-        print(f"  {change.started:%H:%M} {change.kind.value:<14} {change.id:<20} {change.service}")
+    ranking = assessed.suspects()
+    print(f"\nsuspects: {ranking.explanation}")
+    for suspect in ranking.suspects:
+        change = suspect.change
+        print(f"  {suspect.score:.2f} {change.started:%H:%M} {change.kind.value:<14} {change.id}")
+        for reason in suspect.reasons:
+            print(f"       - {reason.detail}")
 
     reviewed = assessed.review_rollbacks([data.rollback_executor()], actor=operator)
     print("\nrollback options:")

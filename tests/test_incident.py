@@ -1247,7 +1247,7 @@ def test_report_markdown_has_the_sections_and_the_root_cause(world):
     sections = [
         "## Impact",
         "## Time to",
-        "## Changes before the symptom, closest first",
+        "## Suspects: changes before the symptom, ranked",
         "## Interventions",
         "## Recovery evidence",
         "## Findings",
@@ -1292,7 +1292,8 @@ def test_report_json_parses_and_has_the_time_to_figures(world):
     assert data["incident_id"] == resolved.incident_id
     assert data["impact"]["symptom_start"] == "2026-11-20T14:07:00.000000Z"
     assert data["journal_head"]["seq"] == len(resolved.events) - 1
-    assert [s["id"] for s in data["suspects"]] == ["d1"]
+    assert [s["change"]["id"] for s in data["suspects"]] == ["d1"]
+    assert data["suspects"][0]["reasons"][0]["detail"]
 
 
 def test_timeline_is_ordered_and_has_the_symptom_window(world):
@@ -1385,3 +1386,16 @@ def test_incident_cannot_be_built_directly():
     """Incident() is refused: an incident is declared or resumed."""
     with pytest.raises(TypeError, match="declare"):
         Incident()
+
+
+def test_report_ranks_the_suspects_with_their_reasons(world):
+    """The report ranks the gathered changes, best suspect first, each with its reasons."""
+    report = world.resolved().report()
+    assert report.suspects
+    scores = [suspect.score for suspect in report.suspects]
+    assert scores == sorted(scores, reverse=True)
+    assert all(suspect.reasons for suspect in report.suspects)
+    assert report.suspect_verdict
+    section = report.to_markdown().split("## Suspects")[1].split("## Interventions")[0]
+    assert report.suspects[0].change.id in section
+    assert report.suspects[0].reasons[0].detail in section

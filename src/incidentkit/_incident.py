@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias, cast
 
@@ -88,6 +88,7 @@ from incidentkit._state import (
     requirement,
 )
 from incidentkit._time import SystemClock, to_instant
+from incidentkit.analysis._suspects import SuspectRanking
 
 if TYPE_CHECKING:
     from incidentkit._report import Report
@@ -245,10 +246,23 @@ class _Phase:
 
     @property
     def changes(self) -> tuple[Change, ...]:
-        """Every change gathered so far, closest to the symptom start first."""
-        state = self._core.state
-        start = state.symptom_start
-        return tuple(sorted(state.changes.values(), key=lambda c: _suspicion_key(c, start)))
+        """Every change gathered so far: the suspects best first, then later, then older ones."""
+        ranking = self._core.state.ranking()
+        return (
+            *(s.change for s in ranking.suspects),
+            *ranking.after_onset,
+            *ranking.too_old,
+        )
+
+    def suspects(self) -> SuspectRanking:
+        """Rank the gathered changes as suspects of causing the symptom.
+
+        Uses the symptom start (or the detection, before the impact is
+        assessed), the affected services, the dependency map given at
+        declaration and the widest lookback gathered. Evidence, not a verdict:
+        a hypothesis still needs a person.
+        """
+        return self._core.state.ranking()
 
     def timeline(self) -> list[TimelineEntry]:
         """Return the timeline so far: changes, symptom window and the incident's steps."""
@@ -307,16 +321,6 @@ class _Open(_Phase):
         core = self._enter("finding")
         core.record(FindingRecorded(core.now(), as_actor(actor), Finding(kind, summary, detail)))
         return self
-
-
-def _suspicion_key(change: Change, symptom_start: pendulum.DateTime) -> tuple[int, float]:
-    """Changes active at or just before the symptom start come first; later ones last."""
-    if change.started > symptom_start:
-        return (1, (change.started - symptom_start).total_seconds())
-    if change.active_at(symptom_start):
-        return (0, 0.0)
-    end = change.finished or change.started
-    return (0, (symptom_start - end).total_seconds())
 
 
 class _Gathering(_Open):
@@ -445,13 +449,14 @@ class _Reviewing(_Open):
         core = self._enter("review_rollbacks")
         who = as_actor(actor)
         state = core.state
-        assert state.impact is not None  # noqa: S101 - reviewing comes after the impact
-        symptom_start = state.impact.symptom_start
         if changes is None:
+            ranking = state.ranking()
             changes = [
                 c
-                for c in sorted(
-                    state.changes.values(), key=lambda c: _suspicion_key(c, symptom_start)
+                for c in (
+                    *(s.change for s in ranking.suspects),
+                    *ranking.after_onset,
+                    *ranking.too_old,
                 )
                 if c.kind is not ChangeKind.DEPENDENCY
             ]
@@ -1199,6 +1204,7 @@ class Incident:
         journal: str | os.PathLike[str],
         detected_at: dt.datetime | float | None = None,
         summary: str = "",
+        depends_on: Mapping[str, Sequence[str]] | None = None,
         incident_id: str | None = None,
         clock: Clock | None = None,
         lock_timeout: float = 10.0,
@@ -1213,6 +1219,9 @@ class Incident:
             journal: The path of the new journal file (one incident a file).
             detected_at: When it was detected; by default now.
             summary: A sentence or two on what is known.
+            depends_on: The dependency map (each service's direct dependencies:
+                clusters, databases, vendors), so that their changes and
+                incidents rank as related suspects.
             incident_id: An identifier; by default ``INC-<UTC date-time>-<random>``.
             clock: Where to read the time; by default the system clock.
             lock_timeout: How long to wait for another writer's lock, in seconds.
@@ -1246,6 +1255,7 @@ class Incident:
             detection,
             detected,
             summary,
+            {str(k): tuple(str(v) for v in vs) for k, vs in (depends_on or {}).items()},
         )
         store = Journal.create(journal, lock_timeout=lock_timeout)
         store.append(unstructure_event(event), expect_head=None)

@@ -21,6 +21,7 @@ from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact
 from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
 from incidentkit._state import IncidentState
 from incidentkit._timeline import TimelineEntry, build_timeline
+from incidentkit.analysis._suspects import Suspect
 
 __all__ = [
     "ChecklistLine",
@@ -135,7 +136,8 @@ class Report:
     declared_at: pendulum.DateTime
     resolved_at: pendulum.DateTime | None
     impact: Impact | None
-    suspects: tuple[Change, ...]
+    suspects: tuple[Suspect, ...]
+    suspect_verdict: str
     later_changes: tuple[Change, ...]
     timeline: tuple[TimelineEntry, ...]
     interventions: tuple[Intervention, ...]
@@ -210,16 +212,24 @@ class Report:
             ("Resolve", self.time_to.resolve),
         ):
             lines.append(f"| {label} | {_duration(seconds)} |")
-        lines += ["", "## Changes before the symptom, closest first", ""]
-        if not self.suspects:
-            lines.append("None gathered in the window.")
-        for change in self.suspects:
+        lines += ["", "## Suspects: changes before the symptom, ranked", ""]
+        lines.append(self.suspect_verdict)
+        if self.suspects:
+            lines += [
+                "",
+                "| Score | Change | Service | Started | Reasons |",
+                "|---|---|---|---|---|",
+            ]
+        for suspect in self.suspects:
+            change = suspect.change
             version = (
                 f" {change.previous_version or '?'} -> {change.version}" if change.version else ""
             )
+            reasons = "; ".join(r.detail for r in suspect.reasons)
             lines.append(
-                f"- {_t(change.started)} {change.kind.value} `{change.id}` {change.service}"
-                f"{version} ({change.source}){': ' + change.summary if change.summary else ''}"
+                f"| {suspect.score:.2f} | {change.kind.value} `{change.id}`{_cell(version)} "
+                f"({_cell(change.source)}) | {_cell(change.service)} | {_t(change.started)} | "
+                f"{_cell(reasons)} |"
             )
         if self.later_changes:
             lines += ["", "## Changes after the symptom began (not its cause; may worsen it)", ""]
@@ -392,19 +402,7 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
         else ChecklistLine(item.value, "waived", entry.reason)
         for item, entry in state.checklist.items()
     )
-    suspects = tuple(
-        sorted(
-            (c for c in state.changes.values() if c.started <= start),
-            key=lambda c: (
-                (start - (c.finished or c.started)).total_seconds()
-                if not c.active_at(start)
-                else 0.0
-            ),
-        )
-    )
-    later = tuple(
-        sorted((c for c in state.changes.values() if c.started > start), key=lambda c: c.started)
-    )
+    ranking = state.ranking()
     resolution = state.resolution
     return Report(
         incident_id=declared.incident_id,
@@ -416,8 +414,9 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
         declared_at=declared.at,
         resolved_at=resolution.at if resolution else None,
         impact=impact,
-        suspects=suspects,
-        later_changes=later,
+        suspects=ranking.suspects,
+        suspect_verdict=ranking.explanation,
+        later_changes=ranking.after_onset,
         timeline=tuple(build_timeline(state)),
         interventions=tuple(interventions),
         recovery=tuple(checks),

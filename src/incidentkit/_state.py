@@ -34,6 +34,7 @@ from incidentkit._events import (
 )
 from incidentkit._model import Change, ChecklistItem, Impact, RollbackOption
 from incidentkit._recovery import RecoveryOutcome
+from incidentkit.analysis._suspects import DEFAULT_LOOKBACK, SuspectRanking, rank_suspects
 
 __all__ = [
     "NEXT_STEP",
@@ -186,6 +187,7 @@ class IncidentState:
         self.checklist: dict[ChecklistItem, ChecklistItemChecked | ChecklistItemWaived] = {}
         self.findings: list[tuple[int, FindingRecorded]] = []
         self.resolution: IncidentResolved | None = None
+        self.lookback = DEFAULT_LOOKBACK
 
     @property
     def symptom_start(self) -> pendulum.DateTime:
@@ -195,6 +197,23 @@ class IncidentState:
         impact assessment; its detection is the best anchor there is.
         """
         return self.impact.symptom_start if self.impact is not None else self.declared.detected_at
+
+    @property
+    def affected_services(self) -> tuple[str, ...]:
+        """The services assessed as affected, or the declared ones."""
+        if self.impact is not None and self.impact.services:
+            return self.impact.services
+        return self.declared.services
+
+    def ranking(self) -> SuspectRanking:
+        """Rank the gathered changes against the symptom start (see :func:`rank_suspects`)."""
+        return rank_suspects(
+            self.changes.values(),
+            self.symptom_start,
+            services=self.affected_services,
+            depends_on=self.declared.depends_on,
+            lookback=self.lookback,
+        )
 
     def verification_blocker(self) -> str | None:
         """Why recovery may not be verified yet, or ``None`` if it may."""
@@ -267,6 +286,9 @@ class IncidentState:
             self.impact_event = event
             self.phase = "assessed"
         elif isinstance(event, ChangesGathered):
+            self.lookback = max(
+                self.lookback, (self.symptom_start - event.window_start).total_seconds()
+            )
             for change in event.changes:
                 self.changes[change.source, change.id] = change
             for outcome in event.sources:
