@@ -72,7 +72,7 @@ class IncidentDeclared:
     detection: Detection
     detected_at: pendulum.DateTime
     summary: str = ""
-    depends_on: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    depends_on: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict[str, tuple[str, ...]])
 
 
 @attrs.frozen
