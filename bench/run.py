@@ -13,11 +13,12 @@ from pathlib import Path
 
 import bench_append
 import bench_import
+import bench_recovery
 import bench_resume
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "suspects")
+BENCHMARKS = ("append", "resume", "import", "suspects", "recovery")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -96,6 +97,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_import.run(quick=args.quick))
         elif name == "suspects":
             results.append(bench_suspects.run(quick=args.quick))
+        elif name == "recovery":
+            results.append(bench_recovery.run(quick=args.quick))
         else:  # pragma: no cover - argparse restricts the names
             msg = f"unknown benchmark {name!r}"
             raise ValueError(msg)

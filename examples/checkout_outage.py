@@ -116,7 +116,15 @@ def main(argv: list[str]) -> int:
     if not isinstance(outcome, Recovered):
         print("recovery not shown:", outcome.last_verdict)
         return 1
-    print(f"\nrecovery: {outcome.verdict.outcome.value}: {outcome.verdict.reasons[0]}")
+    verdict = outcome.verdict
+    print(f"\nrecovery: {verdict.outcome.value}")
+    for reason in verdict.reasons:
+        print(f"  - {reason}")
+    print(
+        f"  Mann-Whitney: U {verdict.u_statistic:g}, p {verdict.p_value:.3g}; Hodges-Lehmann "
+        f"shift {verdict.shift:+.5f} ({verdict.confidence:.0%} CI {verdict.shift_low:+.5f} "
+        f"to {verdict.shift_high:+.5f}), allowed {verdict.allowed_shift:.5f}"
+    )
 
     # 4. Diagnosis: a hypothesis tied to evidence, and the usual suspects,
     # checked against the sources after gathering once more: the payment

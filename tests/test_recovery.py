@@ -1,20 +1,28 @@
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import random
+import statistics
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from incidentkit import (
     InvalidInputError,
     MetricQuery,
     RecoveryOutcome,
     RecoveryPolicy,
+    RecoveryVerdict,
     Sample,
     Series,
 )
-from incidentkit._recovery import judge_recovery
+from incidentkit._events import get_converter
+from incidentkit._recovery import check_recovery, judge_recovery, mann_whitney
 from strategies import (
     MISSING_STATES,
     RecoveryCase,
@@ -200,9 +208,11 @@ def test_zero_traffic_in_the_baseline_is_inconclusive():
 
 @pytest.mark.parametrize("missing", [None, ABSENT], ids=["null value", "absent sample"])
 def test_data_gap_in_the_middle_restarts_the_hold(missing):
-    """A missing sample restarts the hold: held too briefly since the gap is inconclusive."""
+    """A missing sample restarts the hold: held too briefly since the gap is inconclusive, a gap."""
     verdict = judge([GOOD] * 10 + [missing] + [GOOD] * 5)
     assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert verdict.monitoring_gap
+    assert "a gap in the data restarted it" in verdict.reasons
     assert verdict.healthy_since == _minute(11)
     assert verdict.held_for == 4 * STEP
     assert verdict.gaps == 1
@@ -409,14 +419,582 @@ def test_recovery_means_a_full_clean_hold_after_every_gap(case):
         assert all(at < verdict.healthy_since for at in troubles)
 
 
+def _trailing_healthy(states: tuple[str, ...]) -> int:
+    """Return how many samples at the end are healthy in a row."""
+    count = 0
+    for state in reversed(states):
+        if state != "healthy":
+            break
+        count += 1
+    return count
+
+
 @settings(max_examples=200)
 @given(case=recovery_cases(clean_tail=True))
 def test_a_fresh_clean_hold_after_any_trouble_is_recovery(case):
-    """Whatever came before, healthy fresh samples for the whole hold at the end are recovery."""
+    """Whatever came before, a fresh healthy hold of at least min_post_samples is recovery.
+
+    A shorter streak (a hold of one or two steps) is too few samples to
+    compare with the baseline: inconclusive, check again later.
+    """
     verdict = _judge_case(case)
+    if _trailing_healthy(case.states) < case.policy.min_post_samples:
+        assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+        assert "check again later" in verdict.reasons[0]
+        return
     assert verdict.outcome is RecoveryOutcome.RECOVERED
+    assert verdict.comparison == "within"
     troubles = [at for at, state in zip(case.times, case.states, strict=True) if state != "healthy"]
     assert verdict.healthy_since is not None
     assert all(at < verdict.healthy_since for at in troubles)
     nulls = sum(1 for state in case.states if state in {"none", "no_traffic"})
     assert nulls <= verdict.gaps <= sum(1 for state in case.states if state in MISSING_STATES)
+
+
+# -- the Mann-Whitney U test and the Hodges-Lehmann shift ---------------------------------
+
+
+def _exact_u(pooled: list[float], post_size: int) -> list[float]:
+    """Return U ("post greater", ties one half) for every split of ``pooled`` into the two sides."""
+    out = []
+    for chosen in itertools.combinations(range(len(pooled)), post_size):
+        post = [pooled[i] for i in chosen]
+        rest = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        out.append(sum(1.0 if y > x else 0.5 if y == x else 0.0 for y in post for x in rest))
+    return out
+
+
+def _pairwise_u(baseline, post) -> float:
+    """Return U by its definition: pairs where post is greater, ties counting one half."""
+    return sum(1.0 if y > x else 0.5 if y == x else 0.0 for y in post for x in baseline)
+
+
+def test_mann_whitney_hand_computed_example_with_ties():
+    """Baseline 1, 2, 2, 4 against post 2, 3, 4, 4, 5, worked by hand.
+
+    Pooled and ranked: 1 | 2 2 2 | 3 | 4 4 4 | 5 get ranks 1 | 3 3 3 | 5 | 7 7 7 | 9,
+    so the post's rank sum is 3 + 5 + 7 + 7 + 9 = 31 and U = 31 - 5 * 6 / 2 = 16.
+    Two groups of three ties: sum(t^3 - t) = 48, so
+    Var U = 4 * 5 / 12 * (10 - 48 / (9 * 8)) = 140 / 9, and
+    z = (16 - 10 - 0.5) / sqrt(140 / 9) = 1.39450. The 20 differences post - baseline,
+    sorted: -2, -1, 0 x4, 1 x4, 2 x5, 3 x4, 4; their median is (1 + 2) / 2 = 1.5.
+    k = floor(10 - 1.959964 * 3.944053 + 0.5) = 2: the interval is [-1, 3].
+    """
+    test = mann_whitney([1, 2, 2, 4], [2, 3, 4, 4, 5])
+    assert (test.baseline_size, test.post_size) == (4, 5)
+    assert test.u == 16
+    assert test.z == pytest.approx(5.5 / math.sqrt(140 / 9))
+    assert test.z == pytest.approx(1.39450, abs=1e-5)
+    assert test.p_value == pytest.approx(0.08158, abs=1e-5)
+    assert test.shift == 1.5
+    assert (test.low, test.high) == (-1, 3)
+    assert test.confidence == 0.95
+
+
+def test_mann_whitney_textbook_permeability_example():
+    """Hollander and Wolfe's placental permeability data (R's wilcox.test example): W = 35.
+
+    The exact one-sided p-value is 0.1272 (the textbook's and R's figure, recomputed
+    here by enumerating all 3003 splits); the continuity-corrected normal
+    approximation is 1 - Phi((35 - 25 - 0.5) / sqrt(50 * 16 / 12)) = 0.1223; the
+    Hodges-Lehmann estimate is 0.305, and the exact 95 % interval's order
+    statistic (k = 9) is the one the approximation picks.
+    """
+    term = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
+    early = [1.15, 0.88, 0.90, 0.74, 1.21]
+    test = mann_whitney(early, term)
+    assert test.u == 35
+    exact = _exact_u(early + term, len(term))
+    assert sum(u >= test.u for u in exact) / len(exact) == pytest.approx(0.1272, abs=5e-5)
+    assert test.p_value == pytest.approx(0.1223, abs=5e-5)
+    assert test.shift == pytest.approx(0.305)
+    differences = sorted(y - x for y in term for x in early)
+    assert (test.low, test.high) == (differences[8], differences[-9])
+    assert (test.low, test.high) == (pytest.approx(-0.15), pytest.approx(0.76))
+
+
+def test_mann_whitney_identical_samples_have_no_shift_and_no_variance():
+    """Every value tied: U is n m / 2, the shift and its interval are 0, z and p are undefined."""
+    test = mann_whitney([0.002] * 60, [0.002] * 11)
+    assert test.u == 60 * 11 / 2
+    assert (test.shift, test.low, test.high) == (0, 0, 0)
+    assert test.z is None
+    assert test.p_value is None
+
+
+@pytest.mark.parametrize(
+    ("post_size", "baseline_size", "confidence"),
+    [(12, 30, 0.95), (5, 60, 0.95), (41, 120, 0.95), (20, 20, 0.90), (8, 8, 0.80)],
+)
+def test_mann_whitney_interval_covers_the_true_shift_at_its_level(
+    post_size, baseline_size, confidence
+):
+    """Over 400 seeded skewed samples shifted by 0.5, the interval covers 0.5 at its level ±3 SE."""
+    rng = random.Random(f"{post_size}-{baseline_size}-{confidence}")  # noqa: S311 - seeded
+    trials = 400
+    covered = 0
+    for _ in range(trials):
+        baseline = [rng.expovariate(1.0) for _ in range(baseline_size)]
+        post = [rng.expovariate(1.0) + 0.5 for _ in range(post_size)]
+        test = mann_whitney(baseline, post, confidence=confidence)
+        covered += test.low <= 0.5 <= test.high
+    margin = 3 * math.sqrt(confidence * (1 - confidence) / trials)
+    assert confidence - margin <= covered / trials <= confidence + margin
+
+
+@pytest.mark.parametrize(("post_size", "baseline_size"), [(5, 5), (4, 7), (6, 9), (3, 10)])
+def test_mann_whitney_interval_matches_the_exact_order_statistic(post_size, baseline_size):
+    """Without ties, the normal approximation picks the exact 95 % order statistic, or one wider."""
+    null = sorted(_exact_u(list(range(post_size + baseline_size)), post_size))
+    # The exact k: the largest with P(U <= k - 1) <= 2.5 %.
+    exact_k = max(
+        (k for k in range(1, len(null) + 1) if sum(u <= k - 1 for u in null) / len(null) <= 0.025),
+        default=1,
+    )
+    rng = random.Random(post_size * 100 + baseline_size)  # noqa: S311 - seeded
+    baseline = [rng.random() for _ in range(baseline_size)]
+    post = [rng.random() + 0.3 for _ in range(post_size)]
+    test = mann_whitney(baseline, post)
+    differences = sorted(y - x for y in post for x in baseline)
+    k = differences.index(test.low) + 1
+    assert differences[-k] == test.high
+    assert exact_k - 1 <= k <= exact_k
+
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+"""Values for the statistics' properties: finite, small enough that sums stay exact-ish."""
+samples = st.lists(finite.map(lambda v: round(v, 2)), min_size=1, max_size=8)
+
+
+@given(baseline=samples, post=samples)
+def test_mann_whitney_agrees_with_its_definitions(baseline, post):
+    """U counts the pairs, the shift is the median difference, the interval holds it."""
+    test = mann_whitney(baseline, post)
+    assert test.u == pytest.approx(_pairwise_u(baseline, post))
+    differences = sorted(y - x for y in post for x in baseline)
+    assert test.shift == pytest.approx(statistics.median(differences))
+    assert test.low <= test.shift <= test.high
+    assert test.low in differences
+    assert test.high in differences
+
+
+@settings(max_examples=60)
+@given(
+    baseline=st.lists(st.integers(0, 3), min_size=1, max_size=5),
+    post=st.lists(st.integers(0, 3), min_size=1, max_size=4),
+)
+def test_mann_whitney_variance_is_the_exact_permutation_variance_with_ties(baseline, post):
+    """The tie-corrected variance behind z equals U's variance over every split of the values."""
+    test = mann_whitney(baseline, post)
+    exact = _exact_u([*baseline, *post], len(post))
+    centre = len(post) * len(baseline) / 2
+    variance = statistics.fmean((u - centre) ** 2 for u in exact)
+    if test.z is None:
+        assert variance == pytest.approx(0, abs=1e-12)
+    else:
+        assert test.z == pytest.approx((test.u - centre - 0.5) / math.sqrt(variance))
+
+
+@given(baseline=samples, offset=st.floats(-100, 100).filter(lambda v: abs(v) >= 0.01))
+def test_shift_estimate_is_a_constant_offset_added_to_post(baseline, offset):
+    """Post = baseline + c gives the shift c (its sign included) and an interval around it."""
+    test = mann_whitney(baseline, [value + offset for value in baseline])
+    assert test.shift == pytest.approx(offset, abs=1e-9)
+    assert math.copysign(1, test.shift) == math.copysign(1, offset)
+    assert test.low <= offset + 1e-9
+    assert test.high >= offset - 1e-9
+
+
+@given(baseline=samples, post=samples, offset=st.integers(-50, 50))
+def test_shift_estimate_moves_with_the_post_values(baseline, post, offset):
+    """Adding c to every post value adds c to the shift, and to its interval if nothing ties.
+
+    With ties, the tie correction of U's variance depends on which values tie,
+    and so can the interval's order statistic.
+    """
+    moved = [value + offset for value in post]
+    before = mann_whitney(baseline, post)
+    after = mann_whitney(baseline, moved)
+    assert after.shift == pytest.approx(before.shift + offset, abs=1e-6)
+    if all(len(set(values)) == len(values) for values in ([*baseline, *post], [*baseline, *moved])):
+        assert after.low == pytest.approx(before.low + offset, abs=1e-6)
+        assert after.high == pytest.approx(before.high + offset, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("baseline", "post", "confidence", "match"),
+    [
+        ([], [1.0], 0.95, "values on both sides"),
+        ([1.0], [], 0.95, "values on both sides"),
+        ([1.0, math.nan], [1.0], 0.95, "finite values"),
+        ([1.0], [math.inf], 0.95, "finite values"),
+        ([1.0], [1.0], 1.0, "confidence"),
+        ([1.0], [1.0], 0.0, "confidence"),
+    ],
+)
+def test_mann_whitney_rejects_nonsense(baseline, post, confidence, match):
+    """An empty side, a non-finite value or a confidence outside (0, 1) is refused."""
+    with pytest.raises(InvalidInputError, match=match):
+        mann_whitney(baseline, post, confidence=confidence)
+
+
+# -- the scenarios of the issue -------------------------------------------------------
+
+
+NOISY = [0.01, 0.02, 0.03, 0.04, 0.05] * 12
+"""A noisy baseline: median 0.03, mean 0.03, largest 0.05 (so the threshold is 0.0635)."""
+NOISY_ALLOWED = 0.25 * 0.03 + 0.001
+
+
+def test_true_recovery_from_a_noisy_baseline_is_within_the_allowance():
+    """Post values drawn like the baseline's recover, the comparison within the allowance."""
+    verdict = judge([0.02, 0.04, 0.01, 0.05, 0.03] * 3, baseline=NOISY)
+    assert verdict.outcome is RecoveryOutcome.RECOVERED
+    assert verdict.comparison == "within"
+    assert verdict.baseline_median == pytest.approx(0.03)
+    assert verdict.allowed_shift == pytest.approx(NOISY_ALLOWED)
+    assert verdict.shift == pytest.approx(0.0)
+    assert verdict.shift_low <= 0 <= verdict.shift_high
+    assert verdict.post_samples == 11  # the trailing hold of 600 s at one per minute
+    assert verdict.baseline_samples == 60
+    assert verdict.relative_shift == pytest.approx(0.0)
+    assert verdict.confidence == 0.95
+    assert "Hodges-Lehmann shift" in verdict.reasons[1]
+
+
+def test_slow_recovery_that_has_held_for_the_hold_is_recovered():
+    """Errors decaying for eight minutes, then at the baseline for twelve, are a recovery."""
+    decay = [GOOD + (BAD - GOOD) * math.exp(-minute / 1.5) for minute in range(8)]
+    verdict = judge(decay + [GOOD] * 12)
+    assert verdict.outcome is RecoveryOutcome.RECOVERED
+    assert verdict.healthy_since is not None
+    assert verdict.healthy_since > SINCE
+    assert verdict.comparison == "within"
+
+
+def test_slow_recovery_not_yet_held_is_inconclusive():
+    """The same decay checked four minutes into the baseline level: check again later."""
+    decay = [GOOD + (BAD - GOOD) * math.exp(-minute / 1.5) for minute in range(8)]
+    verdict = judge([*decay, GOOD, GOOD, GOOD, GOOD])
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert not verdict.monitoring_gap
+    assert "check again later" in verdict.reasons[0]
+
+
+def test_partial_recovery_under_the_per_sample_threshold_is_not_recovered():
+    """Post values all under the per-sample threshold but shifted well above the baseline.
+
+    Every value (0.05 to 0.06) is below the threshold 0.05 * 1.25 + 0.001, so
+    the streak holds; but the whole interval of the shift is above the allowed
+    shift 0.0085: still high, a partial recovery.
+    """
+    verdict = judge([0.05, 0.055, 0.06] * 6, baseline=NOISY)
+    assert verdict.outcome is RecoveryOutcome.NOT_RECOVERED
+    assert not verdict.monitoring_gap
+    assert verdict.comparison == "high"
+    assert verdict.shift_low > verdict.allowed_shift
+    assert verdict.held_for >= 600
+    assert "partial recovery" in verdict.reasons[0]
+    assert verdict.p_value is not None
+    assert verdict.p_value < 0.001
+
+
+def test_partial_recovery_still_flapping_is_not_recovered():
+    """Errors improved but bouncing over the threshold: high even while the last point is fine."""
+    verdict = judge([0.05, 0.07, 0.06] * 6, baseline=NOISY)
+    assert verdict.outcome is RecoveryOutcome.NOT_RECOVERED
+    assert verdict.comparison == "high"
+
+
+def test_probably_elevated_is_inconclusive_not_recovered():
+    """A shift estimate above the allowance whose interval still reaches down to it: wait."""
+    post = [0.02, 0.03, 0.04, 0.05, 0.06, 0.045] * 3
+    verdict = judge(post, baseline=NOISY)
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert not verdict.monitoring_gap
+    assert verdict.comparison == "elevated"
+    assert verdict.shift > verdict.allowed_shift
+    assert verdict.shift_low <= verdict.allowed_shift
+    assert "probably still above the baseline" in verdict.reasons[0]
+
+
+SPARSE = [0.0] * 58 + [0.004, 0.004]
+"""A baseline of sparse errors: mostly zeros, mean 0.000133, median 0."""
+
+
+def test_sparse_errors_above_the_allowed_mean_are_elevated():
+    """Mostly zeros on both sides: the median is blind, the mean excess is not."""
+    verdict = judge([0.0, 0.0, 0.006] * 5, baseline=SPARSE)
+    assert verdict.shift == 0
+    assert verdict.post_mean - verdict.baseline_mean > 0.25 * verdict.baseline_mean + 0.001
+    assert verdict.comparison == "elevated"
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert not verdict.monitoring_gap
+
+
+def test_sparse_errors_significantly_above_are_elevated_within_the_mean_allowance():
+    """A significant increase of over half the allowance, its interval above it: elevated.
+
+    The mean excess (0.00096) is under the allowed mean shift (0.00103), but the
+    Mann-Whitney test finds the window greater than the baseline and the mean's
+    interval reaches above the allowance: not a recovery to vouch for yet.
+    """
+    verdict = judge([0.0, 0.0, 0.003] * 5, baseline=SPARSE)
+    allowed_mean = 0.25 * verdict.baseline_mean + 0.001
+    assert verdict.shift == 0
+    assert allowed_mean / 2 < verdict.post_mean - verdict.baseline_mean < allowed_mean
+    assert verdict.p_value < 0.05
+    assert verdict.comparison == "elevated"
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+
+
+def test_a_significant_increase_exactly_at_the_allowance_is_within():
+    """Every value exactly at the allowance: significant but certain not to exceed it."""
+    verdict = judge([THRESHOLD] * 12)
+    assert verdict.p_value < 0.001
+    assert verdict.comparison == "within"
+    assert verdict.outcome is RecoveryOutcome.RECOVERED
+
+
+def test_relapse_still_going_within_the_hold_is_not_recovered():
+    """Healthy for a while, then the symptom returns for the last three minutes: not recovered."""
+    verdict = judge([GOOD] * 15 + [BAD] * 3)
+    assert verdict.outcome is RecoveryOutcome.NOT_RECOVERED
+    assert verdict.healthy_since is None
+
+
+def test_traffic_collapse_within_the_hold_that_came_back_is_a_gap():
+    """Traffic that collapsed for a while restarts the hold: inconclusive, a monitoring gap."""
+    verdict = judge([GOOD] * 20, [TRAFFIC] * 10 + [5.0] * 3 + [TRAFFIC] * 7)
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert verdict.monitoring_gap
+    assert "low traffic restarted it" in verdict.reasons
+    assert verdict.low_traffic_samples == 3
+
+
+def test_zero_traffic_with_nan_ratios_is_a_gap():
+    """No requests make the ratio 0/0 = NaN: inconclusive, a monitoring gap, never recovered."""
+    verdict = judge([GOOD] * 10 + ["NaN"] * 10, [TRAFFIC] * 10 + [0.0] * 10)
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert verdict.monitoring_gap
+
+
+def test_short_streak_is_inconclusive_even_if_the_hold_is_short():
+    """A one-minute hold met by two samples is too few to compare: check again later."""
+    verdict = judge([BAD, GOOD, GOOD], policy=RecoveryPolicy(hold=60))
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert "at least 5 samples" in verdict.reasons[0]
+    assert verdict.held_for == 60
+
+
+def test_hold_met_with_min_post_samples_is_recovery():
+    """The same one-minute hold recovers once five healthy samples stand."""
+    verdict = judge([BAD] + [GOOD] * 5, policy=RecoveryPolicy(hold=60))
+    assert verdict.outcome is RecoveryOutcome.RECOVERED
+    assert verdict.post_samples == 5
+
+
+def test_a_spike_in_the_baseline_raises_the_per_sample_threshold():
+    """The threshold uses the baseline's largest value by default, a lower quantile if asked."""
+    baseline = [GOOD] * 59 + [0.01]
+    assert judge([GOOD] * 12, baseline=baseline).threshold == pytest.approx(0.01 * 1.25 + 0.001)
+    lower = judge([GOOD] * 12, baseline=baseline, policy=RecoveryPolicy(baseline_quantile=0.95))
+    assert lower.threshold == pytest.approx(GOOD * 1.25 + 0.001)
+
+
+@pytest.mark.parametrize("cap", [10, 20, 59, 60, 480])
+def test_the_comparison_caps_each_side_at_max_samples(cap):
+    """A side longer than max_samples is cut: the baseline evenly, the post to its latest values."""
+    verdict = judge([GOOD] * 30, policy=RecoveryPolicy(max_samples=cap, hold=1800))
+    assert verdict.baseline_samples == min(cap, 60)
+    assert verdict.post_samples == min(cap, 30)
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE  # held 29 minutes of 30
+
+
+# -- check_recovery's arguments and the verdict's record -------------------------------------
+
+
+def check(after, traffic_after=None, **overrides):
+    """Call check_recovery on the script ``after``, with ``overrides`` of its keyword arguments."""
+    errors, traffic = make_series(after, traffic_after)
+    arguments = {
+        "baseline_start": BASELINE_START,
+        "baseline_end": BASELINE_END,
+        "intervention_at": SINCE,
+        "until": _minute(len(after) - 1),
+        "step": STEP,
+        **overrides,
+    }
+    return check_recovery(errors, traffic, **arguments)
+
+
+def test_check_recovery_and_judge_recovery_agree():
+    """judge_recovery is check_recovery with the intervention passed as ``since``."""
+    assert check([GOOD] * 15) == judge([GOOD] * 15)
+
+
+def test_step_defaults_to_the_error_query_step():
+    """Without a step, the error series' query step decides what a gap is."""
+    assert check([GOOD] * 15, step=None) == check([GOOD] * 15)
+    errors, traffic = make_series([GOOD] * 15)
+    coarse = attrs.evolve(errors, query=attrs.evolve(errors.query, step=0.5))
+    verdict = check_recovery(
+        coarse,
+        traffic,
+        baseline_start=BASELINE_START,
+        baseline_end=BASELINE_END,
+        intervention_at=SINCE,
+        until=_minute(14),
+    )
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert verdict.gaps > 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"baseline_end": BASELINE_START}, "baseline window must not be empty"),
+        ({"baseline_start": BASELINE_END.add(minutes=1)}, "baseline window must not be empty"),
+        ({"until": SINCE.subtract(minutes=1)}, "before the intervention"),
+        ({"step": 0.0}, "step must be a positive number"),
+        ({"step": math.nan}, "step must be a positive number"),
+        ({"step": -60.0}, "step must be a positive number"),
+    ],
+    ids=str,
+)
+def test_check_recovery_rejects_nonsense(overrides, match):
+    """Empty or reversed windows and a non-positive step are refused, naming the problem."""
+    with pytest.raises(InvalidInputError, match=match):
+        check([GOOD] * 12, **overrides)
+
+
+def test_check_recovery_rejects_what_is_not_a_series():
+    """A list of pairs is not a Series: refused with a message naming the argument."""
+    _errors, traffic = make_series([GOOD] * 12)
+    with pytest.raises(InvalidInputError, match="errors must be a Series"):
+        check_recovery(
+            [(SINCE, GOOD)],  # type: ignore[arg-type]
+            traffic,
+            baseline_start=BASELINE_START,
+            baseline_end=BASELINE_END,
+            intervention_at=SINCE,
+            until=_minute(11),
+        )
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"confidence": 0},
+        {"confidence": 1},
+        {"confidence": math.nan},
+        {"min_post_samples": 0},
+        {"min_post_samples": True},
+        {"min_baseline_samples": 0},
+        {"min_baseline_samples": 2.5},
+        {"max_samples": 9},
+    ],
+    ids=str,
+)
+def test_policy_rejects_nonsense_statistics_knobs(arguments):
+    """A confidence outside (0, 1) or a sample count too small or not an integer is refused."""
+    name = next(iter(arguments))
+    with pytest.raises(InvalidInputError, match=name):
+        RecoveryPolicy(**arguments)
+
+
+def test_old_verdicts_still_construct_and_new_ones_round_trip_through_the_journal():
+    """A verdict built the 0.1 way still works, and every figure survives the journal's JSON."""
+    old = RecoveryVerdict(RecoveryOutcome.INCONCLUSIVE, ("no data",), monitoring_gap=True)
+    assert old.comparison is None
+    assert old.post_samples == 0
+    converter = get_converter()
+    for verdict in (old, judge([GOOD] * 15), judge([0.05, 0.055, 0.06] * 6, baseline=NOISY)):
+        body = json.loads(json.dumps(converter.unstructure(verdict), allow_nan=False))
+        assert converter.structure(body, RecoveryVerdict) == verdict
+
+
+def test_recovered_verdicts_carry_their_statistics():
+    """A recovered verdict names the comparison and its figures, all finite."""
+    verdict = judge([0.02, 0.04, 0.01, 0.05, 0.03] * 3, baseline=NOISY)
+    figures = [
+        verdict.u_statistic,
+        verdict.z_score,
+        verdict.p_value,
+        verdict.shift,
+        verdict.shift_low,
+        verdict.shift_high,
+        verdict.baseline_mean,
+        verdict.post_mean,
+    ]
+    assert all(f is not None and math.isfinite(f) for f in figures)
+    assert 0 <= verdict.p_value <= 1
+
+
+# -- properties over noisy series ------------------------------------------------------
+
+
+@st.composite
+def noisy_cases(draw: st.DrawFn):
+    """Return a noisy baseline and noisy post-intervention values with full traffic."""
+    level = draw(st.sampled_from([0.0, 0.0005, 0.01, 0.2]))
+    spread = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+    size = draw(st.integers(5, 60))
+    unit = st.floats(0, 1, allow_nan=False)
+    baseline = [round(level * (1 + spread * (2 * draw(unit) - 1)), 6) for _ in range(size)]
+    post_level = draw(st.sampled_from([0.0, 0.5, 1.0, 1.3, 2.0, 5.0])) * level
+    post = [
+        round(post_level * (1 + spread * (2 * draw(unit) - 1)), 6)
+        for _ in range(draw(st.integers(1, 25)))
+    ]
+    return baseline, post
+
+
+@settings(max_examples=150)
+@given(case=noisy_cases(), ending=st.sampled_from(["null", "no_traffic", "low", "stale"]))
+def test_never_recovered_when_the_last_sample_is_missing_or_traffic_collapsed(case, ending):
+    """A null last value, a missing last traffic sample, low last traffic or stale data: never."""
+    baseline, post = case
+    after: list[object] = list(post)
+    traffic_after: list[object] = [TRAFFIC] * len(post)
+    until = None
+    if ending == "null":
+        after.append(None)
+        traffic_after.append(TRAFFIC)
+    elif ending == "no_traffic":
+        after.append(post[-1])
+        traffic_after.append(ABSENT)
+    elif ending == "low":
+        after.append(post[-1])
+        traffic_after.append(TRAFFIC * 0.4)
+    else:
+        until = _minute(len(post) + 2)
+    verdict = judge(after, traffic_after, baseline=baseline, until=until)
+    assert verdict.outcome is not RecoveryOutcome.RECOVERED
+    assert verdict.monitoring_gap
+
+
+@settings(max_examples=150)
+@given(case=noisy_cases(), margin=st.floats(1e-6, 1.0))
+def test_never_recovered_when_every_post_value_exceeds_the_allowance(case, margin):
+    """All post values above baseline mean * (1 + allowed) + tolerance: never recovered."""
+    baseline, post = case
+    policy = RecoveryPolicy()
+    floor = statistics.fmean(baseline) * (1 + policy.allowed_increase) + policy.absolute_tolerance
+    raised = [max(value, floor + margin * floor + 1e-9) for value in post]
+    verdict = judge(raised * 3, baseline=baseline)
+    assert verdict.outcome is not RecoveryOutcome.RECOVERED
+
+
+@settings(max_examples=150)
+@given(case=noisy_cases())
+def test_a_recovered_verdict_is_within_the_allowance(case):
+    """Recovered means the comparison is within: the shift inside the allowance, the hold held."""
+    baseline, post = case
+    verdict = judge(post * 4, baseline=baseline)
+    if verdict.outcome is RecoveryOutcome.RECOVERED:
+        assert verdict.comparison == "within"
+        assert verdict.shift_low <= verdict.allowed_shift + 1e-12
+        assert verdict.shift <= verdict.allowed_shift + 1e-12
+        assert verdict.post_samples >= RecoveryPolicy().min_post_samples
+        assert verdict.held_for >= RecoveryPolicy().hold

@@ -78,7 +78,7 @@ from incidentkit._model import (
     Severity,
     as_actor,
 )
-from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, judge_recovery
+from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, check_recovery
 from incidentkit._specs import Measure, Metric
 from incidentkit._state import (
     OVERRIDE_TARGETS,
@@ -724,12 +724,12 @@ class _Verifying(_Open):
                 monitoring_gap=True,
             )
         else:
-            verdict = judge_recovery(
+            verdict = check_recovery(
                 error_series,
                 traffic_series,
                 baseline_start=baseline_start,
                 baseline_end=baseline_end,
-                since=since,
+                intervention_at=since,
                 until=now,
                 step=errors.step,
                 policy=policy,

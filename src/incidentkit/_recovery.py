@@ -3,14 +3,65 @@
 Recovery means: after the intervention, the error metric is back at the
 pre-incident baseline, for a sustained hold period (any bad point restarts the
 hold, as Argo Rollouts' consecutive-success limit does), with real traffic,
-and without gaps. Missing data or collapsed traffic is never recovery: it is
-*inconclusive* and a monitoring gap.
+without gaps, and the values of the hold are not shifted above the baseline by
+more than the allowance (a Mann-Whitney U test with the Hodges-Lehmann shift
+and its confidence interval, as Kayenta's judge does). Missing data or
+collapsed traffic is never recovery: it is *inconclusive* and a monitoring gap.
+
+:func:`check_recovery` applies these rules, in this order; the first that
+matches gives the verdict:
+
+1. The baseline has fewer error samples than ``min_baseline_samples``, no
+   traffic sample, or a median traffic of zero: **inconclusive**, monitoring gap.
+2. No error sample since the intervention: **inconclusive**, monitoring gap.
+3. Each sample since the intervention is judged in turn. It is a *gap* if its
+   error value or its traffic is missing, or if more than 1.5 steps passed
+   since the sample before it; *low traffic* if its traffic is under
+   ``min_traffic_ratio`` of the baseline's median; *bad* if its error value is
+   above the threshold ``baseline quantile * (1 + allowed_increase) +
+   absolute_tolerance``; *healthy* otherwise. Anything but healthy restarts the
+   streak of healthy samples.
+4. The latest sample is bad (and fresh): **not recovered**.
+5. The data stops more than 1.5 steps before the check, or the latest sample
+   is a gap: **inconclusive**, monitoring gap.
+6. The latest sample has low traffic: **inconclusive**, monitoring gap.
+7. The comparison window (the samples of the current healthy streak within
+   the trailing hold; if they are fewer than ``min_post_samples``, the latest
+   ``min_post_samples`` samples with a value and enough traffic, bad ones
+   included) is compared with the baseline by a Mann-Whitney U test. When
+   the lower bound of the Hodges-Lehmann shift's confidence interval is above
+   the allowed shift ``allowed_increase * baseline median +
+   absolute_tolerance``, the errors are still *high*: **not recovered** (a
+   partial recovery).
+8. The streak has not held for ``hold`` seconds or holds fewer than
+   ``min_post_samples`` samples: **inconclusive**, check again later; a
+   monitoring gap when a gap or low traffic restarted the streak.
+9. The errors are probably still *elevated*: **inconclusive**, check again
+   later. That is when the shift estimate is above the allowed shift, when the
+   mean excess over the baseline's mean is above the allowed mean shift
+   ``allowed_increase * baseline mean + absolute_tolerance`` (sparse counts
+   make the median blind: mostly zeros on both sides), or when the
+   Mann-Whitney test finds the window significantly greater than the baseline
+   (one-sided p-value under ``1 - confidence``) while the mean excess is above
+   half the allowed mean shift and its confidence interval (Welch's standard
+   error) reaches above the allowed mean shift.
+10. Otherwise: **recovered**.
+
+The statistics are pure Python: the rank sums use midranks for ties, the
+z-score the tie-corrected variance and a continuity correction, and the
+confidence interval is the order-statistic interval of the pairwise
+differences. To bound the ``n * m`` pairwise differences, at most
+``max_samples`` samples of each side are compared: the latest ones after the
+intervention, and an evenly spaced subsample of the baseline.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import statistics
+from collections.abc import Callable, Sequence
+from typing import Literal, cast
 
 import attrs
 import pendulum
@@ -18,7 +69,20 @@ import pendulum
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series
 
-__all__ = ["RecoveryOutcome", "RecoveryPolicy", "RecoveryVerdict", "judge_recovery"]
+__all__ = [
+    "RecoveryOutcome",
+    "RecoveryPolicy",
+    "RecoveryVerdict",
+    "check_recovery",
+    "judge_recovery",
+]
+
+Comparison = Literal["within", "elevated", "high"]
+"""How the comparison window stands against the baseline plus the allowed shift."""
+
+_NORMAL = statistics.NormalDist()
+_ROUNDING = 1e-9
+"""Relative slack on the allowed shift, so that floating-point rounding never decides."""
 
 
 class RecoveryOutcome(enum.Enum):
@@ -50,6 +114,22 @@ def _fraction(_instance: object, attribute: attrs.Attribute[float], value: float
         raise InvalidInputError(msg)
 
 
+def _open_fraction(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and 0 < value < 1):
+        msg = f"{attribute.name} must be strictly between 0 and 1, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _count(least: int) -> Callable[[object, attrs.Attribute[int], int], None]:
+    def check(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+        candidate = cast("object", value)
+        if isinstance(candidate, bool) or not isinstance(candidate, int) or candidate < least:
+            msg = f"{attribute.name} must be an integer of at least {least}, not {value!r}"
+            raise InvalidInputError(msg)
+
+    return check
+
+
 @attrs.frozen
 class RecoveryPolicy:
     """How strict a recovery check is.
@@ -58,24 +138,157 @@ class RecoveryPolicy:
         hold: Seconds of consecutive healthy samples needed, ending at the
             latest sample.
         baseline_quantile: The quantile of the baseline error values taken as
-            the baseline level (robust to a few spikes).
-        allowed_increase: How far above the baseline level a healthy value may
-            be, relative (0.25 = 25 %).
+            the baseline level for the per-sample threshold. The default, 1.0,
+            is the largest baseline value: with a lower quantile, ordinary
+            noise exceeds the threshold somewhere in a long hold and restarts
+            it (a sustained smaller increase is the comparison's to catch).
+        allowed_increase: How far above the baseline a healthy value may be,
+            relative (0.25 = 25 %): of the baseline level for each sample, of
+            the baseline median for the shift of the comparison window.
         absolute_tolerance: An absolute allowance on top, for baselines at or
             near zero (an error ratio of 0.0005 when the baseline was 0 is fine).
         min_traffic_ratio: A sample is healthy only if traffic is at least this
             share of the baseline's median traffic.
         min_baseline_samples: Fewer baseline samples than this is inconclusive.
+        confidence: The confidence level of the Hodges-Lehmann interval (two-sided).
+        min_post_samples: The fewest samples the comparison window may hold;
+            a streak with fewer has not held long enough, whatever ``hold`` says.
+        max_samples: At most this many samples of each side enter the
+            Mann-Whitney comparison (the latest after the intervention, an
+            evenly spaced subsample of the baseline), bounding the pairwise
+            differences to ``max_samples ** 2``.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``confidence``, ``min_post_samples`` and ``max_samples``;
+       ``baseline_quantile`` defaults to 1.0 (it was 0.95).
     """
 
     hold: float = attrs.field(default=600.0, validator=_positive)
-    baseline_quantile: float = attrs.field(default=0.95, validator=_fraction)
+    baseline_quantile: float = attrs.field(default=1.0, validator=_fraction)
     allowed_increase: float = attrs.field(default=0.25, validator=_non_negative)
     absolute_tolerance: float = attrs.field(default=0.001, validator=_non_negative)
     min_traffic_ratio: float = attrs.field(default=0.5, validator=_fraction)
-    min_baseline_samples: int = 5
+    min_baseline_samples: int = attrs.field(default=5, validator=_count(1))
+    confidence: float = attrs.field(default=0.95, validator=_open_fraction)
+    min_post_samples: int = attrs.field(default=5, validator=_count(1))
+    max_samples: int = attrs.field(default=480, validator=_count(10))
+
+
+@attrs.frozen
+class ShiftTest:
+    """A Mann-Whitney U test of the post values against the baseline values.
+
+    Attributes:
+        baseline_size: How many baseline values were compared (``m``).
+        post_size: How many post values were compared (``n``).
+        u: The U statistic of the post values: the pairs (post, baseline)
+            where post is greater, ties counting one half.
+        z: The z-score for "post is greater", tie-corrected and
+            continuity-corrected; ``None`` when every value ties (no variance).
+        p_value: The one-sided p-value for "post is greater than baseline"
+            from the normal approximation; ``None`` when ``z`` is.
+        shift: The Hodges-Lehmann estimate: the median of the pairwise
+            differences ``post - baseline``.
+        low: The lower end of the shift's confidence interval.
+        high: The upper end of the shift's confidence interval.
+        confidence: The interval's (two-sided) confidence level.
+
+    .. versionadded:: 0.2.0
+    """
+
+    baseline_size: int
+    post_size: int
+    u: float
+    z: float | None
+    p_value: float | None
+    shift: float
+    low: float
+    high: float
+    confidence: float
+
+
+def mann_whitney(
+    baseline: Sequence[float], post: Sequence[float], *, confidence: float = 0.95
+) -> ShiftTest:
+    """Compare ``post`` with ``baseline``: Mann-Whitney U and the Hodges-Lehmann shift.
+
+    The ranks are midranks (ties share the mean of their ranks); the z-score
+    uses the variance corrected for ties and a continuity correction of one
+    half, as R's ``wilcox.test(exact=FALSE)`` and Kayenta do. The confidence
+    interval is the order-statistic interval of the ``n * m`` pairwise
+    differences ``post - baseline``: from the k-th smallest to the k-th largest,
+    where ``k = floor(n * m / 2 - z * sigma + 1/2)`` for the normal quantile
+    ``z`` of the confidence level and the standard deviation ``sigma`` of U.
+
+    Args:
+        baseline: The baseline values (at least one).
+        post: The values to compare with it (at least one).
+        confidence: The two-sided confidence level, strictly between 0 and 1.
+
+    Returns:
+        The test's figures.
+
+    Raises:
+        InvalidInputError: A side is empty, a value is not finite, or the
+            confidence level is out of range.
+
+    .. versionadded:: 0.2.0
+    """
+    if not baseline or not post:
+        msg = (
+            f"a Mann-Whitney comparison needs values on both sides, got {len(baseline)} "
+            f"baseline and {len(post)} post values"
+        )
+        raise InvalidInputError(msg)
+    if not all(math.isfinite(v) for v in (*baseline, *post)):
+        msg = "a Mann-Whitney comparison needs finite values: drop the gaps first"
+        raise InvalidInputError(msg)
+    if not (math.isfinite(confidence) and 0 < confidence < 1):
+        msg = f"confidence must be strictly between 0 and 1, not {confidence!r}"
+        raise InvalidInputError(msg)
+    m, n = len(baseline), len(post)
+    total = m + n
+    pooled = sorted([(v, False) for v in baseline] + [(v, True) for v in post])
+    post_ranks = 0.0
+    ties = 0
+    start = 0
+    while start < total:
+        end = start
+        while end + 1 < total and pooled[end + 1][0] == pooled[start][0]:
+            end += 1
+        size = end - start + 1
+        midrank = (start + end) / 2 + 1
+        post_ranks += midrank * sum(1 for _, is_post in pooled[start : end + 1] if is_post)
+        ties += size**3 - size
+        start = end + 1
+    u = post_ranks - n * (n + 1) / 2
+    # Var(U) = n m / 12 * ((N + 1) - ties / (N (N - 1))), in integers until the division.
+    numerator = n * m * ((total + 1) * total * (total - 1) - ties)
+    sigma = math.sqrt(numerator / (12 * total * (total - 1))) if numerator > 0 else 0.0
+    z = (u - n * m / 2 - 0.5) / sigma if sigma > 0 else None
+    p_value = None if z is None else _NORMAL.cdf(-z)
+
+    differences = sorted(y - x for y in post for x in baseline)
+    pairs = len(differences)
+    middle = pairs // 2
+    shift = (
+        differences[middle] if pairs % 2 else (differences[middle - 1] + differences[middle]) / 2
+    )
+    quantile = _NORMAL.inv_cdf((1 + confidence) / 2)
+    k = math.floor(pairs / 2 - quantile * sigma + 0.5)
+    k = min(max(k, 1), (pairs + 1) // 2)
+    return ShiftTest(
+        baseline_size=m,
+        post_size=n,
+        u=u,
+        z=z,
+        p_value=p_value,
+        shift=shift,
+        low=differences[k - 1],
+        high=differences[pairs - k],
+        confidence=confidence,
+    )
 
 
 @attrs.frozen
@@ -96,8 +309,30 @@ class RecoveryVerdict:
         checked_samples: Samples after the intervention that were judged.
         gaps: Missing or non-finite samples after the intervention.
         low_traffic_samples: Samples whose traffic was below the policy's share.
+        comparison: How the comparison window stands against the baseline:
+            ``within`` the allowed shift, probably ``elevated`` above it (the
+            estimate is above), or ``high`` (the whole confidence interval is
+            above); ``None`` when no comparison was made.
+        baseline_median: The median of the baseline error values.
+        baseline_mean: The mean of the baseline error values.
+        post_mean: The mean of the comparison window's error values.
+        allowed_shift: The largest shift counted as back at baseline:
+            ``allowed_increase * baseline_median + absolute_tolerance``.
+        baseline_samples: Baseline values in the Mann-Whitney comparison.
+        post_samples: Values of the comparison window in it.
+        u_statistic: The Mann-Whitney U of the comparison window.
+        z_score: Its tie- and continuity-corrected z-score ("post is greater").
+        p_value: The one-sided p-value for "post is greater than baseline".
+        shift: The Hodges-Lehmann shift estimate (median of post - baseline).
+        shift_low: The lower end of the shift's confidence interval.
+        shift_high: The upper end of the shift's confidence interval.
+        confidence: The interval's two-sided confidence level.
+        relative_shift: The shift relative to the baseline median (``None``
+            when that median is zero).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       The Mann-Whitney figures, from ``comparison`` on.
     """
 
     outcome: RecoveryOutcome
@@ -112,9 +347,24 @@ class RecoveryVerdict:
     checked_samples: int = 0
     gaps: int = 0
     low_traffic_samples: int = 0
+    comparison: Comparison | None = None
+    baseline_median: float | None = None
+    baseline_mean: float | None = None
+    post_mean: float | None = None
+    allowed_shift: float | None = None
+    baseline_samples: int = 0
+    post_samples: int = 0
+    u_statistic: float | None = None
+    z_score: float | None = None
+    p_value: float | None = None
+    shift: float | None = None
+    shift_low: float | None = None
+    shift_high: float | None = None
+    confidence: float | None = None
+    relative_shift: float | None = None
 
 
-def _quantile(values: list[float], q: float) -> float:
+def _quantile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     if len(ordered) == 1:
         return ordered[0]
@@ -124,37 +374,261 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def judge_recovery(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one linear walk, kept in one place to read
+def _spread(values: Sequence[float], limit: int) -> list[float]:
+    """Return at most ``limit`` values, evenly spaced over ``values`` (first and last kept)."""
+    if len(values) <= limit:
+        return list(values)
+    last = len(values) - 1
+    return [values[round(i * last / (limit - 1))] for i in range(limit)]
+
+
+def _standard_error(post: Sequence[float], baseline: Sequence[float]) -> float:
+    """Return Welch's standard error of the difference of the two means."""
+    return math.sqrt(
+        sum(
+            statistics.variance(side) / len(side) if len(side) > 1 else 0.0
+            for side in (post, baseline)
+        )
+    )
+
+
+def _above(value: float, limit: float) -> bool:
+    """Whether ``value`` exceeds ``limit`` by more than floating-point rounding."""
+    return value > limit + _ROUNDING * max(abs(limit), abs(value))
+
+
+@attrs.frozen
+class _Point:
+    at: pendulum.DateTime
+    state: Literal["healthy", "bad", "gap", "low_traffic"]
+    value: float | None
+
+
+@attrs.frozen
+class _Walk:
+    """The samples since the intervention, judged one by one (rule 3)."""
+
+    points: tuple[_Point, ...]
+    gaps: int
+    low_traffic: int
+    streak_start: pendulum.DateTime | None
+    broken_by: Literal["bad", "gap", "low_traffic"] | None
+    last_at: pendulum.DateTime
+    stale: bool
+
+    @property
+    def last_state(self) -> str:
+        return self.points[-1].state if self.points else "none"
+
+    @property
+    def last_value(self) -> float | None:
+        values = [p.value for p in self.points if p.state != "gap"]
+        return values[-1] if values else None
+
+
+def _walk(
+    errors: Series,
+    traffic: Series,
+    since: pendulum.DateTime,
+    until: pendulum.DateTime,
+    *,
+    threshold: float,
+    min_traffic: float,
+    max_silence: float,
+) -> _Walk:
+    traffic_at = {s.at: s.value for s in traffic.samples}
+    points: list[_Point] = []
+    gaps = 0
+    low_traffic = 0
+    streak_start: pendulum.DateTime | None = None
+    broken_by: Literal["bad", "gap", "low_traffic"] | None = None
+    last_at = since
+    for sample in errors.samples:
+        if not since <= sample.at <= until:
+            continue
+        if (sample.at - last_at).total_seconds() > max_silence:
+            gaps += 1
+            streak_start, broken_by = None, "gap"
+        last_at = sample.at
+        value = sample.value
+        volume = traffic_at.get(sample.at)
+        if value is None or volume is None:
+            gaps += 1
+            streak_start, broken_by = None, "gap"
+            points.append(_Point(sample.at, "gap", value))
+        elif volume < min_traffic:
+            low_traffic += 1
+            streak_start, broken_by = None, "low_traffic"
+            points.append(_Point(sample.at, "low_traffic", value))
+        elif value > threshold:
+            streak_start, broken_by = None, "bad"
+            points.append(_Point(sample.at, "bad", value))
+        else:
+            if streak_start is None:
+                streak_start = sample.at
+            points.append(_Point(sample.at, "healthy", value))
+    stale = (until - last_at).total_seconds() > max_silence
+    if stale:
+        gaps += 1
+    return _Walk(tuple(points), gaps, low_traffic, streak_start, broken_by, last_at, stale)
+
+
+def _window(walk: _Walk, policy: RecoveryPolicy) -> list[_Point]:
+    """Return the comparison window (rule 7).
+
+    The samples of the current healthy streak within the trailing hold; when
+    they are fewer than ``min_post_samples``, the latest ``min_post_samples``
+    samples that have a value and enough traffic (healthy or bad).
+    """
+    start = walk.last_at.subtract(seconds=policy.hold)
+    if walk.streak_start is not None:
+        start = max(start, walk.streak_start)
+    recent = [p for p in walk.points if p.at >= start and p.state == "healthy"]
+    if len(recent) < policy.min_post_samples:
+        usable = [p for p in walk.points if p.state in {"healthy", "bad"}]
+        recent = usable[-policy.min_post_samples :]
+    return recent[-policy.max_samples :]
+
+
+def _compare(
+    verdict: RecoveryVerdict,
+    baseline: Sequence[float],
+    window: Sequence[_Point],
+    policy: RecoveryPolicy,
+) -> RecoveryVerdict:
+    """Compare the window with the baseline (rules 7 and 9); return the verdict with the figures."""
+    values = [p.value for p in window if p.value is not None]
+    test = mann_whitney(_spread(baseline, policy.max_samples), values, confidence=policy.confidence)
+    median = _quantile(baseline, 0.5)
+    baseline_mean = math.fsum(baseline) / len(baseline)
+    post_mean = math.fsum(values) / len(values)
+    allowed = policy.allowed_increase * median + policy.absolute_tolerance
+    allowed_mean = policy.allowed_increase * baseline_mean + policy.absolute_tolerance
+    excess = post_mean - baseline_mean
+    quantile = _NORMAL.inv_cdf((1 + policy.confidence) / 2)
+    significant = test.p_value is not None and test.p_value < 1 - policy.confidence
+    comparison: Comparison
+    if _above(test.low, allowed):
+        comparison = "high"
+    elif (
+        _above(test.shift, allowed)
+        or _above(excess, allowed_mean)
+        or (
+            significant
+            and _above(excess, allowed_mean / 2)
+            and _above(excess + quantile * _standard_error(values, baseline), allowed_mean)
+        )
+    ):
+        comparison = "elevated"
+    else:
+        comparison = "within"
+    return attrs.evolve(
+        verdict,
+        comparison=comparison,
+        baseline_median=median,
+        baseline_mean=baseline_mean,
+        post_mean=post_mean,
+        allowed_shift=allowed,
+        baseline_samples=test.baseline_size,
+        post_samples=test.post_size,
+        u_statistic=test.u,
+        z_score=test.z,
+        p_value=test.p_value,
+        shift=test.shift,
+        shift_low=test.low,
+        shift_high=test.high,
+        confidence=test.confidence,
+        relative_shift=test.shift / median if median > 0 else None,
+    )
+
+
+def _shift_text(verdict: RecoveryVerdict) -> str:
+    return (
+        f"the Hodges-Lehmann shift over the baseline is {verdict.shift:.6g} "
+        f"({verdict.confidence:.0%} interval {verdict.shift_low:.6g} to {verdict.shift_high:.6g}, "
+        f"{verdict.post_samples} samples against {verdict.baseline_samples}), "
+        f"the allowed shift {verdict.allowed_shift:.6g}"
+    )
+
+
+def _validate(
+    *,
+    errors: Series,
+    traffic: Series,
+    baseline_start: pendulum.DateTime,
+    baseline_end: pendulum.DateTime,
+    intervention_at: pendulum.DateTime,
+    until: pendulum.DateTime,
+    step: float | None,
+) -> None:
+    for name, series in (("errors", errors), ("traffic", traffic)):
+        if not isinstance(series, Series):  # pyright: ignore[reportUnnecessaryIsInstance]
+            msg = f"{name} must be a Series, not {type(series).__name__}"
+            raise InvalidInputError(msg)
+    if not baseline_start < baseline_end:
+        msg = (
+            f"the baseline window must not be empty: it starts at {baseline_start} "
+            f"and ends at {baseline_end}"
+        )
+        raise InvalidInputError(msg)
+    if until < intervention_at:
+        msg = f"the check at {until} is before the intervention at {intervention_at}"
+        raise InvalidInputError(msg)
+    if step is not None and (isinstance(step, bool) or not (math.isfinite(step) and step > 0)):
+        msg = f"step must be a positive number of seconds, not {step!r}"
+        raise InvalidInputError(msg)
+
+
+def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each, in order
     errors: Series,
     traffic: Series,
     *,
     baseline_start: pendulum.DateTime,
     baseline_end: pendulum.DateTime,
-    since: pendulum.DateTime,
+    intervention_at: pendulum.DateTime,
     until: pendulum.DateTime,
-    step: float,
+    step: float | None = None,
     policy: RecoveryPolicy | None = None,
 ) -> RecoveryVerdict:
     """Judge recovery from an error series and a traffic series.
+
+    The rules are listed in this module's docstring and on the documentation
+    page "Verifying recovery": a sustained streak of healthy samples with
+    enough traffic, compared with the baseline by a Mann-Whitney U test with
+    the Hodges-Lehmann shift and its confidence interval.
 
     Args:
         errors: The error metric (a ratio or a rate; higher is worse).
         traffic: The request rate or count at the same instants.
         baseline_start: Start of the pre-incident baseline window.
-        baseline_end: End of the baseline window (at the latest, the symptom start).
-        since: The instant of the intervention (or the assessment).
+        baseline_end: End of the baseline window (at the latest, the symptom
+            start); samples at this instant are not in the baseline.
+        intervention_at: The instant of the intervention (or the assessment).
         until: The instant of the check.
         step: The expected spacing of samples, in seconds; a longer silence
-            is a gap.
+            is a gap. By default, the step the error series was queried with.
         policy: How strict to be.
 
     Returns:
         The verdict with its reasons and figures.
 
-    .. versionadded:: 0.1.0
+    Raises:
+        InvalidInputError: The windows are empty or out of order, the step is
+            not a positive number, or a series is not a :class:`Series`.
+
+    .. versionadded:: 0.2.0
     """
     policy = policy or RecoveryPolicy()
-    traffic_at = {s.at: s.value for s in traffic.samples}
+    _validate(
+        errors=errors,
+        traffic=traffic,
+        baseline_start=baseline_start,
+        baseline_end=baseline_end,
+        intervention_at=intervention_at,
+        until=until,
+        step=step,
+    )
+    step = errors.query.step if step is None else step
 
     base_errors = [
         s.value for s in errors.between(baseline_start, baseline_end) if s.value is not None
@@ -187,92 +661,67 @@ def judge_recovery(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one linear walk, 
             baseline_traffic=baseline_traffic,
         )
     min_traffic = baseline_traffic * policy.min_traffic_ratio
-    max_silence = 1.5 * step
-
-    after = [s for s in errors.samples if since <= s.at <= until]
-    gaps = 0
-    low_traffic = 0
-    streak_start: pendulum.DateTime | None = None
-    last_at = since
-    last_state = "none"
-    last_value: float | None = None
-    for sample in after:
-        if (sample.at - last_at).total_seconds() > max_silence:
-            gaps += 1
-            streak_start = None
-        last_at = sample.at
-        value = sample.value
-        volume = traffic_at.get(sample.at)
-        if value is None or volume is None:
-            gaps += 1
-            streak_start = None
-            last_state = "gap"
-            continue
-        last_value = value
-        if volume < min_traffic:
-            low_traffic += 1
-            streak_start = None
-            last_state = "low_traffic"
-            continue
-        if value > threshold:
-            streak_start = None
-            last_state = "bad"
-            continue
-        if streak_start is None:
-            streak_start = sample.at
-        last_state = "healthy"
-    stale = (until - last_at).total_seconds() > max_silence
-    if stale:
-        gaps += 1
-
-    figures = RecoveryVerdict(
+    walk = _walk(
+        errors,
+        traffic,
+        intervention_at,
+        until,
+        threshold=threshold,
+        min_traffic=min_traffic,
+        max_silence=1.5 * step,
+    )
+    verdict = RecoveryVerdict(
         RecoveryOutcome.INCONCLUSIVE,
         (),
         baseline_level=baseline_level,
         threshold=threshold,
         baseline_traffic=baseline_traffic,
-        last_value=last_value,
-        checked_samples=len(after),
-        gaps=gaps,
-        low_traffic_samples=low_traffic,
+        last_value=walk.last_value,
+        checked_samples=len(walk.points),
+        gaps=walk.gaps,
+        low_traffic_samples=walk.low_traffic,
     )
-    if not after:
+    if not walk.points:
         return attrs.evolve(
-            figures,
-            outcome=RecoveryOutcome.INCONCLUSIVE,
+            verdict,
             reasons=(
-                f"no error samples since the intervention at {since}: silence is not recovery",
+                (
+                    f"no error samples since the intervention at {intervention_at}: "
+                    "silence is not recovery"
+                ),
             ),
             monitoring_gap=True,
         )
-    if last_state == "bad" and not stale:
+    window = _window(walk, policy)
+    if window:
+        verdict = _compare(verdict, base_errors, window, policy)
+    comparison = verdict.comparison
+    if walk.last_state == "bad" and not walk.stale:
         return attrs.evolve(
-            figures,
+            verdict,
             outcome=RecoveryOutcome.NOT_RECOVERED,
             reasons=(
                 (
-                    f"the latest error value {last_value:.6g} is above the healthy threshold "
-                    f"{threshold:.6g} (baseline level {baseline_level:.6g} "
+                    f"the latest error value {walk.last_value:.6g} is above the healthy "
+                    f"threshold {threshold:.6g} (baseline level {baseline_level:.6g} "
                     f"+{policy.allowed_increase:.0%} +{policy.absolute_tolerance:g})"
                 ),
             ),
         )
-    if stale or last_state == "gap":
+    if walk.stale or walk.last_state == "gap":
         return attrs.evolve(
-            figures,
-            outcome=RecoveryOutcome.INCONCLUSIVE,
+            verdict,
             reasons=(
-                f"data stops at {last_at}, before the check at {until}"
-                if stale
-                else f"the latest sample at {last_at} is missing a value or its traffic",
+                f"data stops at {walk.last_at}, before the check at {until}"
+                if walk.stale
+                else f"the latest sample at {walk.last_at} is missing a value or its traffic",
                 "missing data is never recovery",
             ),
             monitoring_gap=True,
         )
-    if last_state == "low_traffic":
+    if walk.last_state == "low_traffic":
         return attrs.evolve(
-            figures,
-            outcome=RecoveryOutcome.INCONCLUSIVE,
+            verdict,
             reasons=(
                 (
                     f"traffic is below {policy.min_traffic_ratio:.0%} of the baseline median "
@@ -281,31 +730,92 @@ def judge_recovery(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one linear walk, 
             ),
             monitoring_gap=True,
         )
-    assert streak_start is not None  # noqa: S101 - last_state == "healthy" implies a streak
-    held_for = (last_at - streak_start).total_seconds()
-    if held_for >= policy.hold:
+    streak_start = walk.streak_start
+    assert streak_start is not None  # noqa: S101 - a healthy latest sample implies a streak
+    held_for = (walk.last_at - streak_start).total_seconds()
+    verdict = attrs.evolve(verdict, healthy_since=streak_start, held_for=held_for)
+    if comparison == "high" and len(window) >= policy.min_post_samples:
         return attrs.evolve(
-            figures,
-            outcome=RecoveryOutcome.RECOVERED,
+            verdict,
+            outcome=RecoveryOutcome.NOT_RECOVERED,
+            reasons=(
+                "the errors are better but still high: a partial recovery",
+                _shift_text(verdict),
+            ),
+        )
+    streak = sum(1 for p in walk.points if p.at >= streak_start)
+    if held_for < policy.hold or streak < policy.min_post_samples:
+        restarted = {
+            "gap": "a gap in the data restarted it",
+            "low_traffic": "low traffic restarted it",
+            "bad": "a bad value restarted it",
+        }
+        why = restarted[walk.broken_by] if walk.broken_by else "check again later"
+        return attrs.evolve(
+            verdict,
             reasons=(
                 (
-                    f"error values at or below {threshold:.6g} (baseline level "
-                    f"{baseline_level:.6g}) with traffic at least {min_traffic:.6g} "
-                    f"for {held_for:.0f} s since {streak_start}, hold {policy.hold:.0f} s"
+                    f"healthy since {streak_start} but held only {held_for:.0f} s "
+                    f"({streak} samples) of the {policy.hold:.0f} s hold "
+                    f"(at least {policy.min_post_samples} samples): check again later"
+                ),
+                *((why,) if walk.broken_by else ()),
+            ),
+            monitoring_gap=walk.broken_by in {"gap", "low_traffic"},
+        )
+    if comparison != "within":
+        return attrs.evolve(
+            verdict,
+            reasons=(
+                (
+                    "the errors are probably still above the baseline by more than the "
+                    "allowance: check again later"
+                ),
+                _shift_text(verdict),
+                (
+                    f"mean {verdict.post_mean:.6g} against the baseline mean "
+                    f"{verdict.baseline_mean:.6g}"
                 ),
             ),
-            healthy_since=streak_start,
-            held_for=held_for,
         )
     return attrs.evolve(
-        figures,
-        outcome=RecoveryOutcome.INCONCLUSIVE,
+        verdict,
+        outcome=RecoveryOutcome.RECOVERED,
         reasons=(
             (
-                f"healthy since {streak_start} but held only {held_for:.0f} s of the "
-                f"{policy.hold:.0f} s hold: check again later"
+                f"error values at or below {threshold:.6g} (baseline level "
+                f"{baseline_level:.6g}) with traffic at least {min_traffic:.6g} "
+                f"for {held_for:.0f} s since {streak_start}, hold {policy.hold:.0f} s"
             ),
+            _shift_text(verdict),
         ),
-        healthy_since=streak_start,
-        held_for=held_for,
+    )
+
+
+def judge_recovery(
+    errors: Series,
+    traffic: Series,
+    *,
+    baseline_start: pendulum.DateTime,
+    baseline_end: pendulum.DateTime,
+    since: pendulum.DateTime,
+    until: pendulum.DateTime,
+    step: float,
+    policy: RecoveryPolicy | None = None,
+) -> RecoveryVerdict:
+    """Judge recovery: :func:`check_recovery` with the intervention passed as ``since``.
+
+    .. versionadded:: 0.1.0
+    .. deprecated:: 0.2.0
+       Call :func:`check_recovery` with ``intervention_at``.
+    """
+    return check_recovery(
+        errors,
+        traffic,
+        baseline_start=baseline_start,
+        baseline_end=baseline_end,
+        intervention_at=since,
+        until=until,
+        step=step,
+        policy=policy,
     )

@@ -263,6 +263,14 @@ class Report:
                     f"held {verdict.held_for:.0f} s, {verdict.checked_samples} samples, "
                     f"{verdict.gaps} gaps, {verdict.low_traffic_samples} low-traffic"
                 )
+            if verdict.shift is not None and verdict.p_value is not None:
+                lines.append(
+                    f"  - Mann-Whitney U {verdict.u_statistic:g} (one-sided p "
+                    f"{verdict.p_value:.3g}), Hodges-Lehmann shift {verdict.shift:+.6g} "
+                    f"(CI {verdict.shift_low:+.6g} to {verdict.shift_high:+.6g}), "
+                    f"allowed {verdict.allowed_shift:.6g}, "
+                    f"{verdict.post_samples} samples against {verdict.baseline_samples}"
+                )
         lines += ["", "## Findings", ""]
         if not self.findings:
             lines.append("None.")

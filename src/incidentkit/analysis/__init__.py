@@ -8,6 +8,12 @@ plain words and returns the figures behind it.
 
 from __future__ import annotations
 
+from incidentkit._recovery import (
+    RecoveryOutcome,
+    RecoveryPolicy,
+    RecoveryVerdict,
+    check_recovery,
+)
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
 from incidentkit.analysis._suspects import (
     Suspect,
@@ -21,11 +27,15 @@ from incidentkit.analysis._suspects import (
 __all__ = [
     "BurnRate",
     "ImpactNumbers",
+    "RecoveryOutcome",
+    "RecoveryPolicy",
+    "RecoveryVerdict",
     "Suspect",
     "SuspectPolicy",
     "SuspectRanking",
     "SuspectReason",
     "SuspectReasonKind",
+    "check_recovery",
     "impact_numbers",
     "rank_suspects",
 ]
