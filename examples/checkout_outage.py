@@ -27,7 +27,6 @@ from incidentkit import (
     Metric,
     Recovered,
     Role,
-    Severity,
     verify_journal,
 )
 from incidentkit.memory import load_dataset
@@ -72,16 +71,20 @@ def main(argv: list[str]) -> int:
     clock.set(when("assessed_at"))
     assessed = declared.assess_impact(
         actor=commander,
-        severity=Severity.SEV1,
         ongoing=True,
-        symptom_start=when("symptom_start"),
+        # The onset is detected in the error ratio, and the severity suggested
+        # from the error-budget burn rates against a 99.9 % SLO.
+        errors=errors,
+        traffic=traffic,
+        slo=0.999,
         user_segments=["every customer checking out"],
-        measures=[
-            Measure("error_ratio", errors, reduce="max"),
-            Measure("requests_per_second", traffic, reduce="mean"),
-        ],
+        measures=[Measure("peak_error_ratio", errors, reduce="max")],
         summary="Checkout fails for about one request in five.",
     )
+    onset = assessed.onset
+    if onset is not None:
+        print(f"onset: {onset.explanation}")
+    print(f"severity: {assessed.impact.severity.value} ({assessed.impact_numbers.explanation})")
     for figure in assessed.impact.figures:
         print(f"impact: {figure.name} = {figure.value:.4g} {figure.unit}")
 

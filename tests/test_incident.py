@@ -1304,7 +1304,7 @@ def test_timeline_is_ordered_and_has_the_symptom_window(world):
     assert instants == sorted(instants)
     symptom = [e for e in timeline if e.kind == "symptom"]
     assert symptom[0].at == SYMPTOM_START
-    assert symptom[0].summary == "symptom began"
+    assert symptom[0].summary == "symptom began (as assessed)"
     assert symptom[0].offset == 0.0
     assert symptom[1].summary == "symptom ended (back at baseline, held)"
     assert symptom[1].at == resolved.report().recovery[-1].verdict.healthy_since

@@ -32,6 +32,8 @@ from incidentkit._model import (
 )
 from incidentkit._recovery import RecoveryVerdict
 from incidentkit._time import UTC, format_instant, parse_instant
+from incidentkit.analysis._impact import ImpactNumbers
+from incidentkit.analysis._onset import Onset
 
 __all__ = [
     "ChangesGathered",
@@ -126,6 +128,8 @@ class ImpactAssessed:
     actor: Actor
     impact: Impact
     measurements: tuple[Measurement, ...] = ()
+    onset: Onset | None = None
+    numbers: ImpactNumbers | None = None
 
 
 @attrs.frozen

@@ -88,6 +88,8 @@ from incidentkit._state import (
     requirement,
 )
 from incidentkit._time import SystemClock, to_instant
+from incidentkit.analysis._impact import ImpactNumbers, impact_numbers
+from incidentkit.analysis._onset import Onset, detect_onset
 from incidentkit.analysis._suspects import SuspectRanking
 
 if TYPE_CHECKING:
@@ -117,6 +119,8 @@ _DEPLOY_KINDS = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEAT
 _INFRA_KINDS = frozenset({ChangeKind.INFRASTRUCTURE})
 _DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
 _DEFAULT_LOOKBACK = 6 * 3600.0
+_ONSET_LOOKBACK = 6 * 3600.0
+"""How far before the detection the error metric is read: the longest burn-rate window."""
 
 
 def _is_text(value: object) -> bool:
@@ -806,58 +810,148 @@ class Declared(_DiagnosingOverride):
 
     PHASE: ClassVar[str] = "declared"
 
-    def assess_impact(
+    def assess_impact(  # noqa: C901, PLR0912, PLR0915 - each input feeds one figure
         self,
         *,
         actor: Actor | str,
-        severity: Severity,
         ongoing: bool,
+        severity: Severity | None = None,
         symptom_start: dt.datetime | float | None = None,
         services: Sequence[str] = (),
         regions: Sequence[str] = (),
         user_segments: Sequence[str] = (),
+        errors: Metric | None = None,
+        traffic: Metric | None = None,
+        users: Metric | None = None,
+        slo: float | None = None,
         measures: Sequence[Measure] = (),
         stated: Sequence[Figure] = (),
         summary: str = "",
     ) -> Assessed:
         """Record the blast radius: who is affected, how badly, whether it is ongoing.
 
-        Figures are measured (``measures``: the library queries the metric
-        source over the symptom window and stores the series and the number)
+        With an ``errors`` metric (an error ratio) the library reads monitoring
+        itself: it detects when the symptom began (unless ``symptom_start`` is
+        given) and, with an ``slo``, computes the error-budget burn rates over
+        5 min, 1 h and 6 h, the share of requests failing, the affected users
+        (with a ``users`` metric) and a suggested severity, used when
+        ``severity`` is not given. Other figures are measured (``measures``)
         or stated by a person (``stated``). An impact with no measured figure
         is allowed but recorded as a monitoring gap ("impact not measurable
-        from monitoring"), and so is a measure whose source fails.
+        from monitoring"), and so is a metric source that fails.
 
         Args:
             actor: Who assesses.
-            severity: How bad it is.
             ongoing: Whether the impact is still going on.
-            symptom_start: When the symptom began; by default when it was detected.
+            severity: How bad it is; by default the suggestion from the burn rates.
+            symptom_start: When the symptom began; by default the onset detected
+                in ``errors``, else when the incident was detected.
             services: Affected services; by default the declared ones.
             regions: Affected regions.
             user_segments: Affected user segments.
-            measures: Figures to measure from metric sources.
+            errors: The error ratio of the affected service (0 to 1).
+            traffic: Its request rate, to weight the error ratio by volume.
+            users: A metric of affected users.
+            slo: The availability target (``0.999``) for the burn rates.
+            measures: Further figures to measure from metric sources.
             stated: Figures stated by a person (give each its evidence).
             summary: The impact in one sentence, for the report.
 
         Returns:
             The assessed phase, where changes may be gathered and rollbacks reviewed.
+
+        Raises:
+            InvalidInputError: No severity was given and none could be
+                suggested (no ``errors`` and ``slo``, or no error data), or the
+                symptom start is in the future.
         """
         core = self._enter("assess_impact")
         who = as_actor(actor)
         state = core.state
         now = core.now()
-        start = (
-            state.declared.detected_at
-            if symptom_start is None
-            else to_instant(symptom_start, what="symptom_start")
+        detected = state.declared.detected_at
+        given_start = (
+            None if symptom_start is None else to_instant(symptom_start, what="symptom_start")
         )
-        if start > now:
-            msg = f"symptom_start {start} is in the future (now is {now})"
+        if given_start is not None and given_start > now:
+            msg = f"symptom_start {given_start} is in the future (now is {now})"
             raise InvalidInputError(msg)
         figures = [attrs.evolve(f, measured=False) for f in stated]
         measurements: list[Measurement] = []
         gaps: list[str] = []
+
+        # Monitoring first: the onset and the burn rates need the longest window.
+        onset: Onset | None = None
+        numbers: ImpactNumbers | None = None
+        lookback_start = (given_start or detected).subtract(seconds=_ONSET_LOOKBACK)
+        fetched: dict[str, Series] = {}
+        for label, metric in (("errors", errors), ("traffic", traffic), ("users", users)):
+            if metric is None:
+                continue
+            series, error = _fetch(metric, lookback_start, now)
+            if series is None:
+                gaps.append(error)
+                continue
+            fetched[label] = series
+            measurements.append(Measurement(label, "series", None, series))
+        error_series = fetched.get("errors")
+        if error_series is not None and not error_series.present():
+            gaps.append(f"{error_series.query.source}: {error_series.query.query!r} has no samples")
+            error_series = None
+        if error_series is not None and given_start is None:
+            onset = detect_onset(error_series)
+            if onset is None or onset.at > now:
+                onset = None
+                gaps.append(
+                    f"no onset found in {error_series.query.query!r}; the symptom start is "
+                    "taken as the detection time"
+                )
+        start = given_start or (onset.at if onset is not None else detected)
+        if error_series is not None and slo is not None:
+            numbers = impact_numbers(
+                error_series,
+                slo=slo,
+                at=now,
+                symptom_start=start,
+                traffic=fetched.get("traffic"),
+                users=fetched.get("users"),
+            )
+            evidence = Evidence.metric(error_series.query.query)
+            for rate in numbers.burn_rates:
+                if rate.burn is not None:
+                    name = f"burn_rate_{_window_label(rate.window)}"
+                    figures.append(
+                        Figure(name, rate.burn, "x budget", measured=True, evidence=evidence)
+                    )
+            if numbers.share_of_requests is not None:
+                figures.append(
+                    Figure(
+                        "share_of_requests_failing",
+                        numbers.share_of_requests,
+                        "ratio",
+                        measured=True,
+                        evidence=evidence,
+                    )
+                )
+            if numbers.affected_users is not None and users is not None:
+                figures.append(
+                    Figure(
+                        "affected_users",
+                        numbers.affected_users,
+                        users.unit or "users",
+                        measured=True,
+                        evidence=Evidence.metric(users.query),
+                    )
+                )
+        if severity is None:
+            if numbers is None or all(rate.burn is None for rate in numbers.burn_rates):
+                msg = (
+                    "give severity=..., or errors=Metric(...) and slo=... with error data "
+                    "so that one can be suggested"
+                )
+                raise InvalidInputError(msg)
+            severity = numbers.suggested_severity
+
         for measure in measures:
             series, error = _fetch(measure.metric, start, now)
             if series is None:
@@ -892,7 +986,7 @@ class Declared(_DiagnosingOverride):
             tuple(figures),
             summary,
         )
-        core.record(ImpactAssessed(now, who, impact, tuple(measurements)))
+        core.record(ImpactAssessed(now, who, impact, tuple(measurements), onset, numbers))
         for error in gaps:
             self._gap(core, who, "an impact figure could not be measured", error)
         if not impact.measured:
@@ -903,6 +997,10 @@ class Declared(_DiagnosingOverride):
                 "every figure of the impact assessment was stated by a person",
             )
         return Assessed(core)
+
+
+def _window_label(seconds: float) -> str:
+    return f"{seconds / 3600:g}h" if seconds % 3600 == 0 else f"{seconds / 60:g}m"
 
 
 def _reduce(values: list[float], how: str) -> float:
@@ -934,6 +1032,18 @@ class Assessed(_Gathering, _Reviewing, _Verifying, _DiagnosingOverride):
         impact = self._core.state.impact
         assert impact is not None  # noqa: S101
         return impact
+
+    @property
+    def onset(self) -> Onset | None:
+        """The onset detected in the error metric at assessment, if one was."""
+        event = self._core.state.impact_event
+        return None if event is None else event.onset
+
+    @property
+    def impact_numbers(self) -> ImpactNumbers | None:
+        """The burn rates, share of requests failing and suggested severity, if computed."""
+        event = self._core.state.impact_event
+        return None if event is None else event.numbers
 
     def skip_rollback_review(self, *, actor: Actor | str, reason: str) -> Reviewed:
         """Intervene without reviewing rollbacks: an override, never silent.

@@ -21,6 +21,8 @@ from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact
 from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
 from incidentkit._state import IncidentState
 from incidentkit._timeline import TimelineEntry, build_timeline
+from incidentkit.analysis._impact import ImpactNumbers
+from incidentkit.analysis._onset import Onset
 from incidentkit.analysis._suspects import Suspect
 
 __all__ = [
@@ -136,6 +138,8 @@ class Report:
     declared_at: pendulum.DateTime
     resolved_at: pendulum.DateTime | None
     impact: Impact | None
+    onset: Onset | None
+    impact_numbers: ImpactNumbers | None
     suspects: tuple[Suspect, ...]
     suspect_verdict: str
     later_changes: tuple[Change, ...]
@@ -185,6 +189,10 @@ class Report:
             )
             if impact.summary:
                 lines += ["", impact.summary]
+            if self.onset is not None:
+                lines += ["", f"Onset: {self.onset.explanation}"]
+            if self.impact_numbers is not None:
+                lines += ["", f"Severity: {self.impact_numbers.explanation}"]
             lines.append("")
             for label, values in (
                 ("Services", impact.services),
@@ -422,6 +430,8 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
         declared_at=declared.at,
         resolved_at=resolution.at if resolution else None,
         impact=impact,
+        onset=state.impact_event.onset if state.impact_event else None,
+        impact_numbers=state.impact_event.numbers if state.impact_event else None,
         suspects=ranking.suspects,
         suspect_verdict=ranking.explanation,
         later_changes=ranking.after_onset,

@@ -136,9 +136,14 @@ def build_timeline(state: IncidentState) -> list[TimelineEntry]:
             )
         )
     if start is not None:
-        entries.append(
-            TimelineEntry(start, "symptom", "monitoring", "symptom began", None, None, 0.0)
+        onset = state.impact_event.onset if state.impact_event is not None else None
+        began = (
+            "symptom began (as assessed)"
+            if onset is None or onset.at != start
+            else f"symptom began: onset detected, {onset.shape}, confidence "
+            f"{onset.confidence:.2f}, {onset.baseline_level:.4g} -> {onset.symptom_level:.4g}"
         )
+        entries.append(TimelineEntry(start, "symptom", "monitoring", began, None, None, 0.0))
         for check in state.checks:
             since = check.verdict.healthy_since
             if check.verdict.outcome is RecoveryOutcome.RECOVERED and since is not None:

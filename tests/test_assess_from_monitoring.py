@@ -1,0 +1,117 @@
+"""Tests for an impact assessment read from monitoring: onset, burn rates, severity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from incidentkit import (
+    Detection,
+    FindingKind,
+    Incident,
+    InvalidInputError,
+    ManualClock,
+    Metric,
+    Severity,
+)
+from incidentkit.memory import load_dataset
+
+DATA = Path(__file__).parent.parent / "examples" / "data" / "checkout_outage.json"
+
+
+class Down:
+    """A metric source that is down."""
+
+    name = "prometheus-down"
+
+    def query_range(self, query, start, end, step):  # noqa: ARG002 - the protocol's signature
+        """Fail as an unreachable server does."""
+        raise ConnectionRefusedError(query)
+
+
+@pytest.fixture
+def scene(tmp_path):
+    """The checkout outage at assessment time, declared and ready to assess."""
+    data = load_dataset(DATA)
+    clock = ManualClock(data.scenario_instant("declared_at"))
+    declared = Incident.declare(
+        title="Checkout returns 5xx",
+        services="checkout",
+        actor="dana",
+        detection=Detection.ALERT,
+        detected_at=data.scenario_instant("detected_at"),
+        journal=tmp_path / "incident.jsonl",
+        clock=clock,
+    )
+    clock.set(data.scenario_instant("assessed_at"))
+    source = data.metric_source()
+    errors = Metric(source, data.scenario["error_query"], unit="ratio")
+    traffic = Metric(source, data.scenario["traffic_query"], unit="req/s")
+    return declared, errors, traffic, data, tmp_path / "incident.jsonl"
+
+
+def test_onset_and_severity_come_from_the_error_metric(scene):
+    """Without a stated start or severity, both are read from the error ratio and the SLO."""
+    declared, errors, traffic, data, _path = scene
+    assessed = declared.assess_impact(
+        actor="dana", ongoing=True, errors=errors, traffic=traffic, slo=0.999
+    )
+    onset = assessed.onset
+    assert onset is not None
+    assert abs((onset.at - data.scenario_instant("symptom_start")).total_seconds()) <= 60
+    assert assessed.impact.symptom_start == onset.at
+    numbers = assessed.impact_numbers
+    assert numbers is not None
+    assert assessed.impact.severity is numbers.suggested_severity is Severity.SEV1
+    names = {figure.name for figure in assessed.impact.figures}
+    assert {"burn_rate_5m", "burn_rate_1h", "burn_rate_6h", "share_of_requests_failing"} <= names
+    assert all(figure.measured for figure in assessed.impact.figures)
+    assert not [f for f in assessed.findings if f.kind is FindingKind.MONITORING_GAP]
+
+
+def test_a_stated_start_and_severity_win_over_monitoring(scene):
+    """A stated symptom start and severity are kept; the burn rates are still computed."""
+    declared, errors, traffic, _data, _path = scene
+    stated = pendulum.datetime(2026, 11, 20, 14, 5, tz="UTC")
+    assessed = declared.assess_impact(
+        actor="dana",
+        ongoing=True,
+        severity=Severity.SEV2,
+        symptom_start=stated,
+        errors=errors,
+        traffic=traffic,
+        slo=0.999,
+    )
+    assert assessed.impact.symptom_start == stated
+    assert assessed.onset is None
+    assert assessed.impact.severity is Severity.SEV2
+    assert assessed.impact_numbers is not None
+
+
+def test_a_dead_error_source_is_a_gap_and_needs_a_stated_severity(scene):
+    """With the error source down, no severity can be suggested: say one, and the gap is kept."""
+    declared, errors, _traffic, _data, _path = scene
+    dead = Metric(Down(), errors.query)
+    with pytest.raises(InvalidInputError, match="give severity"):
+        declared.assess_impact(actor="dana", ongoing=True, errors=dead, slo=0.999)
+    assessed = declared.assess_impact(
+        actor="dana", ongoing=True, severity=Severity.SEV2, errors=dead, slo=0.999
+    )
+    gaps = [f for f in assessed.findings if f.kind is FindingKind.MONITORING_GAP]
+    assert any("ConnectionRefusedError" in gap.detail for gap in gaps)
+    assert any(gap.summary == "impact not measurable from monitoring" for gap in gaps)
+    assert assessed.impact.symptom_start == declared.events[0].detected_at
+
+
+def test_the_onset_and_the_numbers_survive_a_resume(scene):
+    """A resumed incident has the same onset and burn rates as the live one."""
+    declared, errors, traffic, _data, path = scene
+    assessed = declared.assess_impact(
+        actor="dana", ongoing=True, errors=errors, traffic=traffic, slo=0.999
+    )
+    resumed = Incident.resume(path)
+    assert resumed.events == assessed.events
+    assert resumed.onset == assessed.onset
+    assert resumed.impact_numbers == assessed.impact_numbers
