@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
 import attrs
 import cattrs
@@ -32,8 +32,12 @@ from incidentkit._model import (
 )
 from incidentkit._recovery import RecoveryVerdict
 from incidentkit._time import UTC, format_instant, parse_instant
-from incidentkit.analysis._impact import ImpactNumbers
-from incidentkit.analysis._onset import Onset
+
+if TYPE_CHECKING:
+    # Imported when the converter is built: the analysis modules stay out of
+    # `import incidentkit` (see _make_converter).
+    from incidentkit.analysis._impact import ImpactNumbers  # noqa: TC004 - resolved lazily
+    from incidentkit.analysis._onset import Onset  # noqa: TC004 - resolved lazily
 
 __all__ = [
     "ChangesGathered",
@@ -375,6 +379,10 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
 
 
 def _make_converter() -> cattrs.Converter:
+    from incidentkit.analysis._impact import ImpactNumbers  # noqa: PLC0415 - see TYPE_CHECKING
+    from incidentkit.analysis._onset import Onset  # noqa: PLC0415
+
+    attrs.resolve_types(ImpactAssessed, localns={"Onset": Onset, "ImpactNumbers": ImpactNumbers})
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(pendulum.DateTime, format_instant)
     conv.register_structure_hook(pendulum.DateTime, lambda value, _: parse_instant(value))

@@ -88,13 +88,13 @@ from incidentkit._state import (
     requirement,
 )
 from incidentkit._time import SystemClock, to_instant
-from incidentkit.analysis._impact import ImpactNumbers, impact_numbers
-from incidentkit.analysis._onset import Onset, detect_onset
-from incidentkit.analysis._suspects import SuspectRanking
 
 if TYPE_CHECKING:
     from incidentkit._report import Report
     from incidentkit._timeline import TimelineEntry
+    from incidentkit.analysis._impact import ImpactNumbers
+    from incidentkit.analysis._onset import Onset
+    from incidentkit.analysis._suspects import SuspectRanking
     from incidentkit.protocols import (
         ChangeSource,
         Clock,
@@ -865,6 +865,10 @@ class Declared(_DiagnosingOverride):
                 suggested (no ``errors`` and ``slo``, or no error data), or the
                 symptom start is in the future.
         """
+        # The analysis loads on first use, not with `import incidentkit`.
+        from incidentkit.analysis._impact import impact_numbers  # noqa: PLC0415
+        from incidentkit.analysis._onset import detect_onset  # noqa: PLC0415
+
         core = self._enter("assess_impact")
         who = as_actor(actor)
         state = core.state

@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import pathlib
-import random
 import re
 import stat
 import time
@@ -705,7 +704,8 @@ def _lock(fd: int, operation: int, timeout: float, path: pathlib.Path) -> None:
                 "or pass a longer lock_timeout."
             )
             raise JournalLockedError(msg, path=str(path))
-        pause = random.uniform(_POLL_MIN, _POLL_MAX)  # noqa: S311 - jitter, not cryptography
+        # Jitter without the random module (kept out of `import incidentkit`).
+        pause = _POLL_MIN + (_POLL_MAX - _POLL_MIN) * os.urandom(1)[0] / 255
         time.sleep(min(pause, deadline - now))
 
 

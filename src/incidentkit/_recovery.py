@@ -58,16 +58,19 @@ intervention, and an evenly spaced subsample of the baseline.
 from __future__ import annotations
 
 import enum
+import functools
 import math
-import statistics
 from collections.abc import Callable, Sequence
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import attrs
 import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series
+
+if TYPE_CHECKING:
+    import statistics
 
 __all__ = [
     "RecoveryOutcome",
@@ -80,7 +83,21 @@ __all__ = [
 Comparison = Literal["within", "elevated", "high"]
 """How the comparison window stands against the baseline plus the allowed shift."""
 
-_NORMAL = statistics.NormalDist()
+
+def _variance(values: Sequence[float]) -> float:
+    """The sample variance (n - 1 in the denominator), as statistics.variance."""
+    mean = math.fsum(values) / len(values)
+    return math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+@functools.cache
+def _normal() -> statistics.NormalDist:
+    """The standard normal distribution; ``statistics`` loads on the first check."""
+    import statistics  # noqa: PLC0415 - kept out of `import incidentkit`
+
+    return statistics.NormalDist()
+
+
 _ROUNDING = 1e-9
 """Relative slack on the allowed shift, so that floating-point rounding never decides."""
 
@@ -267,7 +284,7 @@ def mann_whitney(
     numerator = n * m * ((total + 1) * total * (total - 1) - ties)
     sigma = math.sqrt(numerator / (12 * total * (total - 1))) if numerator > 0 else 0.0
     z = (u - n * m / 2 - 0.5) / sigma if sigma > 0 else None
-    p_value = None if z is None else _NORMAL.cdf(-z)
+    p_value = None if z is None else _normal().cdf(-z)
 
     differences = sorted(y - x for y in post for x in baseline)
     pairs = len(differences)
@@ -275,7 +292,7 @@ def mann_whitney(
     shift = (
         differences[middle] if pairs % 2 else (differences[middle - 1] + differences[middle]) / 2
     )
-    quantile = _NORMAL.inv_cdf((1 + confidence) / 2)
+    quantile = _normal().inv_cdf((1 + confidence) / 2)
     k = math.floor(pairs / 2 - quantile * sigma + 0.5)
     k = min(max(k, 1), (pairs + 1) // 2)
     return ShiftTest(
@@ -385,10 +402,7 @@ def _spread(values: Sequence[float], limit: int) -> list[float]:
 def _standard_error(post: Sequence[float], baseline: Sequence[float]) -> float:
     """Return Welch's standard error of the difference of the two means."""
     return math.sqrt(
-        sum(
-            statistics.variance(side) / len(side) if len(side) > 1 else 0.0
-            for side in (post, baseline)
-        )
+        sum(_variance(side) / len(side) if len(side) > 1 else 0.0 for side in (post, baseline))
     )
 
 
@@ -505,7 +519,7 @@ def _compare(
     allowed = policy.allowed_increase * median + policy.absolute_tolerance
     allowed_mean = policy.allowed_increase * baseline_mean + policy.absolute_tolerance
     excess = post_mean - baseline_mean
-    quantile = _NORMAL.inv_cdf((1 + policy.confidence) / 2)
+    quantile = _normal().inv_cdf((1 + policy.confidence) / 2)
     significant = test.p_value is not None and test.p_value < 1 - policy.confidence
     comparison: Comparison
     if _above(test.low, allowed):

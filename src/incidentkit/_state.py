@@ -8,7 +8,7 @@ is in exactly the phase the live one was in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pendulum
 
@@ -34,7 +34,9 @@ from incidentkit._events import (
 )
 from incidentkit._model import Change, ChecklistItem, Impact, RollbackOption
 from incidentkit._recovery import RecoveryOutcome
-from incidentkit.analysis._suspects import DEFAULT_LOOKBACK, SuspectRanking, rank_suspects
+
+if TYPE_CHECKING:
+    from incidentkit.analysis._suspects import SuspectRanking
 
 __all__ = [
     "NEXT_STEP",
@@ -187,7 +189,7 @@ class IncidentState:
         self.checklist: dict[ChecklistItem, ChecklistItemChecked | ChecklistItemWaived] = {}
         self.findings: list[tuple[int, FindingRecorded]] = []
         self.resolution: IncidentResolved | None = None
-        self.lookback = DEFAULT_LOOKBACK
+        self.lookback: float | None = None  # the widest gathered, else the ranking's default
 
     @property
     def symptom_start(self) -> pendulum.DateTime:
@@ -207,6 +209,15 @@ class IncidentState:
 
     def ranking(self) -> SuspectRanking:
         """Rank the gathered changes against the symptom start (see :func:`rank_suspects`)."""
+        from incidentkit.analysis._suspects import rank_suspects  # noqa: PLC0415 - on first use
+
+        if self.lookback is None:
+            return rank_suspects(
+                self.changes.values(),
+                self.symptom_start,
+                services=self.affected_services,
+                depends_on=self.declared.depends_on,
+            )
         return rank_suspects(
             self.changes.values(),
             self.symptom_start,
@@ -286,9 +297,8 @@ class IncidentState:
             self.impact_event = event
             self.phase = "assessed"
         elif isinstance(event, ChangesGathered):
-            self.lookback = max(
-                self.lookback, (self.symptom_start - event.window_start).total_seconds()
-            )
+            reach = (self.symptom_start - event.window_start).total_seconds()
+            self.lookback = reach if self.lookback is None else max(self.lookback, reach)
             for change in event.changes:
                 self.changes[change.source, change.id] = change
             for outcome in event.sources:
