@@ -13,12 +13,13 @@ from pathlib import Path
 
 import bench_append
 import bench_import
+import bench_onset
 import bench_recovery
 import bench_resume
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "suspects", "recovery")
+BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -95,6 +96,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_resume.run(quick=args.quick, profile=args.profile))
         elif name == "import":
             results.append(bench_import.run(quick=args.quick))
+        elif name == "onset":
+            results.append(bench_onset.run(quick=args.quick))
         elif name == "suspects":
             results.append(bench_suspects.run(quick=args.quick))
         elif name == "recovery":

@@ -11,6 +11,7 @@ import typing
 import pytest
 
 import incidentkit
+import incidentkit.analysis
 import incidentkit.events
 import incidentkit.memory
 import incidentkit.protocols
@@ -22,7 +23,13 @@ from fakes import (
     FakeMetricSource,
 )
 
-PUBLIC_MODULES = [incidentkit, incidentkit.events, incidentkit.memory, incidentkit.protocols]
+PUBLIC_MODULES = [
+    incidentkit,
+    incidentkit.analysis,
+    incidentkit.events,
+    incidentkit.memory,
+    incidentkit.protocols,
+]
 MODULE_IDS = [m.__name__ for m in PUBLIC_MODULES]
 PACKAGE_DIR = pathlib.Path(incidentkit.__file__).parent
 

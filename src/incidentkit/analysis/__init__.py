@@ -15,6 +15,7 @@ from incidentkit._recovery import (
     check_recovery,
 )
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
+from incidentkit.analysis._onset import Onset, detect_onset
 from incidentkit.analysis._suspects import (
     Suspect,
     SuspectPolicy,
@@ -27,6 +28,7 @@ from incidentkit.analysis._suspects import (
 __all__ = [
     "BurnRate",
     "ImpactNumbers",
+    "Onset",
     "RecoveryOutcome",
     "RecoveryPolicy",
     "RecoveryVerdict",
@@ -36,6 +38,7 @@ __all__ = [
     "SuspectReason",
     "SuspectReasonKind",
     "check_recovery",
+    "detect_onset",
     "impact_numbers",
     "rank_suspects",
 ]
