@@ -78,6 +78,9 @@ _SEASONAL_CHECK: Final = 1_000
 _WALK: Final = 8
 _RETRIES: Final = 2
 _MEDIAN_ERROR: Final = 1.25
+_MAX_REJECTED: Final = 10
+_LARGEST: Final = 2.0**100
+_SMALLEST: Final = 2.0**-100
 
 Direction = Literal["up", "down"]
 Shape = Literal["step", "ramp"]
@@ -91,7 +94,8 @@ class Onset:
     Attributes:
         at: The instant of the first sample of the symptom: the step, or the
             start of the rise for a ramp.
-        index: That sample's index in ``series.samples`` (gaps included).
+        index: That sample's index in ``series.samples`` (gaps included), or in
+            the pairs when pairs were given.
         confidence: How clear the symptom is, from 0 to 1: ``T**2 / (T**2 + 25)``,
             where the evidence ``T`` is the shift in noise sigmas times the square
             root of the number of symptom samples (at most 100), divided by the
@@ -246,6 +250,29 @@ def _from_pairs(pairs: Iterable[tuple[dt.datetime | float, float | None]]) -> _I
         return to_instant(raw_times[i], what=f"sample {i}")
 
     return _Input(values, instant, times.__getitem__, times.copy)
+
+
+def _normalised(inp: _Input) -> tuple[_Input, int]:
+    """The input with its values scaled by a power of two when they are huge or tiny.
+
+    Squares of values near 1e200 overflow and noise floors are absolute, so values
+    whose largest magnitude is outside ``[2**-100, 2**100]`` are brought near 1. A
+    power of two scales exactly: the answer is the same, its levels scaled back.
+
+    Returns:
+        The input, and the power of two its values were multiplied by.
+    """
+    present = [v for v in inp.values if v is not None]
+    if not present:
+        return inp, 0
+    top = max(present)
+    bottom = min(present)
+    largest = max(top, -bottom)
+    if largest == 0.0 or _SMALLEST <= largest <= _LARGEST:
+        return inp, 0
+    exponent = -math.frexp(largest)[1]
+    values = [None if v is None else math.ldexp(v, exponent) for v in inp.values]
+    return attrs.evolve(inp, values=values), exponent
 
 
 # -- robust statistics -----------------------------------------------------------------
@@ -415,6 +442,31 @@ def _cusum(
     return None
 
 
+def _excursion_end(
+    values: Sequence[float], start: int, stop: int, *, scale: _Scale, gain: float, bias: float
+) -> int:
+    """Where a CUSUM that passed its threshold at ``start - 1`` falls back to zero.
+
+    Used to step over a whole excursion once too many alarms were rejected, so that a
+    long shifted stretch costs one pass rather than one fit every few samples.
+    """
+    level = scale.level
+    inv = scale.inv
+    s = 1.0
+    i = start
+    for x in values[start:stop]:
+        u = (x - level) * inv
+        if u > CLIP:
+            u = CLIP
+        elif u < -CLIP:
+            u = -CLIP
+        s += u * gain + bias
+        if s <= 0.0:
+            return i + 1
+        i += 1
+    return stop
+
+
 @attrs.frozen
 class _Fit:
     quality: float
@@ -533,7 +585,7 @@ def _locate(
             mean = a / n
             spread = math.fsum((v - mean) ** 2 for v in z)
             variance = max((spread - ramp.quality) / (n - _FIT_PARAMETERS), noise * noise)
-            if ramp.quality - step.quality > 3.0 * math.log(n) * variance:
+            if ramp.quality - step.quality > 2.0 * math.log(n) * variance:
                 best = _Located(lo + ramp.start, ramp.length)
     return best
 
@@ -791,7 +843,7 @@ class _Found:
 def _confirmed(
     work: _Working,
     scale: _Scale,
-    positions: tuple[int, int, int],
+    positions: tuple[int, int, int, int],
     *,
     duration: int,
     reference: float,
@@ -800,25 +852,27 @@ def _confirmed(
 ) -> bool:
     """Whether a shift at ``start`` is real and persists: two tests on median z-scores.
 
-    ``positions`` is ``(floor, start, alarm)``. *After*: the ``duration`` samples from
+    ``positions`` is ``(floor, start, first, alarm)``, ``first`` being where the
+    CUSUM's excursion began. *After*: the ``duration`` samples from
     ``max(start + duration, alarm + 1)`` on, the shift's persistence. *Before*: up to
-    ``max(2 * duration, 10)`` samples just before ``start`` (not before ``floor``).
-    A rise is confirmed when the median after is at or above ``reference`` and
-    exceeds the median before by at least ``margin``; a fall (the end), mirrored.
-    The second test rejects an alarm raised by a baseline level that was slightly
-    off rather than by a change.
+    ``max(2 * duration, 10)`` samples just before ``start`` or ``first``, whichever is
+    earlier (not before ``floor``). A rise is confirmed when the median after is at
+    or above ``reference`` and exceeds the median before by at least ``margin``; a
+    fall (the end), mirrored. The second test rejects an alarm raised by a baseline
+    level that was slightly off rather than by a change.
     """
-    floor, start, alarm = positions
+    floor, start, first, alarm = positions
     values = work.values
     lo = max(start + duration, alarm + 1)
     hi = min(len(values), lo + duration)
     if hi <= lo:
         return False
     after = _median(_zscores(values, lo, hi, scale), 0, hi - lo)
-    before_lo = max(floor, start - max(2 * duration, 10))
+    before_hi = min(start, first)
+    before_lo = max(floor, before_hi - max(2 * duration, 10))
     before = (
-        _median(_zscores(values, before_lo, start, scale), 0, start - before_lo)
-        if start > before_lo
+        _median(_zscores(values, before_lo, before_hi, scale), 0, before_hi - before_lo)
+        if before_hi > before_lo
         else None
     )
     if rising:
@@ -858,7 +912,7 @@ def _place(
     reference: float,
     sign: float,
 ) -> _Located | None:
-    """Fit "flat, rise, flat" in units of the shift seen after the alarm.
+    """Fit "flat, rise, flat" in units of the shift seen after the latest candidate.
 
     While the best fit is a ramp with little of the window left after it (fewer than
     ``duration`` samples, or than half the ramp's length), the window doubles (up to
@@ -867,13 +921,13 @@ def _place(
     values = work.values
     m = len(values)
     lo, hi = window
-    alarm = candidates[1]
+    latest = candidates[1]
     located: _Located | None = None
     for _ in range(_GROWTH):
-        after = _median(values, alarm, hi) if hi > alarm else values[alarm]
+        after = _median(values, latest, hi) if hi > latest else values[latest]
         shift = max(sign * (after - reference), settings.k * 2.0 * scale.noise)
         y = _shift_units(values, (lo, hi), reference=reference, per_shift=sign / shift)
-        noise = max(scale.noise * scale.error_factor, _difference_noise(values, alarm, hi)) / shift
+        noise = max(scale.noise * scale.error_factor, _difference_noise(values, latest, hi)) / shift
         located = _locate(y, lo, candidates, noise, ramps=settings.ramps)
         if located is None or located.length == 0 or hi >= m:
             break
@@ -895,22 +949,19 @@ def _find_rise(work: _Working, scale: _Scale, start: int, settings: _Settings) -
     values = work.values
     m = len(values)
     threshold = settings.threshold * scale.threshold_factor
+    bias = -(settings.k + scale.slack)
     position = start
+    rejected = 0
     while position < m:
-        hit = _cusum(
-            values,
-            position,
-            m,
-            scale=scale,
-            gain=1.0,
-            bias=-(settings.k + scale.slack),
-            threshold=threshold,
-        )
+        hit = _cusum(values, position, m, scale=scale, gain=1.0, bias=bias, threshold=threshold)
         if hit is None:
             return None
         first, alarm = hit
         window = _window(first, alarm, 0, m, settings.duration)
-        candidates = (max(position, window[0] + 1), alarm)
+        # The shift may begin after the alarm when a slightly-off baseline level set the
+        # CUSUM climbing early: candidates run on for `duration` samples, and on again
+        # while the best fit sits at the last candidate.
+        candidates = (max(position, window[0] + 1), min(m - 1, alarm + settings.duration))
         located = _place(
             work,
             scale,
@@ -920,17 +971,36 @@ def _find_rise(work: _Working, scale: _Scale, start: int, settings: _Settings) -
             reference=scale.level,
             sign=settings.sign,
         )
+        while (
+            located is not None
+            and located.start == candidates[1]
+            and candidates[1] < window[1] - settings.duration
+        ):
+            candidates = (candidates[0], min(candidates[1] + settings.duration, m - 1))
+            window = (window[0], min(m, max(window[1], candidates[1] + 4 * settings.duration)))
+            located = _place(
+                work,
+                scale,
+                settings,
+                window=window,
+                candidates=candidates,
+                reference=scale.level,
+                sign=settings.sign,
+            )
         if located is not None and _confirmed(
             work,
             scale,
-            (0, located.start, alarm),
+            (0, located.start, first, alarm),
             duration=settings.duration,
             reference=settings.k + scale.slack,
             margin=settings.k,
             rising=True,
         ):
             return _Found(located.start, located.length, alarm, scale, window, candidates)
+        rejected += 1
         position = alarm + 1
+        if rejected >= _MAX_REJECTED:
+            position = _excursion_end(values, position, m, scale=scale, gain=1.0, bias=bias)
     return None
 
 
@@ -952,6 +1022,7 @@ def _find_end(work: _Working, found: _Found, settings: _Settings) -> int | None:
     symptom = _median(values, top, probe_hi)
     threshold = settings.threshold * scale.threshold_factor
     position = max(top, found.alarm + 1)
+    rejected = 0
     while position < m:
         hit = _cusum(values, position, m, scale=scale, gain=-1.0, bias=middle, threshold=threshold)
         if hit is None:
@@ -963,7 +1034,7 @@ def _find_end(work: _Working, found: _Found, settings: _Settings) -> int | None:
             scale,
             settings,
             window=window,
-            candidates=(max(position, window[0] + 1), alarm),
+            candidates=(max(position, window[0] + 1), min(m - 1, alarm + settings.duration)),
             reference=symptom,
             sign=-settings.sign,
         )
@@ -972,14 +1043,17 @@ def _find_end(work: _Working, found: _Found, settings: _Settings) -> int | None:
             if end < m and _confirmed(
                 work,
                 scale,
-                (top, located.start, alarm),
+                (top, located.start, first, alarm),
                 duration=settings.duration,
                 reference=middle,
                 margin=settings.k,
                 rising=False,
             ):
                 return end
+        rejected += 1
         position = alarm + 1
+        if rejected >= _MAX_REJECTED:
+            position = _excursion_end(values, position, m, scale=scale, gain=-1.0, bias=middle)
     return None
 
 
@@ -1149,7 +1223,9 @@ def detect_onset(
         threshold=threshold,
         seasonality=seasonality,
     )
-    inp = _from_series(series) if isinstance(series, Series) else _from_pairs(series)
+    inp, exponent = _normalised(
+        _from_series(series) if isinstance(series, Series) else _from_pairs(series)
+    )
     prepared = _prepare(
         inp, baseline, seasonality=seasonality, min_length=2 * min_duration + MIN_BASELINE
     )
@@ -1203,8 +1279,9 @@ def detect_onset(
         end,
         direction=direction,
         min_sigmas=min_sigmas,
-        min_shift=min_shift,
+        min_shift=None if min_shift is None else math.ldexp(min_shift, exponent),
         baseline_samples=base_hi - base_lo,
+        exponent=exponent,
     )
 
 
@@ -1218,8 +1295,13 @@ def _report(
     min_sigmas: float,
     min_shift: float | None,
     baseline_samples: int,
+    exponent: int,
 ) -> Onset | None:
-    """Measure the levels, judge the shift's size, and write the onset up."""
+    """Measure the levels, judge the shift's size, and write the onset up.
+
+    The values were multiplied by ``2**exponent`` (see :func:`_normalised`): the
+    levels are scaled back.
+    """
     scale = found.scale
     sign = 1.0 if direction == "up" else -1.0
     top = found.start + found.length
@@ -1245,9 +1327,9 @@ def _report(
         at=at,
         index=index,
         confidence=confidence,
-        baseline_level=baseline_level,
-        symptom_level=symptom_level,
-        noise=scale.noise,
+        baseline_level=math.ldexp(baseline_level, -exponent),
+        symptom_level=math.ldexp(symptom_level, -exponent),
+        noise=math.ldexp(scale.noise, -exponent),
         shape=shape,
         ramp_end=ramp_end,
         ended_at=ended_at,
