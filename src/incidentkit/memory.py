@@ -680,11 +680,6 @@ def _metric_value(raw: object) -> float | None:
     return math.nan if math.isnan(value) else value
 
 
-def _checked_instant(value: dt.datetime | float, *, what: str) -> pendulum.DateTime:
-    """Like :func:`to_instant` (kept as the one place samples' instants are checked)."""
-    return to_instant(value, what=what)
-
-
 def _metric_samples(
     pairs: Iterable[tuple[dt.datetime | float, float | str | None]],
 ) -> tuple[tuple[pendulum.DateTime, float | None], ...]:
@@ -695,7 +690,7 @@ def _metric_samples(
         except (TypeError, ValueError):
             msg = f"sample {position}: expected an (instant, value) pair, got {pair!r}"
             raise InvalidInputError(msg) from None
-        samples.append((_checked_instant(at, what=f"sample {position}"), _metric_value(value)))
+        samples.append((to_instant(at, what=f"sample {position}"), _metric_value(value)))
     samples.sort(key=lambda sample: sample[0])
     for before, after in itertools.pairwise(samples):
         if before[0] == after[0]:
@@ -1279,7 +1274,7 @@ def _parse_sample_instant(raw: object, path: str, reader: _Reader) -> pendulum.D
         if isinstance(raw, str):
             return _instant_from_text(raw)
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return _checked_instant(raw, what="instant")
+            return to_instant(raw, what="instant")
     except InvalidInputError as exc:
         reader.add(path, str(exc))
         return None
