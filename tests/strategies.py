@@ -59,7 +59,7 @@ def naive_datetimes() -> st.SearchStrategy[dt.datetime]:
 
 @attrs.frozen
 class RecoveryCase:
-    """The arguments of one ``judge_recovery`` call, and what each sample after ``since`` is."""
+    """The arguments of one ``check_recovery`` call, and what each sample after ``since`` is."""
 
     errors: Series
     traffic: Series
@@ -79,11 +79,11 @@ class RecoveryCase:
         ]
 
     def arguments(self) -> dict[str, object]:
-        """Return the keyword arguments of ``judge_recovery`` after the two series."""
+        """Return the keyword arguments of ``check_recovery`` after the two series."""
         return {
             "baseline_start": self.baseline_start,
             "baseline_end": self.baseline_end,
-            "since": self.since,
+            "intervention_at": self.since,
             "until": self.until,
             "step": self.step,
             "policy": self.policy,

@@ -13,6 +13,7 @@ from incidentkit import (
     Incident,
     InvalidInputError,
     ManualClock,
+    Measure,
     Metric,
     Severity,
 )
@@ -115,3 +116,40 @@ def test_the_onset_and_the_numbers_survive_a_resume(scene):
     assert resumed.events == assessed.events
     assert resumed.onset == assessed.onset
     assert resumed.impact_numbers == assessed.impact_numbers
+
+
+class Counting:
+    """A metric source that counts the queries it answers."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+
+    def query_range(self, query, start, end, step):
+        """Answer from the inner source and count."""
+        self.calls += 1
+        return self.inner.query_range(query, start, end, step)
+
+
+def test_a_metric_used_twice_is_queried_once(scene):
+    """A measure on the error metric reuses the series read for the onset and the burn rates."""
+    declared, errors, _traffic, _data, _path = scene
+    counting = Counting(errors.source)
+    metric = Metric(counting, errors.query, unit="ratio")
+    assessed = declared.assess_impact(
+        actor="dana",
+        ongoing=True,
+        errors=metric,
+        slo=0.999,
+        measures=[Measure("peak_error_ratio", metric, reduce="max")],
+    )
+    assert counting.calls == 1
+    peak = next(f for f in assessed.impact.figures if f.name == "peak_error_ratio")
+    in_window = [
+        v
+        for at, v in counting.inner.query_range(
+            errors.query, assessed.impact.symptom_start, assessed.events[-1].at, 60.0
+        ).present()
+    ]
+    assert peak.value == max(in_window)

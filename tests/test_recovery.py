@@ -22,7 +22,7 @@ from incidentkit import (
     Series,
 )
 from incidentkit._events import get_converter
-from incidentkit._recovery import check_recovery, judge_recovery, mann_whitney
+from incidentkit._recovery import check_recovery, mann_whitney
 from strategies import (
     MISSING_STATES,
     RecoveryCase,
@@ -99,12 +99,12 @@ def judge(
     errors, traffic = make_series(
         after, traffic_after, baseline=baseline, baseline_traffic=baseline_traffic
     )
-    return judge_recovery(
+    return check_recovery(
         errors,
         traffic,
         baseline_start=BASELINE_START,
         baseline_end=BASELINE_END,
-        since=SINCE,
+        intervention_at=SINCE,
         until=until or _minute(len(after) - 1),
         step=STEP,
         policy=policy,
@@ -269,12 +269,12 @@ def test_bad_latest_value_in_stale_data_is_inconclusive():
 def test_no_samples_after_the_intervention_is_inconclusive():
     """Silence after the intervention is not recovery."""
     errors, traffic = make_series([])
-    verdict = judge_recovery(
+    verdict = check_recovery(
         errors,
         traffic,
         baseline_start=BASELINE_START,
         baseline_end=BASELINE_END,
-        since=SINCE,
+        intervention_at=SINCE,
         until=SINCE.add(minutes=15),
         step=STEP,
     )
@@ -343,7 +343,7 @@ def test_nan_values_after_the_intervention_are_gaps():
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_a_non_finite_value_cannot_enter_a_series_except_as_a_gap(value):
-    """A Sample refuses NaN and infinities, so judge_recovery can never count them healthy."""
+    """A Sample refuses NaN and infinities, so check_recovery can never count them healthy."""
     errors, _traffic = make_series([GOOD] * 12)
     with pytest.raises(InvalidInputError, match="finite number or None"):
         Sample(errors.samples[-1].at, value)
@@ -375,7 +375,7 @@ def test_policy_rejects_nonsense(arguments):
 
 
 def _judge_case(case: RecoveryCase):
-    return judge_recovery(case.errors, case.traffic, **case.arguments())  # type: ignore[arg-type]
+    return check_recovery(case.errors, case.traffic, **case.arguments())  # type: ignore[arg-type]
 
 
 @settings(max_examples=200)
@@ -826,11 +826,6 @@ def check(after, traffic_after=None, **overrides):
         **overrides,
     }
     return check_recovery(errors, traffic, **arguments)
-
-
-def test_check_recovery_and_judge_recovery_agree():
-    """judge_recovery is check_recovery with the intervention passed as ``since``."""
-    assert check([GOOD] * 15) == judge([GOOD] * 15)
 
 
 def test_step_defaults_to_the_error_query_step():

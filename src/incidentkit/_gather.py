@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 
 import attrs
-import pendulum
 
 from incidentkit._errors import SourceError
 from incidentkit._model import Change, ChangeKind, RollbackOption, RollbackResult, Series
@@ -73,8 +72,3 @@ def checked_result(name: str, answer: object) -> tuple[RollbackResult | None, st
     if not isinstance(answer, RollbackResult):
         return None, f"{name}: answered {type(answer).__name__}, not a RollbackResult"
     return answer, ""
-
-
-def in_window(change: Change, start: pendulum.DateTime, end: pendulum.DateTime) -> bool:
-    """Return whether a change was under way at any time in the window."""
-    return change.overlaps(start, end)

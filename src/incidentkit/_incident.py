@@ -889,6 +889,7 @@ class Declared(_DiagnosingOverride):
         numbers: ImpactNumbers | None = None
         lookback_start = (given_start or detected).subtract(seconds=_ONSET_LOOKBACK)
         fetched: dict[str, Series] = {}
+        read: dict[Metric, Series] = {}  # each metric is queried once, over the longest window
         for label, metric in (("errors", errors), ("traffic", traffic), ("users", users)):
             if metric is None:
                 continue
@@ -897,6 +898,7 @@ class Declared(_DiagnosingOverride):
                 gaps.append(error)
                 continue
             fetched[label] = series
+            read[metric] = series
             measurements.append(Measurement(label, "series", None, series))
         error_series = fetched.get("errors")
         if error_series is not None and not error_series.present():
@@ -957,7 +959,14 @@ class Declared(_DiagnosingOverride):
             severity = numbers.suggested_severity
 
         for measure in measures:
-            series, error = _fetch(measure.metric, start, now)
+            already = read.get(measure.metric)
+            if already is not None:
+                series, error = (
+                    attrs.evolve(already, samples=already.between(start, now.add(microseconds=1))),
+                    "",
+                )
+            else:
+                series, error = _fetch(measure.metric, start, now)
             if series is None:
                 gaps.append(error)
                 continue

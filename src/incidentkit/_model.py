@@ -474,8 +474,6 @@ class CaveatKind(enum.Enum):
     """The version rolled back to was itself deployed after the symptom began."""
     AUTOMATED_SYNC = "automated_sync"
     """An automated sync (GitOps) may re-apply the change after the rollback."""
-    NO_EXECUTOR = "no_executor"
-    """No executor can roll this change back."""
     NO_DRY_RUN = "no_dry_run"
     """The executor cannot rehearse the rollback."""
     OTHER = "other"

@@ -77,7 +77,6 @@ __all__ = [
     "RecoveryPolicy",
     "RecoveryVerdict",
     "check_recovery",
-    "judge_recovery",
 ]
 
 Comparison = Literal["within", "elevated", "high"]
@@ -803,33 +802,4 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
             ),
             _shift_text(verdict),
         ),
-    )
-
-
-def judge_recovery(
-    errors: Series,
-    traffic: Series,
-    *,
-    baseline_start: pendulum.DateTime,
-    baseline_end: pendulum.DateTime,
-    since: pendulum.DateTime,
-    until: pendulum.DateTime,
-    step: float,
-    policy: RecoveryPolicy | None = None,
-) -> RecoveryVerdict:
-    """Judge recovery: :func:`check_recovery` with the intervention passed as ``since``.
-
-    .. versionadded:: 0.1.0
-    .. deprecated:: 0.2.0
-       Call :func:`check_recovery` with ``intervention_at``.
-    """
-    return check_recovery(
-        errors,
-        traffic,
-        baseline_start=baseline_start,
-        baseline_end=baseline_end,
-        intervention_at=since,
-        until=until,
-        step=step,
-        policy=policy,
     )

@@ -236,11 +236,6 @@ class IncidentState:
         return None
 
     @property
-    def last_at(self) -> pendulum.DateTime:
-        """The instant of the latest event."""
-        return self.events[-1].at
-
-    @property
     def intervention_at(self) -> pendulum.DateTime | None:
         """The instant of the latest successful intervention, if any."""
         for event in reversed(self.interventions):
