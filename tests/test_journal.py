@@ -633,7 +633,12 @@ def test_sigkill_mid_stream_loses_no_acknowledged_record(tmp_path, delay):
     finally:
         if proc.poll() is None:
             proc.kill()
-        rest, _ = proc.communicate(timeout=30)
+        # Read the rest through the same buffered reader: communicate() reads the
+        # raw pipe and would miss acknowledgements readline() already buffered.
+        assert proc.stdout is not None
+        rest = proc.stdout.read()
+        proc.stdout.close()
+        proc.wait(timeout=30)
     acked.extend(int(line) for line in rest.split(b"\n")[:-1])
     assert proc.returncode == -signal.SIGKILL
 
