@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import bench_append
+import bench_gather
 import bench_import
 import bench_onset
 import bench_recovery
@@ -19,7 +20,7 @@ import bench_resume
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery")
+BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery", "gather")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -102,6 +103,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_suspects.run(quick=args.quick))
         elif name == "recovery":
             results.append(bench_recovery.run(quick=args.quick))
+        elif name == "gather":
+            results.append(bench_gather.run(quick=args.quick))
         else:  # pragma: no cover - argparse restricts the names
             msg = f"unknown benchmark {name!r}"
             raise ValueError(msg)

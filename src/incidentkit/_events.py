@@ -148,6 +148,7 @@ class SourceOutcome:
     ok: bool
     changes: int = 0
     error: str = ""
+    seconds: float | None = None
 
 
 @attrs.frozen

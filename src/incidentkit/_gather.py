@@ -8,15 +8,25 @@ plain-words error for the journal.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 import attrs
 
 from incidentkit._errors import SourceError
 from incidentkit._model import Change, ChangeKind, RollbackOption, RollbackResult, Series
 
-__all__ = ["call_adapter", "checked_changes", "checked_options", "checked_result", "checked_series"]
+__all__ = [
+    "Answer",
+    "call_adapter",
+    "call_concurrently",
+    "checked_changes",
+    "checked_options",
+    "checked_result",
+    "checked_series",
+]
 
 T = TypeVar("T")
 
@@ -29,6 +39,65 @@ def call_adapter(name: str, what: str, call: Callable[[], T]) -> tuple[T | None,
         return None, f"{name}: {what} failed: {exc}"
     except Exception as exc:  # noqa: BLE001 - an adapter must never end the incident
         return None, f"{name}: {what} raised {type(exc).__name__}: {exc}"
+
+
+@attrs.frozen
+class Answer(Generic[T]):
+    """What one adapter call of a concurrent batch came back with, and how long it took."""
+
+    result: T | None
+    error: str
+    seconds: float
+
+
+def call_concurrently(
+    calls: Sequence[tuple[str, str, Callable[[], T]]], timeout: float
+) -> list[Answer[T]]:
+    """Run every call at once, each in its own thread, and wait at most ``timeout`` seconds.
+
+    The batch takes about as long as its slowest call, not the sum. A call
+    that has not answered by the deadline is abandoned: its answer is an
+    error saying so, and its thread (a daemon, so that a hung adapter cannot
+    keep the process alive) is left to finish or hang on its own; whatever
+    it returns later is dropped. Errors are :func:`call_adapter`'s.
+
+    Args:
+        calls: ``(adapter name, what is asked, call)`` triples.
+        timeout: Seconds each call may take; all calls start together, so
+            this is also the most the whole batch takes.
+
+    Returns:
+        One answer per call, in the order of ``calls``.
+    """
+    answers: list[Answer[T] | None] = [None] * len(calls)
+    started = time.monotonic()
+
+    def run(index: int, name: str, what: str, call: Callable[[], T]) -> None:
+        result, error = call_adapter(name, what, call)
+        answers[index] = Answer(result, error, time.monotonic() - started)
+
+    threads = [
+        threading.Thread(
+            target=run, args=(i, name, what, call), name=f"incidentkit-{name}", daemon=True
+        )
+        for i, (name, what, call) in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = started + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    out: list[Answer[T]] = []
+    for (name, what, _call), answer in zip(calls, answers, strict=True):
+        if answer is not None:
+            out.append(answer)
+            continue
+        error = (
+            f"{name}: {what} did not answer within {timeout:g} s; the source is "
+            "too slow or hung (raise the timeout, or check the source)"
+        )
+        out.append(Answer(None, error, timeout))
+    return out
 
 
 def checked_changes(

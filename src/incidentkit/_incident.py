@@ -52,6 +52,7 @@ from incidentkit._events import (
 )
 from incidentkit._gather import (
     call_adapter,
+    call_concurrently,
     checked_changes,
     checked_options,
     checked_result,
@@ -119,6 +120,7 @@ _DEPLOY_KINDS = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEAT
 _INFRA_KINDS = frozenset({ChangeKind.INFRASTRUCTURE})
 _DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
 _DEFAULT_LOOKBACK = 6 * 3600.0
+_DEFAULT_GATHER_TIMEOUT = 30.0
 _ONSET_LOOKBACK = 6 * 3600.0
 """How far before the detection the error metric is read: the longest burn-rate window."""
 
@@ -339,12 +341,16 @@ class _Gathering(_Open):
         dependencies: Sequence[DependencyStatusSource] = (),
         lookback: float | dt.timedelta = _DEFAULT_LOOKBACK,
         services: Sequence[str] | None = None,
+        timeout: float | dt.timedelta = _DEFAULT_GATHER_TIMEOUT,
     ) -> Self:
         """Gather what changed around the symptom: evidence, not theory.
 
         Asks every source for the changes under way from ``lookback`` before the
-        symptom start until now. A source that fails or answers garbage is
-        recorded as a monitoring-gap finding; the others still count.
+        symptom start until now. The sources are asked concurrently, so the
+        gathering takes about as long as the slowest source, not the sum. A
+        source that fails, answers garbage or does not answer within
+        ``timeout`` is recorded as a monitoring-gap finding; the others still
+        count. How long each source took is journaled with its outcome.
 
         Args:
             actor: Who gathers.
@@ -356,12 +362,16 @@ class _Gathering(_Open):
                 arbitrarily old change.
             services: Only changes of these services (dependency incidents are
                 never filtered); ``None`` means all.
+            timeout: How long each source may take (seconds or a timedelta).
+                A source still running then is abandoned (its thread is left
+                to finish on its own; its late answer is dropped).
 
         Returns:
             This phase, with :attr:`changes` extended.
 
         Raises:
-            InvalidInputError: No source was given, or the lookback is not positive.
+            InvalidInputError: No source was given, or the lookback or the
+                timeout is not positive.
         """
         core = self._enter("gather_changes")
         who = as_actor(actor)
@@ -405,18 +415,23 @@ class _Gathering(_Open):
                 for p in dependencies
             ),
         ]
-        for name, item, kinds, call in jobs:
-            answer, error = call_adapter(name, "gathering changes", call)
+        answers = call_concurrently(
+            [(name, "gathering changes", call) for name, _item, _kinds, call in jobs],
+            _seconds(timeout, "timeout"),
+        )
+        for (name, item, kinds, _call), answer in zip(jobs, answers, strict=True):
+            seconds = round(answer.seconds, 3)
             changes: list[Change] = []
+            error = answer.error
             if not error:
-                changes, error = checked_changes(name, answer, kinds)
+                changes, error = checked_changes(name, answer.result, kinds)
             if error:
-                outcomes.append(SourceOutcome(name, item, ok=False, error=error))
+                outcomes.append(SourceOutcome(name, item, ok=False, error=error, seconds=seconds))
                 gaps.append(error)
                 continue
             kept = [c for c in changes if c.overlaps(start, end)]
             found.extend(kept)
-            outcomes.append(SourceOutcome(name, item, ok=True, changes=len(kept)))
+            outcomes.append(SourceOutcome(name, item, ok=True, changes=len(kept), seconds=seconds))
         core.record(ChangesGathered(end, who, start, end, tuple(found), tuple(outcomes)))
         for error in gaps:
             self._gap(core, who, "a change source could not be read", error)
