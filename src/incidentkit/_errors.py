@@ -16,7 +16,11 @@ Every exception the library raises on purpose derives from
     │   ├── JournalLockedError         another process holds the journal too long
     │   └── ConcurrentAppendError      another writer appended since we last read
     └── SourceError                    an adapter (source or executor) failed
-        ├── SourceUnavailableError     connection refused, timeout, HTTP 5xx
+        ├── SourceUnavailableError     connection refused, HTTP 5xx, a dead process
+        │   ├── SourceTimeoutError     no answer within the timeout
+        │   └── RateLimitedError       the source asks us to come back later
+        ├── SourceAuthError            credentials missing or refused (HTTP 401, 403)
+        ├── SourceRequestError         the source rejected the request (a bad query)
         ├── MalformedResponseError     the answer is not what the protocol expects
         └── RollbackFailedError        an executor could not roll back
 
@@ -35,8 +39,12 @@ __all__ = [
     "MalformedResponseError",
     "NaiveDatetimeError",
     "ProtocolViolation",
+    "RateLimitedError",
     "RollbackFailedError",
+    "SourceAuthError",
     "SourceError",
+    "SourceRequestError",
+    "SourceTimeoutError",
     "SourceUnavailableError",
     "StalePhaseError",
     "StepNotAvailable",
@@ -200,6 +208,58 @@ class SourceError(IncidentkitError):
 
 class SourceUnavailableError(SourceError):
     """The source could not be reached, timed out or answered with a server error.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class SourceTimeoutError(SourceUnavailableError):
+    """The source gave no answer within the timeout.
+
+    Raised for a client-side timeout (connecting or reading) and for a source
+    that reports its own query timeout (Prometheus ``errorType: timeout``).
+
+    Attributes:
+        timeout: The timeout that ran out, in seconds, when known.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, source: str, timeout: float | None = None) -> None:
+        self.timeout = timeout
+        super().__init__(message, source=source)
+
+
+class RateLimitedError(SourceUnavailableError):
+    """The source refused the request for now: a rate limit or HTTP 429.
+
+    Attributes:
+        retry_after: Seconds to wait before asking again, when the source said.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, source: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, source=source)
+
+
+class SourceAuthError(SourceError):
+    """The source refused the credentials (HTTP 401 or 403), or none were given.
+
+    The message names where the credentials come from (an argument or an
+    environment variable), never the credentials themselves.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class SourceRequestError(SourceError):
+    """The source understood the request and rejected it: fix the request.
+
+    An HTTP 4xx other than 401, 403 and 429, a Prometheus ``bad_data`` error (a
+    query that does not parse, a window too long for the step), a kubectl
+    resource that does not exist.
 
     .. versionadded:: 0.1.0
     """

@@ -1,0 +1,385 @@
+"""A small JSON-over-HTTP client on the standard library, shared by the HTTP adapters.
+
+It does four things the adapters would otherwise each get subtly wrong:
+
+* a timeout on every request (connect and read);
+* every failure becomes a typed :class:`~incidentkit.SourceError` whose message
+  says what to check: connection refused, DNS, TLS, timeout, HTTP 401/403,
+  429, other 4xx, 5xx, a body that is not JSON;
+* credentials (a bearer token, a basic-auth password, secret headers) are sent
+  but never shown: not in ``repr``, not in an error message, not in a URL
+  that a message quotes;
+* the response headers come back with the body (pagination ``Link`` and
+  rate-limit headers live there).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import attrs
+
+from incidentkit._errors import (
+    InvalidInputError,
+    MalformedResponseError,
+    RateLimitedError,
+    SourceAuthError,
+    SourceError,
+    SourceRequestError,
+    SourceTimeoutError,
+    SourceUnavailableError,
+)
+
+__all__ = ["HttpClient", "HttpResponse", "redact"]
+
+#: Query parameters whose values are never quoted back in a message.
+_SECRET_PARAMS = frozenset(
+    {"token", "access_token", "api_key", "apikey", "key", "password", "secret", "sig", "signature"}
+)
+#: Headers whose values are never quoted back in a message.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+_MASK = "***"
+_BODY_EXCERPT = 200
+_DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """Return ``text`` with every occurrence of each secret replaced by ``***``.
+
+    Empty secrets are ignored; longer secrets are replaced first so that a
+    secret containing another is masked whole.
+    """
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, _MASK)
+    return text
+
+
+def _safe_url(url: str) -> str:
+    """Return ``url`` without user info and with secret query values masked."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    query = urllib.parse.urlencode(
+        [
+            (key, _MASK if key.lower() in _SECRET_PARAMS else value)
+            for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        ]
+    )
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+@attrs.frozen
+class HttpResponse:
+    """A decoded JSON answer and the headers it came with.
+
+    Attributes:
+        status: The HTTP status code.
+        body: The decoded JSON document.
+        headers: The response headers, names in lower case.
+        url: The URL that answered, safe to quote (no credentials).
+    """
+
+    status: int
+    body: object
+    headers: Mapping[str, str]
+    url: str
+
+
+class HttpClient:
+    """JSON over HTTP(S) with timeouts, typed errors and hidden credentials.
+
+    Args:
+        base_url: The server's root, such as ``http://127.0.0.1:9090``. Paths
+            are joined to it. User info in it (``https://user:pw@host``) is
+            taken as basic-auth credentials and removed from the URL.
+        source: The adapter's name, for error messages.
+        timeout: Seconds to wait for a connection and for each read.
+        token: A bearer token, sent as ``Authorization: Bearer ...``.
+        username: A basic-auth user name.
+        password: A basic-auth password.
+        headers: Extra headers sent with every request. Values of
+            ``Authorization``, ``X-API-Key`` and ``Cookie`` are treated as secrets.
+        ca_file: A CA bundle to verify the server's certificate with.
+        verify: Whether to verify TLS certificates at all (leave it on).
+        user_agent: The ``User-Agent`` header.
+        max_bytes: The largest response body accepted.
+
+    Raises:
+        InvalidInputError: The URL is not an ``http`` or ``https`` URL, the
+            timeout is not positive, or both a token and a password are given.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        source: str,
+        timeout: float = 10.0,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        ca_file: str | None = None,
+        verify: bool = True,
+        user_agent: str = "incidentkit",
+        max_bytes: int = _DEFAULT_MAX_BYTES,
+    ) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            msg = f"{source}: {_safe_url(base_url)!r} is not an http:// or https:// URL"
+            raise InvalidInputError(msg)
+        if not timeout > 0:
+            msg = f"{source}: the timeout must be a positive number of seconds, not {timeout!r}"
+            raise InvalidInputError(msg)
+        if parts.username is not None and username is None:
+            username = urllib.parse.unquote(parts.username)
+            password = urllib.parse.unquote(parts.password or "")
+        if token and (username or password):
+            msg = f"{source}: give a bearer token or basic-auth credentials, not both"
+            raise InvalidInputError(msg)
+        self.source = source
+        self.timeout = float(timeout)
+        self.base_url = _safe_url(base_url).rstrip("/")
+        self._max_bytes = max_bytes
+        self._headers: dict[str, str] = {"Accept": "application/json", "User-Agent": user_agent}
+        self._secrets: list[str] = []
+        for name, value in (headers or {}).items():
+            self._headers[name] = value
+            if name.lower() in _SECRET_HEADERS:
+                self._secrets.append(value)
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+            self._secrets.append(token)
+        if username or password:
+            pair = f"{username or ''}:{password or ''}"
+            encoded = base64.b64encode(pair.encode()).decode()
+            self._headers["Authorization"] = f"Basic {encoded}"
+            self._secrets.extend(s for s in (password, encoded) if s)
+        self.auth: Literal["none", "bearer", "basic", "header"] = (
+            "bearer"
+            if token
+            else "basic"
+            if username or password
+            else "header"
+            if self._secrets
+            else "none"
+        )
+        context = ssl.create_default_context(cafile=ca_file)
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=context),
+            _NoRedirectAcrossHosts(),
+        )
+
+    def __repr__(self) -> str:
+        """Show the server and the kind of credentials, never the credentials."""
+        return f"HttpClient({self.base_url!r}, source={self.source!r}, auth={self.auth!r})"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values this client must never show (for adapters that build their own messages)."""
+        return tuple(self._secrets)
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with this client's credentials masked."""
+        return redact(text, self._secrets)
+
+    def url(self, path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] = ()) -> str:
+        """Return the full URL of ``path`` with ``params``, relative to the base URL.
+
+        An absolute ``path`` (a pagination link) is used as it is.
+        """
+        if path.startswith(("http://", "https://")):
+            target = path
+        else:
+            target = f"{self.base_url}/{path.lstrip('/')}"
+        query = urllib.parse.urlencode(params)
+        if query:
+            target = f"{target}{'&' if '?' in target else '?'}{query}"
+        return target
+
+    def get(
+        self,
+        path: str,
+        params: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+        *,
+        accept_status: frozenset[int] = frozenset(),
+    ) -> HttpResponse:
+        """GET ``path`` and decode the JSON answer.
+
+        Args:
+            path: A path under the base URL, or an absolute URL.
+            params: Query parameters.
+            accept_status: Error statuses whose JSON body the caller wants
+                to read itself (Prometheus puts its error in a 400's body).
+
+        Raises:
+            SourceError: A subclass that says what failed; see the module docstring.
+        """
+        # http(s) only: the base URL is checked in __init__, absolute paths in _send.
+        request = urllib.request.Request(self.url(path, params), method="GET")  # noqa: S310
+        return self._send(request, accept_status)
+
+    def post_form(
+        self,
+        path: str,
+        form: Sequence[tuple[str, str]] | Mapping[str, str],
+        *,
+        accept_status: frozenset[int] = frozenset(),
+    ) -> HttpResponse:
+        """POST ``form`` URL-encoded to ``path`` and decode the JSON answer.
+
+        Raises:
+            SourceError: A subclass that says what failed.
+        """
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked in _send
+            self.url(path),
+            data=urllib.parse.urlencode(form).encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        return self._send(request, accept_status)
+
+    def _send(self, request: urllib.request.Request, accept_status: frozenset[int]) -> HttpResponse:
+        for name, value in self._headers.items():
+            request.add_header(name, value)
+        where = _safe_url(request.full_url)
+        if urllib.parse.urlsplit(request.full_url).scheme not in {"http", "https"}:
+            msg = f"{self.source}: {where!r} is not an http:// or https:// URL"
+            raise MalformedResponseError(msg, source=self.source)
+        try:
+            with self._opener.open(request, timeout=self.timeout) as answer:
+                status = int(answer.status)
+                headers = {k.lower(): v for k, v in answer.headers.items()}
+                raw = answer.read(self._max_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            raw = _read_error_body(exc)
+            status = exc.code
+            if status not in accept_status:
+                raise self._status_error(status, headers, raw, where) from None
+        except TimeoutError as exc:
+            raise self._timeout(where) from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise self._timeout(where) from exc
+            raise self._unreachable(exc.reason, where) from exc
+        except (OSError, ValueError) as exc:  # a reset connection, a bad status line
+            raise self._unreachable(exc, where) from exc
+        if len(raw) > self._max_bytes:
+            msg = (
+                f"{self.source}: the answer from {where} is larger than {self._max_bytes} bytes; "
+                "narrow the request (a shorter window, a coarser step, fewer series)"
+            )
+            raise MalformedResponseError(msg, source=self.source)
+        return HttpResponse(status, self._decode(raw, headers, where), headers, where)
+
+    def _decode(self, raw: bytes, headers: Mapping[str, str], where: str) -> object:
+        try:
+            return json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            kind = headers.get("content-type", "no content type")
+            msg = (
+                f"{self.source}: the answer from {where} is not JSON ({kind}: {exc}); "
+                f"it begins {self._excerpt(raw)!r}. Check that the URL points at the API, "
+                "not at a proxy's or a login page"
+            )
+            raise MalformedResponseError(msg, source=self.source) from None
+
+    def _excerpt(self, raw: bytes) -> str:
+        return self.redact(raw[:_BODY_EXCERPT].decode("utf-8", errors="replace"))
+
+    def _timeout(self, where: str) -> SourceTimeoutError:
+        msg = (
+            f"{self.source}: no answer from {where} within {self.timeout:g} s; check that the "
+            "server is up and not overloaded, or raise the timeout"
+        )
+        return SourceTimeoutError(msg, source=self.source, timeout=self.timeout)
+
+    def _unreachable(self, reason: object, where: str) -> SourceUnavailableError:
+        text = self.redact(str(reason))
+        hint = "check the URL, that the server is running and that this host can reach it"
+        if isinstance(reason, ssl.SSLError):
+            hint = "check the server's certificate and the CA bundle (ca_file)"
+        elif isinstance(reason, socket.gaierror):
+            hint = "check the host name in the URL"
+        elif isinstance(reason, ConnectionRefusedError):
+            hint = "nothing listens there: check the port and that the server is running"
+        msg = f"{self.source}: could not reach {where} ({text}); {hint}"
+        return SourceUnavailableError(msg, source=self.source)
+
+    def _status_error(
+        self, status: int, headers: Mapping[str, str], raw: bytes, where: str
+    ) -> SourceError:
+        excerpt = self._excerpt(raw)
+        said = f": {excerpt!r}" if excerpt.strip() else ""
+        if status in {401, 403}:
+            hint = (
+                "no credentials were sent: pass a token or a user name and password"
+                if self.auth == "none"
+                else f"check the {self.auth} credentials and what they are allowed to read"
+            )
+            msg = f"{self.source}: {where} refused the request with HTTP {status}{said}; {hint}"
+            return SourceAuthError(msg, source=self.source)
+        if status == 429:  # noqa: PLR2004 - Too Many Requests
+            retry = _retry_after(headers)
+            when = f"retry after {retry:g} s" if retry is not None else "retry later"
+            msg = f"{self.source}: {where} is rate-limiting this client (HTTP 429); {when}"
+            return RateLimitedError(msg, source=self.source, retry_after=retry)
+        if status >= 500:  # noqa: PLR2004 - server errors
+            msg = (
+                f"{self.source}: {where} failed with HTTP {status}{said}; the server is in "
+                "trouble: check its health and logs"
+            )
+            return SourceUnavailableError(msg, source=self.source)
+        msg = (
+            f"{self.source}: {where} rejected the request with HTTP {status}{said}; "
+            "check the request"
+        )
+        return SourceRequestError(msg, source=self.source)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _read_error_body(exc: urllib.error.HTTPError) -> bytes:
+    try:
+        return exc.read(_DEFAULT_MAX_BYTES)
+    except (OSError, ValueError):
+        return b""
+    finally:
+        exc.close()
+
+
+class _NoRedirectAcrossHosts(urllib.request.HTTPRedirectHandler):
+    """Follow redirects on the same host only, so credentials never travel elsewhere."""
+
+    def redirect_request(  # noqa: PLR0917 - the signature urllib calls
+        self,
+        req: urllib.request.Request,
+        fp: object,
+        code: int,
+        msg: str,
+        headers: object,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            return None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
