@@ -1,0 +1,40 @@
+"""What the real-service tests need from the machine, and what to do when it is missing.
+
+The tests that run a real Prometheus, Alertmanager or git call
+:func:`require_executables` first. On a newcomer's machine without them the
+test is skipped, and the skip reason (shown by ``-ra``) says what to install.
+CI sets ``INCIDENTKIT_REQUIRE_SERVICES=1`` (``.ci/run`` installs the Debian
+packages), which turns that skip into a failure: there, a missing service can
+never pass for green.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+#: The Debian package that provides each executable.
+PACKAGES = {
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
+    "git": "git",
+}
+
+
+def require_executables(*names: str) -> None:
+    """Skip the test (or fail it, under ``INCIDENTKIT_REQUIRE_SERVICES=1``) if one is missing."""
+    missing = [name for name in names if shutil.which(name) is None]
+    if not missing:
+        return
+    packages = sorted({PACKAGES.get(name, name) for name in missing})
+    reason = (
+        f"needs {', '.join(missing)} on PATH: install them with "
+        f"`apt-get install {' '.join(packages)}` (Debian) to run this real-service test"
+    )
+    if os.environ.get("INCIDENTKIT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"INCIDENTKIT_REQUIRE_SERVICES=1 and this test {reason}", pytrace=False)
+    pytest.skip(reason)
