@@ -16,9 +16,12 @@ It does four things the adapters would otherwise each get subtly wrong:
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
+import math
 import socket
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -283,12 +286,15 @@ class HttpClient:
                 "narrow the request (a shorter window, a coarser step, fewer series)"
             )
             raise MalformedResponseError(msg, source=self.source)
-        return HttpResponse(status, self._decode(raw, headers, where), headers, where)
+        return HttpResponse(status, self._decode(status, raw, headers, where), headers, where)
 
-    def _decode(self, raw: bytes, headers: Mapping[str, str], where: str) -> object:
+    def _decode(self, status: int, raw: bytes, headers: Mapping[str, str], where: str) -> object:
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if status >= 400:  # noqa: PLR2004 - an error status the caller wanted to read
+                # A proxy's HTML error page, not the API's JSON error: the status says it all.
+                raise self._status_error(status, headers, raw, where) from None
             kind = headers.get("content-type", "no content type")
             msg = (
                 f"{self.source}: the answer from {where} is not JSON ({kind}: {exc}); "
@@ -324,6 +330,19 @@ class HttpClient:
     ) -> SourceError:
         excerpt = self._excerpt(raw)
         said = f": {excerpt!r}" if excerpt.strip() else ""
+        if _rate_limited(status, headers):
+            retry = _retry_after(headers)
+            when = f"retry after {retry:g} s" if retry is not None else "retry later"
+            msg = f"{self.source}: {where} is rate-limiting this client (HTTP {status}); {when}"
+            return RateLimitedError(msg, source=self.source, retry_after=retry)
+        if 300 <= status < 400:  # noqa: PLR2004 - a redirect _NoRedirectAcrossHosts refused
+            target = _safe_url(headers.get("location", "")) or "an unnamed location"
+            msg = (
+                f"{self.source}: {where} redirects (HTTP {status}) to {target}; not followed "
+                "(another host or scheme, or a redirect loop), so that credentials stay with "
+                "the configured server. Point the URL at the final address"
+            )
+            return SourceRequestError(msg, source=self.source)
         if status in {401, 403}:
             hint = (
                 "no credentials were sent: pass a token or a user name and password"
@@ -332,11 +351,6 @@ class HttpClient:
             )
             msg = f"{self.source}: {where} refused the request with HTTP {status}{said}; {hint}"
             return SourceAuthError(msg, source=self.source)
-        if status == 429:  # noqa: PLR2004 - Too Many Requests
-            retry = _retry_after(headers)
-            when = f"retry after {retry:g} s" if retry is not None else "retry later"
-            msg = f"{self.source}: {where} is rate-limiting this client (HTTP 429); {when}"
-            return RateLimitedError(msg, source=self.source, retry_after=retry)
         if status >= 500:  # noqa: PLR2004 - server errors
             msg = (
                 f"{self.source}: {where} failed with HTTP {status}{said}; the server is in "
@@ -350,13 +364,43 @@ class HttpClient:
         return SourceRequestError(msg, source=self.source)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after", "")
+def _rate_limited(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an answer is a rate limit: HTTP 429, or a 403 that says so in its headers.
+
+    GitHub (and GitLab) answer an exhausted quota with 403 or 429 and
+    ``x-ratelimit-remaining: 0``, and a secondary rate limit with 403 and
+    ``Retry-After``; a plain 403 stays an authorization refusal.
+    """
+    if status == 429:  # noqa: PLR2004 - Too Many Requests
+        return True
+    return status == 403 and (  # noqa: PLR2004 - Forbidden
+        headers.get("x-ratelimit-remaining", "").strip() == "0" or "retry-after" in headers
+    )
+
+
+def _retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait, from ``Retry-After`` (seconds or an HTTP date) or ``x-ratelimit-reset``.
+
+    ``x-ratelimit-reset`` is the Unix time at which the quota resets.
+    """
+    current = time.time() if now is None else now
+    value = headers.get("retry-after", "").strip()
+    if value:
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:  # an HTTP date; one in the past means now
+                seconds = max(email.utils.parsedate_to_datetime(value).timestamp() - current, 0)
+            except (TypeError, ValueError, IndexError):
+                seconds = math.nan
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    reset = headers.get("x-ratelimit-reset", "").strip()
     try:
-        seconds = float(value)
+        at = float(reset)
     except ValueError:
         return None
-    return seconds if seconds >= 0 else None
+    return max(at - current, 0.0) if math.isfinite(at) else None
 
 
 def _read_error_body(exc: urllib.error.HTTPError) -> bytes:
@@ -380,6 +424,7 @@ class _NoRedirectAcrossHosts(urllib.request.HTTPRedirectHandler):
         headers: object,
         newurl: str,
     ) -> urllib.request.Request | None:
-        if urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
-            return None
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        if (new.scheme, new.netloc) != (old.scheme, old.netloc):
+            return None  # another host, or https -> http: the credentials would travel
         return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
