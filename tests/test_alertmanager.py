@@ -1,0 +1,1038 @@
+"""Tests of the Alertmanager intake: parsing, incidents per group, the receiver, the real thing."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import fcntl
+import http.client
+import json
+import pathlib
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pendulum
+import pytest
+
+from incidentkit import (
+    Actor,
+    ChecklistItem,
+    ConcurrentAppendError,
+    Declared,
+    Detection,
+    Evidence,
+    FindingKind,
+    Incident,
+    InvalidInputError,
+    JournalError,
+    JournalLockedError,
+    MalformedResponseError,
+    ManualClock,
+    Resolved,
+)
+from incidentkit.adapters.alertmanager import (
+    DEFAULT_TOKEN_ENV,
+    SUPPORTED_VERSIONS,
+    Alert,
+    AlertIntake,
+    AlertmanagerReceiver,
+    IntakeOutcome,
+    WebhookPayload,
+    parse_webhook,
+)
+from incidentkit.events import FindingRecorded, IncidentDeclared, NoteAdded
+from incidentkit.testing._alertmanager import LocalAlertmanager, find_alertmanager, webhook_config
+from services import require_executables
+
+GROUP_KEY = '{}:{alertname="HighErrorRate", service="checkout"}'
+NOW = pendulum.datetime(2026, 11, 20, 14, 30, tz="UTC")
+
+
+def alert(**overrides: Any) -> dict[str, Any]:
+    """One alert as Alertmanager 0.25 sends it (nanosecond fractions, the zero endsAt)."""
+    body: dict[str, Any] = {
+        "status": "firing",
+        "labels": {"alertname": "HighErrorRate", "service": "checkout", "severity": "page"},
+        "annotations": {"summary": "Checkout 5xx above 5%", "runbook_url": "https://run/book"},
+        "startsAt": "2026-11-20T14:02:13.123456789Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=job%3Aerrors%3Aratio+%3E+0.05",
+        "fingerprint": "6e890fd1d2e6636f",
+    }
+    body.update(overrides)
+    return body
+
+
+def payload(*alerts: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A version 4 webhook payload in the shape Alertmanager's documentation gives."""
+    items = list(alerts) or [alert()]
+    body: dict[str, Any] = {
+        "version": "4",
+        "groupKey": GROUP_KEY,
+        "truncatedAlerts": 0,
+        "status": "firing" if any(a["status"] == "firing" for a in items) else "resolved",
+        "receiver": "incidentkit",
+        "groupLabels": {"alertname": "HighErrorRate", "service": "checkout"},
+        "commonLabels": {"alertname": "HighErrorRate", "service": "checkout", "severity": "page"},
+        "commonAnnotations": {"summary": "Checkout 5xx above 5%"},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": items,
+    }
+    body.update(overrides)
+    return body
+
+
+def resolved_alert(**overrides: Any) -> dict[str, Any]:
+    """The same alert, resolved."""
+    return alert(status="resolved", endsAt="2026-11-20T14:25:00.5+01:00", **overrides)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock at the scenario's now."""
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+def intake(tmp_path, clock) -> AlertIntake:
+    """An intake writing journals under a temporary directory."""
+    return AlertIntake(tmp_path / "journals", clock=clock)
+
+
+def notes(phase) -> list[str]:
+    """The texts of an incident's notes, in order."""
+    return [e.text for e in phase.events if isinstance(e, NoteAdded)]
+
+
+# --- parse_webhook ------------------------------------------------------------------
+
+
+def test_parse_a_realistic_payload() -> None:
+    """Every field of a version 4 payload is read, times become UTC instants."""
+    second = alert(
+        labels={"alertname": "HighErrorRate", "service": "cart", "severity": "page"},
+        startsAt="2026-11-20T15:04:00.5+01:00",
+        fingerprint="aa11",
+    )
+    parsed = parse_webhook(json.dumps(payload(alert(), resolved_alert(), second)).encode())
+    assert parsed.version == "4"
+    assert parsed.group_key == GROUP_KEY
+    assert parsed.status == "firing"
+    assert parsed.receiver == "incidentkit"
+    assert parsed.group_labels == {"alertname": "HighErrorRate", "service": "checkout"}
+    assert parsed.common_labels["severity"] == "page"
+    assert parsed.common_annotations == {"summary": "Checkout 5xx above 5%"}
+    assert parsed.external_url == "http://alertmanager:9093"
+    assert parsed.truncated_alerts == 0
+    first = parsed.alerts[0]
+    assert isinstance(first, Alert)
+    assert first.status == "firing"
+    assert first.alertname == "HighErrorRate"
+    assert first.starts_at == pendulum.datetime(2026, 11, 20, 14, 2, 13, 123456, tz="UTC")
+    assert first.starts_at.tzinfo is not None
+    assert first.starts_at.utcoffset() == dt.timedelta(0)
+    assert first.ends_at is None  # Alertmanager's zero time
+    assert first.generator_url.startswith("http://prometheus:9090/graph")
+    assert first.fingerprint == "6e890fd1d2e6636f"
+    assert parsed.alerts[1].ends_at == pendulum.datetime(2026, 11, 20, 13, 25, 0, 500000, tz="UTC")
+    assert parsed.alerts[2].starts_at == pendulum.datetime(2026, 11, 20, 14, 4, 0, 500000, tz="UTC")
+    assert [a.fingerprint for a in parsed.firing] == ["6e890fd1d2e6636f", "aa11"]
+    assert len(parsed.resolved) == 1
+    assert SUPPORTED_VERSIONS == ("4",)
+
+
+def test_parse_accepts_bytes_text_and_mappings_alike() -> None:
+    """The raw body, its text and the decoded object give the same payload."""
+    body = payload()
+    expected = parse_webhook(body)
+    assert isinstance(expected, WebhookPayload)
+    assert parse_webhook(json.dumps(body)) == expected
+    assert parse_webhook(json.dumps(body).encode()) == expected
+    assert parse_webhook(bytearray(json.dumps(body).encode())) == expected
+
+
+def test_parse_optional_fields_of_older_releases() -> None:
+    """The truncatedAlerts and fingerprint fields that older releases omit default to 0 and ''."""
+    body = payload()
+    del body["truncatedAlerts"]
+    del body["alerts"][0]["fingerprint"]
+    parsed = parse_webhook(body)
+    assert parsed.truncated_alerts == 0
+    assert parsed.alerts[0].fingerprint == ""
+
+
+@pytest.mark.parametrize("version", ["3", "5", 4, None])
+def test_parse_rejects_other_versions(version) -> None:
+    """A version other than "4" is refused with the supported versions named."""
+    with pytest.raises(
+        MalformedResponseError, match=r"version .* not supported \(supported: '4'\)"
+    ):
+        parse_webhook(payload(version=version))
+
+
+def test_parse_rejects_a_missing_version() -> None:
+    """A payload without a version is refused, naming the field."""
+    body = payload()
+    del body["version"]
+    with pytest.raises(MalformedResponseError, match="version is missing") as caught:
+        parse_webhook(body, source="am-prod")
+    assert caught.value.source == "am-prod"
+    assert str(caught.value).startswith("am-prod: ")
+
+
+def _without(key: str) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        del body[key]
+
+    return change
+
+
+def _alert_without(index: int, key: str) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        del body["alerts"][index][key]
+
+    return change
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        target: Any = body
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+
+    return change
+
+
+BROKEN = [
+    (_without("groupKey"), "groupKey is missing"),
+    (_without("status"), "status is missing"),
+    (_without("receiver"), "receiver is missing"),
+    (_without("groupLabels"), "groupLabels is missing"),
+    (_without("commonLabels"), "commonLabels is missing"),
+    (_without("commonAnnotations"), "commonAnnotations is missing"),
+    (_without("externalURL"), "externalURL is missing"),
+    (_without("alerts"), "alerts is missing"),
+    (_set(("groupKey",), 7), "groupKey is not a string \\(got int\\)"),
+    (_set(("status",), "pending"), "status is 'pending', not 'firing' or 'resolved'"),
+    (_set(("groupLabels",), ["a"]), "groupLabels is not an object \\(got a list\\)"),
+    (_set(("commonLabels", "team"), None), "commonLabels.team is not a string \\(got null\\)"),
+    (_set(("externalURL",), True), "externalURL is not a string \\(got a boolean\\)"),
+    (_set(("truncatedAlerts",), -1), "truncatedAlerts is not a count"),
+    (_set(("truncatedAlerts",), True), "truncatedAlerts is not a count"),
+    (_set(("truncatedAlerts",), "2"), "truncatedAlerts is not a count"),
+    (_set(("alerts",), {"0": {}}), "alerts is not a list \\(got an object\\)"),
+    (_set(("alerts",), []), "alerts is empty"),
+    (_set(("alerts", 0), "firing"), "alerts\\[0\\] is not an object \\(got a string\\)"),
+    (_alert_without(2, "labels"), "alerts\\[2\\].labels is missing"),
+    (_set(("alerts", 2, "labels", "service"), 3), "alerts\\[2\\].labels.service is not a string"),
+    (_set(("alerts", 1, "annotations", "x"), [1]), "alerts\\[1\\].annotations.x is not a string"),
+    (_set(("alerts", 1, "status"), "unknown"), "alerts\\[1\\].status is 'unknown'"),
+    (_alert_without(0, "endsAt"), "alerts\\[0\\].endsAt is missing"),
+    (_alert_without(0, "generatorURL"), "alerts\\[0\\].generatorURL is missing"),
+    (_set(("alerts", 0, "fingerprint"), 12), "alerts\\[0\\].fingerprint is not a string"),
+    (_set(("alerts", 0, "startsAt"), 1795183200), "alerts\\[0\\].startsAt is not a string"),
+    (
+        _set(("alerts", 0, "startsAt"), "2026-11-20T14:02:13"),
+        "alerts\\[0\\].startsAt is not an RFC 3339 time with an offset",
+    ),
+    (
+        _set(("alerts", 0, "startsAt"), "yesterday"),
+        "alerts\\[0\\].startsAt is not an RFC 3339 time",
+    ),
+    (
+        _set(("alerts", 1, "endsAt"), "2026-13-40T14:02:13Z"),
+        "alerts\\[1\\].endsAt is not a valid time",
+    ),
+    (
+        _set(("alerts", 0, "startsAt"), "0001-01-01T00:00:00Z"),
+        "alerts\\[0\\].startsAt is Alertmanager's zero time",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BROKEN)
+def test_parse_names_the_broken_field(change, message) -> None:
+    """Each missing or ill-typed field is refused with its path in the message."""
+    body = payload(alert(), resolved_alert(), alert(fingerprint="bb22"))
+    change(body)
+    with pytest.raises(MalformedResponseError, match=message) as caught:
+        parse_webhook(body)
+    assert caught.value.source == "alertmanager"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "not UTF-8 JSON"),
+        (b"\xff\xfe{}", "not UTF-8 JSON"),
+        ("[1, 2]", "the payload is not an object \\(got a list\\)"),
+        ("3.5", "the payload is not an object \\(got float\\)"),
+    ],
+)
+def test_parse_rejects_bodies_that_are_not_payloads(body, message) -> None:
+    """A body that is not a JSON object is refused."""
+    with pytest.raises(MalformedResponseError, match=message):
+        parse_webhook(body)
+
+
+def test_parse_rejects_other_argument_types() -> None:
+    """Passing something that is no body is the caller's error."""
+    with pytest.raises(InvalidInputError, match="not int"):
+        parse_webhook(42)  # type: ignore[arg-type]
+
+
+# --- AlertIntake --------------------------------------------------------------------
+
+
+def test_firing_declares_an_incident(intake, tmp_path) -> None:
+    """A firing group with no incident declares one, detected at its earliest startsAt."""
+    later = alert(
+        labels={"alertname": "HighErrorRate", "job": "cart-api"},
+        startsAt="2026-11-20T14:05:00Z",
+        fingerprint="cc33",
+    )
+    outcome = intake.handle(payload(later, alert()))
+    assert isinstance(outcome, IntakeOutcome)
+    assert outcome.action == "declared"
+    assert outcome.phase == "declared"
+    assert outcome.group_key == GROUP_KEY
+    assert outcome.journal == str(intake.journal_path(GROUP_KEY, 1))
+    assert pathlib.Path(outcome.journal).name.startswith("alertmanager-")
+    assert outcome.journal.endswith("-0001.jsonl")
+    assert intake.journals(GROUP_KEY) == (intake.journal_path(GROUP_KEY, 1),)
+    phase = Incident.resume(outcome.journal)
+    assert isinstance(phase, Declared)
+    assert phase.incident_id == outcome.incident_id
+    assert phase.title == "Checkout 5xx above 5%"
+    assert phase.services == ("cart-api", "checkout")  # service label, else job
+    declared = phase.events[0]
+    assert isinstance(declared, IncidentDeclared)
+    assert declared.detection is Detection.ALERT
+    assert declared.detected_at == pendulum.datetime(2026, 11, 20, 14, 2, 13, 123456, tz="UTC")
+    assert declared.actor == Actor("alertmanager")
+    assert GROUP_KEY in declared.summary
+    (evidence,) = notes(phase)
+    assert "firing notification" in evidence
+    assert "http://alertmanager:9093" in evidence
+    assert "startsAt 2026-11-20T14:02:13.123456Z endsAt -" in evidence
+    assert "generatorURL http://prometheus:9090/graph" in evidence
+    assert "fingerprint cc33" in evidence
+    assert "service='checkout'" in evidence
+    assert "runbook_url='https://run/book'" in evidence
+    assert intake.journal_dir == tmp_path / "journals"
+
+
+def test_group_keys_map_to_distinct_safe_file_names(intake) -> None:
+    """Any group key, slashes and quotes included, gives a plain file name of its own."""
+    other = '{}/{severity="page"}:{alertname="../../etc"}'
+    assert intake.journal_path(other, 1).parent == intake.journal_dir
+    assert "/" not in intake.journal_path(other, 1).name
+    assert intake.journal_path(other, 1) != intake.journal_path(GROUP_KEY, 1)
+    assert intake.journal_path(GROUP_KEY, 12).name.endswith("-0012.jsonl")
+
+
+def test_titles_and_services_fall_back(intake) -> None:
+    """Without a summary the alertname titles the incident; without labels it names the service."""
+    bare = alert(labels={"alertname": "DiskFull"}, annotations={}, fingerprint="", generatorURL="")
+    outcome = intake.handle(payload(bare, commonAnnotations={}, commonLabels={}))
+    phase = Incident.resume(outcome.journal)
+    assert phase.title == "DiskFull"
+    assert phase.services == ("DiskFull",)
+    (evidence,) = notes(phase)
+    assert "fingerprint" not in evidence
+    assert "generatorURL" not in evidence
+    assert "annotations" not in evidence
+
+
+def test_title_from_the_earliest_alert_then_the_group(intake) -> None:
+    """The earliest firing alert's summary titles the group when there is no common one."""
+    early = alert(annotations={"summary": "cart is down"}, startsAt="2026-11-20T14:00:00Z")
+    outcome = intake.handle(payload(alert(), early, commonAnnotations={}))
+    assert Incident.resume(outcome.journal).title == "cart is down"
+    nameless = alert(labels={"team": "x"}, annotations={}, fingerprint="dd44")
+    other = payload(nameless, groupKey='{}:{team="x"}', commonAnnotations={}, commonLabels={})
+    phase = Incident.resume(intake.handle(other).journal)
+    assert phase.title == 'Alertmanager alert group {}:{team="x"}'
+    assert phase.services == ("unknown",)
+
+
+def test_a_start_in_the_future_is_detected_now(intake, clock) -> None:
+    """An alert whose startsAt is ahead of the clock (clock skew) is detected at now."""
+    outcome = intake.handle(payload(alert(startsAt="2026-11-20T15:00:00Z")))
+    declared = Incident.resume(outcome.journal).events[0]
+    assert declared.detected_at == clock.now()
+
+
+def test_later_notifications_are_noted_never_verified(intake, clock) -> None:
+    """Firing and resolved notifications on an open incident are notes; the phase stays."""
+    first = intake.handle(payload())
+    clock.advance(minutes=5)
+    again = intake.handle(
+        payload(alert(), alert(fingerprint="ee55", startsAt="2026-11-20T14:20:00Z"))
+    )
+    assert again.action == "noted"
+    assert again.incident_id == first.incident_id
+    assert again.journal == first.journal
+    clock.advance(minutes=5)
+    resolved = intake.handle(payload(resolved_alert()))
+    assert resolved.action == "noted"
+    assert resolved.phase == "declared"
+    assert "does not verify recovery" in resolved.detail
+    phase = Incident.resume(first.journal)
+    assert isinstance(phase, Declared)  # not Recovered, not Resolved: still declared
+    assert not hasattr(phase, "last_verdict") or phase.last_verdict is None
+    texts = notes(phase)
+    assert len(texts) == 3
+    assert texts[1].count("\n- firing") == 2
+    assert "resolved notification" in texts[2]
+    assert "- resolved HighErrorRate" in texts[2]
+    assert "endsAt 2026-11-20T13:25:00.500000Z" in texts[2]
+    assert "not verified recovery" in texts[2]
+    assert "not verified recovery" not in texts[0]
+    assert intake.journals(GROUP_KEY) == (intake.journal_path(GROUP_KEY, 1),)
+
+
+def test_notes_go_to_an_incident_in_any_open_phase(intake) -> None:
+    """An incident someone moved on (here to diagnosing) still takes the notes."""
+    outcome = intake.handle(payload())
+    declared = Incident.resume(outcome.journal)
+    declared.diagnose_without_recovery(actor="dana", reason="game day")
+    noted = intake.handle(payload(resolved_alert()))
+    assert noted.action == "noted"
+    assert noted.phase == "diagnosing"
+    assert Incident.resume(outcome.journal).phase == "diagnosing"
+
+
+def test_resolved_without_an_incident_is_ignored(intake) -> None:
+    """A resolved notification for a group with no open incident declares nothing."""
+    outcome = intake.handle(payload(resolved_alert()))
+    assert outcome.action == "ignored"
+    assert outcome.incident_id is None
+    assert outcome.journal is None
+    assert "no open incident" in outcome.detail
+    assert list(intake.journal_dir.iterdir()) == []
+
+
+def test_truncated_alerts_are_a_monitoring_gap(intake) -> None:
+    """A truncatedAlerts count above 0 records a finding that some alerts were not delivered."""
+    outcome = intake.handle(payload(truncatedAlerts=7))
+    again = intake.handle(payload(resolved_alert(), truncatedAlerts=2))
+    phase = Incident.resume(outcome.journal)
+    findings = [e.finding for e in phase.events if isinstance(e, FindingRecorded)]
+    assert [f.kind for f in findings] == [FindingKind.MONITORING_GAP] * 2
+    assert "left 7 alert(s)" in findings[0].summary
+    assert "left 2 alert(s)" in findings[1].summary
+    assert "max_alerts" in findings[0].detail
+    assert "http://alertmanager:9093" in findings[0].detail
+    assert "7 more alert(s)" in notes(phase)[0]
+    assert again.action == "noted"
+
+
+def _resolve(journal: str) -> None:
+    phase = Incident.resume(journal)
+    diagnosing = phase.diagnose_without_recovery(actor="dana", reason="test")
+    for item in ChecklistItem:
+        diagnosing = diagnosing.waive(item, actor="dana", reason="test")
+    diagnosing.resolve(actor="dana", root_cause="a test", evidence=[Evidence.text("test")])
+
+
+def test_a_resolved_incident_is_followed_by_a_new_one(intake, clock) -> None:
+    """After the group's incident is resolved, firing declares generation 2; resolved is ignored."""
+    first = intake.handle(payload())
+    _resolve(first.journal)
+    assert isinstance(Incident.resume(first.journal), Resolved)
+    clock.advance(minutes=30)
+    late_resolved = intake.handle(payload(resolved_alert()))
+    assert late_resolved.action == "ignored"
+    assert first.incident_id in late_resolved.detail
+    second = intake.handle(payload(alert(startsAt="2026-11-20T14:50:00Z")))
+    assert second.action == "declared"
+    assert second.incident_id != first.incident_id
+    assert second.journal == str(intake.journal_path(GROUP_KEY, 2))
+    assert "incident 2 of this group" in second.detail
+    assert intake.journals(GROUP_KEY) == (
+        intake.journal_path(GROUP_KEY, 1),
+        intake.journal_path(GROUP_KEY, 2),
+    )
+    third = intake.handle(payload(resolved_alert()))
+    assert third.journal == second.journal
+    assert isinstance(Incident.resume(first.journal), Resolved)  # untouched
+
+
+def test_declare_if_filters_new_incidents_only(tmp_path, clock) -> None:
+    """A declare_if filter stops declarations, not notes on an open incident."""
+    paging = AlertIntake(
+        tmp_path / "paging",
+        clock=clock,
+        declare_if=lambda p: p.common_labels.get("severity") == "page",
+        actor="pager-bot",
+    )
+    ticket = payload(commonLabels={"alertname": "HighErrorRate", "severity": "ticket"})
+    ignored = paging.handle(ticket)
+    assert ignored.action == "ignored"
+    assert "declare_if" in ignored.detail
+    declared = paging.handle(payload())
+    assert declared.action == "declared"
+    assert paging.handle(ticket).action == "noted"
+    assert Incident.resume(declared.journal).events[0].actor == Actor("pager-bot")
+
+
+def test_handle_parses_raw_bodies(intake) -> None:
+    """handle() takes a raw body too, and refuses a malformed one."""
+    assert intake.handle(json.dumps(payload()).encode()).action == "declared"
+    with pytest.raises(MalformedResponseError, match="groupKey is missing"):
+        intake.handle({"version": "4"} | {k: v for k, v in payload().items() if k != "groupKey"})
+
+
+def test_credentials_in_urls_are_not_journaled(intake) -> None:
+    """User info in externalURL or generatorURL never reaches the journal."""
+    body = payload(
+        alert(generatorURL="http://bob:hunter2@prometheus:9090/graph"),
+        externalURL="https://am:pa55word@alertmanager:9093/",
+        truncatedAlerts=1,
+    )
+    outcome = intake.handle(body)
+    text = pathlib.Path(outcome.journal).read_text(encoding="utf-8")
+    assert "hunter2" not in text
+    assert "pa55word" not in text
+    assert "https://alertmanager:9093/" in text
+    assert "http://prometheus:9090/graph" in text
+
+
+def test_a_concurrent_writer_is_read_again(tmp_path) -> None:
+    """If another writer appends between the intake's read and write, it reads again."""
+    clock = ManualClock(NOW)
+    intake = AlertIntake(tmp_path, clock=clock)
+    first = intake.handle(payload())
+
+    class Meddling:
+        """A clock that lets another process append once, mid-step."""
+
+        meddled = 0
+
+        def now(self) -> pendulum.DateTime:
+            if self.meddled == 0:
+                self.meddled += 1
+                other = Incident.resume(first.journal, clock=clock)
+                other.note("an engineer's note", actor="dana")
+            return clock.now()
+
+    meddled = AlertIntake(tmp_path, clock=Meddling())
+    outcome = meddled.handle(payload(resolved_alert()))
+    assert outcome.action == "noted"
+    texts = notes(Incident.resume(first.journal))
+    assert texts[1] == "an engineer's note"
+    assert "resolved notification" in texts[2]
+    assert len(texts) == 3  # written once, after the re-read
+
+
+def test_a_writer_that_never_stops_meddling_fails_the_call(tmp_path) -> None:
+    """After three collisions the ConcurrentAppendError reaches the caller."""
+    clock = ManualClock(NOW)
+    first = AlertIntake(tmp_path, clock=clock).handle(payload())
+    calls = []
+
+    class AlwaysMeddling:
+        """A clock that lets another writer append before every step."""
+
+        def now(self) -> pendulum.DateTime:
+            calls.append(1)
+            Incident.resume(first.journal, clock=clock).note("meddling", actor="x")
+            return clock.now()
+
+    with pytest.raises(ConcurrentAppendError):
+        AlertIntake(tmp_path, clock=AlwaysMeddling()).handle(payload(resolved_alert()))
+    assert len(calls) == 3
+
+
+def test_a_racing_declaration_becomes_a_note(tmp_path) -> None:
+    """If another process declares the group's incident first, the intake notes on it."""
+    clock = ManualClock(NOW)
+    rival = AlertIntake(tmp_path, clock=clock, actor="rival")
+
+    class Racing:
+        """A clock that lets a rival intake declare first."""
+
+        raced = False
+
+        def now(self) -> pendulum.DateTime:
+            if not self.raced:
+                self.raced = True
+                rival.handle(payload())
+            return clock.now()
+
+    outcome = AlertIntake(tmp_path, clock=Racing()).handle(payload())
+    assert outcome.action == "noted"
+    phase = Incident.resume(outcome.journal)
+    assert phase.events[0].actor == Actor("rival")
+    assert len(rival.journals(GROUP_KEY)) == 1
+
+
+def test_threads_declare_once(intake) -> None:
+    """Many threads handling the same group at once declare one incident and note the rest."""
+    outcomes: list[IntakeOutcome] = []
+    barrier = threading.Barrier(8)
+
+    def work() -> None:
+        barrier.wait()
+        outcomes.append(intake.handle(payload()))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.action for o in outcomes) == ["declared"] + ["noted"] * 7
+    assert len({o.incident_id for o in outcomes}) == 1
+    assert len(notes(Incident.resume(outcomes[0].journal))) == 8
+
+
+@contextlib.contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Hold the journal's exclusive lock, as another process would."""
+    with open(path, "rb") as held:  # noqa: PTH123
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def test_a_locked_journal_raises(tmp_path, clock) -> None:
+    """A journal locked too long by another process raises JournalLockedError."""
+    intake = AlertIntake(tmp_path, clock=clock, lock_timeout=0.1)
+    outcome = intake.handle(payload())
+    with locked(outcome.journal), pytest.raises(JournalLockedError):
+        intake.handle(payload(resolved_alert()))
+    assert intake.handle(payload(resolved_alert())).action == "noted"
+
+
+def test_an_unusable_journal_dir_is_refused(tmp_path) -> None:
+    """A journal directory that cannot be created is refused at construction."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InvalidInputError, match="cannot create the journal directory"):
+        AlertIntake(blocker / "journals")
+    assert "alertmanager" in repr(AlertIntake(tmp_path))
+
+
+def test_a_vanished_journal_dir_raises(intake) -> None:
+    """A journal that cannot be created raises JournalError and is not retried as a race."""
+    intake.journal_dir.rmdir()
+    with pytest.raises(JournalError, match="cannot create the journal"):
+        intake.handle(payload())
+
+
+def test_stray_files_are_not_journals(intake) -> None:
+    """Files in the directory that do not follow the naming scheme are left alone."""
+    intake.handle(payload())
+    stray = intake.journal_path(GROUP_KEY, 1).with_name(
+        intake.journal_path(GROUP_KEY, 1).name.replace("-0001", "-backup")
+    )
+    stray.write_text("not a journal")
+    assert intake.journals(GROUP_KEY) == (intake.journal_path(GROUP_KEY, 1),)
+    assert intake.handle(payload()).action == "noted"
+
+
+# --- AlertmanagerReceiver over HTTP -------------------------------------------------
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST"):
+    """Send a request; return the status, the decoded JSON body (or None) and the headers."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            raw = answer.read()
+            return answer.status, json.loads(raw) if raw else None, dict(answer.headers)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else None, dict(exc.headers)
+
+
+@pytest.fixture
+def receiver(intake) -> Iterator[AlertmanagerReceiver]:
+    """A receiver on a free port, serving in the background, without a token."""
+    with AlertmanagerReceiver(intake, token_env=None) as serving:
+        yield serving
+
+
+def body_of(document: Any) -> bytes:
+    """JSON-encode a request body."""
+    return json.dumps(document).encode()
+
+
+def test_receiver_answers_outcomes(receiver) -> None:
+    """A valid notification gets 200 and the outcome as JSON, and is kept in outcomes."""
+    assert receiver.url.startswith("http://127.0.0.1:")
+    assert receiver.url.endswith("/alertmanager")
+    status, answer, headers = post(receiver.url, body_of(payload()))
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert answer["action"] == "declared"
+    assert answer["group_key"] == GROUP_KEY
+    status, answer, _ = post(receiver.url + "?from=am", body_of(payload(resolved_alert())))
+    assert (status, answer["action"], answer["phase"]) == (200, "noted", "declared")
+    assert [o.action for o in receiver.outcomes] == ["declared", "noted"]
+    assert receiver.outcomes[0].incident_id == answer["incident_id"]
+    assert receiver.errors == ()
+
+
+def test_receiver_refuses_malformed_payloads_and_keeps_running(receiver) -> None:
+    """A malformed payload gets 400 with the error, is recorded, and the server carries on."""
+    broken = payload()
+    broken["alerts"][0]["labels"]["service"] = 5
+    status, answer, _ = post(receiver.url, body_of(broken))
+    assert status == 400
+    assert "alerts[0].labels.service is not a string" in answer["error"]
+    status, answer, _ = post(receiver.url, b"not json")
+    assert status == 400
+    assert [e.status for e in receiver.errors] == [400, 400]
+    assert receiver.errors[0].client == "127.0.0.1"
+    assert receiver.errors[0].at.tzinfo is not None
+    status, _, _ = post(receiver.url, body_of(payload()))
+    assert status == 200
+
+
+def test_receiver_paths_and_methods(receiver) -> None:
+    """Other paths get 404, other methods 405 with Allow: POST."""
+    base = receiver.url.removesuffix("/alertmanager")
+    assert post(base + "/other", body_of(payload()))[0] == 404
+    assert post(base + "/other", b"", method="GET")[0] == 404
+    status, answer, headers = post(receiver.url, b"", method="GET")
+    assert status == 405
+    assert headers["Allow"] == "POST"
+    assert "use POST" in answer["error"]
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        assert post(receiver.url, b"{}", method=method)[0] == 405
+    status, answer, _ = post(receiver.url, b"", method="HEAD")
+    assert (status, answer) == (405, None)
+    assert receiver.outcomes == ()
+
+
+def test_receiver_refuses_big_bodies(intake) -> None:
+    """A body over max_body gets 413 and is not parsed; a smaller one still passes."""
+    with AlertmanagerReceiver(intake, max_body=1024, token_env=None) as small:
+        status, answer, _ = post(small.url, b"{" + b" " * 100_000 + b"}")
+        assert status == 413
+        assert "body of 100002 bytes exceeds the limit of 1024 bytes" in answer["error"]
+        assert [e.status for e in small.errors] == [413]
+        assert post(small.url, body_of(payload(alert(annotations={}))))[0] == 200
+
+
+def raw_request(url: str, lines: list[bytes], body: bytes = b"") -> tuple[int, dict[str, Any]]:
+    """Send a hand-made request (headers as given), half-close, and read the answer."""
+    address = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.connect()
+        connection.sock.sendall(b"\r\n".join([*lines, b"", b""]) + body)
+        connection.sock.shutdown(1)  # no more to send
+        response = http.client.HTTPResponse(connection.sock)
+        response.begin()
+        with response:
+            return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_receiver_refuses_bad_lengths(receiver) -> None:
+    """No Content-Length gets 411; an invalid one or a short body gets 400."""
+    path = b"POST /alertmanager HTTP/1.1"
+    host = b"Host: 127.0.0.1"
+    status, answer = raw_request(receiver.url, [path, host])
+    assert status == 411
+    status, answer = raw_request(receiver.url, [path, host, b"Content-Length: many"])
+    assert (status, "invalid Content-Length") == (400, answer["error"][:22])
+    status, answer = raw_request(receiver.url, [path, host, b"Content-Length: -5"])
+    assert status == 400
+    status, answer = raw_request(receiver.url, [path, host, b"Content-Length: 100"], b"{}")
+    assert status == 400
+    assert "ended after 2 of 100 bytes" in answer["error"]
+    assert [e.status for e in receiver.errors] == [411, 400, 400, 400]
+    lines = [b"POST /other HTTP/1.1", host, b"Content-Length: abc"]
+    assert raw_request(receiver.url, lines)[0] == 404
+
+
+def test_receiver_logs_garbage_requests(receiver, caplog) -> None:
+    """A request line http.server cannot parse is answered 400 and logged, not printed."""
+    address = urllib.parse.urlsplit(receiver.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.connect()
+        connection.sock.sendall(b"GARBAGE\r\n\r\n")
+        answer = connection.sock.recv(1024)
+    finally:
+        connection.close()
+    assert b"400" in answer.split(b"\r\n")[0]
+    assert any("Bad request" in r.getMessage() for r in caplog.records)
+
+
+def test_receiver_requires_the_token(intake) -> None:
+    """With a token, a missing or wrong bearer token gets 401; the token is never shown."""
+    token = "s3cret-token-value"  # noqa: S105 - a test token
+    with AlertmanagerReceiver(intake, token=token) as guarded:
+        assert token not in repr(guarded)
+        assert "auth='bearer'" in repr(guarded)
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": f"Basic {token}"},
+            {"Authorization": f"Bearer {token}x"},
+        ):
+            status, answer, response_headers = post(guarded.url, body_of(payload()), headers)
+            assert status == 401
+            assert token not in json.dumps(answer)
+            assert response_headers["WWW-Authenticate"].startswith("Bearer")
+        assert all(token not in e.message for e in guarded.errors)
+        assert [e.status for e in guarded.errors] == [401] * 4
+        assert guarded.outcomes == ()
+        ok = {"Authorization": f"Bearer {token}"}
+        assert post(guarded.url, body_of(payload()), ok)[:2][0] == 200
+        assert (
+            post(guarded.url, body_of(payload()), {"Authorization": f"bearer  {token}"})[0] == 200
+        )
+
+
+def test_receiver_reads_the_token_from_the_environment(intake, monkeypatch) -> None:
+    """Without a token argument the receiver reads INCIDENTKIT_WEBHOOK_TOKEN."""
+    monkeypatch.setenv(DEFAULT_TOKEN_ENV, "from-env")
+    with AlertmanagerReceiver(intake) as guarded:
+        assert post(guarded.url, body_of(payload()))[0] == 401
+        ok = {"Authorization": "Bearer from-env"}
+        assert post(guarded.url, body_of(payload()), ok)[0] == 200
+    monkeypatch.setenv(DEFAULT_TOKEN_ENV, "")
+    with AlertmanagerReceiver(intake) as open_receiver:
+        assert "auth='none'" in repr(open_receiver)
+
+
+def test_receiver_answers_500_when_handling_fails(tmp_path, clock) -> None:
+    """A failure in handle() (a locked journal) gets 500, so Alertmanager retries, and is kept."""
+    intake = AlertIntake(tmp_path, clock=clock, lock_timeout=0.1)
+    with AlertmanagerReceiver(intake, token_env=None) as receiver:
+        declared = post(receiver.url, body_of(payload()))[1]
+        with locked(declared["journal"]):
+            status, answer, _ = post(receiver.url, body_of(payload(resolved_alert())))
+        assert status == 500
+        assert answer["error"].startswith("JournalLockedError: ")
+        assert "Alertmanager will retry" in answer["error"]
+        assert [e.status for e in receiver.errors] == [500]
+        status, answer, _ = post(receiver.url, body_of(payload(resolved_alert())))
+        assert (status, answer["action"]) == (200, "noted")
+
+
+def test_receiver_arguments_are_checked(intake) -> None:
+    """An empty token, a relative path, a non-positive max_body or a taken port are refused."""
+    with pytest.raises(InvalidInputError, match="token must not be empty"):
+        AlertmanagerReceiver(intake, token=" ")  # noqa: S106 - the empty token refused
+    with pytest.raises(InvalidInputError, match="must start with '/'"):
+        AlertmanagerReceiver(intake, path="alertmanager")
+    with pytest.raises(InvalidInputError, match="max_body"):
+        AlertmanagerReceiver(intake, max_body=0)
+    with AlertmanagerReceiver(intake, token_env=None) as taken:
+        port = int(taken.url.split(":")[2].split("/")[0])
+        with pytest.raises(InvalidInputError, match=r"cannot listen on 127\.0\.0\.1"):
+            AlertmanagerReceiver(intake, port=port)
+
+
+def test_receiver_listens_on_ipv6_and_a_custom_path(intake) -> None:
+    """An IPv6 host is served and shown in brackets; the path is configurable."""
+    with AlertmanagerReceiver(intake, host="::1", path="/hooks/am", token_env=None) as receiver:
+        assert receiver.url.startswith("http://[::1]:")
+        assert receiver.url.endswith("/hooks/am")
+        assert post(receiver.url, body_of(payload()))[0] == 200
+
+
+def test_receiver_serve_forever_until_closed(intake) -> None:
+    """serve_forever() blocks a script until close() is called from elsewhere."""
+    receiver = AlertmanagerReceiver(intake, token_env=None)
+    serving = threading.Thread(target=receiver.serve_forever)
+    serving.start()
+    try:
+        assert post(receiver.url, body_of(payload()))[0] == 200
+    finally:
+        receiver.close()
+        serving.join(timeout=10)
+    assert not serving.is_alive()
+    with pytest.raises(urllib.error.URLError):
+        post(receiver.url, body_of(payload()))
+
+
+def test_receiver_closes_without_serving(intake) -> None:
+    """A receiver never started closes cleanly, and starting twice is harmless."""
+    receiver = AlertmanagerReceiver(intake, token_env=None)
+    receiver.close()
+    with AlertmanagerReceiver(intake, token_env=None) as started:
+        assert started.start() is started
+        assert post(started.url, body_of(payload()))[0] == 200
+
+
+# --- a real Alertmanager ------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], what: str, alertmanager, timeout: float = 30.0) -> None:
+    """Poll until condition() holds; fail with Alertmanager's log after the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    log = alertmanager.output
+    pytest.fail(f"timed out after {timeout} s waiting for {what}; Alertmanager's log:\n{log}")
+
+
+def rfc3339(instant: dt.datetime) -> str:
+    """Format an instant the way Prometheus posts it."""
+    return instant.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def test_real_alertmanager_declares_then_notes_the_resolution(tmp_path) -> None:
+    """Alertmanager 0.25's own notifications declare an incident and note its resolution."""
+    require_executables("prometheus-alertmanager")
+    token = "am-webhook-token"  # noqa: S105 - a test token
+    intake = AlertIntake(tmp_path)
+    with AlertmanagerReceiver(intake, token=token) as receiver:
+        bodies: list[WebhookPayload] = []
+        original = intake.handle
+
+        def keep(parsed):
+            bodies.append(parsed)
+            return original(parsed)
+
+        intake.handle = keep  # type: ignore[method-assign]
+        config = webhook_config(receiver.url, token=token)
+        with LocalAlertmanager(config) as alertmanager:
+            started = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+            firing = {
+                "labels": {"alertname": "HighErrorRate", "service": "checkout", "severity": "page"},
+                "annotations": {"summary": "Checkout 5xx above 5%"},
+                "startsAt": rfc3339(started),
+                "generatorURL": "http://prometheus.example:9090/graph?g0.expr=errors",
+            }
+            alertmanager.post_alerts([firing])
+            wait_for(lambda: len(receiver.outcomes) >= 1, "the firing notification", alertmanager)
+            declared = receiver.outcomes[0]
+            assert declared.action == "declared"
+            ended = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+            alertmanager.post_alerts([{**firing, "endsAt": rfc3339(ended)}])
+            wait_for(
+                lambda: any(o.action != "declared" for o in receiver.outcomes),
+                "the resolved notification",
+                alertmanager,
+            )
+            external = alertmanager.url
+    assert receiver.errors == ()
+    first, last = bodies[0], bodies[-1]
+    # What Alertmanager 0.25 really sends passed parse_webhook:
+    assert first.version == "4"
+    assert first.group_key == '{}:{alertname="HighErrorRate", service="checkout"}'
+    assert first.receiver == "incidentkit"
+    assert first.external_url == external
+    assert first.status == "firing"
+    assert first.alerts[0].ends_at is None
+    assert first.alerts[0].fingerprint
+    assert last.status == "resolved"
+    assert last.alerts[0].ends_at is not None
+    assert abs(last.alerts[0].ends_at - ended) < dt.timedelta(seconds=1)
+    resolution = receiver.outcomes[-1]
+    assert resolution.action == "noted"
+    assert resolution.incident_id == declared.incident_id
+    phase = Incident.resume(declared.journal)
+    assert isinstance(phase, Declared)  # the resolved alert did not verify recovery
+    assert phase.services == ("checkout",)
+    assert phase.title == "Checkout 5xx above 5%"
+    assert abs(phase.events[0].detected_at - started) < dt.timedelta(seconds=1)
+    texts = notes(phase)
+    assert "firing notification" in texts[0]
+    assert "resolved notification" in texts[-1]
+    assert "- resolved HighErrorRate" in texts[-1]
+    assert external in texts[-1]
+    assert "generatorURL http://prometheus.example:9090/graph" in texts[-1]
+    assert token not in pathlib.Path(declared.journal).read_text(encoding="utf-8")
+
+
+def test_real_alertmanager_retries_after_a_500(tmp_path) -> None:
+    """While the journal is locked the receiver answers 500 and Alertmanager delivers again."""
+    require_executables("prometheus-alertmanager")
+    intake = AlertIntake(tmp_path, lock_timeout=0.1)
+    with (
+        AlertmanagerReceiver(intake, token_env=None) as receiver,
+        LocalAlertmanager(webhook_config(receiver.url)) as alertmanager,
+    ):
+        started = rfc3339(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1))
+        first = {"labels": {"alertname": "Down", "service": "cart"}, "startsAt": started}
+        alertmanager.post_alerts([first])
+        wait_for(lambda: len(receiver.outcomes) == 1, "the declaration", alertmanager)
+        journal = receiver.outcomes[0].journal
+        with locked(journal):
+            second = {
+                "labels": {"alertname": "Down", "service": "cart", "pod": "b"},
+                "startsAt": started,
+            }
+            alertmanager.post_alerts([first, second])
+            wait_for(lambda: any(e.status == 500 for e in receiver.errors), "a 500", alertmanager)
+        wait_for(lambda: len(receiver.outcomes) >= 2, "the retried delivery", alertmanager)
+    assert receiver.outcomes[1].action == "noted"
+    assert {e.status for e in receiver.errors} == {500}
+    assert "JournalLockedError" in receiver.errors[0].message
+    texts = notes(Incident.resume(journal))
+    assert "pod='b'" in texts[-1]
+
+
+def test_real_alertmanager_with_a_wrong_token_is_refused(tmp_path) -> None:
+    """A receiver expecting another token refuses real Alertmanager's deliveries with 401."""
+    require_executables("prometheus-alertmanager")
+    intake = AlertIntake(tmp_path)
+    with AlertmanagerReceiver(intake, token="expected-token") as receiver:  # noqa: S106
+        config = webhook_config(receiver.url, token="another-token")  # noqa: S106
+        with LocalAlertmanager(config) as alertmanager:
+            alertmanager.post_alerts([{"labels": {"alertname": "Down", "service": "cart"}}])
+            wait_for(lambda: len(receiver.errors) >= 2, "a refused delivery, twice", alertmanager)
+    assert {e.status for e in receiver.errors} == {401}  # sent again each group interval
+    assert receiver.outcomes == ()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_local_alertmanager_reports_a_bad_configuration() -> None:
+    """An Alertmanager that cannot start fails with its log, and nothing is left running."""
+    require_executables("prometheus-alertmanager")
+    broken = LocalAlertmanager("route: [this is not a route", startup_timeout=10)
+    with pytest.raises(RuntimeError, match="did not become ready") as caught:
+        broken.start()
+    assert "alertmanager.yml" in str(caught.value) or "yaml" in str(caught.value).lower()
+    assert broken._process is None
+    assert "alertmanager" in broken.output.lower()  # the log outlives the process
+    with (
+        pytest.raises(RuntimeError, match="refused the alerts with HTTP 400"),
+        LocalAlertmanager(webhook_config("http://127.0.0.1:9/x")) as alertmanager,
+    ):
+        alertmanager.post_alerts([{"labels": "not labels"}])
+
+
+def test_find_alertmanager_honours_the_environment(monkeypatch, tmp_path) -> None:
+    """$INCIDENTKIT_ALERTMANAGER names the binary; a missing one is a clear error."""
+    require_executables("prometheus-alertmanager")
+    monkeypatch.setenv("INCIDENTKIT_ALERTMANAGER", str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="not an executable"):
+        find_alertmanager()
+    monkeypatch.setenv("INCIDENTKIT_ALERTMANAGER", "/usr/bin/prometheus-alertmanager")
+    assert find_alertmanager() == "/usr/bin/prometheus-alertmanager"
+    monkeypatch.delenv("INCIDENTKIT_ALERTMANAGER")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="apt-get install prometheus-alertmanager"):
+        find_alertmanager()
+
+
+def test_payload_helpers_are_not_shared() -> None:
+    """The payload builders return fresh objects (tests mutate them)."""
+    first = payload()
+    second = copy.deepcopy(first)
+    first["alerts"][0]["labels"]["service"] = "x"
+    assert payload() == second
