@@ -22,6 +22,7 @@ PACKAGES = {
     "prometheus-alertmanager": "prometheus-alertmanager",
     "amtool": "prometheus-alertmanager",
     "git": "git",
+    "kubectl": "kubernetes-client",
 }
 
 

@@ -1,0 +1,1132 @@
+"""Kubernetes Deployments through ``kubectl``: rollout history as changes, ``rollout undo``.
+
+:class:`KubectlDeploySource` reads each Deployment's ReplicaSets, the way
+``kubectl rollout history`` does, and turns every revision into a
+:class:`~incidentkit.Change`. :class:`KubectlRolloutExecutor` offers
+``kubectl rollout undo --to-revision=N`` for a revision that went bad,
+rehearses it with ``--dry-run=server``, carries it out, waits for the rollout
+with ``kubectl rollout status`` and reports the images now live.
+
+Both run the ``kubectl`` binary with an argument list (never a shell), a
+timeout and ``-o json`` where they read, through an injectable
+:data:`Runner`, so that tests can check every command line::
+
+    source = KubectlDeploySource(
+        {"checkout": "checkout", "checkout-worker": "checkout"},
+        namespace="shop",
+        context="prod-eu",
+    )
+    executor = KubectlRolloutExecutor(["checkout"], namespace="shop", context="prod-eu")
+
+A version is the pod template's container images, ``name=image`` joined with
+``", "`` in the template's order: ``"checkout=registry/checkout:1.4.2"``.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import subprocess
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Final, cast
+
+import attrs
+import pendulum
+
+from incidentkit._errors import (
+    InvalidInputError,
+    MalformedResponseError,
+    RollbackFailedError,
+    SourceAuthError,
+    SourceError,
+    SourceRequestError,
+    SourceTimeoutError,
+    SourceUnavailableError,
+)
+from incidentkit._model import (
+    Caveat,
+    CaveatKind,
+    Change,
+    ChangeKind,
+    RollbackOption,
+    RollbackResult,
+)
+from incidentkit._time import parse_instant, to_instant
+from incidentkit.adapters._http import redact
+
+__all__ = ["KubectlDeploySource", "KubectlRolloutExecutor", "Runner"]
+
+Runner = Callable[[Sequence[str], float], subprocess.CompletedProcess[str]]
+"""How a command is run: ``runner(argv, timeout)`` returns the finished process.
+
+The default runs ``subprocess.run(argv, capture_output=True, text=True,
+timeout=timeout, stdin=DEVNULL)``; it must raise :class:`FileNotFoundError`
+when the binary is missing and :class:`subprocess.TimeoutExpired` on a timeout,
+as :func:`subprocess.run` does.
+
+.. versionadded:: 0.1.0
+"""
+
+_REVISION: Final = "deployment.kubernetes.io/revision"
+_REVISION_HISTORY: Final = "deployment.kubernetes.io/revision-history"
+_CHANGE_CAUSE: Final = "kubernetes.io/change-cause"
+_COMPLETE: Final = "NewReplicaSetAvailable"
+_CHANGE_ID: Final = re.compile(r"^(?P<deployment>.+)@(?P<revision>[0-9]+)$")
+_KLOG_LINE: Final = re.compile(r"^[IWEF][0-9]{4} ")
+#: Markers of a GitOps controller that re-applies the git state: (where, key, controller).
+_GITOPS_MARKERS: Final = (
+    ("labels", "argocd.argoproj.io/instance", "Argo CD"),
+    ("annotations", "argocd.argoproj.io/tracking-id", "Argo CD"),
+    ("labels", "kustomize.toolkit.fluxcd.io/name", "Flux"),
+    ("labels", "helm.toolkit.fluxcd.io/name", "Flux"),
+)
+_AUTH_PATTERNS: Final = ("unauthorized", "forbidden", "you must be logged in")
+_TIMEOUT_PATTERNS: Final = ("i/o timeout", "client.timeout exceeded", "deadline exceeded")
+_UNREACHABLE_PATTERNS: Final = (
+    "unable to connect to the server",
+    "connection refused",
+    "was refused",
+    "no such host",
+    "no route to host",
+    "connection reset",
+)
+_REQUEST_PATTERNS: Final = (
+    "notfound",
+    "unable to find",
+    "cannot rollback",
+    "not found",
+    "does not exist",
+    "no such file or directory",
+    "doesn't have a resource type",
+)
+
+
+def _run_subprocess(argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - an argument list, never a shell
+        list(argv),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@attrs.frozen
+class _Reader:
+    """Reads one kubectl answer, naming the field and the command in every complaint."""
+
+    source: str
+    what: str
+
+    def fail(self, detail: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            f"{self.source}: kubectl's answer to {self.what} is not what a Kubernetes API "
+            f"server sends: {detail}; check that the context points at a Kubernetes cluster",
+            source=self.source,
+        )
+
+    def mapping(self, value: object, field: str) -> Mapping[str, object]:
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{field} is {type(value).__name__}, not an object")
+        return cast("Mapping[str, object]", value)
+
+    def array(self, value: object, field: str) -> list[object]:
+        if not isinstance(value, list):
+            raise self.fail(f"{field} is {type(value).__name__}, not an array")
+        return cast("list[object]", value)
+
+    def text(self, value: object, field: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(f"{field} is {value!r}, not a non-empty string")
+        return value
+
+    def strings(self, value: object, field: str) -> dict[str, str]:
+        """Read a labels or annotations map; absent is empty."""
+        if value is None:
+            return {}
+        return {
+            key: self.text(item, f"{field}[{key!r}]") if item != "" else ""
+            for key, item in self.mapping(value, field).items()
+        }
+
+    def instant(self, value: object, field: str) -> pendulum.DateTime:
+        text = self.text(value, field)
+        try:
+            return parse_instant(text)
+        except InvalidInputError as exc:
+            raise self.fail(f"{field} {text!r} is not an RFC 3339 instant") from exc
+
+    def revision(self, text: str, field: str) -> int:
+        if not text.isdigit():
+            raise self.fail(f"{field} is {text!r}, not a revision number")
+        return int(text)
+
+    def images(self, template: object, field: str) -> str:
+        """Return ``name=image`` for each container of a pod template, joined with ``", "``."""
+        spec = self.mapping(self.mapping(template, field).get("spec"), f"{field}.spec")
+        containers = self.array(spec.get("containers"), f"{field}.spec.containers")
+        if not containers:
+            raise self.fail(f"{field}.spec.containers is empty")
+        parts: list[str] = []
+        for position, raw in enumerate(containers):
+            where = f"{field}.spec.containers[{position}]"
+            container = self.mapping(raw, where)
+            name = self.text(container.get("name"), f"{where}.name")
+            parts.append(f"{name}={self.text(container.get('image'), f'{where}.image')}")
+        return ", ".join(parts)
+
+    def selector(self, value: object) -> str:
+        """Turn a LabelSelector into the ``-l`` syntax kubectl takes."""
+        selector = self.mapping(value, "spec.selector")
+        labels = self.strings(selector.get("matchLabels"), "spec.selector.matchLabels")
+        terms = [f"{key}={item}" for key, item in labels.items()]
+        expressions = selector.get("matchExpressions")
+        for position, raw in enumerate(
+            self.array(expressions or [], "spec.selector.matchExpressions")
+        ):
+            where = f"spec.selector.matchExpressions[{position}]"
+            expression = self.mapping(raw, where)
+            key = self.text(expression.get("key"), f"{where}.key")
+            values = ",".join(
+                self.text(v, f"{where}.values")
+                for v in self.array(expression.get("values") or [], f"{where}.values")
+            )
+            operator = expression.get("operator")
+            if operator == "In":
+                terms.append(f"{key} in ({values})")
+            elif operator == "NotIn":
+                terms.append(f"{key} notin ({values})")
+            elif operator == "Exists":
+                terms.append(key)
+            elif operator == "DoesNotExist":
+                terms.append(f"!{key}")
+            else:
+                raise self.fail(f"{where}.operator is {operator!r}")
+        if not terms:
+            raise self.fail("spec.selector selects nothing")
+        return ",".join(terms)
+
+    def items(self, raw: object) -> list[object]:
+        """Return the items of the ``List`` that ``kubectl get -o json`` prints."""
+        return self.array(self.mapping(raw, "the answer").get("items"), "items")
+
+    def progress(self, status: Mapping[str, object]) -> _Progress | None:
+        """Read the Deployment's ``Progressing`` condition, if it has one."""
+        for position, raw in enumerate(
+            self.array(status.get("conditions") or [], "status.conditions")
+        ):
+            where = f"status.conditions[{position}]"
+            condition = self.mapping(raw, where)
+            if condition.get("type") != "Progressing":
+                continue
+            updated = condition.get("lastUpdateTime")
+            return _Progress(
+                reason=str(condition.get("reason", "")),
+                message=str(condition.get("message", "")),
+                last_update=None
+                if updated is None
+                else self.instant(updated, f"{where}.lastUpdateTime"),
+            )
+        return None
+
+    def deployment(self, raw: object, field: str = "the Deployment") -> _Deployment:
+        obj = self.mapping(raw, field)
+        prefix = "" if field == "the Deployment" else f"{field}."
+        kind = obj.get("kind")
+        if kind is not None and kind != "Deployment":
+            raise self.fail(f"{prefix}kind is {kind!r}, not 'Deployment'")
+        metadata = self.mapping(obj.get("metadata"), f"{prefix}metadata")
+        spec = self.mapping(obj.get("spec"), f"{prefix}spec")
+        labels = self.strings(metadata.get("labels"), f"{prefix}metadata.labels")
+        annotations = self.strings(metadata.get("annotations"), f"{prefix}metadata.annotations")
+        revision = annotations.get(_REVISION)
+        return _Deployment(
+            name=self.text(metadata.get("name"), f"{prefix}metadata.name"),
+            uid=self.text(metadata.get("uid"), f"{prefix}metadata.uid"),
+            selector=self.selector(spec.get("selector")),
+            images=self.images(spec.get("template"), f"{prefix}spec.template"),
+            revision=None
+            if revision is None
+            else self.revision(revision, f"{prefix}metadata.annotations[{_REVISION!r}]"),
+            paused=spec.get("paused") is True,
+            gitops=_gitops(labels, annotations),
+            progress=self.progress(self.mapping(obj.get("status") or {}, f"{prefix}status")),
+        )
+
+    def history(self, raw: object, owner_uid: str) -> list[_Revision]:
+        """Return the revisions of the ReplicaSets ``owner_uid`` owns, oldest first."""
+        revisions: list[_Revision] = []
+        for position, item in enumerate(self.items(raw)):
+            where = f"items[{position}]"
+            metadata = self.mapping(self.mapping(item, where).get("metadata"), f"{where}.metadata")
+            owners_field = f"{where}.metadata.ownerReferences"
+            owners = self.array(metadata.get("ownerReferences") or [], owners_field)
+            if not any(self.mapping(o, owners_field).get("uid") == owner_uid for o in owners):
+                continue  # matches the selector but belongs to another Deployment (or none)
+            annotations = self.strings(metadata.get("annotations"), f"{where}.metadata.annotations")
+            field = f"{where}.metadata.annotations[{_REVISION!r}]"
+            spec = self.mapping(self.mapping(item, where).get("spec"), f"{where}.spec")
+            revisions.append(
+                _Revision(
+                    number=self.revision(self.text(annotations.get(_REVISION), field), field),
+                    replicaset=self.text(metadata.get("name"), f"{where}.metadata.name"),
+                    created=self.instant(
+                        metadata.get("creationTimestamp"), f"{where}.metadata.creationTimestamp"
+                    ),
+                    images=self.images(spec.get("template"), f"{where}.spec.template"),
+                    change_cause=annotations.get(_CHANGE_CAUSE) or None,
+                    earlier=tuple(
+                        self.revision(
+                            n.strip(), f"{where}.metadata.annotations[{_REVISION_HISTORY!r}]"
+                        )
+                        for n in (annotations.get(_REVISION_HISTORY) or "").split(",")
+                        if n.strip()
+                    ),
+                )
+            )
+        revisions.sort(key=lambda r: r.number)
+        return revisions
+
+
+def _gitops(labels: Mapping[str, str], annotations: Mapping[str, str]) -> str | None:
+    """Name the GitOps controller that manages an object, from its labels and annotations."""
+    for where, key, controller in _GITOPS_MARKERS:
+        found = (labels if where == "labels" else annotations).get(key)
+        if found is not None:
+            return f"{controller} ({where[:-1]} {key}={found})"
+    return None
+
+
+@attrs.frozen
+class _Progress:
+    """The Deployment's ``Progressing`` condition."""
+
+    reason: str
+    message: str
+    last_update: pendulum.DateTime | None
+
+
+@attrs.frozen
+class _Deployment:
+    name: str
+    uid: str
+    selector: str
+    images: str
+    revision: int | None
+    paused: bool
+    gitops: str | None
+    progress: _Progress | None
+
+
+@attrs.frozen
+class _Revision:
+    number: int
+    replicaset: str
+    created: pendulum.DateTime
+    images: str
+    change_cause: str | None
+    earlier: tuple[int, ...]
+    """The revisions this ReplicaSet had before it was reused (``revision-history``)."""
+
+    @property
+    def reused(self) -> bool:
+        """Whether a rollback or a re-apply renumbered this ReplicaSet."""
+        return bool(self.earlier)
+
+
+def _predecessor(history: Sequence[_Revision], number: int, culprit: _Revision) -> _Revision | None:
+    """Return the ReplicaSet that was live before revision ``number``, by past numbers too.
+
+    A rollback renumbers the ReplicaSet it returns to and keeps its old number
+    in ``revision-history``, so revision 2 may now be revision 4: the
+    predecessor is the ReplicaSet with the highest number, past or present,
+    below ``number``.
+    """
+    best: _Revision | None = None
+    best_number = -1
+    for revision in history:
+        if revision is culprit:
+            continue
+        for candidate in (revision.number, *revision.earlier):
+            if best_number < candidate < number:
+                best, best_number = revision, candidate
+    return best
+
+
+# --------------------------------------------------------------------------- running kubectl
+
+
+def _classify(stderr: str) -> type[SourceError]:
+    lowered = stderr.lower()
+    if any(p in lowered for p in _AUTH_PATTERNS):
+        return SourceAuthError
+    if any(p in lowered for p in _TIMEOUT_PATTERNS):
+        return SourceTimeoutError
+    if any(p in lowered for p in _UNREACHABLE_PATTERNS):
+        return SourceUnavailableError
+    if any(p in lowered for p in _REQUEST_PATTERNS):
+        return SourceRequestError
+    return SourceUnavailableError
+
+
+_ADVICE: Final[Mapping[type[SourceError], str]] = {
+    SourceAuthError: (
+        "check the credentials of the context (kubectl auth can-i) and that they "
+        "grant the verbs listed in the kubectl adapter's documentation"
+    ),
+    SourceTimeoutError: "check the network path to the API server and its health",
+    SourceUnavailableError: (
+        "check that the API server is reachable from here (kubectl cluster-info) "
+        "and that the context and kubeconfig are the right ones"
+    ),
+    SourceRequestError: (
+        "check the Deployment's name, the namespace, the context and the kubeconfig"
+    ),
+}
+
+
+def _last_line(text: str) -> str:
+    """Return the last line of kubectl's stderr that is not a klog line, else the last one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    plain = [line for line in lines if not _KLOG_LINE.match(line)]
+    if plain:
+        return plain[-1]
+    return lines[-1] if lines else "(no message)"
+
+
+def _positive(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+class _Kubectl:
+    """What the source and the executor share: how to run kubectl and read its JSON."""
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        context: str | None,
+        kubeconfig: str | None,
+        token: str | None,
+        kubectl: str,
+        timeout: float,
+        name: str,
+        environment: str | None,
+        runner: Runner | None,
+    ) -> None:
+        for label, value in (("name", name), ("namespace", namespace), ("kubectl", kubectl)):
+            if not isinstance(cast("object", value), str) or not value.strip():
+                msg = f"kubectl adapter: {label} must be a non-empty string, not {value!r}"
+                raise InvalidInputError(msg)
+        if not _positive(timeout):
+            msg = f"{name}: the timeout must be a positive number of seconds, not {timeout!r}"
+            raise InvalidInputError(msg)
+        self._name = name
+        self._namespace = namespace
+        self._context = context
+        self._kubeconfig = kubeconfig
+        self._token = token
+        self._kubectl = kubectl
+        self._timeout = float(timeout)
+        self._environment = environment if environment is not None else context
+        self._runner: Runner = runner or _run_subprocess
+
+    @property
+    def name(self) -> str:
+        """The adapter's name, as the journal and the findings show it."""
+        return self._name
+
+    @property
+    def namespace(self) -> str:
+        """The namespace every command runs in."""
+        return self._namespace
+
+    def _argv(self, args: Sequence[str]) -> list[str]:
+        argv = [self._kubectl]
+        if self._kubeconfig is not None:
+            argv.append(f"--kubeconfig={self._kubeconfig}")
+        if self._context is not None:
+            argv.append(f"--context={self._context}")
+        if self._token is not None:
+            argv.append(f"--token={self._token}")
+        argv.append(f"--namespace={self._namespace}")
+        argv.extend(args)
+        return argv
+
+    def _where(self) -> str:
+        context = "the current context" if self._context is None else f"context {self._context}"
+        return f"namespace {self._namespace}, {context}"
+
+    def _redact(self, text: str) -> str:
+        return redact(text, [self._token] if self._token else [])
+
+    def _run(self, args: Sequence[str], *, timeout: float | None = None) -> str:
+        """Run ``kubectl <global flags> <args>`` and return its standard output.
+
+        Raises:
+            SourceError: The subclass that fits what went wrong.
+        """
+        what = f"`kubectl {' '.join(args)}` ({self._where()})"
+        limit = self._timeout if timeout is None else timeout
+        try:
+            done = self._runner(self._argv(args), limit)
+        except FileNotFoundError as exc:
+            msg = (
+                f"{self._name}: cannot run {what}: {self._kubectl!r} was not found; "
+                "install kubectl or pass kubectl=path"
+            )
+            raise SourceUnavailableError(msg, source=self._name) from exc
+        except subprocess.TimeoutExpired as exc:
+            msg = (
+                f"{self._name}: {what} gave no answer within {limit:g} s; check that the API "
+                "server is reachable and healthy (kubectl cluster-info)"
+            )
+            raise SourceTimeoutError(msg, source=self._name, timeout=limit) from exc
+        except OSError as exc:
+            msg = f"{self._name}: cannot run {what}: {self._redact(str(exc))}; check kubectl="
+            msg += repr(self._kubectl)
+            raise SourceUnavailableError(msg, source=self._name) from exc
+        if done.returncode != 0:
+            stderr = self._redact(done.stderr or "")
+            error = _classify(stderr)
+            msg = (
+                f"{self._name}: {what} failed (exit {done.returncode}): {_last_line(stderr)}; "
+                f"{_ADVICE[error]}"
+            )
+            raise error(msg, source=self._name)
+        return done.stdout
+
+    def _get(self, args: Sequence[str]) -> object:
+        """Run a ``kubectl get ... -o json`` and decode its answer."""
+        out = self._run(["get", *args, "-o", "json"])
+        try:
+            return cast("object", json.loads(out))
+        except ValueError as exc:
+            reader = self._reader(["get", *args])
+            raise reader.fail(f"it is not JSON ({exc}): {self._redact(out[:200])!r}") from exc
+
+    def _reader(self, args: Sequence[str]) -> _Reader:
+        return _Reader(self._name, f"`kubectl {' '.join(args)}`")
+
+    def _deployment(self, name: str) -> _Deployment:
+        args = ["get", "deployment", name]
+        return self._reader(args).deployment(self._get(args[1:]))
+
+    def _history(self, deployment: _Deployment) -> list[_Revision]:
+        args = ["get", "replicasets", "-l", deployment.selector]
+        return self._reader(args).history(self._get(args[1:]), deployment.uid)
+
+
+def _window(
+    start: dt.datetime, end: dt.datetime, *, name: str
+) -> tuple[pendulum.DateTime, pendulum.DateTime]:
+    first = to_instant(start, what="start")
+    last = to_instant(end, what="end")
+    if last < first:
+        msg = f"{name}: the window ends ({last}) before it starts ({first})"
+        raise InvalidInputError(msg)
+    return first, last
+
+
+# --------------------------------------------------------------------------- the deploy source
+
+
+class KubectlDeploySource(_Kubectl):
+    """**Implements**: :class:`~incidentkit.protocols.DeploySource`, from rollout history.
+
+    For each Deployment it runs ``kubectl get deployment NAME -o json`` (its
+    selector, uid, current revision and ``Progressing`` condition), then
+    ``kubectl get replicasets -l SELECTOR -o json``, keeps the ReplicaSets
+    whose ``ownerReferences`` name the Deployment's uid (as ``kubectl rollout
+    history`` does) and makes one :class:`~incidentkit.Change` of kind
+    ``DEPLOY`` per revision:
+
+    * ``id``: ``"<deployment>@<revision>"``, the revision from the
+      ReplicaSet's ``deployment.kubernetes.io/revision`` annotation;
+    * ``version``: the ReplicaSet's container images (``name=image``, joined
+      with ``", "``); ``previous_version``: those of the revision before it,
+      ``None`` for the oldest revision kept;
+    * ``started``: the ReplicaSet's ``creationTimestamp``. A ReplicaSet that
+      was *reused* (a rollback to it, or a re-apply of an old template, bumps
+      its revision and records the old one in
+      ``deployment.kubernetes.io/revision-history``) was created long before;
+      the start of that rollout is not recorded anywhere kubectl reads, so
+      ``started`` is the earliest instant known to be after it: the
+      ``Progressing`` condition's ``lastUpdateTime`` for the current revision,
+      else the start of the next revision. The ``started_from`` attribute
+      says which;
+    * ``finished``: for the current revision, the ``lastUpdateTime`` of a
+      ``Progressing`` condition with reason ``NewReplicaSetAvailable`` that
+      names its ReplicaSet; otherwise ``None`` (unknown, or still rolling
+      out). A revision that was superseded records the next revision's start
+      in ``superseded_at``, and is not taken as under way after it;
+    * ``summary``: the ``kubernetes.io/change-cause`` annotation if present;
+    * ``environment``: ``environment``, by default the context;
+    * ``attributes``: ``revision``, ``replicaset``, ``deployment``,
+      ``namespace``, ``started_from``, and when known ``change_cause``,
+      ``superseded_at``, ``rollout`` (the current revision's ``Progressing``
+      reason), ``auto_sync`` (``"true"`` when Argo CD or Flux labels or
+      annotations are on the Deployment) and ``auto_sync_by``.
+
+    Args:
+        deployments: Deployment name -> service name. ``None`` with
+            ``selector``: every Deployment the selector matches, each its own
+            service.
+        selector: A label selector (``-l``) that picks the Deployments, in
+            place of ``deployments``.
+        namespace: The namespace (``--namespace``).
+        context: The kubeconfig context (``--context``); ``None``: the current one.
+        kubeconfig: A kubeconfig file (``--kubeconfig``); ``None``: kubectl's default.
+        token: A bearer token (``--token``). Never shown in ``repr``, an error
+            message or a change; prefer a kubeconfig, since a command line is
+            visible to other local users while kubectl runs.
+        kubectl: The kubectl binary, a path or a name on ``PATH``.
+        timeout: Seconds each kubectl command may take.
+        name: The source's name, as the journal and the findings show it.
+        environment: The ``environment`` of the changes (a cluster's name);
+            ``None``: the context.
+        runner: How to run kubectl (see :data:`Runner`); for tests.
+
+    Raises:
+        InvalidInputError: Both or neither of ``deployments`` and ``selector``,
+            an empty name or namespace, or a timeout that is not positive.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        deployments: Mapping[str, str] | None = None,
+        *,
+        selector: str | None = None,
+        namespace: str = "default",
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        token: str | None = None,
+        kubectl: str = "kubectl",
+        timeout: float = 30.0,
+        name: str = "kubectl",
+        environment: str | None = None,
+        runner: Runner | None = None,
+    ) -> None:
+        super().__init__(
+            namespace=namespace,
+            context=context,
+            kubeconfig=kubeconfig,
+            token=token,
+            kubectl=kubectl,
+            timeout=timeout,
+            name=name,
+            environment=environment,
+            runner=runner,
+        )
+        if (deployments is None) == (selector is None):
+            msg = (
+                f"{name}: give either deployments (name -> service) or a label selector, "
+                "not both or neither"
+            )
+            raise InvalidInputError(msg)
+        if selector is not None and not selector.strip():
+            msg = f"{name}: the label selector must not be empty"
+            raise InvalidInputError(msg)
+        self._deployments = None if deployments is None else dict(deployments)
+        self._selector = selector
+
+    def __repr__(self) -> str:
+        """Return the class, the name, the namespace, the context and what is read."""
+        what = (
+            f"selector={self._selector!r}"
+            if self._deployments is None
+            else f"deployments={sorted(self._deployments)!r}"
+        )
+        return (
+            f"{type(self).__name__}(name={self._name!r}, namespace={self._namespace!r}, "
+            f"context={self._context!r}, {what})"
+        )
+
+    def deploys(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        services: Sequence[str] | None = None,
+    ) -> list[Change]:
+        """Return the revisions under way at any time in ``[start, end]``, oldest first.
+
+        Args:
+            start: The window's start (timezone-aware).
+            end: The window's end (timezone-aware).
+            services: Only these services; ``None`` means all. A single string
+                is one service. Deployments of other services are not read.
+
+        Returns:
+            One change per revision that overlaps the window.
+
+        Raises:
+            NaiveDatetimeError: ``start`` or ``end`` has no time zone.
+            InvalidInputError: The window ends before it starts.
+            SourceError: kubectl failed (see the module's documentation) or
+                answered something that is not a Deployment or ReplicaSets.
+        """
+        first, last = _window(start, end, name=self._name)
+        wanted = (
+            None
+            if services is None
+            else frozenset([services] if isinstance(services, str) else services)
+        )
+        found: list[Change] = []
+        for deployment, service in self._targets(wanted):
+            changes = self._changes(deployment, service, self._history(deployment))
+            found.extend(c for c in changes if _overlaps(c, first, last))
+        found.sort(key=lambda c: (c.started, c.id))
+        return found
+
+    def _targets(self, wanted: frozenset[str] | None) -> list[tuple[_Deployment, str]]:
+        if self._deployments is None:
+            assert self._selector is not None  # noqa: S101 - the constructor checked
+            args = ["get", "deployments", "-l", self._selector]
+            reader = self._reader(args)
+            listed = [
+                reader.deployment(item, f"items[{position}]")
+                for position, item in enumerate(reader.items(self._get(args[1:])))
+            ]
+            return [(d, d.name) for d in listed if wanted is None or d.name in wanted]
+        return [
+            (self._deployment(deployment), service)
+            for deployment, service in self._deployments.items()
+            if wanted is None or service in wanted
+        ]
+
+    def _changes(
+        self, deployment: _Deployment, service: str, history: list[_Revision]
+    ) -> list[Change]:
+        current = deployment.revision
+        if current is None and history:
+            current = history[-1].number
+        changes: list[Change] = []
+        next_started: pendulum.DateTime | None = None
+        for position in range(len(history) - 1, -1, -1):
+            revision = history[position]
+            previous = _predecessor(history, revision.number, revision)
+            progress = deployment.progress
+            if (
+                revision.number != current
+                or progress is None
+                or f'"{revision.replicaset}"' not in progress.message
+            ):
+                progress = None
+            started, started_from = _start(revision, progress, next_started)
+            finished = (
+                progress.last_update
+                if progress is not None and progress.reason == _COMPLETE
+                else None
+            )
+            if finished is not None and finished < started:
+                finished = started  # clock skew between the controller and the API server
+            attributes: dict[str, str] = {
+                "revision": str(revision.number),
+                "replicaset": revision.replicaset,
+                "deployment": deployment.name,
+                "namespace": self._namespace,
+                "started_from": started_from,
+            }
+            if revision.change_cause:
+                attributes["change_cause"] = revision.change_cause
+            if next_started is not None:
+                attributes["superseded_at"] = next_started.isoformat()
+            if revision.number == current and deployment.progress is not None:
+                attributes["rollout"] = deployment.progress.reason
+            if deployment.gitops is not None:
+                attributes["auto_sync"] = "true"
+                attributes["auto_sync_by"] = deployment.gitops
+            extra: dict[str, Any] = {"attributes": attributes}  # dict's typing as a converter
+            changes.append(
+                Change(
+                    id=f"{deployment.name}@{revision.number}",
+                    kind=ChangeKind.DEPLOY,
+                    service=service,
+                    started=started,
+                    finished=finished,
+                    source=self._name,
+                    summary=revision.change_cause
+                    or f"rollout of deployment/{deployment.name} revision {revision.number}",
+                    environment=self._environment,
+                    version=revision.images,
+                    previous_version=None if previous is None else previous.images,
+                    **extra,
+                )
+            )
+            next_started = started
+        return changes
+
+
+def _start(
+    revision: _Revision, progress: _Progress | None, next_started: pendulum.DateTime | None
+) -> tuple[pendulum.DateTime, str]:
+    """Return when a revision's rollout started, or the earliest instant known after it."""
+    if not revision.reused:
+        return revision.created, "ReplicaSet creationTimestamp"
+    if progress is not None and progress.last_update is not None:
+        return progress.last_update, (
+            "Deployment Progressing lastUpdateTime (reused ReplicaSet: the rollout "
+            "started at an unknown time before it)"
+        )
+    if next_started is not None:
+        return next_started, (
+            "the next revision's start (reused ReplicaSet: the rollout started at an "
+            "unknown time before it)"
+        )
+    return revision.created, (
+        "ReplicaSet creationTimestamp (reused ReplicaSet: the rollout started at an "
+        "unknown time after it)"
+    )
+
+
+def _overlaps(change: Change, start: pendulum.DateTime, end: pendulum.DateTime) -> bool:
+    """Like :meth:`Change.overlaps`, but a superseded revision ends when the next one starts."""
+    if change.finished is None and "superseded_at" in change.attributes:
+        return change.started <= end and parse_instant(change.attributes["superseded_at"]) >= start
+    return change.overlaps(start, end)
+
+
+# --------------------------------------------------------------------------- the executor
+
+
+@attrs.frozen
+class _Plan:
+    deployment: _Deployment
+    culprit: _Revision
+    target: _Revision
+    newer: tuple[int, ...]
+
+
+class KubectlRolloutExecutor(_Kubectl):
+    """**Implements**: :class:`~incidentkit.protocols.RollbackExecutor` with ``rollout undo``.
+
+    It handles changes of kind ``DEPLOY`` whose id is ``"<deployment>@<revision>"``
+    (as :class:`KubectlDeploySource` makes them) for the Deployments it is
+    given, and offers to return the Deployment to the revision before the
+    culprit: ``kubectl rollout undo deployment/NAME --to-revision=N``. Its
+    options can be rehearsed (``--dry-run=server``: the API server runs its
+    admission and validation and stores nothing) and carry an
+    ``AUTOMATED_SYNC`` caveat when Argo CD or Flux manages the Deployment (the
+    controller re-applies the git state and reverts the undo). The protocol
+    adds the caveats it sees itself (a target deployed after the symptom
+    began, a schema migration).
+
+    :meth:`execute` checks that nothing changed since the option was offered
+    (the live images and the target revision's images), runs the undo, waits
+    with ``kubectl rollout status deployment/NAME --timeout=<rollout_timeout>s``
+    and reports the images live afterwards.
+
+    Args:
+        deployments: The Deployments it may roll back (names; a mapping's
+            keys). Nothing else is ever touched.
+        rollout_timeout: Seconds to wait for the rollout after the undo.
+        namespace: The namespace (``--namespace``).
+        context: The kubeconfig context (``--context``); ``None``: the current one.
+        kubeconfig: A kubeconfig file (``--kubeconfig``); ``None``: kubectl's default.
+        token: A bearer token (``--token``), never shown.
+        kubectl: The kubectl binary, a path or a name on ``PATH``.
+        timeout: Seconds each other kubectl command may take.
+        name: The executor's name, as the journal and the option ids show it.
+        environment: The cluster's label; a change whose ``environment`` is
+            another one is not handled. ``None``: the context.
+        runner: How to run kubectl (see :data:`Runner`); for tests.
+
+    Raises:
+        InvalidInputError: No deployments, an empty name or namespace, or a
+            timeout that is not positive.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        deployments: Collection[str],
+        *,
+        rollout_timeout: float = 300.0,
+        namespace: str = "default",
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        token: str | None = None,
+        kubectl: str = "kubectl",
+        timeout: float = 30.0,
+        name: str = "kubectl",
+        environment: str | None = None,
+        runner: Runner | None = None,
+    ) -> None:
+        super().__init__(
+            namespace=namespace,
+            context=context,
+            kubeconfig=kubeconfig,
+            token=token,
+            kubectl=kubectl,
+            timeout=timeout,
+            name=name,
+            environment=environment,
+            runner=runner,
+        )
+        if isinstance(deployments, str) or not deployments:
+            msg = f"{name}: give the Deployments it may roll back, as a list of names"
+            raise InvalidInputError(msg)
+        if not _positive(rollout_timeout):
+            msg = f"{name}: rollout_timeout must be a positive number of seconds"
+            raise InvalidInputError(msg)
+        self._deployments = frozenset(deployments)
+        self._rollout_timeout = float(rollout_timeout)
+
+    def __repr__(self) -> str:
+        """Return the class, the name, the namespace, the context and the Deployments."""
+        return (
+            f"{type(self).__name__}(name={self._name!r}, namespace={self._namespace!r}, "
+            f"context={self._context!r}, deployments={sorted(self._deployments)!r})"
+        )
+
+    def _handles(self, change: Change) -> tuple[str, int] | None:
+        match = _CHANGE_ID.match(change.id)
+        if change.kind is not ChangeKind.DEPLOY or match is None:
+            return None
+        deployment = match["deployment"]
+        if deployment not in self._deployments:
+            return None
+        if change.attributes.get("namespace", self._namespace) != self._namespace:
+            return None
+        if (
+            change.environment is not None
+            and self._environment is not None
+            and change.environment != self._environment
+        ):
+            return None
+        return deployment, int(match["revision"])
+
+    def _plan(self, deployment: str, revision: int) -> _Plan | str:
+        """Work out the undo from the live history, or say why there is none."""
+        live = self._deployment(deployment)
+        history = self._history(live)
+        culprit = next((r for r in history if r.number == revision), None)
+        if culprit is None:
+            kept = ", ".join(str(r.number) for r in history) or "none"
+            return (
+                f"deployment/{deployment} has no revision {revision} any more (revisions: "
+                f"{kept}): it was trimmed by revisionHistoryLimit or renumbered by a rollback"
+            )
+        target = _predecessor(history, revision, culprit)
+        if target is None:
+            return f"deployment/{deployment} keeps no revision before {revision}"
+        newer = tuple(r.number for r in history if r.number > revision and r is not target)
+        return _Plan(live, culprit, target, newer)
+
+    def options(self, change: Change) -> list[RollbackOption]:
+        """Offer to undo ``change`` to the revision before it.
+
+        Returns:
+            One option, or none when the change is not a revision of one of
+            its Deployments, the revision or the one before it is no longer in
+            the history, or the Deployment already runs the target's images.
+
+        Raises:
+            SourceError: kubectl failed or answered garbage.
+        """
+        handled = self._handles(change)
+        if handled is None:
+            return []
+        deployment, revision = handled
+        plan = self._plan(deployment, revision)
+        if isinstance(plan, str):
+            return []
+        if change.version is not None and plan.culprit.images != change.version:
+            return []  # the revision number now names another template
+        live = plan.deployment
+        if live.images == plan.target.images:
+            return []
+        caveats: list[Caveat] = []
+        if live.gitops is not None:
+            caveats.append(
+                Caveat(
+                    CaveatKind.AUTOMATED_SYNC,
+                    f"deployment/{deployment} is managed by {live.gitops}: if it syncs "
+                    "automatically it will re-apply the git state and revert the undo; "
+                    "pause its sync (or revert in git) first",
+                )
+            )
+        if plan.newer:
+            later = ", ".join(str(n) for n in plan.newer)
+            caveats.append(
+                Caveat(
+                    CaveatKind.OTHER,
+                    f"revision {revision} is not the latest: going back to revision "
+                    f"{plan.target.number} also undoes revision(s) {later}",
+                )
+            )
+        if live.paused:
+            caveats.append(
+                Caveat(
+                    CaveatKind.OTHER,
+                    f"deployment/{deployment} is paused and kubectl refuses to roll back a "
+                    f"paused Deployment: kubectl rollout resume deployment/{deployment} first",
+                )
+            )
+        return [
+            RollbackOption(
+                id=f"{self._name}:{change.id}",
+                executor=self._name,
+                change_id=change.id,
+                target=deployment,
+                from_version=live.images,
+                to_version=plan.target.images,
+                caveats=tuple(caveats),
+                supports_dry_run=True,
+            )
+        ]
+
+    def current_version(self, target: str) -> str | None:
+        """Return the images of the live Deployment ``target`` (``deployment/`` optional).
+
+        Returns:
+            ``None`` when ``target`` is not one of its Deployments or does not exist.
+
+        Raises:
+            SourceError: kubectl failed otherwise, or answered garbage.
+        """
+        name = target.removeprefix("deployment/")
+        if name not in self._deployments:
+            return None
+        try:
+            return self._deployment(name).images
+        except SourceRequestError:
+            return None
+
+    def _checked_plan(self, option: RollbackOption) -> _Plan:
+        if option.executor != self._name:
+            msg = (
+                f"option {option.id!r} was offered by {option.executor!r}, not by "
+                f"{self._name!r}; pass it to the executor that offered it"
+            )
+            raise InvalidInputError(msg)
+        match = _CHANGE_ID.match(option.change_id)
+        if match is None or match["deployment"] != option.target:
+            msg = f"{self._name}: option {option.id!r} is not a kubectl rollout option"
+            raise InvalidInputError(msg)
+        plan = self._plan(option.target, int(match["revision"]))
+        why = ""
+        if isinstance(plan, str):
+            why = plan
+        elif plan.deployment.images != option.from_version:
+            why = (
+                f"deployment/{option.target} runs {plan.deployment.images} now, not "
+                f"{option.from_version} as when the option was offered"
+            )
+        elif plan.target.images != option.to_version:
+            why = (
+                f"revision {plan.target.number} of deployment/{option.target} is "
+                f"{plan.target.images} now, not {option.to_version}"
+            )
+        if isinstance(plan, str) or why:
+            msg = (
+                f"{self._name}: nothing was changed: {why}. Someone changed the Deployment "
+                "since the review: review the rollbacks again"
+            )
+            raise RollbackFailedError(msg, source=self._name)
+        return plan
+
+    def _undo(self, plan: _Plan, *, dry_run: bool) -> list[str]:
+        args = [
+            "rollout",
+            "undo",
+            f"deployment/{plan.deployment.name}",
+            f"--to-revision={plan.target.number}",
+        ]
+        return [*args, "--dry-run=server"] if dry_run else args
+
+    def dry_run(self, option: RollbackOption) -> RollbackResult:
+        """Rehearse the undo with ``--dry-run=server``: the API server validates, stores nothing.
+
+        Raises:
+            InvalidInputError: The option is another executor's.
+            RollbackFailedError: The Deployment or its history changed since
+                the option was offered.
+            SourceError: kubectl failed (the API server refused the patch, was
+                unreachable, ...).
+        """
+        plan = self._checked_plan(option)
+        out = self._run(self._undo(plan, dry_run=True))
+        return RollbackResult(
+            option_id=option.id,
+            succeeded=True,
+            dry_run=True,
+            live_version=plan.deployment.images,
+            detail=self._redact(out.strip()),
+        )
+
+    def execute(self, option: RollbackOption) -> RollbackResult:
+        """Undo to the target revision, wait for the rollout and report the images live.
+
+        Raises:
+            InvalidInputError: The option is another executor's.
+            RollbackFailedError: The Deployment changed since the option was
+                offered (nothing was done), kubectl refused the undo (nothing
+                was done), or the undo was applied but the rollout did not
+                finish in time or did not leave the target's images live.
+            SourceError: kubectl could not read the Deployment before the undo.
+        """
+        plan = self._checked_plan(option)
+        deployment = plan.deployment.name
+        try:
+            undone = self._run(self._undo(plan, dry_run=False))
+        except SourceError as exc:
+            msg = f"{self._name}: the undo was NOT applied: {exc}"
+            raise RollbackFailedError(msg, source=self._name) from exc
+        wait = f"{self._rollout_timeout:g}s"
+        try:
+            status = self._run(
+                ["rollout", "status", f"deployment/{deployment}", f"--timeout={wait}"],
+                timeout=self._rollout_timeout + self._timeout,
+            )
+        except SourceError as exc:
+            msg = (
+                f"{self._name}: the undo WAS applied (deployment/{deployment} now has the "
+                f"template of revision {plan.target.number}), but the rollout did not finish "
+                f"within {wait}: {exc}. Check the pods: kubectl describe deployment/{deployment} "
+                f"--namespace={self._namespace}; kubectl get pods -l {plan.deployment.selector}"
+            )
+            raise RollbackFailedError(msg, source=self._name) from exc
+        detail = f"{undone.strip()}; {status.strip()}"
+        try:
+            live = self._deployment(deployment).images
+        except SourceError as exc:
+            return RollbackResult(
+                option_id=option.id,
+                succeeded=True,
+                dry_run=False,
+                live_version=None,
+                detail=self._redact(f"{detail}; the live images could not be read: {exc}"),
+            )
+        if live != plan.target.images:
+            who = plan.deployment.gitops or "a controller or a person"
+            msg = (
+                f"{self._name}: the undo was applied and the rollout finished, but "
+                f"deployment/{deployment} runs {live}, not {plan.target.images}: something "
+                f"re-applied another template ({who})"
+            )
+            raise RollbackFailedError(msg, source=self._name)
+        return RollbackResult(
+            option_id=option.id,
+            succeeded=True,
+            dry_run=False,
+            live_version=live,
+            detail=self._redact(detail),
+        )
