@@ -153,3 +153,29 @@ def test_a_metric_used_twice_is_queried_once(scene):
         ).present()
     ]
     assert peak.value == max(in_window)
+
+
+class Unhashable(Counting):
+    """A counting source that cannot be hashed (``__eq__`` without ``__hash__``, as attrs makes)."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other):
+        """Equal to a source wrapping the same inner source."""
+        return isinstance(other, Unhashable) and other.inner is self.inner
+
+
+def test_an_unhashable_metric_source_works_and_is_still_queried_once(scene):
+    """A source need not be hashable: the reuse is keyed by its identity, not its hash."""
+    declared, errors, _traffic, _data, _path = scene
+    source = Unhashable(errors.source)
+    metric = Metric(source, errors.query, unit="ratio")
+    assessed = declared.assess_impact(
+        actor="dana",
+        ongoing=True,
+        errors=metric,
+        slo=0.999,
+        measures=[Measure("peak_error_ratio", metric, reduce="max")],
+    )
+    assert source.calls == 1
+    assert any(f.name == "peak_error_ratio" for f in assessed.impact.figures)

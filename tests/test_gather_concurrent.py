@@ -192,3 +192,35 @@ def test_call_concurrently_keeps_the_order_of_the_calls():
     answers = call_concurrently([("a", "asking", slow), ("b", "asking", fast)], timeout=5)
     assert [a.result for a in answers] == ["slow", "fast"]
     assert [a.error for a in answers] == ["", ""]
+
+
+def test_a_source_raising_system_exit_in_its_thread_is_a_gap_not_a_timeout(world):
+    """Even a BaseException from an adapter's thread becomes that source's error, at once."""
+
+    class Exiting(FakeDeploySource):
+        def deploys(self, start, end, *, services=None):  # noqa: ARG002
+            raise SystemExit(3)
+
+    assessed = world.assess(world.declare()).gather_changes(
+        actor="bob", deploys=[Exiting(name="exiting"), world.deploys], timeout=30
+    )
+    exiting, _ = gathered(assessed).sources
+    assert "raised SystemExit" in exiting.error
+    assert "did not answer" not in exiting.error
+
+
+def test_a_source_without_a_usable_name_is_named_after_its_type(world):
+    """A name that is not a string does not end the incident: its type names the source."""
+
+    class Tupled(FakeDeploySource):
+        @property
+        def name(self):
+            return ("acme",)
+
+    assessed = world.assess(world.declare()).gather_changes(
+        actor="bob", deploys=[Tupled([deploy()])]
+    )
+    (outcome,) = gathered(assessed).sources
+    assert outcome.ok
+    assert outcome.source == "<Tupled with no usable name>"
+    assert [c.id for c in assessed.changes] == ["d1"]

@@ -20,6 +20,7 @@ from incidentkit._model import Change, ChangeKind, RollbackOption, RollbackResul
 
 __all__ = [
     "Answer",
+    "adapter_name",
     "call_adapter",
     "call_concurrently",
     "checked_changes",
@@ -29,6 +30,21 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+def adapter_name(adapter: object) -> str:
+    """Return the adapter's ``name``, or a stand-in when it has none that is a string.
+
+    A third-party adapter whose ``name`` is missing, raises or is not a
+    non-empty string must not end the incident: it is named after its type.
+    """
+    try:
+        name: object = getattr(adapter, "name", None)
+    except Exception:  # noqa: BLE001 - a property of third-party code may raise anything
+        name = None
+    if isinstance(name, str) and name:
+        return name
+    return f"<{type(adapter).__name__} with no usable name>"
 
 
 def call_adapter(name: str, what: str, call: Callable[[], T]) -> tuple[T | None, str]:
@@ -73,7 +89,10 @@ def call_concurrently(
     started = time.monotonic()
 
     def run(index: int, name: str, what: str, call: Callable[[], T]) -> None:
-        result, error = call_adapter(name, what, call)
+        try:
+            result, error = call_adapter(name, what, call)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit in a thread: still an answer
+            result, error = None, f"{name}: {what} raised {type(exc).__name__}: {exc}"
         answers[index] = Answer(result, error, time.monotonic() - started)
 
     threads = [

@@ -51,6 +51,7 @@ from incidentkit._events import (
     unstructure_event,
 )
 from incidentkit._gather import (
+    adapter_name,
     call_adapter,
     call_concurrently,
     checked_changes,
@@ -389,7 +390,7 @@ class _Gathering(_Open):
         ] = [
             *(
                 (
-                    d.name,
+                    adapter_name(d),
                     ChecklistItem.DEPLOYS,
                     _DEPLOY_KINDS,
                     partial(d.deploys, start, end, services=wanted),
@@ -398,7 +399,7 @@ class _Gathering(_Open):
             ),
             *(
                 (
-                    c.name,
+                    adapter_name(c),
                     ChecklistItem.INFRASTRUCTURE,
                     _INFRA_KINDS,
                     partial(c.changes, start, end, services=wanted),
@@ -407,7 +408,7 @@ class _Gathering(_Open):
             ),
             *(
                 (
-                    p.name,
+                    adapter_name(p),
                     ChecklistItem.DEPENDENCIES,
                     _DEPENDENCY_KINDS,
                     partial(p.incidents, start, end),
@@ -482,17 +483,18 @@ class _Reviewing(_Open):
         options: list[RollbackOption] = []
         uncovered: list[str] = []
         gaps: list[str] = []
-        for executor in executors:
-            core.executors[executor.name] = executor
+        names = [adapter_name(e) for e in executors]
+        for name, executor in zip(names, executors, strict=True):
+            core.executors[name] = executor
         for change in changes:
             offered: list[RollbackOption] = []
-            for executor in executors:
+            for name, executor in zip(names, executors, strict=True):
                 answer, error = call_adapter(
-                    executor.name, f"options for {change.id}", partial(executor.options, change)
+                    name, f"options for {change.id}", partial(executor.options, change)
                 )
                 found: list[RollbackOption] = []
                 if not error:
-                    found, error = checked_options(executor.name, answer)
+                    found, error = checked_options(name, answer)
                 if error:
                     gaps.append(error)
                     continue
@@ -507,7 +509,7 @@ class _Reviewing(_Open):
                 who,
                 tuple(options),
                 tuple(uncovered),
-                tuple(e.name for e in executors),
+                tuple(names),
             )
         )
         for error in gaps:
@@ -612,22 +614,23 @@ class _Intervening(_Open):
             )
             raise InvalidInputError(msg)
         rehearsal: RollbackResult | None = None
+        runner_name = adapter_name(runner)
         if rehearse and option.supports_dry_run:
-            answer, error = call_adapter(runner.name, "dry run", lambda: runner.dry_run(option))
+            answer, error = call_adapter(runner_name, "dry run", lambda: runner.dry_run(option))
             if not error:
-                rehearsal, error = checked_result(runner.name, answer)
+                rehearsal, error = checked_result(runner_name, answer)
             if not error and rehearsal is not None and not rehearsal.succeeded:
-                error = f"{runner.name}: dry run failed: {rehearsal.detail}"
+                error = f"{runner_name}: dry run failed: {rehearsal.detail}"
             if error:
                 self._failed(
                     core, who=who, option=option, rehearsal=rehearsal, result=None, error=error
                 )
-        answer, error = call_adapter(runner.name, "rollback", lambda: runner.execute(option))
+        answer, error = call_adapter(runner_name, "rollback", lambda: runner.execute(option))
         result: RollbackResult | None = None
         if not error:
-            result, error = checked_result(runner.name, answer)
+            result, error = checked_result(runner_name, answer)
         if not error and result is not None and (result.dry_run or not result.succeeded):
-            error = f"{runner.name}: rollback failed: {result.detail}"
+            error = f"{runner_name}: rollback failed: {result.detail}"
         if error:
             self._failed(
                 core, who=who, option=option, rehearsal=rehearsal, result=result, error=error
@@ -783,10 +786,14 @@ class _Verifying(_Open):
         return checks[-1].verdict if checks else None
 
 
+def _metric_key(metric: Metric) -> tuple[int, str, float, str]:
+    return (id(metric.source), metric.query, metric.step, metric.unit)
+
+
 def _fetch(
     metric: Metric, start: pendulum.DateTime, end: pendulum.DateTime
 ) -> tuple[Series | None, str]:
-    name = metric.source.name
+    name = adapter_name(metric.source)
     answer, error = call_adapter(
         name,
         f"query {metric.query!r}",
@@ -904,7 +911,9 @@ class Declared(_DiagnosingOverride):
         numbers: ImpactNumbers | None = None
         lookback_start = (given_start or detected).subtract(seconds=_ONSET_LOOKBACK)
         fetched: dict[str, Series] = {}
-        read: dict[Metric, Series] = {}  # each metric is queried once, over the longest window
+        # Each metric is queried once, over the longest window. Keyed by the source's
+        # identity, not the Metric's hash: an adapter need not be hashable.
+        read: dict[tuple[int, str, float, str], Series] = {}
         for label, metric in (("errors", errors), ("traffic", traffic), ("users", users)):
             if metric is None:
                 continue
@@ -913,7 +922,7 @@ class Declared(_DiagnosingOverride):
                 gaps.append(error)
                 continue
             fetched[label] = series
-            read[metric] = series
+            read[_metric_key(metric)] = series
             measurements.append(Measurement(label, "series", None, series))
         error_series = fetched.get("errors")
         if error_series is not None and not error_series.present():
@@ -974,7 +983,7 @@ class Declared(_DiagnosingOverride):
             severity = numbers.suggested_severity
 
         for measure in measures:
-            already = read.get(measure.metric)
+            already = read.get(_metric_key(measure.metric))
             if already is not None:
                 series, error = (
                     attrs.evolve(already, samples=already.between(start, now.add(microseconds=1))),
@@ -987,9 +996,9 @@ class Declared(_DiagnosingOverride):
                 continue
             values = [v for _at, v in series.present()]
             if not values:
+                source = adapter_name(measure.metric.source)
                 gaps.append(
-                    f"{measure.metric.source.name}: {measure.metric.query!r} has no samples "
-                    f"between {start} and {now}"
+                    f"{source}: {measure.metric.query!r} has no samples between {start} and {now}"
                 )
                 measurements.append(Measurement(measure.name, measure.reduce, None, series))
                 continue
