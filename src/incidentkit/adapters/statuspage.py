@@ -1,0 +1,560 @@
+"""A vendor's Atlassian Statuspage as a dependency-status source.
+
+:class:`StatuspageSource` reads a status page's public API v2
+(``/api/v2/incidents.json`` and ``/api/v2/summary.json``, no credentials
+needed) and turns the vendor's incidents, and its components that are degraded
+with no incident posted, into :class:`~incidentkit.Change` records of kind
+``DEPENDENCY`` whose ``service`` is the dependency::
+
+    github = StatuspageSource("https://www.githubstatus.com", dependency="github")
+    incident.gather_changes(actor="sam", dependencies=[github])
+
+``incidents.json`` holds only the 50 most recent incidents. When the window
+starts before the oldest of them, incidents in between may be missing: by
+default the source raises :class:`~incidentkit.SourceRequestError` so that the
+incident records a monitoring gap instead of trusting half an answer
+(``on_incomplete="partial"`` returns what it has, and :attr:`coverage_gap`
+says what is missing).
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, cast
+
+import attrs
+import pendulum
+
+from incidentkit._errors import InvalidInputError, MalformedResponseError, SourceRequestError
+from incidentkit._model import Change, ChangeKind
+from incidentkit._time import parse_instant, to_instant
+from incidentkit.adapters._http import HttpClient
+
+__all__ = ["ComponentStatus", "StatusSummary", "StatuspageSource"]
+
+#: Incident impacts, least to most severe. ``maintenance`` ranks with ``minor``.
+_IMPACT_RANK: Final[Mapping[str, int]] = {
+    "none": 0,
+    "maintenance": 1,
+    "minor": 1,
+    "major": 2,
+    "critical": 3,
+}
+#: What a component's status means as an impact.
+_COMPONENT_IMPACT: Final[Mapping[str, str]] = {
+    "under_maintenance": "maintenance",
+    "degraded_performance": "minor",
+    "partial_outage": "major",
+    "major_outage": "critical",
+}
+_MIN_IMPACTS: Final[frozenset[str]] = frozenset({"none", "minor", "major", "critical"})
+_RESOLVED: Final = frozenset({"resolved", "postmortem", "completed"})
+#: How many incidents ``incidents.json`` returns at most.
+_FEED_LIMIT: Final = 50
+_UPDATE_EXCERPT: Final = 500
+
+
+@attrs.frozen
+class ComponentStatus:
+    """One component of a status page and its current status.
+
+    Attributes:
+        id: The component's id on the page.
+        name: Its name (``"Git Operations"``).
+        status: ``operational``, ``degraded_performance``, ``partial_outage``,
+            ``major_outage`` or ``under_maintenance``.
+        updated_at: When its status last changed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    id: str
+    name: str
+    status: str
+    updated_at: pendulum.DateTime
+
+
+@attrs.frozen
+class StatusSummary:
+    """A status page's overall state now, from ``/api/v2/summary.json``.
+
+    Attributes:
+        page: The page's name.
+        indicator: ``none``, ``minor``, ``major``, ``critical`` (or
+            ``maintenance``): the page's overall status.
+        description: The page's own words (``"All Systems Operational"``).
+        degraded: The components (not groups) whose status is not ``operational``.
+        unresolved: The ids of the incidents not resolved yet.
+        updated_at: When the page last changed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    page: str
+    indicator: str
+    description: str
+    degraded: tuple[ComponentStatus, ...]
+    unresolved: tuple[str, ...]
+    updated_at: pendulum.DateTime
+
+    @property
+    def operational(self) -> bool:
+        """Whether the page reports no problem at all."""
+        return self.indicator == "none" and not self.degraded and not self.unresolved
+
+
+class StatuspageSource:
+    """**Implements**: DependencyStatusSource, from an Atlassian Statuspage.
+
+    Each incident on the page under way at any time in the window becomes a
+    ``DEPENDENCY`` change: ``service`` is ``dependency``, ``id`` the incident's
+    id, ``started`` its ``started_at`` (else ``created_at``), ``finished`` its
+    ``resolved_at`` (``None`` while unresolved), ``link`` its shortlink, and
+    the attributes hold the impact, the status, the affected components and
+    the latest update. Incidents of every impact are kept by default: a vendor
+    incident posted during your symptom, even one rated ``none``, is evidence.
+
+    Args:
+        url: The status page, such as ``"https://www.githubstatus.com"``
+            (``/api/v2`` is appended; a URL that already ends in it is fine).
+        dependency: The service the incidents are about (``"github"``): the
+            changes' ``service``.
+        name: The source's name; default ``"statuspage:<host>"``.
+        components: Only incidents that affect one of these components (names,
+            case-insensitive, or ids). An incident that names no component is
+            kept: it may be about anything. ``None``: all.
+        min_impact: The least impact kept: ``none`` (default, everything),
+            ``minor``, ``major`` or ``critical``. An impact the source does not
+            know is kept.
+        degraded_components: Also report components that are degraded now with
+            no unresolved incident naming them (read from ``summary.json``), as
+            changes with id ``component:<id>`` started at the component's last
+            status change and not finished.
+        on_incomplete: What to do when the window starts before the oldest
+            incident the feed returns: ``"raise"`` (default) a
+            :class:`~incidentkit.SourceRequestError`, or ``"partial"`` return
+            what there is and set :attr:`coverage_gap`.
+        timeout: Seconds to wait for each answer.
+        headers: Extra headers (for a private page behind a proxy);
+            ``Authorization`` and similar values are treated as secrets.
+        ca_file: A CA bundle to verify the page's certificate with.
+
+    Raises:
+        InvalidInputError: The URL, the dependency, the impact or the
+            timeout is not usable.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        dependency: str,
+        name: str | None = None,
+        components: Iterable[str] | None = None,
+        min_impact: Literal["none", "minor", "major", "critical"] = "none",
+        degraded_components: bool = True,
+        on_incomplete: Literal["raise", "partial"] = "raise",
+        timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        ca_file: str | None = None,
+    ) -> None:
+        if not dependency.strip():
+            msg = f"statuspage: dependency must be the name of a service, not {dependency!r}"
+            raise InvalidInputError(msg)
+        if min_impact not in _MIN_IMPACTS:
+            msg = (
+                f"statuspage: min_impact must be none, minor, major or critical, not {min_impact!r}"
+            )
+            raise InvalidInputError(msg)
+        if on_incomplete not in {"raise", "partial"}:
+            msg = f"statuspage: on_incomplete must be 'raise' or 'partial', not {on_incomplete!r}"
+            raise InvalidInputError(msg)
+        root = url.rstrip("/")
+        root = root.removesuffix("/api/v2")
+        host = urllib.parse.urlsplit(root).hostname or url
+        self._name = name or f"statuspage:{host}"
+        self._client = HttpClient(
+            f"{root}/api/v2", source=self._name, timeout=timeout, headers=headers, ca_file=ca_file
+        )
+        self._page_url = self._client.base_url.removesuffix("/api/v2")
+        self._dependency = dependency
+        self._components = (
+            None if components is None else frozenset(c.casefold() for c in components)
+        )
+        self._min_impact = min_impact
+        self._degraded_components = degraded_components
+        self._on_incomplete = on_incomplete
+        self._coverage_gap: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The source's name, used in the journal and in findings."""
+        return self._name
+
+    @property
+    def dependency(self) -> str:
+        """The service the incidents are about."""
+        return self._dependency
+
+    @property
+    def coverage_gap(self) -> str | None:
+        """What the last :meth:`incidents` answer could not cover, or ``None`` if nothing.
+
+        Set when the window starts before the oldest incident of a full feed
+        (with ``on_incomplete="partial"``, or just before raising).
+        """
+        return self._coverage_gap
+
+    def __repr__(self) -> str:
+        """Show the page and the dependency, never a header's value."""
+        return (
+            f"StatuspageSource({self._page_url!r}, dependency={self._dependency!r}, "
+            f"name={self._name!r})"
+        )
+
+    def incidents(self, start: dt.datetime, end: dt.datetime) -> list[Change]:
+        """Return the vendor's incidents under way at any time in ``[start, end]``.
+
+        Args:
+            start: The window's start (aware).
+            end: The window's end (aware).
+
+        Returns:
+            ``DEPENDENCY`` changes, oldest first: the incidents that pass the
+            filters, then (with ``degraded_components``) the components
+            degraded with no incident.
+
+        Raises:
+            InvalidInputError: The window is naive or reversed.
+            SourceRequestError: The feed does not reach back to ``start`` and
+                ``on_incomplete`` is ``"raise"``.
+            SourceError: The page could not be read (a subclass says why).
+            MalformedResponseError: The page answered something that is not
+                Statuspage API v2; the message names the field.
+        """
+        first = to_instant(start, what="start")
+        last = to_instant(end, what="end")
+        if last < first:
+            msg = f"{self._name}: the window ends ({last}) before it starts ({first})"
+            raise InvalidInputError(msg)
+        self._coverage_gap = None
+        feed = self._client.get("incidents.json")
+        records = _list(feed.body, "incidents", "incidents.json", self._name)
+        incidents = [
+            _Incident.parse(r, f"incidents.json: incidents[{i}]", self._name)
+            for i, r in enumerate(records)
+        ]
+        known = {i.id for i in incidents}
+        degraded: list[ComponentStatus] = []
+        if self._degraded_components:
+            summary_body = self._client.get("summary.json").body
+            open_records = _list(summary_body, "incidents", "summary.json", self._name)
+            for position, record in enumerate(open_records):
+                incident = _Incident.parse(
+                    record, f"summary.json: incidents[{position}]", self._name
+                )
+                if incident.id not in known:  # unresolved and older than the feed reaches
+                    incidents.append(incident)
+                    known.add(incident.id)
+            covered = {c for i in incidents if not i.resolved for c in i.component_ids}
+            degraded = [
+                c
+                for c in _components(summary_body, self._name)
+                if c.status != "operational" and c.id not in covered
+            ]
+        changes = [
+            self._incident_change(i)
+            for i in incidents
+            if self._wanted(i.impact, i.component_names, i.component_ids)
+        ]
+        changes.extend(
+            self._component_change(c)
+            for c in degraded
+            if self._wanted(_COMPONENT_IMPACT.get(c.status, c.status), (c.name,), (c.id,))
+        )
+        kept = sorted((c for c in changes if c.overlaps(first, last)), key=_order)
+        self._check_coverage(records, incidents, first)
+        return kept
+
+    def summary(self) -> StatusSummary:
+        """Return the page's overall state now, from ``/api/v2/summary.json``.
+
+        Raises:
+            SourceError: The page could not be read.
+            MalformedResponseError: The answer is not a Statuspage summary.
+        """
+        body = self._client.get("summary.json").body
+        where = "summary.json"
+        page = _object(_get(body, "page", where, self._name), f"{where}: page", self._name)
+        status = _object(_get(body, "status", where, self._name), f"{where}: status", self._name)
+        open_records = _list(body, "incidents", where, self._name)
+        unresolved = tuple(
+            _Incident.parse(r, f"{where}: incidents[{i}]", self._name).id
+            for i, r in enumerate(open_records)
+        )
+        return StatusSummary(
+            page=_text(page, "name", f"{where}: page", self._name),
+            indicator=_text(status, "indicator", f"{where}: status", self._name),
+            description=_text(status, "description", f"{where}: status", self._name),
+            degraded=tuple(c for c in _components(body, self._name) if c.status != "operational"),
+            unresolved=unresolved,
+            updated_at=_instant(page, "updated_at", f"{where}: page", self._name),
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _wanted(self, impact: str, names: Sequence[str], ids: Sequence[str]) -> bool:
+        rank = _IMPACT_RANK.get(impact)
+        if rank is not None and rank < _IMPACT_RANK[self._min_impact]:
+            return False
+        if self._components is None or not (names or ids):
+            return True
+        return any(n.casefold() in self._components for n in (*names, *ids))
+
+    def _incident_change(self, incident: _Incident) -> Change:
+        attributes = {
+            "impact": incident.impact,
+            "status": incident.status,
+            "components": ", ".join(incident.component_names),
+        }
+        if incident.last_update:
+            attributes["last_update"] = incident.last_update
+        try:
+            return self._change(
+                id=incident.id,
+                started=incident.started,
+                finished=incident.finished,
+                summary=f"{incident.name} (impact {incident.impact}, {incident.status})",
+                link=incident.shortlink or f"{self._page_url}/incidents/{incident.id}",
+                attributes=attributes,
+            )
+        except InvalidInputError as exc:  # resolved before it started
+            msg = f"{self._name}: incident {incident.id!r} has inconsistent times: {exc}"
+            raise MalformedResponseError(msg, source=self._name) from exc
+
+    def _component_change(self, component: ComponentStatus) -> Change:
+        return self._change(
+            id=f"component:{component.id}",
+            started=component.updated_at,
+            finished=None,
+            summary=f"{component.name}: {component.status.replace('_', ' ')} (no incident posted)",
+            link=self._page_url,
+            attributes={
+                "impact": _COMPONENT_IMPACT.get(component.status, component.status),
+                "status": component.status,
+                "components": component.name,
+            },
+        )
+
+    def _change(
+        self,
+        *,
+        id: str,  # noqa: A002 - the field's name
+        started: pendulum.DateTime,
+        finished: pendulum.DateTime | None,
+        summary: str,
+        link: str,
+        attributes: dict[str, str],
+    ) -> Change:
+        # Change converts its attributes with ``dict``, whose overloads leave the
+        # type checkers unsure what the constructor accepts: hand them over untyped.
+        untyped: Any = attributes
+        return Change(
+            id=id,
+            kind=ChangeKind.DEPENDENCY,
+            service=self._dependency,
+            started=started,
+            finished=finished,
+            source=self._name,
+            summary=summary,
+            link=link,
+            attributes=untyped,
+        )
+
+    def _check_coverage(
+        self, records: Sequence[object], incidents: Sequence[_Incident], first: pendulum.DateTime
+    ) -> None:
+        if len(records) < _FEED_LIMIT:
+            return  # the feed holds the page's whole history
+        reach = min(i.created for i in incidents[: len(records)])
+        if reach <= first:
+            return
+        self._coverage_gap = (
+            f"{self._name}: incidents.json returns only the {_FEED_LIMIT} most recent incidents, "
+            f"which reach back to {reach}; resolved incidents between the window start "
+            f"({first}) and then are not known"
+        )
+        if self._on_incomplete == "raise":
+            msg = (
+                f"{self._coverage_gap}. Start the window later (a shorter lookback), read the "
+                "page's history by hand, or pass on_incomplete='partial' to accept the gap"
+            )
+            raise SourceRequestError(msg, source=self._name)
+
+
+def _order(change: Change) -> tuple[pendulum.DateTime, str]:
+    return change.started, change.id
+
+
+@attrs.frozen
+class _Incident:
+    """The fields of one Statuspage incident that matter here, checked."""
+
+    id: str
+    name: str
+    status: str
+    impact: str
+    created: pendulum.DateTime
+    started: pendulum.DateTime
+    finished: pendulum.DateTime | None
+    shortlink: str | None
+    component_ids: tuple[str, ...]
+    component_names: tuple[str, ...]
+    last_update: str
+
+    @property
+    def resolved(self) -> bool:
+        return self.status in _RESOLVED
+
+    @classmethod
+    def parse(cls, record: object, where: str, source: str) -> _Incident:
+        obj = _object(record, where, source)
+        status = _text(obj, "status", where, source)
+        created = _instant(obj, "created_at", where, source)
+        started = _optional_instant(obj, "started_at", where, source) or created
+        finished: pendulum.DateTime | None = None
+        if status in _RESOLVED:
+            finished = _optional_instant(obj, "resolved_at", where, source) or _instant(
+                obj, "updated_at", where, source
+            )
+        ids: list[str] = []
+        names: list[str] = []
+        for position, item in enumerate(_list(obj, "components", where, source, optional=True)):
+            component = _object(item, f"{where}.components[{position}]", source)
+            ids.append(_text(component, "id", f"{where}.components[{position}]", source))
+            names.append(_text(component, "name", f"{where}.components[{position}]", source))
+        return cls(
+            id=_text(obj, "id", where, source),
+            name=_text(obj, "name", where, source),
+            status=status,
+            impact=_text(obj, "impact", where, source),
+            created=created,
+            started=started,
+            finished=finished,
+            shortlink=_optional_text(obj, "shortlink", where, source),
+            component_ids=tuple(ids),
+            component_names=tuple(names),
+            last_update=_last_update(obj, where, source),
+        )
+
+
+def _last_update(obj: Mapping[str, object], where: str, source: str) -> str:
+    latest: tuple[pendulum.DateTime, str] | None = None
+    for position, item in enumerate(_list(obj, "incident_updates", where, source, optional=True)):
+        here = f"{where}.incident_updates[{position}]"
+        update = _object(item, here, source)
+        at = _instant(update, "created_at", here, source)
+        body = _optional_text(update, "body", here, source) or ""
+        if latest is None or at > latest[0]:
+            latest = (at, body)
+    if latest is None:
+        return ""
+    text = " ".join(latest[1].split())
+    return text if len(text) <= _UPDATE_EXCERPT else f"{text[: _UPDATE_EXCERPT - 1]}…"
+
+
+def _components(body: object, source: str) -> list[ComponentStatus]:
+    found: list[ComponentStatus] = []
+    for position, item in enumerate(_list(body, "components", "summary.json", source)):
+        where = f"summary.json: components[{position}]"
+        component = _object(item, where, source)
+        if component.get("group") is True:
+            continue  # a group's status sums up its members, which are listed too
+        found.append(
+            ComponentStatus(
+                id=_text(component, "id", where, source),
+                name=_text(component, "name", where, source),
+                status=_text(component, "status", where, source),
+                updated_at=_instant(component, "updated_at", where, source),
+            )
+        )
+    return found
+
+
+# ---------------------------------------------------------------------- field access
+
+
+def _malformed(source: str, where: str, problem: str) -> MalformedResponseError:
+    msg = (
+        f"{source}: {where} {problem}; is the URL a Statuspage page (it must serve "
+        "/api/v2/incidents.json)?"
+    )
+    return MalformedResponseError(msg, source=source)
+
+
+def _object(value: object, where: str, source: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise _malformed(source, where, f"is {type(value).__name__}, not an object")
+    return cast("Mapping[str, object]", value)
+
+
+def _get(body: object, key: str, where: str, source: str) -> object:
+    obj = _object(body, where, source)
+    if key not in obj:
+        raise _malformed(source, f"{where}.{key}", "is missing")
+    return obj[key]
+
+
+def _list(
+    body: object, key: str, where: str, source: str, *, optional: bool = False
+) -> list[object]:
+    obj = _object(body, where, source)
+    value = obj.get(key)
+    if value is None and optional:
+        return []
+    if not isinstance(value, list):
+        problem = "is missing" if key not in obj else f"is {type(value).__name__}, not a list"
+        raise _malformed(source, f"{where}.{key}", problem)
+    return cast("list[object]", value)
+
+
+def _text(obj: Mapping[str, object], key: str, where: str, source: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        problem = "is missing" if key not in obj else f"is {value!r}, not a non-empty string"
+        raise _malformed(source, f"{where}.{key}", problem)
+    return value
+
+
+def _optional_text(obj: Mapping[str, object], key: str, where: str, source: str) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _malformed(source, f"{where}.{key}", f"is {value!r}, not a string")
+    return value
+
+
+def _instant(obj: Mapping[str, object], key: str, where: str, source: str) -> pendulum.DateTime:
+    value = _optional_instant(obj, key, where, source)
+    if value is None:
+        raise _malformed(source, f"{where}.{key}", "is missing")
+    return value
+
+
+def _optional_instant(
+    obj: Mapping[str, object], key: str, where: str, source: str
+) -> pendulum.DateTime | None:
+    text = _optional_text(obj, key, where, source)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except InvalidInputError as exc:
+        raise _malformed(source, f"{where}.{key}", f"is {text!r}, not an instant ({exc})") from exc
