@@ -38,7 +38,7 @@ from incidentkit import (
 )
 from incidentkit.adapters.prometheus import PrometheusMetricSource
 from incidentkit.protocols import MetricSource
-from incidentkit.testing._prometheus import LocalPrometheus, openmetrics_text
+from incidentkit.testing import LocalPrometheus, openmetrics_text
 from services import require_executables
 
 # --------------------------------------------------------------------------- the scenario

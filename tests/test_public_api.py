@@ -11,10 +11,18 @@ import typing
 import pytest
 
 import incidentkit
+import incidentkit.adapters
+import incidentkit.adapters.alertmanager
+import incidentkit.adapters.git
+import incidentkit.adapters.github
+import incidentkit.adapters.kubectl
+import incidentkit.adapters.prometheus
+import incidentkit.adapters.statuspage
 import incidentkit.analysis
 import incidentkit.events
 import incidentkit.memory
 import incidentkit.protocols
+import incidentkit.testing
 from fakes import (
     FakeChangeSource,
     FakeDependencySource,
@@ -25,10 +33,18 @@ from fakes import (
 
 PUBLIC_MODULES = [
     incidentkit,
+    incidentkit.adapters,
+    incidentkit.adapters.alertmanager,
+    incidentkit.adapters.git,
+    incidentkit.adapters.github,
+    incidentkit.adapters.kubectl,
+    incidentkit.adapters.prometheus,
+    incidentkit.adapters.statuspage,
     incidentkit.analysis,
     incidentkit.events,
     incidentkit.memory,
     incidentkit.protocols,
+    incidentkit.testing,
 ]
 MODULE_IDS = [m.__name__ for m in PUBLIC_MODULES]
 PACKAGE_DIR = pathlib.Path(incidentkit.__file__).parent
@@ -50,7 +66,7 @@ def public_names(module: types.ModuleType) -> list[str]:
 def attribute_docstrings() -> dict[str, str]:
     """Return the docstrings written under module-level assignments anywhere in the package."""
     found: dict[str, str] = {}
-    for path in PACKAGE_DIR.glob("*.py"):
+    for path in PACKAGE_DIR.rglob("*.py"):
         body = ast.parse(path.read_text(encoding="utf-8")).body
         for statement, following in itertools.pairwise(body):
             targets = (
@@ -171,11 +187,41 @@ def test_every_protocol_is_runtime_checkable():
         (FakeExecutor(), incidentkit.protocols.RollbackExecutor),
         (incidentkit.ManualClock(0), incidentkit.protocols.Clock),
         (incidentkit.SystemClock(), incidentkit.protocols.Clock),
+        (
+            incidentkit.adapters.prometheus.PrometheusMetricSource("http://127.0.0.1:9"),
+            incidentkit.protocols.MetricSource,
+        ),
+        (
+            incidentkit.adapters.git.GitDeploySource("/nonexistent", paths={"a/": "a"}),
+            incidentkit.protocols.DeploySource,
+        ),
+        (
+            incidentkit.adapters.git.GitOpsRollbackExecutor("/nonexistent"),
+            incidentkit.protocols.RollbackExecutor,
+        ),
+        (
+            incidentkit.adapters.kubectl.KubectlDeploySource({"checkout": "checkout"}),
+            incidentkit.protocols.DeploySource,
+        ),
+        (
+            incidentkit.adapters.kubectl.KubectlRolloutExecutor(["checkout"]),
+            incidentkit.protocols.RollbackExecutor,
+        ),
+        (
+            incidentkit.adapters.statuspage.StatuspageSource(
+                "http://127.0.0.1:9", dependency="stripe"
+            ),
+            incidentkit.protocols.DependencyStatusSource,
+        ),
+        (
+            incidentkit.adapters.github.GitHubDeploymentSource("shop/checkout", token=""),
+            incidentkit.protocols.DeploySource,
+        ),
     ],
     ids=lambda value: type(value).__name__,
 )
 def test_adapters_conform_to_their_protocol(adapter, protocol):
-    """The test fakes and the shipped clocks pass the run-time shape check of their protocol."""
+    """The fakes, the shipped clocks and the real adapters pass their protocol's shape check."""
     assert isinstance(adapter, protocol)
 
 

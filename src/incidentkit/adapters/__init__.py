@@ -33,10 +33,15 @@ import attrs
 
 from incidentkit._errors import InvalidInputError
 
-__all__ = ["ENTRY_POINT_GROUP", "AdapterInfo", "available_adapters", "load_adapter"]
+__all__ = [
+    "AdapterInfo",
+    "ENTRY_POINT_GROUP",
+    "available_adapters",
+    "load_adapter",
+]
 
-#: The entry-point group adapters register under.
 ENTRY_POINT_GROUP = "incidentkit.adapters"
+"""The entry-point group adapters register under."""
 
 
 @attrs.frozen

@@ -38,7 +38,7 @@ from incidentkit._errors import (
 )
 from incidentkit._model import Change, ChangeKind
 from incidentkit._time import parse_instant, to_instant
-from incidentkit.adapters._http import HttpClient, HttpResponse
+from incidentkit.adapters import _http
 
 __all__ = ["GitHubDeploymentSource", "RateLimit"]
 
@@ -159,7 +159,7 @@ class GitHubDeploymentSource:
             token = os.environ.get(_TOKEN_ENV) or None
             self._token_from = f"${_TOKEN_ENV}"
         self._has_token = bool(token)
-        self._client = HttpClient(
+        self._client = _http.HttpClient(
             api_url,
             source=self._name,
             timeout=timeout,
@@ -265,7 +265,7 @@ class GitHubDeploymentSource:
 
     # ------------------------------------------------------------------ the API
 
-    def _get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> HttpResponse:
+    def _get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> _http.HttpResponse:
         if self._rate_limit is not None and self._rate_limit.remaining == 0:
             wait = self._rate_limit.reset.timestamp() - time.time()
             if wait > 0:

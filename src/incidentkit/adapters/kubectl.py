@@ -56,7 +56,7 @@ from incidentkit._model import (
     RollbackResult,
 )
 from incidentkit._time import parse_instant, to_instant
-from incidentkit.adapters._http import redact
+from incidentkit.adapters import _http
 
 __all__ = ["KubectlDeploySource", "KubectlRolloutExecutor", "Runner"]
 
@@ -471,7 +471,7 @@ class _Kubectl:
         return f"namespace {self._namespace}, {context}"
 
     def _redact(self, text: str) -> str:
-        return redact(text, [self._token] if self._token else [])
+        return _http.redact(text, [self._token] if self._token else [])
 
     def _run(self, args: Sequence[str], *, timeout: float | None = None) -> str:
         """Run ``kubectl <global flags> <args>`` and return its standard output.

@@ -36,7 +36,7 @@ from incidentkit._errors import (
 )
 from incidentkit._model import MetricQuery, Series
 from incidentkit._time import to_instant
-from incidentkit.adapters._http import HttpClient, HttpResponse
+from incidentkit.adapters import _http
 
 __all__ = ["PrometheusMetricSource"]
 
@@ -204,7 +204,7 @@ class PrometheusMetricSource:
         self._units = dict(units or {})
         if token is None and username is None and password is None:
             token, username, password = self._from_environment()
-        self._client = HttpClient(
+        self._client = _http.HttpClient(
             url,
             source=name,
             timeout=timeout,
@@ -374,7 +374,9 @@ class PrometheusMetricSource:
         use_post = self._method == "POST" or (
             self._method == "auto" and len(self._client.url(_PATH, form)) > _AUTO_POST_URL_LENGTH
         )
-        send: Callable[..., HttpResponse] = self._client.post_form if use_post else self._client.get
+        send: Callable[..., _http.HttpResponse] = (
+            self._client.post_form if use_post else self._client.get
+        )
         answer = send(_PATH, form, accept_status=_ERROR_STATUSES)
         body = answer.body
         if not isinstance(body, dict):

@@ -32,7 +32,7 @@ import pendulum
 from incidentkit._errors import InvalidInputError, MalformedResponseError, SourceRequestError
 from incidentkit._model import Change, ChangeKind
 from incidentkit._time import parse_instant, to_instant
-from incidentkit.adapters._http import HttpClient
+from incidentkit.adapters import _http
 
 __all__ = ["ComponentStatus", "StatusSummary", "StatuspageSource"]
 
@@ -179,7 +179,7 @@ class StatuspageSource:
         root = root.removesuffix("/api/v2")
         host = urllib.parse.urlsplit(root).hostname or url
         self._name = name or f"statuspage:{host}"
-        self._client = HttpClient(
+        self._client = _http.HttpClient(
             f"{root}/api/v2", source=self._name, timeout=timeout, headers=headers, ca_file=ca_file
         )
         self._page_url = self._client.base_url.removesuffix("/api/v2")
