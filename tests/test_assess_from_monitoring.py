@@ -179,3 +179,44 @@ def test_an_unhashable_metric_source_works_and_is_still_queried_once(scene):
     )
     assert source.calls == 1
     assert any(f.name == "peak_error_ratio" for f in assessed.impact.figures)
+
+
+def test_an_earlier_finished_episode_is_not_taken_for_this_symptom(tmp_path):
+    """An episode that was over before detection is skipped: the onset is this symptom's."""
+    import random  # noqa: PLC0415 - only this test draws noise
+
+    from incidentkit.memory import InMemoryMetricSource  # noqa: PLC0415
+
+    rng = random.Random(7)  # noqa: S311 - noise, not secrets
+    start = pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC")
+    values = []
+    for minute in range(141):  # 12:00 to 14:20
+        if 30 <= minute < 50:  # 12:30-12:50: an earlier episode, over long before
+            level = 0.05
+        elif minute >= 127:  # 14:07 on: this incident's symptom, still going
+            level = 0.18
+        else:
+            level = 0.002
+        values.append((start.add(minutes=minute), level * (1 + rng.uniform(-0.1, 0.1))))
+    source = InMemoryMetricSource({"errors": values})
+    clock = ManualClock(start.add(hours=2, minutes=11))
+    declared = Incident.declare(
+        title="Checkout returns 5xx",
+        services="checkout",
+        actor="dana",
+        detection=Detection.ALERT,
+        detected_at=start.add(hours=2, minutes=9),
+        journal=tmp_path / "incident.jsonl",
+        clock=clock,
+    )
+    clock.set(start.add(hours=2, minutes=20))
+    assessed = declared.assess_impact(
+        actor="dana", ongoing=True, errors=Metric(source, "errors", unit="ratio"), slo=0.999
+    )
+    onset = assessed.onset
+    assert onset is not None
+    assert onset.at == start.add(hours=2, minutes=7)
+    assert assessed.impact.symptom_start == onset.at
+    # The index points into the series that was journaled, not into a slice of it.
+    (measurement,) = [m for m in assessed.events[-1].measurements if m.name == "errors"]
+    assert measurement.series.samples[onset.index].at == onset.at

@@ -122,6 +122,7 @@ _INFRA_KINDS = frozenset({ChangeKind.INFRASTRUCTURE})
 _DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
 _DEFAULT_LOOKBACK = 6 * 3600.0
 _DEFAULT_GATHER_TIMEOUT = 30.0
+_ONSET_EPISODES = 4  # earlier, finished episodes skipped before giving up on an onset
 _ONSET_LOOKBACK = 6 * 3600.0
 """How far before the detection the error metric is read: the longest burn-rate window."""
 
@@ -786,6 +787,30 @@ class _Verifying(_Open):
         return checks[-1].verdict if checks else None
 
 
+def _current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
+    """Detect the onset of the symptom this incident is about, in the error series.
+
+    The detector reports the first clear shift of the series. One that was
+    over before the incident was detected is an earlier episode, not this
+    symptom: look again after it ended, a few times at most.
+    """
+    from incidentkit.analysis._onset import detect_onset  # noqa: PLC0415 - only when used
+
+    offset = 0
+    rest = series
+    for _ in range(_ONSET_EPISODES):
+        onset = detect_onset(rest)
+        if onset is None or onset.ended_at is None or onset.ended_at > detected:
+            if onset is None or offset == 0:
+                return onset
+            end_index = None if onset.end_index is None else onset.end_index + offset
+            return attrs.evolve(onset, index=onset.index + offset, end_index=end_index)
+        assert onset.end_index is not None  # noqa: S101 - set together with ended_at
+        offset += onset.end_index
+        rest = attrs.evolve(series, samples=series.samples[offset:])
+    return None
+
+
 def _metric_key(metric: Metric) -> tuple[int, str, float, str]:
     return (id(metric.source), metric.query, metric.step, metric.unit)
 
@@ -889,7 +914,6 @@ class Declared(_DiagnosingOverride):
         """
         # The analysis loads on first use, not with `import incidentkit`.
         from incidentkit.analysis._impact import impact_numbers  # noqa: PLC0415
-        from incidentkit.analysis._onset import detect_onset  # noqa: PLC0415
 
         core = self._enter("assess_impact")
         who = as_actor(actor)
@@ -929,7 +953,7 @@ class Declared(_DiagnosingOverride):
             gaps.append(f"{error_series.query.source}: {error_series.query.query!r} has no samples")
             error_series = None
         if error_series is not None and given_start is None:
-            onset = detect_onset(error_series)
+            onset = _current_onset(error_series, detected)
             if onset is None or onset.at > now:
                 onset = None
                 gaps.append(
