@@ -220,3 +220,4 @@ def test_an_earlier_finished_episode_is_not_taken_for_this_symptom(tmp_path):
     # The index points into the series that was journaled, not into a slice of it.
     (measurement,) = [m for m in assessed.events[-1].measurements if m.name == "errors"]
     assert measurement.series.samples[onset.index].at == onset.at
+    assert f"(sample {onset.index})" in onset.explanation

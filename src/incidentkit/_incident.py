@@ -804,7 +804,9 @@ def _current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
             if onset is None or offset == 0:
                 return onset
             end_index = None if onset.end_index is None else onset.end_index + offset
-            return attrs.evolve(onset, index=onset.index + offset, end_index=end_index)
+            index = onset.index + offset
+            explanation = onset.explanation.replace(f"(sample {onset.index})", f"(sample {index})")
+            return attrs.evolve(onset, index=index, end_index=end_index, explanation=explanation)
         assert onset.end_index is not None  # noqa: S101 - set together with ended_at
         offset += onset.end_index
         rest = attrs.evolve(series, samples=series.samples[offset:])
