@@ -39,6 +39,7 @@ from incidentkit import (
 from incidentkit.adapters.git import GitDeploySource, GitOpsRollbackExecutor
 from incidentkit.events import RollbackExecuted
 from incidentkit.protocols import DeploySource, RollbackExecutor
+from services import require_executables
 
 GIT = shutil.which("git") or "/usr/bin/git"
 UTC = pendulum.UTC
@@ -154,6 +155,7 @@ class Repos:
 @pytest.fixture(autouse=True)
 def no_global_git_config(tmp_path, monkeypatch):
     """The adapter's git sees no global or system configuration (no identity to lean on)."""
+    require_executables("git")
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
