@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pendulum
 import pytest
 
@@ -221,3 +222,42 @@ def test_an_earlier_finished_episode_is_not_taken_for_this_symptom(tmp_path):
     (measurement,) = [m for m in assessed.events[-1].measurements if m.name == "errors"]
     assert measurement.series.samples[onset.index].at == onset.at
     assert f"(sample {onset.index})" in onset.explanation
+
+
+class Warned:
+    """A metric source whose answers carry a warning, as Prometheus's partial responses do."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+
+    def query_range(self, query, start, end, step):
+        """Answer from the inner source, with a warning attached."""
+        series = self.inner.query_range(query, start, end, step)
+        return attrs.evolve(series, warnings=("partial response: store eu-1 unreachable",))
+
+
+def test_a_warned_answer_is_used_and_recorded_as_a_gap(scene):
+    """A series that came with a warning counts, and the warning becomes a finding."""
+    declared, errors, _traffic, _data, path = scene
+    warned = Metric(Warned(errors.source), errors.query, unit="ratio")
+    assessed = declared.assess_impact(actor="dana", ongoing=True, errors=warned, slo=0.999)
+    assert assessed.onset is not None
+    gaps = [f for f in assessed.findings if f.kind is FindingKind.MONITORING_GAP]
+    assert any("the source warned: partial response" in f.detail for f in gaps)
+    # The warning is journaled with the series and comes back on resume.
+    resumed = Incident.resume(path)
+    (measurement,) = [m for m in resumed.events[1].measurements if m.name == "errors"]
+    assert measurement.series.warnings == ("partial response: store eu-1 unreachable",)
+
+
+def test_a_warned_answer_during_verification_is_a_gap_too(scene):
+    """Recovery read from a warned series records the warning as a monitoring gap."""
+    declared, errors, traffic, _data, _path = scene
+    assessed = declared.assess_impact(actor="dana", ongoing=False, errors=errors, slo=0.999)
+    warned = Metric(Warned(errors.source), errors.query, unit="ratio")
+    checked = assessed.verify_recovery(actor="sam", errors=warned, traffic=traffic)
+    gaps = [f for f in checked.findings if f.kind is FindingKind.MONITORING_GAP]
+    assert [f.summary for f in gaps if "the source warned" in f.detail] == [
+        "a metric source warned about its answer"
+    ]

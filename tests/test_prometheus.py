@@ -634,6 +634,7 @@ def test_warnings_and_infos_are_kept():
     assert len(server.seen) == 3  # three points, one per request
     assert series.samples[0].value == 1.0
     assert source.warnings == ("w1",)
+    assert series.warnings == ("w1",)  # carried by the answer too, for the protocol
     assert source.infos == ("i1",)
     assert server.seen[0][2]["X-Scope-OrgID"] == "tenant"
 

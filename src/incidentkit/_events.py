@@ -390,11 +390,14 @@ def _make_converter() -> cattrs.Converter:
 
     # A series is stored compactly: [[unix seconds, value or null], ...].
     def unstructure_series(series: Series) -> dict[str, Any]:
-        return {
+        body = {
             "query": conv.unstructure(series.query),
             "samples": [[s.at.timestamp(), s.value] for s in series.samples],
             "non_finite": series.non_finite,
         }
+        if series.warnings:  # stored only when there are some, as most series have none
+            body["warnings"] = list(series.warnings)
+        return body
 
     def structure_series(value: Mapping[str, Any], _: object) -> Series:
         query = conv.structure(value["query"], MetricQuery)
@@ -402,7 +405,8 @@ def _make_converter() -> cattrs.Converter:
             Sample(pendulum.from_timestamp(at, tz=UTC), None if v is None else float(v))
             for at, v in value["samples"]
         )
-        return Series(query, samples, int(value.get("non_finite", 0)))
+        warnings = tuple(str(w) for w in value.get("warnings", ()))
+        return Series(query, samples, int(value.get("non_finite", 0)), warnings)
 
     # Actors repeat in every event; resuming a long journal builds each one once.
     actors: dict[tuple[str, str | None], Actor] = {}

@@ -776,6 +776,8 @@ class _Verifying(_Open):
                 "recovery could not be verified from monitoring",
                 "; ".join(verdict.reasons),
             )
+        for warning in (*_warned(error_series), *_warned(traffic_series)):
+            self._gap(core, who, "a metric source warned about its answer", warning)
         if verdict.outcome is RecoveryOutcome.RECOVERED:
             return Recovered(core)
         return type(self)(core)
@@ -811,6 +813,14 @@ def _current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
         offset += onset.end_index
         rest = attrs.evolve(series, samples=series.samples[offset:])
     return None
+
+
+def _warned(series: Series | None) -> list[str]:
+    """Return a gap text for each warning the source attached to ``series``."""
+    if series is None:
+        return []
+    source, query = series.query.source, series.query.query
+    return [f"{source}: {query!r}: the source warned: {w}" for w in series.warnings]
 
 
 def _metric_key(metric: Metric) -> tuple[int, str, float, str]:
@@ -949,6 +959,7 @@ class Declared(_DiagnosingOverride):
                 continue
             fetched[label] = series
             read[_metric_key(metric)] = series
+            gaps.extend(_warned(series))
             measurements.append(Measurement(label, "series", None, series))
         error_series = fetched.get("errors")
         if error_series is not None and not error_series.present():
@@ -1017,6 +1028,7 @@ class Declared(_DiagnosingOverride):
                 )
             else:
                 series, error = _fetch(measure.metric, start, now)
+                gaps.extend(_warned(series))
             if series is None:
                 gaps.append(error)
                 continue

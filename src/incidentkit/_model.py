@@ -276,6 +276,12 @@ def _coerce_value(raw: object, *, position: int) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):  # one warning, not its characters
+        return (values,)
+    return tuple(str(v) for v in values)
+
+
 @attrs.frozen
 class Series:
     """A metric series with its gaps explicit, plus what was asked to get it.
@@ -284,12 +290,22 @@ class Series:
     zero. NaN and infinite values (Prometheus returns them for 0/0 and x/0)
     are stored as ``None`` and counted in :attr:`non_finite`.
 
+    Attributes:
+        query: What was asked to get it.
+        samples: The samples in time order, gaps included.
+        non_finite: How many NaN or infinite values became gaps.
+        warnings: What the source warned about its answer (a partial
+            response, a limit hit); the protocol records each as a
+            monitoring-gap finding, so that a doubtful answer is never
+            taken silently.
+
     .. versionadded:: 0.1.0
     """
 
     query: MetricQuery = attrs.field(validator=attrs.validators.instance_of(MetricQuery))
     samples: tuple[Sample, ...] = attrs.field(converter=_samples)
     non_finite: int = 0
+    warnings: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @classmethod
     def from_pairs(

@@ -34,8 +34,8 @@ import attrs
 from incidentkit._errors import InvalidInputError
 
 __all__ = [
-    "AdapterInfo",
     "ENTRY_POINT_GROUP",
+    "AdapterInfo",
     "available_adapters",
     "load_adapter",
 ]

@@ -63,13 +63,13 @@ if TYPE_CHECKING:
     from incidentkit.protocols import Clock
 
 __all__ = [
+    "DEFAULT_TOKEN_ENV",
+    "SUPPORTED_VERSIONS",
     "Alert",
     "AlertIntake",
     "AlertmanagerReceiver",
-    "DEFAULT_TOKEN_ENV",
     "IntakeOutcome",
     "ReceiverFailure",
-    "SUPPORTED_VERSIONS",
     "WebhookPayload",
     "parse_webhook",
 ]

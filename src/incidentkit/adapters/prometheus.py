@@ -26,6 +26,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, Literal, NoReturn, cast
 
+import attrs
+
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -264,7 +266,11 @@ class PrometheusMetricSource:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """The warnings Prometheus attached to the last answer (all its requests), in order."""
+        """The warnings Prometheus attached to the last answer (all its requests), in order.
+
+        The answer's :attr:`~incidentkit.Series.warnings` carry them too, and
+        the protocol records each as a monitoring-gap finding.
+        """
         return self._warnings
 
     @property
@@ -366,7 +372,9 @@ class PrometheusMetricSource:
                     kept.setdefault(at, value)  # a server that overlaps chunks: keep the first
         self._warnings = tuple(dict.fromkeys(warnings))
         self._infos = tuple(dict.fromkeys(infos))
-        return self._series(asked, merged)
+        series = self._series(asked, merged)
+        # The warnings travel with the answer, so the protocol records them as gaps.
+        return attrs.evolve(series, warnings=self._warnings) if self._warnings else series
 
     # ------------------------------------------------------------------ requests
 
