@@ -38,6 +38,7 @@ import cattrs
 import pendulum
 from cattrs.errors import ForbiddenExtraKeysError
 
+from incidentkit import _arguments
 from incidentkit._errors import (
     InvalidInputError,
     NaiveDatetimeError,
@@ -106,13 +107,6 @@ _INSTANT_EXAMPLE: Final = "2026-11-20T14:02:00Z"
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        msg = f"an adapter's name must be a non-empty string, not {name!r}"
-        raise InvalidInputError(msg)
-    return name
-
-
 def _count_repr(what: str) -> Callable[[Sized], str]:
     """Return an attrs field repr that shows only how many items there are."""
     return lambda value: f"<{len(value)} {what}>"
@@ -154,25 +148,6 @@ def _collect_changes(
     return tuple(kept)
 
 
-def _window(
-    start: dt.datetime, end: dt.datetime, *, name: str
-) -> tuple[pendulum.DateTime, pendulum.DateTime]:
-    first = to_instant(start, what="start")
-    last = to_instant(end, what="end")
-    if last < first:
-        msg = f"{name}: the window ends ({last}) before it starts ({first})"
-        raise InvalidInputError(msg)
-    return first, last
-
-
-def _service_filter(services: Sequence[str] | None) -> frozenset[str] | None:
-    if services is None:
-        return None
-    if isinstance(services, str):
-        return frozenset({services})
-    return frozenset(services)
-
-
 def _select(
     changes: tuple[Change, ...],
     start: dt.datetime,
@@ -181,8 +156,8 @@ def _select(
     *,
     name: str,
 ) -> list[Change]:
-    first, last = _window(start, end, name=name)
-    wanted = _service_filter(services)
+    first, last = _arguments.check_window(start, end, name=name)
+    wanted = _arguments.service_filter(services)
     return [
         c for c in changes if c.overlaps(first, last) and (wanted is None or c.service in wanted)
     ]
@@ -198,7 +173,7 @@ class _ChangeStore:
     _ROLE: ClassVar[str]
 
     def __init__(self, changes: Iterable[Change], *, name: str) -> None:
-        self._name = _check_name(name)
+        self._name = _arguments.check_name(name)
         self._changes = _collect_changes(changes, kinds=self._KINDS, name=name, role=self._ROLE)
 
     @property
@@ -379,7 +354,7 @@ class InMemoryMetricSource:
         name: str = "memory-metrics",
         units: Mapping[str, str] | None = None,
     ) -> None:
-        self._name = _check_name(name)
+        self._name = _arguments.check_name(name)
         self._units: dict[str, str] = dict(units or {})
         self._series: dict[str, tuple[list[pendulum.DateTime], list[float | str | None]]] = {}
         for query, pairs in series.items():
@@ -440,7 +415,7 @@ class InMemoryMetricSource:
         if not (math.isfinite(step) and step > 0):
             msg = f"{self._name}: step must be a positive number of seconds, not {step!r}"
             raise InvalidInputError(msg)
-        first, last = _window(start, end, name=self._name)
+        first, last = _arguments.check_window(start, end, name=self._name)
         asked = MetricQuery(self._name, query, first, last, float(step), self._units.get(query, ""))
         stored = self._series.get(query)
         if stored is None:
@@ -492,7 +467,7 @@ class InMemoryRollbackExecutor:
         supports_dry_run: bool = True,
         auto_synced: Iterable[str] = (),
     ) -> None:
-        self._name = _check_name(name)
+        self._name = _arguments.check_name(name)
         self._live: dict[str, str] = dict(live_versions)
         self._kinds = frozenset(kinds)
         for kind in self._kinds:

@@ -39,6 +39,7 @@ from typing import Any, Final, Literal, cast
 import attrs
 import pendulum
 
+from incidentkit import _arguments
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -57,7 +58,7 @@ from incidentkit._model import (
     RollbackOption,
     RollbackResult,
 )
-from incidentkit._time import parse_instant, to_instant
+from incidentkit._time import parse_instant
 
 __all__ = ["GitDeploySource", "GitOpsRollbackExecutor", "RevertMode"]
 
@@ -113,21 +114,6 @@ _IN_PROGRESS: Final = (
 def _redact(text: str) -> str:
     """Mask the user information (``user:token@``) of every URL in ``text``."""
     return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        msg = f"an adapter's name must be a non-empty string, not {name!r}"
-        raise InvalidInputError(msg)
-    return name
-
-
-def _check_timeout(timeout: float) -> float:
-    value = cast("object", timeout)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        msg = f"timeout must be a positive number of seconds, not {timeout!r}"
-        raise InvalidInputError(msg)
-    return float(timeout)
 
 
 def _check_ref(ref: str, what: str) -> str:
@@ -413,25 +399,6 @@ def _version_in(pattern: re.Pattern[str], lines: Iterable[str]) -> str | None:
     return None
 
 
-def _window(
-    start: dt.datetime, end: dt.datetime, name: str
-) -> tuple[pendulum.DateTime, pendulum.DateTime]:
-    first = to_instant(start, what="start")
-    last = to_instant(end, what="end")
-    if last < first:
-        msg = f"{name}: the window ends ({last}) before it starts ({first})"
-        raise InvalidInputError(msg)
-    return first, last
-
-
-def _wanted(services: Sequence[str] | None) -> frozenset[str] | None:
-    if services is None:
-        return None
-    if isinstance(services, str):
-        return frozenset({services})
-    return frozenset(services)
-
-
 def _template_regex(template: str) -> re.Pattern[str]:
     if template.count("{service}") != 1 or template.count("{version}") != 1:
         msg = (
@@ -614,7 +581,7 @@ class GitDeploySource:
                 "tags='deploy/{service}/{version}' (deploy-tag mode)"
             )
             raise InvalidInputError(msg)
-        self._name = _check_name(name)
+        self._name = _arguments.check_name(name)
         self._paths = None if paths is None else _check_paths(paths)
         self._tags = None if tags is None else _template_regex(tags)
         self._template = tags
@@ -630,7 +597,10 @@ class GitDeploySource:
         self._commit_url = commit_url
         self._environment = environment
         self._git = _Git(
-            executable=git, repo=os.fspath(repo), timeout=_check_timeout(timeout), source=name
+            executable=git,
+            repo=os.fspath(repo),
+            timeout=_arguments.check_timeout(timeout),
+            source=name,
         )
 
     @property
@@ -700,8 +670,8 @@ class GitDeploySource:
             SourceRequestError: The ref does not exist.
             MalformedResponseError: git answered something unreadable.
         """
-        first, last = _window(start, end, self._name)
-        wanted = _wanted(services)
+        first, last = _arguments.check_window(start, end, name=self._name)
+        wanted = _arguments.service_filter(services)
         if self._paths is not None:
             found = self._path_deploys(self._paths, first, last, wanted)
         else:
@@ -1039,7 +1009,7 @@ class GitOpsRollbackExecutor:
         git: str = "git",
         timeout: float = 30.0,
     ) -> None:
-        self._name = _check_name(name)
+        self._name = _arguments.check_name(name)
         self._paths = {} if paths is None else _check_paths(paths)
         self._branch = None if branch is None else _check_ref(branch, "branch")
         self._remote = _check_ref(remote, "remote")
@@ -1063,7 +1033,10 @@ class GitOpsRollbackExecutor:
             raise InvalidInputError(msg)
         self._identity = (identity.group("name"), identity.group("email"))
         self._git = _Git(
-            executable=git, repo=os.fspath(clone), timeout=_check_timeout(timeout), source=name
+            executable=git,
+            repo=os.fspath(clone),
+            timeout=_arguments.check_timeout(timeout),
+            source=name,
         )
         self._commits: dict[str, str] = {}
 

@@ -29,6 +29,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 import attrs
 import pendulum
 
+from incidentkit import _arguments
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -231,11 +232,7 @@ class GitHubDeploymentSource:
             SourceAuthError: The token was refused.
             SourceError: GitHub could not be reached or answered garbage.
         """
-        first = to_instant(start, what="start")
-        last = to_instant(end, what="end")
-        if last < first:
-            msg = f"{self._name}: the window ends ({last}) before it starts ({first})"
-            raise InvalidInputError(msg)
+        first, last = _arguments.check_window(start, end, name=self._name)
         wanted = (
             None
             if services is None

@@ -37,6 +37,7 @@ from typing import Any, Final, cast
 import attrs
 import pendulum
 
+from incidentkit import _arguments
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -55,7 +56,7 @@ from incidentkit._model import (
     RollbackOption,
     RollbackResult,
 )
-from incidentkit._time import parse_instant, to_instant
+from incidentkit._time import parse_instant
 from incidentkit.adapters import _http
 
 __all__ = ["KubectlDeploySource", "KubectlRolloutExecutor", "Runner"]
@@ -530,17 +531,6 @@ class _Kubectl:
         return self._reader(args).history(self._get(args[1:]), deployment.uid)
 
 
-def _window(
-    start: dt.datetime, end: dt.datetime, *, name: str
-) -> tuple[pendulum.DateTime, pendulum.DateTime]:
-    first = to_instant(start, what="start")
-    last = to_instant(end, what="end")
-    if last < first:
-        msg = f"{name}: the window ends ({last}) before it starts ({first})"
-        raise InvalidInputError(msg)
-    return first, last
-
-
 # --------------------------------------------------------------------------- the deploy source
 
 
@@ -681,7 +671,7 @@ class KubectlDeploySource(_Kubectl):
             SourceError: kubectl failed (see the module's documentation) or
                 answered something that is not a Deployment or ReplicaSets.
         """
-        first, last = _window(start, end, name=self._name)
+        first, last = _arguments.check_window(start, end, name=self._name)
         wanted = (
             None
             if services is None

@@ -28,6 +28,7 @@ from typing import Final, Literal, NoReturn, cast
 
 import attrs
 
+from incidentkit import _arguments
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -37,7 +38,6 @@ from incidentkit._errors import (
     SourceUnavailableError,
 )
 from incidentkit._model import MetricQuery, Series
-from incidentkit._time import to_instant
 from incidentkit.adapters import _http
 
 __all__ = ["PrometheusMetricSource"]
@@ -73,13 +73,6 @@ def _seconds_text(ms: int) -> str:
     sign = "-" if ms < 0 else ""
     whole, frac = divmod(abs(ms), 1000)
     return f"{sign}{whole}.{frac:03d}"
-
-
-def _check_name(name: object) -> str:
-    if not isinstance(name, str) or not name.strip():
-        msg = f"an adapter's name must be a non-empty string, not {name!r}"
-        raise InvalidInputError(msg)
-    return name
 
 
 def _positive_int(value: object, *, what: str, name: str) -> int:
@@ -194,7 +187,7 @@ class PrometheusMetricSource:
         max_requests: int = 100,
         multiple: Reduction | Mapping[str, str] = "error",
     ) -> None:
-        self._name = name = _check_name(name)
+        self._name = name = _arguments.check_name(name)
         if method not in _METHODS:
             msg = f"{name}: method must be 'GET', 'POST' or 'auto', not {method!r}"
             raise InvalidInputError(msg)
@@ -326,11 +319,7 @@ class PrometheusMetricSource:
                 or it holds several series and ``multiple`` is ``"error"``
                 or the selector matches more than one.
         """
-        first = to_instant(start, what="start")
-        last = to_instant(end, what="end")
-        if last < first:
-            msg = f"{self._name}: the window ends ({last}) before it starts ({first})"
-            raise InvalidInputError(msg)
+        first, last = _arguments.check_window(start, end, name=self._name)
         if isinstance(step, bool) or not isinstance(step, (int, float)):  # pyright: ignore[reportUnnecessaryIsInstance]
             msg = f"{self._name}: step must be a number of seconds, not {type(step).__name__}"
             raise InvalidInputError(msg)

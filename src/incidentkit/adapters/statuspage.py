@@ -29,9 +29,10 @@ from typing import Any, Final, Literal, cast
 import attrs
 import pendulum
 
+from incidentkit import _arguments
 from incidentkit._errors import InvalidInputError, MalformedResponseError, SourceRequestError
 from incidentkit._model import Change, ChangeKind
-from incidentkit._time import parse_instant, to_instant
+from incidentkit._time import parse_instant
 from incidentkit.adapters import _http
 
 __all__ = ["ComponentStatus", "StatusSummary", "StatuspageSource"]
@@ -238,11 +239,7 @@ class StatuspageSource:
             MalformedResponseError: The page answered something that is not
                 Statuspage API v2; the message names the field.
         """
-        first = to_instant(start, what="start")
-        last = to_instant(end, what="end")
-        if last < first:
-            msg = f"{self._name}: the window ends ({last}) before it starts ({first})"
-            raise InvalidInputError(msg)
+        first, last = _arguments.check_window(start, end, name=self._name)
         self._coverage_gap = None
         feed = self._client.get("incidents.json")
         records = _list(feed.body, "incidents", "incidents.json", self._name)
