@@ -24,6 +24,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Final, Literal, TypeVar, cast
 
 import attrs
@@ -38,8 +39,8 @@ from incidentkit._errors import (
     SourceRequestError,
 )
 from incidentkit._model import Change, ChangeKind
-from incidentkit._time import parse_instant, to_instant
-from incidentkit.adapters import _http
+from incidentkit._time import to_instant
+from incidentkit.adapters import _fields, _http
 
 __all__ = ["GitHubDeploymentSource", "RateLimit"]
 
@@ -589,47 +590,12 @@ class _Status:
 
 
 # ---------------------------------------------------------------------- field access
+# The readers of _fields, ending every message with this adapter's hint.
 
-
-def _malformed(source: str, where: str, problem: str) -> MalformedResponseError:
-    msg = f"{source}: {where} {problem}; is api_url a GitHub REST API?"
-    return MalformedResponseError(msg, source=source)
-
-
-def _object(value: object, where: str, source: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise _malformed(source, where, f"is {type(value).__name__}, not an object")
-    return cast("Mapping[str, object]", value)
-
-
-def _integer(obj: Mapping[str, object], key: str, where: str, source: str) -> int:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        problem = "is missing" if key not in obj else f"is {value!r}, not an integer"
-        raise _malformed(source, f"{where}.{key}", problem)
-    return value
-
-
-def _text(obj: Mapping[str, object], key: str, where: str, source: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        problem = "is missing" if key not in obj else f"is {value!r}, not a non-empty string"
-        raise _malformed(source, f"{where}.{key}", problem)
-    return value
-
-
-def _optional_text(obj: Mapping[str, object], key: str, where: str, source: str) -> str | None:
-    value = obj.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _malformed(source, f"{where}.{key}", f"is {value!r}, not a string")
-    return value
-
-
-def _instant(obj: Mapping[str, object], key: str, where: str, source: str) -> pendulum.DateTime:
-    text = _text(obj, key, where, source)
-    try:
-        return parse_instant(text)
-    except InvalidInputError as exc:
-        raise _malformed(source, f"{where}.{key}", f"is {text!r}, not an instant ({exc})") from exc
+_HINT = "is api_url a GitHub REST API?"
+_malformed = partial(_fields.malformed, hint=_HINT)
+_object = partial(_fields.json_object, hint=_HINT)
+_integer = partial(_fields.integer, hint=_HINT)
+_text = partial(_fields.text, hint=_HINT)
+_optional_text = partial(_fields.optional_text, hint=_HINT)
+_instant = partial(_fields.instant, hint=_HINT)

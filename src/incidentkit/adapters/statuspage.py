@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal, cast
+from functools import partial
+from typing import Any, Final, Literal
 
 import attrs
 import pendulum
@@ -32,8 +33,7 @@ import pendulum
 from incidentkit import _arguments
 from incidentkit._errors import InvalidInputError, MalformedResponseError, SourceRequestError
 from incidentkit._model import Change, ChangeKind
-from incidentkit._time import parse_instant
-from incidentkit.adapters import _http
+from incidentkit.adapters import _fields, _http
 
 __all__ = ["ComponentStatus", "StatusSummary", "StatuspageSource"]
 
@@ -485,73 +485,14 @@ def _components(body: object, source: str) -> list[ComponentStatus]:
 
 
 # ---------------------------------------------------------------------- field access
+# The readers of _fields, ending every message with this adapter's hint.
 
-
-def _malformed(source: str, where: str, problem: str) -> MalformedResponseError:
-    msg = (
-        f"{source}: {where} {problem}; is the URL a Statuspage page (it must serve "
-        "/api/v2/incidents.json)?"
-    )
-    return MalformedResponseError(msg, source=source)
-
-
-def _object(value: object, where: str, source: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise _malformed(source, where, f"is {type(value).__name__}, not an object")
-    return cast("Mapping[str, object]", value)
-
-
-def _get(body: object, key: str, where: str, source: str) -> object:
-    obj = _object(body, where, source)
-    if key not in obj:
-        raise _malformed(source, f"{where}.{key}", "is missing")
-    return obj[key]
-
-
-def _list(
-    body: object, key: str, where: str, source: str, *, optional: bool = False
-) -> list[object]:
-    obj = _object(body, where, source)
-    value = obj.get(key)
-    if value is None and optional:
-        return []
-    if not isinstance(value, list):
-        problem = "is missing" if key not in obj else f"is {type(value).__name__}, not a list"
-        raise _malformed(source, f"{where}.{key}", problem)
-    return cast("list[object]", value)
-
-
-def _text(obj: Mapping[str, object], key: str, where: str, source: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        problem = "is missing" if key not in obj else f"is {value!r}, not a non-empty string"
-        raise _malformed(source, f"{where}.{key}", problem)
-    return value
-
-
-def _optional_text(obj: Mapping[str, object], key: str, where: str, source: str) -> str | None:
-    value = obj.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise _malformed(source, f"{where}.{key}", f"is {value!r}, not a string")
-    return value
-
-
-def _instant(obj: Mapping[str, object], key: str, where: str, source: str) -> pendulum.DateTime:
-    value = _optional_instant(obj, key, where, source)
-    if value is None:
-        raise _malformed(source, f"{where}.{key}", "is missing")
-    return value
-
-
-def _optional_instant(
-    obj: Mapping[str, object], key: str, where: str, source: str
-) -> pendulum.DateTime | None:
-    text = _optional_text(obj, key, where, source)
-    if text is None:
-        return None
-    try:
-        return parse_instant(text)
-    except InvalidInputError as exc:
-        raise _malformed(source, f"{where}.{key}", f"is {text!r}, not an instant ({exc})") from exc
+_HINT = "is the URL a Statuspage page (it must serve /api/v2/incidents.json)?"
+_malformed = partial(_fields.malformed, hint=_HINT)
+_object = partial(_fields.json_object, hint=_HINT)
+_get = partial(_fields.get, hint=_HINT)
+_list = partial(_fields.json_list, hint=_HINT)
+_text = partial(_fields.text, hint=_HINT)
+_optional_text = partial(_fields.optional_text, hint=_HINT)
+_instant = partial(_fields.instant, hint=_HINT)
+_optional_instant = partial(_fields.optional_instant, hint=_HINT)
