@@ -23,6 +23,7 @@ PACKAGES = {
     "amtool": "prometheus-alertmanager",
     "git": "git",
     "kubectl": "kubernetes-client",
+    "openssl": "openssl",
 }
 
 

@@ -285,8 +285,9 @@ def test_each_revision_becomes_a_change():
     assert second.started == pendulum.datetime(2026, 11, 20, 11, 30, tz=UTC)
     assert third.started == DEPLOY_STARTED
     assert third.finished == pendulum.datetime(2026, 11, 20, 14, 5, 12, tz=UTC)
-    assert first.finished is None
-    assert second.finished is None
+    # Superseded revisions have no recorded end: an instant at their start.
+    assert first.finished == first.started
+    assert second.finished == second.started
     assert second.attributes["superseded_at"] == third.started.isoformat()
     assert third.summary == CAUSE3
     assert first.summary == "checkout 1.4.1"
@@ -323,8 +324,9 @@ def test_a_reused_replicaset_starts_when_the_deployment_progressed():
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [
-        ((13, 0), (13, 10), ["checkout@2"]),  # rev 1 was superseded at 11:30
-        ((11, 30), (11, 30), ["checkout@1", "checkout@2"]),  # both edges are in
+        ((13, 0), (13, 10), []),  # rev 2, live then, was deployed at 11:30
+        ((11, 30), (11, 30), ["checkout@2"]),  # rev 2 deployed, rev 1 (9:00) superseded
+        ((9, 0), (11, 30), ["checkout@1", "checkout@2"]),  # both edges are in
         ((14, 3), (14, 4), ["checkout@3"]),  # rolling out
         ((14, 5, 12), (14, 6), ["checkout@3"]),  # finished exactly at the start
         ((14, 6), (14, 20), []),  # finished before the window
@@ -332,7 +334,7 @@ def test_a_reused_replicaset_starts_when_the_deployment_progressed():
     ],
 )
 def test_the_window_keeps_what_was_under_way(start, end, expected):
-    """A revision counts from its start until it finished or the next one started."""
+    """A revision counts from its start until it finished; a superseded one is an instant."""
     window = (
         pendulum.datetime(2026, 11, 20, *start, tz=UTC),
         pendulum.datetime(2026, 11, 20, *end, tz=UTC),

@@ -280,7 +280,7 @@ class _Git:
                 self._kill(process)
                 process.communicate()
                 msg = (
-                    f"{self.source}: git {what} in {where} gave no answer within "
+                    f"{self.source}: git {_redact(what)} in {_redact(where)} gave no answer within "
                     f"{self.timeout:g} s and was stopped; check that the repository and its "
                     "remote are reachable, or raise the timeout"
                 )
@@ -303,7 +303,9 @@ class _Git:
 
     def error(self, answer: _Answer, what: str, where: str | None = None) -> SourceError:
         """Return the typed error for a failed git call."""
-        where = where or self.repo
+        # A repository given as a URL may carry a credential: never show it.
+        where = _redact(where or self.repo)
+        what = _redact(what)
         said = _excerpt(answer.stderr) or f"exit status {answer.returncode}, no message"
         failure = _classify(answer.stderr)
         if failure is _Failure.NOT_A_REPOSITORY:
@@ -336,7 +338,8 @@ class _Git:
 
     def malformed(self, what: str, detail: str) -> MalformedResponseError:
         msg = (
-            f"{self.source}: could not read the output of git {what} in {self.repo}: "
+            f"{self.source}: could not read the output of git {_redact(what)} in "
+            f"{_redact(self.repo)}: "
             f"{_redact(detail)}; check that {self.executable!r} is git 2.31 or newer"
         )
         return MalformedResponseError(msg, source=self.source)

@@ -560,9 +560,10 @@ class KubectlDeploySource(_Kubectl):
       says which;
     * ``finished``: for the current revision, the ``lastUpdateTime`` of a
       ``Progressing`` condition with reason ``NewReplicaSetAvailable`` that
-      names its ReplicaSet; otherwise ``None`` (unknown, or still rolling
-      out). A revision that was superseded records the next revision's start
-      in ``superseded_at``, and is not taken as under way after it;
+      names its ReplicaSet, else ``None`` (still rolling out, or unknown).
+      Kubernetes records no end for a superseded revision: it is given as
+      finished at its start (an instant, as a git deploy is), and the next
+      revision's start is in ``superseded_at``;
     * ``summary``: the ``kubernetes.io/change-cause`` annotation if present;
     * ``environment``: ``environment``, by default the context;
     * ``attributes``: ``revision``, ``replicaset``, ``deployment``,
@@ -680,7 +681,7 @@ class KubectlDeploySource(_Kubectl):
         found: list[Change] = []
         for deployment, service in self._targets(wanted):
             changes = self._changes(deployment, service, self._history(deployment))
-            found.extend(c for c in changes if _overlaps(c, first, last))
+            found.extend(c for c in changes if c.overlaps(first, last))
         found.sort(key=lambda c: (c.started, c.id))
         return found
 
@@ -726,6 +727,11 @@ class KubectlDeploySource(_Kubectl):
             )
             if finished is not None and finished < started:
                 finished = started  # clock skew between the controller and the API server
+            if finished is None and next_started is not None:
+                # Superseded: its rollout's end was never recorded. Taken as an instant,
+                # as a git deploy is; not the next one's start, which would make an
+                # innocent revision look as if it rolled out right before the symptom.
+                finished = started
             attributes: dict[str, str] = {
                 "revision": str(revision.number),
                 "replicaset": revision.replicaset,
@@ -784,12 +790,6 @@ def _start(
         "unknown time after it)"
     )
 
-
-def _overlaps(change: Change, start: pendulum.DateTime, end: pendulum.DateTime) -> bool:
-    """Like :meth:`Change.overlaps`, but a superseded revision ends when the next one starts."""
-    if change.finished is None and "superseded_at" in change.attributes:
-        return change.started <= end and parse_instant(change.attributes["superseded_at"]) >= start
-    return change.overlaps(start, end)
 
 
 # --------------------------------------------------------------------------- the executor
