@@ -9,29 +9,28 @@ adapter's own test module sets up, trimmed to what the kit needs:
 * git: a bare remote and a clone with GitOps commits at controlled dates (one
   written in +05:30), whose ``origin`` URL carries ``user:token@`` and is
   rewritten to the local bare repository by ``url.<path>.insteadOf``;
-* kubectl: :class:`FakeKubeAPI` (copied from tests/test_kubectl.py, plus a
-  bearer-token check) serving ``tests/data/kubectl/cluster-checkout.json`` to
-  the real ``kubectl``, and a kubeconfig writer;
+* kubectl: :class:`FakeKubeAPI` (from tests/_kube_api.py, shared with
+  tests/test_kubectl.py; here over TLS with a bearer-token check) serving
+  ``tests/data/kubectl/cluster-checkout.json`` to the real ``kubectl``, and a
+  kubeconfig writer;
 * Statuspage and GitHub: documented-format payloads for ``_local_http``.
 
-Nothing here imports pytest or another test module.
+Nothing here imports pytest or another test module (only the helper module ``_kube_api``).
 """
 
 from __future__ import annotations
 
-import copy
-import http.server
 import json
 import os
 import pathlib
 import shutil
 import subprocess
-import threading
 import time
-import urllib.parse
 from typing import Any
 
 import pendulum
+
+from _kube_api import FakeKubeAPI  # noqa: F401 - the conformance tests use fx.FakeKubeAPI
 
 DATA = pathlib.Path(__file__).parent / "data" / "kubectl"
 UTC = pendulum.UTC
@@ -226,206 +225,6 @@ def kubectl_runner(home: pathlib.Path):
         )
 
     return runner
-
-
-class FakeKubeAPI:
-    """A Kubernetes API server on 127.0.0.1 just big enough for the kubectl calls we make.
-
-    Copied from tests/test_kubectl.py (legacy discovery, GET and list of
-    Deployments and ReplicaSets, a watch that closes at once, the JSON patch
-    of ``rollout undo`` with ``dryRun=All`` storing nothing), with two
-    additions: it speaks HTTPS with ``ssl_context`` (kubectl sends a bearer
-    token only over TLS), and built with ``token`` it answers 401 to any
-    request that does not carry ``Authorization: Bearer <token>``, counting
-    the ones that did.
-    """
-
-    def __init__(
-        self, objects, *, token=None, ssl_context=None, now="2026-11-20T14:30:00Z"
-    ) -> None:
-        self.deployments = {d["metadata"]["name"]: copy.deepcopy(d) for d in objects["deployments"]}
-        self.replicasets = [copy.deepcopy(r) for r in objects["replicasets"]]
-        self.now = now
-        self.token = token
-        self.authorized = 0
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self._lock = threading.Lock()
-        api = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                """Stay quiet."""
-
-            def do_GET(self):
-                """Answer a read."""
-                api.handle(self, "GET", b"")
-
-            def do_PATCH(self):
-                """Answer a patch."""
-                api.handle(self, "PATCH", self.rfile.read(int(self.headers["Content-Length"])))
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        if ssl_context is not None:
-            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
-        self.scheme = "http" if ssl_context is None else "https"
-        self._thread = threading.Thread(target=self._server.serve_forever)
-
-    @property
-    def url(self) -> str:
-        """Where it listens."""
-        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self):
-        """Start serving."""
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def handle(self, handler, method, body):
-        """Route one request and answer it."""
-        parts = urllib.parse.urlsplit(handler.path)
-        query = dict(urllib.parse.parse_qsl(parts.query))
-        with self._lock:
-            self.requests.append((method, parts.path, query))
-            allowed = (
-                self.token is None or handler.headers.get("Authorization") == f"Bearer {self.token}"
-            )
-            if allowed and self.token is not None:
-                self.authorized += 1
-            if not allowed:
-                code, answer = _status(401, "Unauthorized", "Unauthorized")
-            else:
-                code, answer = self.route(method, parts.path.strip("/").split("/"), query, body)
-        handler.send_response(code)
-        handler.send_header("Content-Type", "application/json")
-        if answer is None:  # a watch that ends at once
-            handler.send_header("Transfer-Encoding", "chunked")
-            handler.end_headers()
-            handler.wfile.write(b"0\r\n\r\n")
-            return
-        data = json.dumps(answer).encode()
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def route(self, method, segments, query, body):  # noqa: C901, PLR0911, PLR0912 - one server
-        """Return the status and the body for a request."""
-        if segments == ["version"]:
-            return 200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0"}
-        if segments == ["api"]:
-            return 200, {
-                "kind": "APIVersions",
-                "versions": ["v1"],
-                "serverAddressByClientCIDRs": [
-                    {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}
-                ],
-            }
-        if segments == ["apis"]:
-            version = {"groupVersion": "apps/v1", "version": "v1"}
-            return 200, {
-                "kind": "APIGroupList",
-                "apiVersion": "v1",
-                "groups": [{"name": "apps", "versions": [version], "preferredVersion": version}],
-            }
-        if segments == ["api", "v1"]:
-            return 200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": []}
-        if segments == ["apis", "apps", "v1"]:
-            verbs = ["get", "list", "patch", "update", "watch"]
-            return 200, {
-                "kind": "APIResourceList",
-                "apiVersion": "v1",
-                "groupVersion": "apps/v1",
-                "resources": [
-                    {
-                        "name": "deployments",
-                        "singularName": "deployment",
-                        "namespaced": True,
-                        "kind": "Deployment",
-                        "verbs": verbs,
-                        "shortNames": ["deploy"],
-                    },
-                    {
-                        "name": "replicasets",
-                        "singularName": "replicaset",
-                        "namespaced": True,
-                        "kind": "ReplicaSet",
-                        "verbs": verbs,
-                        "shortNames": ["rs"],
-                    },
-                ],
-            }
-        if segments[:4] != ["apis", "apps", "v1", "namespaces"] or len(segments) not in {6, 7}:
-            return _status(404, "NotFound", "the server could not find the requested resource")
-        namespace, resource = segments[4], segments[5]
-        name = segments[6] if len(segments) == 7 else None
-        kind = {"deployments": "Deployment", "replicasets": "ReplicaSet"}[resource]
-        pool = self.deployments.values() if resource == "deployments" else self.replicasets
-        pool = [o for o in pool if o["metadata"]["namespace"] == namespace]
-        if name is None:
-            if query.get("watch") == "true":
-                return 200, None
-            items = [
-                {k: v for k, v in o.items() if k not in {"kind", "apiVersion"}}
-                for o in pool
-                if _matches(o, query)
-            ]
-            return 200, {
-                "kind": f"{kind}List",
-                "apiVersion": "apps/v1",
-                "metadata": {"resourceVersion": "50000"},
-                "items": items,
-            }
-        found = next((o for o in pool if o["metadata"]["name"] == name), None)
-        if found is None:
-            return _status(404, "NotFound", f'{resource}.apps "{name}" not found')
-        if method == "PATCH":
-            patched = copy.deepcopy(found)
-            for operation in json.loads(body):
-                *parents, last = operation["path"].strip("/").split("/")
-                target = patched
-                for key in parents:
-                    target = target[key]
-                target[last] = operation["value"]
-            if query.get("dryRun") != "All":
-                # The kit never executes: a real patch here is a defect to see.
-                self.deployments[name] = patched
-            return 200, {"kind": kind, "apiVersion": "apps/v1", **patched}
-        return 200, {"kind": kind, "apiVersion": "apps/v1", **found}
-
-    def patches(self) -> list[dict[str, str]]:
-        """The query strings of the PATCH requests received."""
-        with self._lock:
-            return [q for m, _, q in self.requests if m == "PATCH"]
-
-
-def _status(code, reason, message):
-    return code, {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-
-
-def _matches(obj, query):
-    labels = obj["metadata"].get("labels", {})
-    for term in filter(None, query.get("labelSelector", "").split(",")):
-        key, _, value = term.partition("=")
-        if labels.get(key) != value:
-            return False
-    field = query.get("fieldSelector", "")
-    return not field.startswith("metadata.name=") or obj["metadata"]["name"] == field[14:]
 
 
 # --------------------------------------------------------------------------- Statuspage
