@@ -123,3 +123,93 @@ def any_series(draw: st.DrawFn) -> Series:
         t += offset
         times.append(t)
     return make_series(values, times=times)
+
+
+def moving_average(values: list[float], width: int) -> list[float]:
+    """Return the mean of each value and the ``width - 1`` before it (fewer at the start)."""
+    out: list[float] = []
+    total = 0.0
+    for i, value in enumerate(values):
+        total += value
+        if i >= width:
+            total -= values[i - width]
+        out.append(total / min(i + 1, width))
+    return out
+
+
+@attrs.frozen
+class SmoothedStepCase:
+    """A step seen through a ``width``-sample moving average, as ``rate()`` shows one.
+
+    ``onset`` is the first sample whose average includes the step: the start of the
+    ``width``-sample ramp the average makes of it.
+    """
+
+    values: tuple[float, ...]
+    onset: int
+    size: float
+    width: int
+    seed: int
+
+    def series(self) -> Series:
+        """Return the case as a Series, one sample a minute."""
+        return make_series(list(self.values))
+
+
+@st.composite
+def smoothed_step_cases(draw: st.DrawFn, *, min_duration: int = 5) -> SmoothedStepCase:
+    """Return a step of 20 to 10,000 through a 2- to 8-sample moving average.
+
+    120 to 400 samples of uniform noise in ``[-1, 1]`` around 10 are averaged (so the
+    noise is correlated too); the step begins anywhere from the middle of the series to
+    ``min_duration + width`` samples before its end.
+    """
+    n = draw(st.integers(120, 400))
+    width = draw(st.integers(2, 8))
+    onset = draw(st.integers(n // 2, n - min_duration - width))
+    size = draw(st.one_of(st.floats(20.0, 100.0), st.floats(100.0, 10_000.0)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    # `width - 1` samples of warm-up before the series, so that its first sample is
+    # already an average of `width` values.
+    raw = [
+        10.0 + e + (size if i >= onset + width - 1 else 0.0)
+        for i, e in enumerate(bounded_noise(seed, n + width - 1))
+    ]
+    values = tuple(moving_average(raw, width)[width - 1 :])
+    return SmoothedStepCase(values, onset, size, width, seed)
+
+
+def rate_ratio(
+    seed: int,
+    n: int,
+    onset: int,
+    *,
+    window: int = 5,
+    before: float = 0.002,
+    after: float = 0.18,
+    requests: float = 1000.0,
+) -> list[float | None]:
+    """An error ratio as ``rate(errors[w]) / rate(total[w])`` reads it from counters.
+
+    Every minute about ``requests`` requests arrive, a share ``before`` of them failing
+    and ``after`` from minute ``onset`` on (counts with Gaussian noise, as Poisson and
+    binomial counts of this size have). Sample ``i`` is the ratio of the errors to the
+    requests over the ``window`` minutes up to it: the step becomes a ramp over
+    ``window`` samples whose first sample is ``onset``.
+    """
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    minutes = n + window
+    total = [0.0]
+    errors = [0.0]
+    for minute in range(minutes):
+        count = max(1.0, rng.gauss(requests, math.sqrt(requests)))
+        share = after if minute - window >= onset else before
+        failed = min(count, max(0.0, rng.gauss(count * share, math.sqrt(count * share))))
+        total.append(total[-1] + count)
+        errors.append(errors[-1] + failed)
+    # Sample i covers minutes (i, i + window] of the counters: the first `window` minutes
+    # only fill the first window.
+    return [
+        (errors[i + window + 1] - errors[i + 1]) / (total[i + window + 1] - total[i + 1])
+        for i in range(n)
+    ]

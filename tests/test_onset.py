@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+from pathlib import Path
 
 import attrs
 import pendulum
@@ -11,15 +13,19 @@ from hypothesis import strategies as st
 
 from incidentkit import InvalidInputError, MetricQuery, NaiveDatetimeError, Sample, Series
 from incidentkit.analysis import Onset, detect_onset
+from incidentkit.memory import load_dataset
 from onset_strategies import (
     DAY,
     T0,
+    SmoothedStepCase,
     StepCase,
     any_series,
     bounded_noise,
     daily_cycle,
     gaussian_noise,
     make_series,
+    rate_ratio,
+    smoothed_step_cases,
     step_cases,
 )
 from strategies import naive_datetimes
@@ -578,3 +584,185 @@ def test_any_series_gives_a_consistent_answer(series: Series, direction: str):
     if onset.end_index is not None:
         assert onset.end_index > onset.index
         assert onset.ended_at == series.samples[onset.end_index].at
+
+
+# -- rate()-smoothed symptoms near the end of the series ------------------------------------
+
+DATA = Path(__file__).parent / "data" / "onset" / "checkout_rate_5m.json"
+"""The checkout outage's error ratio as a real Prometheus returned it through rate()[5m]."""
+EXAMPLE = Path(__file__).parent.parent / "examples" / "data" / "checkout_outage.json"
+
+
+def _prometheus_window(end: str, hours: int) -> list[tuple[float, float | None]]:
+    """The samples a range query from ``end - hours`` to ``end`` (UTC, 2026-11-20) returns."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    stop = pendulum.parse(f"2026-11-20T{end}:00Z").int_timestamp  # type: ignore[union-attr]
+    return [(t, v) for t, v in data["samples"] if stop - hours * 3600 <= t <= stop]
+
+
+def _ar(seed: int, n: int, phi: float) -> list[float]:
+    """AR(1) noise of unit variance: strongly correlated, as a rate over many samples is."""
+    value = 0.0
+    out: list[float] = []
+    for e in gaussian_noise(seed, n):
+        value = phi * value + math.sqrt(1 - phi**2) * e
+        out.append(value)
+    return out
+
+
+@pytest.mark.parametrize("end", ["14:15", "14:20", "14:30"])
+@pytest.mark.parametrize("hours", [6, 2, 1])
+def test_the_rate_smoothed_checkout_outage_is_found_in_every_window(end: str, hours: int):
+    """The real rate()[5m] error ratio ramps from 0.002 to 0.18 from 14:07: found there.
+
+    Before, a window whose baseline showed strongly correlated noise (2 and 6 hours)
+    missed it, or reported a 1.4-sigma wiggle at 12:17 instead: z-scores were clipped at
+    4 under a threshold widened up to twenty times, so that even a 90-fold rise needed
+    some fifty samples to raise the alarm.
+    """
+    pairs = _prometheus_window(end, hours)
+    onset = found(detect_onset(pairs))
+    at = pendulum.datetime(2026, 11, 20, 14, 7, tz="UTC")
+    assert abs((onset.at - at).total_seconds()) <= 60, onset.explanation
+    assert onset.shape == "ramp"
+    assert onset.ended_at is None
+    assert onset.symptom_level > 50 * onset.baseline_level
+    assert onset.confidence > 0.99
+
+
+def test_the_stepping_checkout_outage_is_found_at_the_same_minute():
+    """The same outage without rate smoothing (the example data set) steps at 14:07."""
+    data = load_dataset(EXAMPLE)
+    query = data.scenario["error_query"]
+    series = data.metric_source().query_range(
+        query,
+        pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC"),
+        pendulum.datetime(2026, 11, 20, 14, 30, tz="UTC"),
+        60,
+    )
+    onset = found(detect_onset(series))
+    assert onset.at == pendulum.datetime(2026, 11, 20, 14, 7, tz="UTC")
+    assert onset.confidence > 0.99
+
+
+@pytest.mark.parametrize("n", [60, 120, 180, 360])
+@pytest.mark.parametrize("left", [8, 10, 15, 30])
+def test_a_rate_of_counters_that_steps_near_the_end_is_found(n: int, left: int):
+    """rate(errors[5m]) / rate(total[5m]) from counters: found at the ramp's first sample.
+
+    The error share steps from 0.2 % to 18 % ``left`` samples before the end of the
+    series; the 5-minute rate turns the step into a 5-sample ramp. Five seeds each.
+    """
+    onset_at = n - left
+    for seed in range(1, 6):
+        onset = found(detect_onset(make_series(rate_ratio(seed, n, onset_at))))
+        assert abs(onset.index - onset_at) <= 1, (seed, onset.explanation)
+        assert onset.ended_at is None
+
+
+@pytest.mark.parametrize(("n", "onset_at"), [(160, 25), (200, 20), (200, 30), (240, 35)])
+def test_an_early_rate_smoothed_symptom_inside_the_default_baseline_is_found(n: int, onset_at: int):
+    """The baselines taken again before an early onset are short (10 to 25 samples).
+
+    They are too short to measure the rate's correlation in thirds: it is measured over
+    the whole short baseline and capped by the default baseline's.
+    """
+    for seed in range(1, 6):
+        onset = found(detect_onset(make_series(rate_ratio(seed, n, onset_at))))
+        assert abs(onset.index - onset_at) <= 1, (seed, onset.explanation)
+
+
+def test_a_huge_step_in_strongly_correlated_noise_is_found_near_the_end():
+    """A step of 100 sigmas 8 samples before the end, in noise of autocorrelation 0.9."""
+    for seed in range(10):
+        values: list[float | None] = [
+            10.0 + e + (100.0 if i >= 192 else 0.0) for i, e in enumerate(_ar(seed, 200, 0.9))
+        ]
+        onset = found(detect_onset(make_series(values)))
+        assert onset.index == 192, seed
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_a_huge_spike_in_correlated_noise_is_not_an_onset(width: int):
+    """A spike of 200 sigmas over up to three samples, in correlated noise: no onset.
+
+    Beyond four sigmas a sample counts fully only in a run of four: the clip that
+    widens with the threshold must not let a spike through.
+    """
+    for seed in range(10):
+        values: list[float | None] = [
+            10.0 + e + (200.0 if 150 <= i < 150 + width else 0.0)
+            for i, e in enumerate(_ar(seed, 300, 0.7))
+        ]
+        assert detect_onset(make_series(values)) is None, seed
+
+
+@settings(derandomize=True)
+@given(smoothed_step_cases())
+def test_a_smoothed_step_is_found_within_its_smoothing(case: SmoothedStepCase):
+    """A step through a k-sample moving average is found within k samples of its start.
+
+    k is 2 to 8; the step is anywhere from the middle to ``min_duration + k`` samples
+    before the end. A statistical claim (the averaged noise is correlated and can drift), tested on
+    fixed examples.
+    """
+    onset = found(detect_onset(case.series()))
+    assert abs(onset.index - case.onset) <= case.width, onset.explanation
+    assert onset.ended_at is None
+
+
+# -- which symptom is reported ---------------------------------------------------------------
+
+
+def _episodes(*shifts: tuple[int, int | None, float], n: int = 300) -> list[float | None]:
+    """Gaussian noise around 10 with a shift of ``size`` from ``start`` to ``stop``."""
+    values: list[float | None] = []
+    for i, e in enumerate(gaussian_noise(5, n)):
+        level = 10.0 + e
+        for start, stop, size in shifts:
+            if i >= start and (stop is None or i < stop):
+                level += size
+        values.append(level)
+    return values
+
+
+def test_a_much_larger_later_symptom_is_reported_over_an_earlier_one():
+    """A small early symptom that ended, then a large one still there at the end."""
+    values = _episodes((80, 110, 3.0), (250, None, 40.0))
+    early = found(detect_onset(make_series(values[:200])))
+    assert early.index == 80  # the small one is a symptom in its own right
+    assert early.ended_at is not None
+    onset = found(detect_onset(make_series(values)))
+    assert onset.index == 250
+    assert onset.ended_at is None
+    assert "An earlier, smaller shift" in onset.explanation
+    assert _when(early.at) in onset.explanation
+
+
+def test_a_much_larger_rise_on_top_of_an_ongoing_symptom_is_reported():
+    """A small shift that never ended, then a much larger one on top of it."""
+    values = _episodes((80, None, 3.0), (250, None, 40.0))
+    onset = found(detect_onset(make_series(values)))
+    assert onset.index == 250
+    assert onset.shift == pytest.approx(43.0, abs=1.0)
+    assert "An earlier, smaller shift" in onset.explanation
+
+
+@pytest.mark.parametrize(
+    "second",
+    [(200, 230, 25.0), (200, None, 25.0), (200, None, 3.0), (200, 230, 3.0)],
+    ids=["similar-ended", "similar-ongoing", "smaller-ongoing", "smaller-ended"],
+)
+def test_the_first_symptom_is_kept_unless_a_later_one_is_twice_as_large(
+    second: tuple[int, int | None, float],
+):
+    """A symptom that comes back at a similar or smaller size is reported from the first."""
+    values = _episodes((80, 110, 20.0), second)
+    onset = found(detect_onset(make_series(values)))
+    assert onset.index == 80
+    assert onset.ended_at == make_series(values).samples[110].at
+    assert "passed over" not in onset.explanation
+
+
+def _when(at: pendulum.DateTime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -10,13 +10,19 @@ The method, in short (``docs/analysis/onset.md`` has the long form):
 3. Every value becomes a robust z-score against the baseline, clipped at 4 so that no
    single sample decides anything. A one-sided CUSUM accumulates the z-scores above
    half the smallest shift of interest and raises an alarm when the sum passes a
-   threshold, widened when the noise is correlated or heavy-tailed.
+   threshold, widened when the noise is correlated or heavy-tailed; a run of four or
+   more samples beyond the clip is no outlier, and its clip widens with the threshold
+   (a large shift then raises the alarm within a few samples, whatever the noise).
 4. Around the alarm, a least-squares fit of "flat, then a rise, then flat" places the
    onset: at the step, or at the start of a ramp when a ramp fits clearly better.
 5. The shift must be real and persist: ``min_duration`` samples after the onset (and
    after the alarm) the median z-score must still be shifted, and by more than just
    before the onset. A spike is not an onset.
 6. The same machinery, turned round, finds where the symptom ended.
+7. After a symptom that ended, the search goes on from its end; after one that lasts,
+   it looks for a rise to more than twice its shift on top of it. One onset is
+   reported: the first symptom's, unless a later one's shift is more than twice as
+   large (then the explanation names the one passed over).
 
 Everything is a few linear passes over plain lists of floats; a median sorts at most
 20,000 values. No numpy.
@@ -28,7 +34,7 @@ import bisect
 import datetime as dt
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, Literal, cast
 
 import attrs
@@ -71,6 +77,15 @@ _GROWTH: Final = 8
 _FIT_PARAMETERS: Final = 4
 _MIN_FIT: Final = 8
 _MIN_RAMP: Final = 2
+_RUN: Final = 4
+"""Beyond ``CLIP``, a sample counts up to the wider clip only in a run of this many."""
+_DISPLACE: Final = 2.0
+"""A later symptom is reported instead when its shift is more than this many times larger."""
+_MAX_EPISODES: Final = 20
+"""At most this many symptoms are looked at in one series."""
+_END_FLOOR: Final = 0.0
+"""The end's fit reads a value beyond the symptom's level as at it (in units of the shift):
+a later, larger rise must not hide the return to the baseline before it."""
 _TINY: Final = 1e-12
 _MAX_EVIDENCE: Final = 1e6
 _SEARCH_BUDGET: Final = 6_000
@@ -339,12 +354,38 @@ class _Scale:
         return self.correlation * self.spread
 
     @property
+    def clip(self) -> float:
+        """Where the z-scores are clipped: ``CLIP`` times :attr:`threshold_factor`.
+
+        The clip bounds one sample's weight against the threshold, so it widens with
+        it: a sample weighs at most ``CLIP / threshold`` of a decision, whatever the
+        noise. A fixed clip under a widened threshold would cap how fast any shift,
+        however large, reaches it: with a factor of 20, a shift of a thousand sigmas
+        would need as many samples as one of four (some fifty), and a symptom that
+        began less than that before the end of the series would go unseen.
+        """
+        return CLIP * self.correlation * self.spread
+
+    @property
     def error_factor(self) -> float:
         """How much wider than for plain noise the standard error of a mean is."""
         return math.sqrt(self.correlation) * self.spread
 
 
-def _scale(values: Sequence[float], lo: int, hi: int, sign: float) -> _Scale:
+def _character(z: Sequence[float]) -> tuple[float, float]:
+    """The lag-one autocorrelation and the standard deviation of ``z``, about its mean."""
+    mean = math.fsum(z) / len(z)
+    centred = [u - mean for u in z]
+    variance = math.fsum(u * u for u in centred) / len(centred)
+    lagged = math.fsum(u * v for u, v in itertools.pairwise(centred))
+    estimate = lagged / (variance * len(centred)) if variance > 0.0 else 0.0
+    # The lag-one estimate is biased low by about (1 + 4 rho) / n: add it back.
+    return estimate + (1.0 + 4.0 * max(0.0, estimate)) / len(centred), math.sqrt(variance)
+
+
+def _scale(
+    values: Sequence[float], lo: int, hi: int, sign: float, fallback: _Scale | None = None
+) -> _Scale:
     """The baseline's level and noise, and how the noise departs from plain noise.
 
     Correlated noise: a sum of ``n`` samples with lag-one autocorrelation ``rho``
@@ -353,8 +394,14 @@ def _scale(values: Sequence[float], lo: int, hi: int, sign: float) -> _Scale:
     variance) and a mean's standard error by its square root. Heavy tails: the clipped
     z-scores' standard deviation, when above 1, widens both. Both are measured in each
     third of the window (about its own mean) and the median of the three is kept, so
-    that a level shift or a burst inside the window does not pass for either. Under
-    ``3 * _MIN_BLOCK`` samples, neither can be told from a shift: plain noise is assumed.
+    that a level shift or a burst inside the window does not pass for either.
+
+    Under ``3 * _MIN_BLOCK`` samples, neither can be told from a shift that well. With
+    a ``fallback`` (the scale of a longer window of the same series, which may hold a
+    symptom) and at least ``_MIN_BLOCK`` samples, each factor is the smaller of the
+    fallback's and the one measured over the whole window: a symptom in the longer
+    window inflates its factors, while correlated noise (a ``rate()`` over several
+    samples) shows in both. Otherwise plain noise is assumed.
     """
     level, noise = _level_and_noise(values, lo, hi)
     # A second estimate of the noise from the first differences: with few samples the
@@ -363,39 +410,42 @@ def _scale(values: Sequence[float], lo: int, hi: int, sign: float) -> _Scale:
     inv = sign / noise
     slack = _MEDIAN_ERROR / math.sqrt(hi - lo)
     block = values[max(lo, hi - STATS_CAP) : hi]
-    if len(block) < _BLOCKS * _MIN_BLOCK:
-        # Too few samples to tell correlation or tails from a shift: assume plain noise.
-        return _Scale(level, noise, inv, 1.0, 1.0, slack)
     z = [min(CLIP, max(-CLIP, (x - level) * inv)) for x in block]
-    parts = _BLOCKS
-    size = len(z) // parts
+    if len(z) < _BLOCKS * _MIN_BLOCK:
+        if fallback is None or len(z) < _MIN_BLOCK:
+            return _Scale(level, noise, inv, 1.0, 1.0, slack)
+        rho, spread = _character(z)
+        rho = min(_MAX_RHO, max(0.0, rho))
+        return _Scale(
+            level,
+            noise,
+            inv,
+            min(fallback.correlation, (1.0 + rho) / (1.0 - rho)),
+            min(fallback.spread, max(1.0, spread)),
+            slack,
+        )
+    size = len(z) // _BLOCKS
     rhos: list[float] = []
     spreads: list[float] = []
-    for b in range(parts):
-        part = z[b * size : (b + 1) * size]
-        mean = math.fsum(part) / len(part)
-        centred = [u - mean for u in part]
-        variance = math.fsum(u * u for u in centred) / len(centred)
-        spreads.append(math.sqrt(variance))
-        lagged = math.fsum(u * v for u, v in itertools.pairwise(centred))
-        estimate = lagged / (variance * len(centred)) if variance > 0.0 else 0.0
-        # The lag-one estimate is biased low by about (1 + 4 rho) / n: add it back.
-        rhos.append(estimate + (1.0 + 4.0 * max(0.0, estimate)) / len(centred))
+    for b in range(_BLOCKS):
+        rho, spread = _character(z[b * size : (b + 1) * size])
+        rhos.append(rho)
+        spreads.append(spread)
     rho = min(_MAX_RHO, max(0.0, _median_sorted(sorted(rhos))))
     spread = max(1.0, _median_sorted(sorted(spreads)))
     return _Scale(level, noise, inv, (1.0 + rho) / (1.0 - rho), spread, slack)
 
 
 def _zscores(values: Sequence[float], lo: int, hi: int, scale: _Scale) -> list[float]:
-    level, inv = scale.level, scale.inv
+    level, inv, clip = scale.level, scale.inv, scale.clip
     out: list[float] = []
     append = out.append
     for x in values[lo:hi]:
         u = (x - level) * inv
-        if u > CLIP:
-            u = CLIP
-        elif u < -CLIP:
-            u = -CLIP
+        if u > clip:
+            u = clip
+        elif u < -clip:
+            u = -clip
         append(u)
     return out
 
@@ -415,7 +465,10 @@ def _cusum(
 ) -> tuple[int, int] | None:
     """Run ``S = max(0, S + clip((x - level) * inv) * gain + bias)`` from ``start``.
 
-    ``gain`` is 1 to accumulate a rise of the z-scores, -1 for a fall.
+    ``gain`` is 1 to accumulate a rise of the z-scores, -1 for a fall. A z-score is
+    clipped at ``CLIP``, or at ``scale.clip`` when it is the ``_RUN``-th or later of a
+    run of samples beyond ``CLIP`` on the same side: a spike weighs little, a large
+    shift raises the alarm within a few samples however wide the threshold.
 
     Returns:
         ``(first, alarm)``: the position after the last time ``S`` was zero, and the
@@ -423,15 +476,28 @@ def _cusum(
     """
     level = scale.level
     inv = scale.inv
+    clip = scale.clip
+    run = 0
     s = 0.0
     first = start
     i = start
     for x in values[start:stop]:
         u = (x - level) * inv
         if u > CLIP:
-            u = CLIP
+            # `run` counts the samples in a row beyond the clip (negative: below it).
+            run = run + 1 if run > 0 else 1
+            if run < _RUN:
+                u = CLIP
+            elif u > clip:
+                u = clip
         elif u < -CLIP:
-            u = -CLIP
+            run = run - 1 if run < 0 else -1
+            if run > -_RUN:
+                u = -CLIP
+            elif u < -clip:
+                u = -clip
+        else:
+            run = 0
         s += u * gain + bias
         if s <= 0.0:
             s = 0.0
@@ -452,14 +518,27 @@ def _excursion_end(
     """
     level = scale.level
     inv = scale.inv
+    clip = scale.clip
+    run = 0
     s = 1.0
     i = start
     for x in values[start:stop]:
         u = (x - level) * inv
         if u > CLIP:
-            u = CLIP
+            # `run` counts the samples in a row beyond the clip (negative: below it).
+            run = run + 1 if run > 0 else 1
+            if run < _RUN:
+                u = CLIP
+            elif u > clip:
+                u = clip
         elif u < -CLIP:
-            u = -CLIP
+            run = run - 1 if run < 0 else -1
+            if run > -_RUN:
+                u = -CLIP
+            elif u < -clip:
+                u = -clip
+        else:
+            run = 0
         s += u * gain + bias
         if s <= 0.0:
             return i + 1
@@ -881,7 +960,12 @@ def _confirmed(
 
 
 def _shift_units(
-    values: Sequence[float], window: tuple[int, int], *, reference: float, per_shift: float
+    values: Sequence[float],
+    window: tuple[int, int],
+    *,
+    reference: float,
+    per_shift: float,
+    floor: float = -FIT_CLIP,
 ) -> list[float]:
     """``values`` over ``window`` in units of the shift: 0 at ``reference``, 1 a shift away.
 
@@ -896,8 +980,8 @@ def _shift_units(
         y = (x - reference) * per_shift
         if y > FIT_CLIP:
             y = FIT_CLIP
-        elif y < -FIT_CLIP:
-            y = -FIT_CLIP
+        elif y < floor:
+            y = floor
         append(y)
     return out
 
@@ -911,6 +995,7 @@ def _place(
     candidates: tuple[int, int],
     reference: float,
     sign: float,
+    floor: float = -FIT_CLIP,
 ) -> _Located | None:
     """Fit "flat, rise, flat" in units of the shift seen after the latest candidate.
 
@@ -926,7 +1011,7 @@ def _place(
     for _ in range(_GROWTH):
         after = _median(values, latest, hi) if hi > latest else values[latest]
         shift = max(sign * (after - reference), settings.k * 2.0 * scale.noise)
-        y = _shift_units(values, (lo, hi), reference=reference, per_shift=sign / shift)
+        y = _shift_units(values, (lo, hi), reference=reference, per_shift=sign / shift, floor=floor)
         noise = max(scale.noise * scale.error_factor, _difference_noise(values, latest, hi)) / shift
         located = _locate(y, lo, candidates, noise, ramps=settings.ramps)
         if located is None or located.length == 0 or hi >= m:
@@ -1037,6 +1122,7 @@ def _find_end(work: _Working, found: _Found, settings: _Settings) -> int | None:
             candidates=(max(position, window[0] + 1), min(m - 1, alarm + settings.duration)),
             reference=symptom,
             sign=-settings.sign,
+            floor=_END_FLOOR,
         )
         if located is not None:
             end = located.start + located.length
@@ -1205,7 +1291,13 @@ def detect_onset(
     Returns:
         The onset, or ``None`` when no shift in the given direction passes the
         threshold and persists. An empty, all-gaps, constant, single-point or
-        too short series has none.
+        too short series has none. When the series holds several symptoms (one
+        that ended and a later one, or a much larger rise on top of one still
+        under way), the first is reported unless a later one's shift is more
+        than twice as large: a small early blip, often noise, must not hide the
+        outage that followed, while a symptom that comes back at a similar size
+        is reported from its first appearance. The explanation then names the
+        smaller symptom that was passed over.
 
     Raises:
         InvalidInputError: A setting is out of range, the baseline window is
@@ -1235,9 +1327,8 @@ def detect_onset(
     settings = _Settings(sign, 0.5 * min_sigmas, threshold, min_duration, ramps)
     work = prepared.work
     base_lo, base_hi = prepared.baseline
-    found = _find_rise(
-        work, _scale(work.values, base_lo, base_hi, sign), prepared.search_from, settings
-    )
+    default = _scale(work.values, base_lo, base_hi, sign)
+    found = _find_rise(work, default, prepared.search_from, settings)
     shortest = max(MIN_BASELINE, 2 * min_duration)
     if baseline is None:
         for _ in range(_RETRIES):
@@ -1246,42 +1337,133 @@ def detect_onset(
             # Nothing found, and the default baseline's second half sits higher than
             # its first: it may hold most of an early symptom. Try its first half.
             base_hi //= 2
-            found = _find_rise(work, _scale(work.values, base_lo, base_hi, sign), 0, settings)
+            retry = _scale(work.values, base_lo, base_hi, sign, default)
+            found = _find_rise(work, retry, 0, settings)
         if found is not None and shortest <= found.start < base_hi:
             # The default baseline overlapped the symptom: take it again from before it.
             base_hi = found.start
-            again = _find_rise(work, _scale(work.values, base_lo, base_hi, sign), 0, settings)
+            again = _find_rise(
+                work, _scale(work.values, base_lo, base_hi, sign, default), 0, settings
+            )
             found = again if again is not None else found
     if found is None:
         return None
-    scale = found.scale
     if work.lagged is not None:
         work = _rebase(work, inp.values, found.start, prepared.tolerance, prepared.step)
-    end = _find_end(work, found, settings)
-    if end is not None and end < found.window[1]:
-        # Fit the onset again without the samples after the end: a short symptom is
-        # not "flat, rise, flat to the window's end".
-        refit = _place(
-            work,
-            scale,
-            settings,
-            window=(found.window[0], end),
-            candidates=found.candidates,
-            reference=scale.level,
-            sign=sign,
-        )
-        if refit is not None:
-            found = attrs.evolve(found, start=refit.start, length=refit.length)
-    return _report(
+    return _largest(
         inp,
         work,
-        found,
-        end,
+        _episodes(work, found, settings),
         direction=direction,
         min_sigmas=min_sigmas,
         min_shift=None if min_shift is None else math.ldexp(min_shift, exponent),
         baseline_samples=base_hi - base_lo,
         exponent=exponent,
+    )
+
+
+def _largest(
+    inp: _Input,
+    work: _Working,
+    episodes: Iterable[tuple[_Found, int | None]],
+    *,
+    direction: Direction,
+    min_sigmas: float,
+    min_shift: float | None,
+    baseline_samples: int,
+    exponent: int,
+) -> Onset | None:
+    """The onset to report: the first symptom, unless a later one is much larger.
+
+    A later symptom replaces the one kept so far when its shift is more than
+    ``_DISPLACE`` times as large; the explanation then tells of the one passed over.
+    A symptom too small to report (see :func:`_report`) is skipped.
+    """
+    chosen: Onset | None = None
+    passed_over: Onset | None = None
+    for episode, end in episodes:
+        onset = _report(
+            inp,
+            work,
+            episode,
+            end,
+            direction=direction,
+            min_sigmas=min_sigmas,
+            min_shift=min_shift,
+            baseline_samples=baseline_samples,
+            exponent=exponent,
+        )
+        if onset is None:
+            continue
+        if chosen is None:
+            chosen = onset
+        elif abs(onset.shift) > _DISPLACE * abs(chosen.shift):
+            passed_over, chosen = chosen, onset
+    if chosen is not None and passed_over is not None:
+        chosen = attrs.evolve(chosen, explanation=chosen.explanation + _passed_over(passed_over))
+    return chosen
+
+
+def _episodes(
+    work: _Working, first: _Found, settings: _Settings
+) -> Iterator[tuple[_Found, int | None]]:
+    """The symptom found first, then each later one, with where each ended (if it did).
+
+    After a symptom that ended, the search goes on from its end with the same baseline.
+    After one that lasts to the end, it looks for a rise to more than ``_DISPLACE``
+    times its shift (the median from the top of its rise on), from just after its
+    alarm. Up to ``_MAX_EPISODES`` symptoms in all.
+    """
+    found: _Found | None = first
+    for _ in range(_MAX_EPISODES):
+        if found is None:
+            return
+        scale = found.scale
+        end = _find_end(work, found, settings)
+        if end is not None and end < found.window[1]:
+            # Fit the onset again without the samples after the end: a short symptom is
+            # not "flat, rise, flat to the window's end".
+            refit = _place(
+                work,
+                scale,
+                settings,
+                window=(found.window[0], end),
+                candidates=found.candidates,
+                reference=scale.level,
+                sign=settings.sign,
+            )
+            if refit is not None:
+                found = attrs.evolve(found, start=refit.start, length=refit.length)
+        yield found, end
+        if end is not None:
+            found = _find_rise(work, scale, end, settings)
+            continue
+        # Still there at the end: a much larger rise on top of it is a later symptom.
+        # Look for one against a level raised to _DISPLACE times this one's shift.
+        top = min(found.start + found.length, len(work.values) - 1)
+        shift = settings.sign * (_median(work.values, top, len(work.values)) - scale.level)
+        raised = attrs.evolve(scale, level=scale.level + settings.sign * _DISPLACE * shift)
+        later = None
+        rest = work.values[found.alarm + 1 :]
+        # The CUSUM cannot leave zero before a value passes the raised level by its
+        # reference value: when none does, spare the pass (a max is much cheaper).
+        bound = raised.level + settings.sign * (settings.k + raised.slack) * raised.noise
+        if shift > 0.0 and rest and settings.sign * (_extreme(rest, settings.sign) - bound) > 0.0:
+            later = _find_rise(work, raised, found.alarm + 1, settings)
+        found = None if later is None else attrs.evolve(later, scale=scale)
+
+
+def _extreme(values: Sequence[float], sign: float) -> float:
+    """The largest of ``values`` when ``sign`` is positive, else the smallest."""
+    return max(values) if sign > 0.0 else min(values)
+
+
+def _passed_over(earlier: Onset) -> str:
+    """The sentence that tells of an earlier, smaller symptom that was not reported."""
+    ended = f" to {_when(earlier.ended_at)}" if earlier.ended_at is not None else ""
+    return (
+        f" An earlier, smaller shift ({earlier.shift:+.4g}, from {_when(earlier.at)}{ended}) "
+        "was passed over for this one."
     )
 
 
