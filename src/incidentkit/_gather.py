@@ -57,13 +57,19 @@ def call_adapter(name: str, what: str, call: Callable[[], T]) -> tuple[T | None,
         return None, f"{name}: {what} raised {type(exc).__name__}: {exc}"
 
 
-@attrs.frozen
 class Answer(Generic[T]):
-    """What one adapter call of a concurrent batch came back with, and how long it took."""
+    """What one adapter call of a concurrent batch came back with, and how long it took.
 
-    result: T | None
-    error: str
-    seconds: float
+    A plain class, not an attrs one: it never leaves this module's callers, and
+    ``import incidentkit`` should not pay for building another attrs class.
+    """
+
+    __slots__ = ("error", "result", "seconds")
+
+    def __init__(self, result: T | None, error: str, seconds: float) -> None:
+        self.result = result
+        self.error = error
+        self.seconds = seconds
 
 
 def call_concurrently(
