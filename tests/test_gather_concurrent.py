@@ -20,6 +20,7 @@ from incidentkit import (
     FindingKind,
     Incident,
     InvalidInputError,
+    PartialChanges,
     SourceUnavailableError,
 )
 from incidentkit._gather import call_concurrently
@@ -224,3 +225,44 @@ def test_a_source_without_a_usable_name_is_named_after_its_type(world):
     assert outcome.ok
     assert outcome.source == "<Tupled with no usable name>"
     assert [c.id for c in assessed.changes] == ["d1"]
+
+
+def test_a_partial_answer_counts_and_its_gap_is_a_finding(world):
+    """A PartialChanges answer: its changes are gathered, and what it missed is a gap finding."""
+
+    class Truncated(FakeDeploySource):
+        def deploys(self, start, end, *, services=None):
+            found = super().deploys(start, end, services=services)
+            return PartialChanges(found, "the history reaches back only to 13:00")
+
+    assessed = world.assess(world.declare()).gather_changes(
+        actor="bob", deploys=[Truncated([deploy()], name="cd")]
+    )
+    assert [c.id for c in assessed.changes] == ["d1"]
+    (outcome,) = gathered(assessed).sources
+    assert outcome.ok
+    assert outcome.partial == "the history reaches back only to 13:00"
+    gaps = [f for f in assessed.findings if f.kind is FindingKind.MONITORING_GAP]
+    assert [(f.summary, f.detail) for f in gaps] == [
+        (
+            "a change source answered for part of the window only",
+            "cd: the history reaches back only to 13:00",
+        )
+    ]
+    resumed = Incident.resume(world.path, clock=world.clock)
+    assert gathered(resumed).sources == (outcome,)
+
+
+@pytest.mark.parametrize("gap", ["", "   "])
+def test_a_partial_answer_must_say_what_it_misses(gap):
+    """PartialChanges without a gap would hide it: refused."""
+    with pytest.raises(InvalidInputError, match="must say what it does not cover"):
+        PartialChanges([deploy()], gap)
+
+
+def test_a_partial_answer_is_a_tuple_of_changes():
+    """It is a valid answer wherever a sequence of changes is, and shows its gap."""
+    answer = PartialChanges([deploy()], "page 3 was not read")
+    assert answer == (deploy(),)
+    assert answer.gap == "page 3 was not read"
+    assert "page 3 was not read" in repr(answer)

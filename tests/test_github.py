@@ -23,6 +23,7 @@ from incidentkit import (
     FindingKind,
     InvalidInputError,
     MalformedResponseError,
+    PartialChanges,
     RateLimitedError,
     SourceAuthError,
     SourceRequestError,
@@ -381,11 +382,11 @@ def test_deployments_after_the_window_are_skipped_unread() -> None:
     assert gh.status_requests() == [30]
 
 
-def test_a_truncated_scan_raises_by_default() -> None:
+def test_a_truncated_scan_raises_when_asked() -> None:
     """max_pages reached before the window's start is a SourceRequestError saying what to do."""
     deployments = [deployment(200 + n, END.subtract(minutes=n)) for n in range(12)]
     with FakeGitHub(deployments) as gh:
-        github = source(gh.url, per_page=3, max_pages=2)
+        github = source(gh.url, per_page=3, max_pages=2, on_incomplete="raise")
         with pytest.raises(SourceRequestError) as info:
             github.deploys(START, END)
     message = str(info.value)
@@ -397,16 +398,19 @@ def test_a_truncated_scan_raises_by_default() -> None:
     assert github.coverage_gap is not None
 
 
-def test_a_truncated_scan_returns_what_it_found_when_asked() -> None:
-    """on_incomplete='partial' returns the deployments read and records the gap."""
+def test_a_truncated_scan_returns_what_it_found_by_default() -> None:
+    """By default a truncated scan answers a PartialChanges: the deployments read, and the gap."""
     deployments = [deployment(200 + n, END.subtract(minutes=n)) for n in range(12)]
     with FakeGitHub(deployments) as gh:
-        github = source(gh.url, per_page=3, max_pages=2, on_incomplete="partial")
+        github = source(gh.url, per_page=3, max_pages=2)
         changes = github.deploys(START, END)
         gap = github.coverage_gap
         again = github.deploys(END.subtract(minutes=2), END)
+    assert isinstance(changes, PartialChanges)
     assert len(changes) == 6
     assert gap is not None
+    assert changes.gap == gap.removeprefix(f"{github.name}: ")
+    assert not isinstance(again, PartialChanges)
     assert str(END.subtract(minutes=5)) in gap  # how far back it got
     assert len(again) == 3  # a narrower window is covered by the first page
     assert github.coverage_gap is None

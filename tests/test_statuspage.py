@@ -22,6 +22,7 @@ from incidentkit import (
     InvalidInputError,
     MalformedResponseError,
     NaiveDatetimeError,
+    PartialChanges,
     SourceAuthError,
     SourceRequestError,
     SourceTimeoutError,
@@ -450,11 +451,11 @@ def _full_feed(oldest: pendulum.DateTime) -> dict[str, Any]:
     )
 
 
-def test_a_window_older_than_the_feed_raises_by_default() -> None:
+def test_a_window_older_than_the_feed_raises_when_asked() -> None:
     """When fifty incidents do not reach back to the window's start, that is a gap."""
     oldest = START.add(minutes=10)
     with serve(_full_feed(oldest)) as server:
-        source = StatuspageSource(server.url, dependency="github")
+        source = StatuspageSource(server.url, dependency="github", on_incomplete="raise")
         with pytest.raises(SourceRequestError) as info:
             source.incidents(START, END)
     message = str(info.value)
@@ -466,18 +467,22 @@ def test_a_window_older_than_the_feed_raises_by_default() -> None:
     assert str(oldest) in source.coverage_gap
 
 
-def test_a_partial_answer_is_returned_when_asked_and_the_gap_kept() -> None:
-    """on_incomplete='partial' returns what the feed has and says what is missing."""
+def test_a_partial_answer_by_default_keeps_what_the_feed_has_and_says_what_is_missing() -> None:
+    """By default the answer is a PartialChanges: the incidents read, and the gap in words."""
     oldest = START.add(minutes=10)
     with serve(_full_feed(oldest)) as server:
-        source = StatuspageSource(server.url, dependency="github", on_incomplete="partial")
+        source = StatuspageSource(server.url, dependency="github")
         changes = source.incidents(START, END)
         gap = source.coverage_gap
         later = source.incidents(oldest, oldest.add(minutes=5))
+    assert isinstance(changes, PartialChanges)
     assert [c.id for c in changes] == ["inc000000000"]
     assert gap is not None
     assert "not known" in gap
+    assert changes.gap == gap.removeprefix(f"{source.name}: ")
+    assert not changes.gap.startswith(source.name)
     assert [c.id for c in later] == ["inc000000000"]
+    assert not isinstance(later, PartialChanges)
     assert source.coverage_gap is None  # the feed covers that window: no gap
 
 

@@ -140,6 +140,9 @@ class ImpactAssessed:
 class SourceOutcome:
     """How one source answered during a gathering.
 
+    ``partial`` holds what the source said it could not cover, when it
+    answered with :class:`~incidentkit.PartialChanges`.
+
     .. versionadded:: 0.1.0
     """
 
@@ -149,6 +152,7 @@ class SourceOutcome:
     changes: int = 0
     error: str = ""
     seconds: float | None = None
+    partial: str = ""
 
 
 @attrs.frozen

@@ -74,6 +74,7 @@ from incidentkit._model import (
     FindingKind,
     Impact,
     MitigationKind,
+    PartialChanges,
     RollbackOption,
     RollbackResult,
     Series,
@@ -386,6 +387,7 @@ class _Gathering(_Open):
         found: list[Change] = []
         outcomes: list[SourceOutcome] = []
         gaps: list[str] = []
+        partials: list[str] = []
         jobs: list[
             tuple[str, ChecklistItem, frozenset[ChangeKind], Callable[[], Sequence[Change]]]
         ] = [
@@ -433,10 +435,19 @@ class _Gathering(_Open):
                 continue
             kept = [c for c in changes if c.overlaps(start, end)]
             found.extend(kept)
-            outcomes.append(SourceOutcome(name, item, ok=True, changes=len(kept), seconds=seconds))
+            uncovered = answer.result.gap if isinstance(answer.result, PartialChanges) else ""
+            if uncovered:  # what it read counts; what it could not read is a gap
+                partials.append(f"{name}: {uncovered}")
+            outcomes.append(
+                SourceOutcome(
+                    name, item, ok=True, changes=len(kept), seconds=seconds, partial=uncovered
+                )
+            )
         core.record(ChangesGathered(end, who, start, end, tuple(found), tuple(outcomes)))
         for error in gaps:
             self._gap(core, who, "a change source could not be read", error)
+        for gap in partials:
+            self._gap(core, who, "a change source answered for part of the window only", gap)
         return self
 
 

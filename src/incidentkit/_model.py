@@ -15,6 +15,7 @@ from typing import Literal, cast
 
 import attrs
 import pendulum
+from typing_extensions import Self
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._time import to_instant
@@ -34,6 +35,7 @@ __all__ = [
     "Impact",
     "MetricQuery",
     "MitigationKind",
+    "PartialChanges",
     "Role",
     "RollbackOption",
     "RollbackResult",
@@ -197,6 +199,44 @@ class Change:
     def overlaps(self, start: pendulum.DateTime, end: pendulum.DateTime) -> bool:
         """Return whether the change was under way at any time in ``[start, end]``."""
         return self.started <= end and (self.finished is None or self.finished >= start)
+
+
+class PartialChanges(tuple[Change, ...]):  # noqa: SLOT001 - it carries its gap in __dict__
+    """A change source's answer that covers only part of the window, saying which part.
+
+    A source that could read only some of what was asked (a feed that holds
+    only the most recent incidents, a paginated history cut short) returns
+    the changes it read as a ``PartialChanges`` instead of raising: nothing
+    it read is lost, and the protocol records :attr:`gap` as a
+    monitoring-gap finding. It is a tuple of :class:`Change`, so it is a
+    valid answer wherever a sequence of changes is.
+
+    Args:
+        changes: The changes the source could read.
+        gap: What it could not cover, in plain words (which part of the
+            window, and why).
+
+    Raises:
+        InvalidInputError: ``gap`` is empty.
+
+    .. versionadded:: 0.1.0
+    """
+
+    gap: str
+
+    def __new__(cls, changes: Iterable[Change], gap: str) -> Self:
+        """Build the answer from the changes read and the gap described."""
+        text = cast("object", gap)
+        if not isinstance(text, str) or not text.strip():
+            msg = f"a partial answer must say what it does not cover, not {gap!r}"
+            raise InvalidInputError(msg)
+        answer = super().__new__(cls, changes)
+        answer.gap = gap
+        return answer
+
+    def __repr__(self) -> str:
+        """Show the changes and the gap."""
+        return f"PartialChanges({tuple(self)!r}, gap={self.gap!r})"
 
 
 def _finite_or_none(

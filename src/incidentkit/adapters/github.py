@@ -38,7 +38,7 @@ from incidentkit._errors import (
     SourceAuthError,
     SourceRequestError,
 )
-from incidentkit._model import Change, ChangeKind
+from incidentkit._model import Change, ChangeKind, PartialChanges
 from incidentkit._time import to_instant
 from incidentkit.adapters import _fields, _http
 
@@ -93,11 +93,12 @@ class GitHubDeploymentSource:
     Deployments are listed newest first, page by page, until a page reaches
     back before the window (the deployment live at the window's start is
     still read, per environment) or ``max_pages`` pages were read. A scan that
-    stopped at ``max_pages`` before reaching the window's start raises
-    :class:`~incidentkit.SourceRequestError` by default, so that the incident
-    records a gap instead of silently missing the culprit;
-    ``on_incomplete="partial"`` returns what was found and sets
-    :attr:`coverage_gap`.
+    stopped at ``max_pages`` before reaching the window's start answers, by
+    default, with what it found as a :class:`~incidentkit.PartialChanges`
+    that says how far back it got, so that the incident keeps those and
+    records the rest as a monitoring gap instead of silently missing the
+    culprit (:attr:`coverage_gap` says the same); ``on_incomplete="raise"``
+    raises :class:`~incidentkit.SourceRequestError` instead.
 
     Args:
         repo: ``"owner/name"``.
@@ -114,7 +115,7 @@ class GitHubDeploymentSource:
         per_page: Deployments per page (1 to 100).
         max_pages: The most pages of deployments (and of one deployment's
             statuses) read per call.
-        on_incomplete: ``"raise"`` (default) or ``"partial"``, see above.
+        on_incomplete: ``"partial"`` (default) or ``"raise"``, see above.
         timeout: Seconds to wait for each answer.
         name: The source's name; default ``"github:<owner>/<name>"``.
         ca_file: A CA bundle to verify the server's certificate with.
@@ -136,7 +137,7 @@ class GitHubDeploymentSource:
         token: str | None = None,
         per_page: int = _MAX_PER_PAGE,
         max_pages: int = 10,
-        on_incomplete: Literal["raise", "partial"] = "raise",
+        on_incomplete: Literal["raise", "partial"] = "partial",
         timeout: float = 10.0,
         name: str | None = None,
         ca_file: str | None = None,
@@ -212,7 +213,7 @@ class GitHubDeploymentSource:
         end: dt.datetime,
         *,
         services: Sequence[str] | None = None,
-    ) -> list[Change]:
+    ) -> Sequence[Change]:
         """Return the deployments under way at any time in ``[start, end]``.
 
         Args:
@@ -221,7 +222,8 @@ class GitHubDeploymentSource:
             services: Only these services; ``None`` means all.
 
         Returns:
-            ``DEPLOY`` changes, oldest first.
+            ``DEPLOY`` changes, oldest first; a :class:`~incidentkit.PartialChanges`
+            when the scan stopped before the window's start.
 
         Raises:
             InvalidInputError: The window is naive or reversed.
@@ -259,6 +261,8 @@ class GitHubDeploymentSource:
             if change.overlaps(first, last):
                 changes.append(change)
         changes.sort(key=lambda c: (c.started, c.id))
+        if self._coverage_gap is not None:
+            return PartialChanges(changes, self._coverage_gap.removeprefix(f"{self._name}: "))
         return changes
 
     # ------------------------------------------------------------------ the API

@@ -11,10 +11,11 @@ with no incident posted, into :class:`~incidentkit.Change` records of kind
 
 ``incidents.json`` holds only the 50 most recent incidents. When the window
 starts before the oldest of them, incidents in between may be missing: by
-default the source raises :class:`~incidentkit.SourceRequestError` so that the
-incident records a monitoring gap instead of trusting half an answer
-(``on_incomplete="partial"`` returns what it has, and :attr:`coverage_gap`
-says what is missing).
+default the source answers with what it has, as a
+:class:`~incidentkit.PartialChanges` that says what is missing, and the
+incident keeps those incidents and records the gap as a monitoring-gap
+finding (``on_incomplete="raise"`` raises
+:class:`~incidentkit.SourceRequestError` instead).
 
 .. versionadded:: 0.1.0
 """
@@ -32,7 +33,7 @@ import pendulum
 
 from incidentkit import _arguments
 from incidentkit._errors import InvalidInputError, MalformedResponseError, SourceRequestError
-from incidentkit._model import Change, ChangeKind
+from incidentkit._model import Change, ChangeKind, PartialChanges
 from incidentkit.adapters import _fields, _http
 
 __all__ = ["ComponentStatus", "StatusSummary", "StatuspageSource"]
@@ -136,9 +137,10 @@ class StatuspageSource:
             changes with id ``component:<id>`` started at the component's last
             status change and not finished.
         on_incomplete: What to do when the window starts before the oldest
-            incident the feed returns: ``"raise"`` (default) a
-            :class:`~incidentkit.SourceRequestError`, or ``"partial"`` return
-            what there is and set :attr:`coverage_gap`.
+            incident the feed returns: ``"partial"`` (default) answer what
+            there is as a :class:`~incidentkit.PartialChanges` and set
+            :attr:`coverage_gap`, or ``"raise"`` a
+            :class:`~incidentkit.SourceRequestError`.
         timeout: Seconds to wait for each answer.
         headers: Extra headers (for a private page behind a proxy);
             ``Authorization`` and similar values are treated as secrets.
@@ -160,7 +162,7 @@ class StatuspageSource:
         components: Iterable[str] | None = None,
         min_impact: Literal["none", "minor", "major", "critical"] = "none",
         degraded_components: bool = True,
-        on_incomplete: Literal["raise", "partial"] = "raise",
+        on_incomplete: Literal["raise", "partial"] = "partial",
         timeout: float = 10.0,
         headers: Mapping[str, str] | None = None,
         ca_file: str | None = None,
@@ -208,7 +210,8 @@ class StatuspageSource:
         """What the last :meth:`incidents` answer could not cover, or ``None`` if nothing.
 
         Set when the window starts before the oldest incident of a full feed
-        (with ``on_incomplete="partial"``, or just before raising).
+        (with ``on_incomplete="partial"``, the answer's ``gap`` too; or just before
+        raising).
         """
         return self._coverage_gap
 
@@ -219,7 +222,7 @@ class StatuspageSource:
             f"name={self._name!r})"
         )
 
-    def incidents(self, start: dt.datetime, end: dt.datetime) -> list[Change]:
+    def incidents(self, start: dt.datetime, end: dt.datetime) -> Sequence[Change]:
         """Return the vendor's incidents under way at any time in ``[start, end]``.
 
         Args:
@@ -229,7 +232,8 @@ class StatuspageSource:
         Returns:
             ``DEPENDENCY`` changes, oldest first: the incidents that pass the
             filters, then (with ``degraded_components``) the components
-            degraded with no incident.
+            degraded with no incident; a :class:`~incidentkit.PartialChanges`
+            when the feed does not reach back to ``start``.
 
         Raises:
             InvalidInputError: The window is naive or reversed.
@@ -277,6 +281,8 @@ class StatuspageSource:
         )
         kept = sorted((c for c in changes if c.overlaps(first, last)), key=_order)
         self._check_coverage(records, incidents, first)
+        if self._coverage_gap is not None:
+            return PartialChanges(kept, self._coverage_gap.removeprefix(f"{self._name}: "))
         return kept
 
     def summary(self) -> StatusSummary:
