@@ -209,15 +209,12 @@ class PartialChanges(tuple[Change, ...]):  # noqa: SLOT001 - it carries its gap 
     the changes it read as a ``PartialChanges`` instead of raising: nothing
     it read is lost, and the protocol records :attr:`gap` as a
     monitoring-gap finding. It is a tuple of :class:`Change`, so it is a
-    valid answer wherever a sequence of changes is.
+    valid answer wherever a sequence of changes is:
+    ``PartialChanges(changes, gap="...")``.
 
-    Args:
-        changes: The changes the source could read.
-        gap: What it could not cover, in plain words (which part of the
-            window, and why).
-
-    Raises:
-        InvalidInputError: ``gap`` is empty.
+    Attributes:
+        gap: What the source could not cover, in plain words (which part of
+            the window, and why).
 
     .. versionadded:: 0.1.0
     """
@@ -225,7 +222,15 @@ class PartialChanges(tuple[Change, ...]):  # noqa: SLOT001 - it carries its gap 
     gap: str
 
     def __new__(cls, changes: Iterable[Change], gap: str) -> Self:
-        """Build the answer from the changes read and the gap described."""
+        """Build the answer from the changes read and the gap described.
+
+        Args:
+            changes: The changes the source could read.
+            gap: What it could not cover, in plain words.
+
+        Raises:
+            InvalidInputError: ``gap`` is empty.
+        """
         text = cast("object", gap)
         if not isinstance(text, str) or not text.strip():
             msg = f"a partial answer must say what it does not cover, not {gap!r}"
