@@ -33,3 +33,24 @@ def test_version_matches_the_source() -> None:
 def test_package_is_marked_typed() -> None:
     """The installed package ships ``py.typed`` so type checkers read its annotations."""
     assert (Path(incidentkit.__file__).parent / "py.typed").is_file()
+
+
+def test_every_adapter_has_an_extra_that_adds_nothing_today() -> None:
+    """`incidentkit[prometheus]` and the others install cleanly and pull in no dependency.
+
+    The adapters run on the standard library; the extras exist so that a
+    requirement naming one keeps working if an adapter ever needs more.
+    """
+    metadata = importlib.metadata.metadata("incidentkit")
+    extras = set(metadata.get_all("Provides-Extra") or [])
+    assert extras == {
+        "adapters",
+        "alertmanager",
+        "git",
+        "github",
+        "kubectl",
+        "prometheus",
+        "statuspage",
+    }
+    requires = importlib.metadata.requires("incidentkit") or []
+    assert [r for r in requires if "extra ==" in r] == []
