@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import enum
 import fcntl
-import hashlib
-import json
+import functools
 import os
 import pathlib
 import re
@@ -45,6 +44,7 @@ from incidentkit._errors import (
 )
 
 if TYPE_CHECKING:
+    import json
     from collections.abc import Callable, Sequence
 
 __all__ = [
@@ -88,9 +88,18 @@ _SHORT: Final = 12  # hex digits of a digest shown in messages
 _POLL_MIN: Final = 0.0005  # seconds between attempts to take a busy lock
 _POLL_MAX: Final = 0.0015
 
-_ENCODER: Final = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
+
+@functools.cache
+def _sha256() -> Callable[[bytes | memoryview], Any]:
+    """Return :func:`hashlib.sha256`, importing hashlib on first use.
+
+    hashlib loads OpenSSL, and json builds its codecs: together a tenth of
+    what ``import incidentkit`` would otherwise cost, which a journal needs
+    only once it is opened or written.
+    """
+    import hashlib  # noqa: PLC0415 - on first use, see above
+
+    return hashlib.sha256
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -98,8 +107,19 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(msg)
 
 
-# Strict on read as on write: NaN and Infinity are not JSON.
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+@functools.cache
+def _codec() -> tuple[json.JSONEncoder, json.JSONDecoder]:
+    """Return the journal's JSON encoder and decoder, built on first use.
+
+    Canonical on write (sorted keys, compact, UTF-8), strict on read as on
+    write: NaN and Infinity are not JSON.
+    """
+    import json  # noqa: PLC0415 - on first use, see _sha256
+
+    encoder = json.JSONEncoder(
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return encoder, json.JSONDecoder(parse_constant=_reject_constant)
 
 
 class _Unset(enum.Enum):
@@ -306,7 +326,7 @@ def _encode_body(body: dict[str, Any]) -> bytes:
         msg = f"a journal body must be a dict with string keys, not {type(checked).__name__}"
         raise InvalidInputError(msg)
     try:
-        text = _ENCODER.encode(body)
+        text = _codec()[0].encode(body)
     except ValueError as exc:
         if "Out of range float" in str(exc):
             msg = (
@@ -354,8 +374,8 @@ def _parse_clean(lines: list[bytes], seq: int, prev: str) -> list[JournalRecord]
     """
     records: list[JournalRecord] = []
     append = records.append
-    sha256 = hashlib.sha256
-    decode = _DECODER.decode
+    sha256 = _sha256()
+    decode = _codec()[1].decode
     record = JournalRecord
     for line in lines:
         middle = f'","seq":{seq},"prev":"{prev}","body":'.encode()
@@ -400,7 +420,7 @@ def _load_line(raw: bytes) -> dict[str, object] | str:
     if not text.strip():
         return "the line is empty"
     try:
-        obj: object = _DECODER.decode(text)
+        obj: object = _codec()[1].decode(text)
     except ValueError as exc:
         return f"the line is not JSON ({exc})"
     except RecursionError:
@@ -445,18 +465,18 @@ def _parse_line(raw: bytes, line: int) -> _Parsed | str:
     prefix = f'{{"v":1,"digest":"{digest}","seq":{seq},"prev":"{prev}","body":'.encode()
     if raw.startswith(prefix) and raw.endswith(b"}"):
         try:
-            _DECODER.decode(raw[len(prefix) : -1].decode("utf-8"))
+            _codec()[1].decode(raw[len(prefix) : -1].decode("utf-8"))
         except ValueError:
             return "the body is followed by more data inside the record"
-        computed = hashlib.sha256(raw[_HASHED_START:-1]).hexdigest()
+        computed = _sha256()(raw[_HASHED_START:-1]).hexdigest()
         return _Parsed(line, seq, prev, digest, computed, layout_ok=True)
     # Not laid out as the journal writes lines: hash the canonical form, to
     # tell a mere re-serialisation (content intact) from an edit.
     try:
-        canonical = _ENCODER.encode(body).encode("utf-8")
+        canonical = _codec()[0].encode(body).encode("utf-8")
     except UnicodeEncodeError:
         return "the body holds a string that is not valid Unicode (a lone surrogate)"
-    computed = hashlib.sha256(_hashed_part(seq, prev, canonical)).hexdigest()
+    computed = _sha256()(_hashed_part(seq, prev, canonical)).hexdigest()
     return _Parsed(line, seq, prev, digest, computed, layout_ok=False)
 
 
@@ -988,12 +1008,13 @@ class Journal:
             seq = len(self._records)
             prev = self._records[-1].digest if self._records else GENESIS_DIGEST
             hashed = _hashed_part(seq, prev, body_bytes)
-            digest = hashlib.sha256(hashed).hexdigest()
+            digest = _sha256()(hashed).hexdigest()
             line = b'{"v":1,"digest":"%s",%s}\n' % (digest.encode("ascii"), hashed)
             self._write(fd, line)
         finally:
             os.close(fd)  # also releases the lock
-        record = JournalRecord(seq, prev, digest, cast("dict[str, Any]", json.loads(body_bytes)))
+        read_back = cast("dict[str, Any]", _codec()[1].decode(body_bytes.decode("utf-8")))
+        record = JournalRecord(seq, prev, digest, read_back)
         self._records.append(record)
         self._size += len(line)
         self._snapshot = None
