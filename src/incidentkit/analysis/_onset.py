@@ -523,6 +523,8 @@ def _excursion_end(
     s = 1.0
     i = start
     for x in values[start:stop]:
+        # The clipping is _cusum's, inlined as there: this loop runs once per sample
+        # of the series, where a call per sample would cost more than the loop body.
         u = (x - level) * inv
         if u > CLIP:
             # `run` counts the samples in a row beyond the clip (negative: below it).
