@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import attrs
@@ -16,6 +17,7 @@ from incidentkit import (
     ManualClock,
     Measure,
     Metric,
+    RecoveryOutcome,
     Severity,
 )
 from incidentkit.memory import load_dataset
@@ -261,3 +263,80 @@ def test_a_warned_answer_during_verification_is_a_gap_too(scene):
     assert [f.summary for f in gaps if "the source warned" in f.detail] == [
         "a metric source warned about its answer"
     ]
+
+
+class Hanging:
+    """A metric source whose queries wait until released, as a wedged proxy does."""
+
+    name = "prometheus-wedged"
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def query_range(self, query, start, end, step):  # noqa: ARG002 - the protocol's signature
+        """Wait for the release, then answer nothing useful."""
+        self.release.wait(10)
+        raise ConnectionResetError(query)
+
+
+def test_a_hung_metric_source_is_a_gap_at_the_deadline(scene):
+    """A query that never answers ends at the step's timeout as a gap; the step completes."""
+    declared, _errors, traffic, _data, _path = scene
+    wedged = Hanging()
+    try:
+        assessed = declared.assess_impact(
+            actor="dana",
+            ongoing=True,
+            severity=Severity.SEV2,
+            errors=Metric(wedged, "errors", unit="ratio"),
+            traffic=traffic,
+            timeout=0.2,
+        )
+    finally:
+        wedged.release.set()
+    gaps = [f for f in assessed.findings if f.kind is FindingKind.MONITORING_GAP]
+    assert any("prometheus-wedged" in f.detail and "within 0.2 s" in f.detail for f in gaps)
+    assert assessed.impact.severity is Severity.SEV2
+
+
+def test_a_hung_metric_source_during_verification_is_inconclusive(scene):
+    """Recovery is never verified from a source that did not answer in time."""
+    declared, errors, _traffic, _data, _path = scene
+    assessed = declared.assess_impact(actor="dana", ongoing=False, errors=errors, slo=0.999)
+    wedged = Hanging()
+    try:
+        checked = assessed.verify_recovery(
+            actor="sam", errors=errors, traffic=Metric(wedged, "traffic"), timeout=0.2
+        )
+    finally:
+        wedged.release.set()
+    verdict = checked.last_verdict
+    assert verdict is not None
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert any("within 0.2 s" in r for r in verdict.reasons)
+
+
+def test_the_error_and_traffic_queries_are_asked_at_the_same_time(scene):
+    """Each query waits for the other: only concurrent queries both answer."""
+    declared, errors, traffic, _data, _path = scene
+    barrier = threading.Barrier(2)
+
+    class Meeting:
+        def __init__(self, inner):
+            self.inner = inner
+            self.name = inner.name
+
+        def query_range(self, query, start, end, step):
+            barrier.wait(timeout=5)
+            return self.inner.query_range(query, start, end, step)
+
+    assessed = declared.assess_impact(
+        actor="dana",
+        ongoing=True,
+        errors=Metric(Meeting(errors.source), errors.query, unit="ratio"),
+        traffic=Metric(Meeting(traffic.source), traffic.query, unit="req/s"),
+        slo=0.999,
+    )
+    gaps = [f for f in assessed.findings if f.kind is FindingKind.MONITORING_GAP]
+    assert gaps == []
+    assert assessed.onset is not None

@@ -123,6 +123,7 @@ _INFRA_KINDS = frozenset({ChangeKind.INFRASTRUCTURE})
 _DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
 _DEFAULT_LOOKBACK = 6 * 3600.0
 _DEFAULT_GATHER_TIMEOUT = 30.0
+_DEFAULT_QUERY_TIMEOUT = 30.0
 _ONSET_EPISODES = 4  # earlier, finished episodes skipped before giving up on an onset
 _ONSET_LOOKBACK = 6 * 3600.0
 """How far before the detection the error metric is read: the longest burn-rate window."""
@@ -710,6 +711,7 @@ class _Verifying(_Open):
         traffic: Metric,
         baseline: float | dt.timedelta = 3600.0,
         policy: RecoveryPolicy | None = None,
+        timeout: float | dt.timedelta = _DEFAULT_QUERY_TIMEOUT,
     ) -> Recovered | Self:
         """Decide from monitoring whether the symptom is gone.
 
@@ -725,6 +727,8 @@ class _Verifying(_Open):
             traffic: The traffic metric (requests per second or per step).
             baseline: The length of the baseline window before the symptom start.
             policy: How strict to be (hold period, tolerance, traffic share).
+            timeout: How long each query may take (seconds or a timedelta); the
+                two are asked at once. A query still running then is a gap.
 
         Returns:
             The recovered phase, or a fresh object of this phase if recovery is
@@ -748,8 +752,9 @@ class _Verifying(_Open):
         since = state.intervention_at or impact.symptom_start
         baseline_end = impact.symptom_start
         baseline_start = baseline_end.subtract(seconds=_seconds(baseline, "baseline"))
-        error_series, error_gap = _fetch(errors, baseline_start, now)
-        traffic_series, traffic_gap = _fetch(traffic, baseline_start, now)
+        (error_series, error_gap), (traffic_series, traffic_gap) = _fetch_all(
+            [errors, traffic], baseline_start, now, _seconds(timeout, "timeout")
+        )
         if error_series is None or traffic_series is None:
             reasons = tuple(r for r in (error_gap, traffic_gap) if r)
             verdict = RecoveryVerdict(
@@ -838,18 +843,28 @@ def _metric_key(metric: Metric) -> tuple[int, str, float, str]:
     return (id(metric.source), metric.query, metric.step, metric.unit)
 
 
-def _fetch(
-    metric: Metric, start: pendulum.DateTime, end: pendulum.DateTime
-) -> tuple[Series | None, str]:
-    name = adapter_name(metric.source)
-    answer, error = call_adapter(
-        name,
-        f"query {metric.query!r}",
-        lambda: metric.source.query_range(metric.query, start, end, metric.step),
+def _fetch_all(
+    metrics: Sequence[Metric], start: pendulum.DateTime, end: pendulum.DateTime, timeout: float
+) -> list[tuple[Series | None, str]]:
+    """Query every metric at once, each within ``timeout``; a series or why there is none."""
+    answers = call_concurrently(
+        [
+            (
+                adapter_name(m.source),
+                f"query {m.query!r}",
+                partial(m.source.query_range, m.query, start, end, m.step),
+            )
+            for m in metrics
+        ],
+        timeout,
     )
-    if error:
-        return None, error
-    return checked_series(name, answer)
+    out: list[tuple[Series | None, str]] = []
+    for metric, answer in zip(metrics, answers, strict=True):
+        if answer.error:
+            out.append((None, answer.error))
+        else:
+            out.append(checked_series(adapter_name(metric.source), answer.result))
+    return out
 
 
 class _DiagnosingOverride(_Open):
@@ -897,6 +912,7 @@ class Declared(_DiagnosingOverride):
         measures: Sequence[Measure] = (),
         stated: Sequence[Figure] = (),
         summary: str = "",
+        timeout: float | dt.timedelta = _DEFAULT_QUERY_TIMEOUT,
     ) -> Assessed:
         """Record the blast radius: who is affected, how badly, whether it is ongoing.
 
@@ -926,20 +942,24 @@ class Declared(_DiagnosingOverride):
             measures: Further figures to measure from metric sources.
             stated: Figures stated by a person (give each its evidence).
             summary: The impact in one sentence, for the report.
+            timeout: How long each metric query may take (seconds or a
+                timedelta); the metrics are queried at once. A query still
+                running then is a monitoring gap, like a failed one.
 
         Returns:
             The assessed phase, where changes may be gathered and rollbacks reviewed.
 
         Raises:
             InvalidInputError: No severity was given and none could be
-                suggested (no ``errors`` and ``slo``, or no error data), or the
-                symptom start is in the future.
+                suggested (no ``errors`` and ``slo``, or no error data), the
+                symptom start is in the future, or the timeout is not positive.
         """
         # The analysis loads on first use, not with `import incidentkit`.
         from incidentkit.analysis._impact import impact_numbers  # noqa: PLC0415
 
         core = self._enter("assess_impact")
         who = as_actor(actor)
+        deadline = _seconds(timeout, "timeout")
         state = core.state
         now = core.now()
         detected = state.declared.detected_at
@@ -961,10 +981,13 @@ class Declared(_DiagnosingOverride):
         # Each metric is queried once, over the longest window. Keyed by the source's
         # identity, not the Metric's hash: an adapter need not be hashable.
         read: dict[tuple[int, str, float, str], Series] = {}
-        for label, metric in (("errors", errors), ("traffic", traffic), ("users", users)):
-            if metric is None:
-                continue
-            series, error = _fetch(metric, lookback_start, now)
+        wanted = [
+            (label, metric)
+            for label, metric in (("errors", errors), ("traffic", traffic), ("users", users))
+            if metric is not None
+        ]
+        answers = _fetch_all([m for _label, m in wanted], lookback_start, now, deadline)
+        for (label, metric), (series, error) in zip(wanted, answers, strict=True):
             if series is None:
                 gaps.append(error)
                 continue
@@ -1030,6 +1053,13 @@ class Declared(_DiagnosingOverride):
                 raise InvalidInputError(msg)
             severity = numbers.suggested_severity
 
+        # The measures' own metrics, each queried once and all at once, over the symptom.
+        own = {_metric_key(m.metric): m.metric for m in measures}
+        for key in read:
+            own.pop(key, None)
+        extra = dict(zip(own, _fetch_all(list(own.values()), start, now, deadline), strict=True))
+        for answer, _error in extra.values():
+            gaps.extend(_warned(answer))
         for measure in measures:
             already = read.get(_metric_key(measure.metric))
             if already is not None:
@@ -1038,8 +1068,7 @@ class Declared(_DiagnosingOverride):
                     "",
                 )
             else:
-                series, error = _fetch(measure.metric, start, now)
-                gaps.extend(_warned(series))
+                series, error = extra[_metric_key(measure.metric)]
             if series is None:
                 gaps.append(error)
                 continue
