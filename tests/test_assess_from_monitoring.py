@@ -194,12 +194,11 @@ def test_an_earlier_finished_episode_is_not_taken_for_this_symptom(tmp_path):
     start = pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC")
     values = []
     for minute in range(141):  # 12:00 to 14:20
-        if 30 <= minute < 50:  # 12:30-12:50: an earlier episode, over long before
-            level = 0.05
-        elif minute >= 127:  # 14:07 on: this incident's symptom, still going
-            level = 0.18
-        else:
-            level = 0.002
+        # 12:30-12:50, an earlier episode as large as this one and over long before;
+        # from 14:07 on, this incident's symptom, still going. The detector reports
+        # the first of two alike; only the protocol knows when this incident was
+        # detected, so it is the protocol that looks past the first.
+        level = 0.18 if 30 <= minute < 50 or minute >= 127 else 0.002
         values.append((start.add(minutes=minute), level * (1 + rng.uniform(-0.1, 0.1))))
     source = InMemoryMetricSource({"errors": values})
     clock = ManualClock(start.add(hours=2, minutes=11))
