@@ -230,7 +230,8 @@ class HttpClient:
         Raises:
             SourceError: A subclass that says what failed; see the module docstring.
         """
-        # http(s) only: the base URL is checked in __init__, absolute paths in _send.
+        # http(s) only: url() keeps an absolute http(s) path, else joins the base URL,
+        # which __init__ checked.
         request = urllib.request.Request(self.url(path, params), method="GET")  # noqa: S310
         return self._send(request, accept_status)
 
@@ -246,7 +247,7 @@ class HttpClient:
         Raises:
             SourceError: A subclass that says what failed.
         """
-        request = urllib.request.Request(  # noqa: S310 - http(s) only, checked in _send
+        request = urllib.request.Request(  # noqa: S310 - http(s) only, see get()
             self.url(path),
             data=urllib.parse.urlencode(form).encode(),
             method="POST",
@@ -258,9 +259,6 @@ class HttpClient:
         for name, value in self._headers.items():
             request.add_header(name, value)
         where = _safe_url(request.full_url)
-        if urllib.parse.urlsplit(request.full_url).scheme not in {"http", "https"}:
-            msg = f"{self.source}: {where!r} is not an http:// or https:// URL"
-            raise MalformedResponseError(msg, source=self.source)
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
                 status = int(answer.status)
