@@ -97,7 +97,7 @@ class GitHubDeploymentSource:
     default, with what it found as a :class:`~incidentkit.PartialChanges`
     that says how far back it got, so that the incident keeps those and
     records the rest as a monitoring gap instead of silently missing the
-    culprit (:attr:`coverage_gap` says the same); ``on_incomplete="raise"``
+    culprit; ``on_incomplete="raise"``
     raises :class:`~incidentkit.SourceRequestError` instead.
 
     Args:
@@ -177,7 +177,6 @@ class GitHubDeploymentSource:
         self._max_pages = max_pages
         self._on_incomplete = on_incomplete
         self._rate_limit: RateLimit | None = None
-        self._coverage_gap: str | None = None
 
     @property
     def name(self) -> str:
@@ -193,11 +192,6 @@ class GitHubDeploymentSource:
     def rate_limit(self) -> RateLimit | None:
         """GitHub's rate-limit headers from the last answer, or ``None`` before any."""
         return self._rate_limit
-
-    @property
-    def coverage_gap(self) -> str | None:
-        """What the last :meth:`deploys` call could not cover, or ``None`` if nothing."""
-        return self._coverage_gap
 
     def __repr__(self) -> str:
         """Show the repository, the API and whether a token is set, never the token."""
@@ -241,10 +235,9 @@ class GitHubDeploymentSource:
             if services is None
             else frozenset([services] if isinstance(services, str) else services)
         )
-        self._coverage_gap = None
         deployments, complete = self._scan(first)
-        if not complete:  # raises, unless a partial answer was asked for
-            self._incomplete(deployments, first)
+        # Raises, unless a partial answer was asked for.
+        gap = None if complete else self._incomplete(deployments, first)
         deployments.sort(key=lambda d: (d.created, d.id), reverse=True)
         previous = _previous_shas(deployments)
         changes: list[Change] = []
@@ -261,9 +254,7 @@ class GitHubDeploymentSource:
             if change.overlaps(first, last):
                 changes.append(change)
         changes.sort(key=lambda c: (c.started, c.id))
-        if self._coverage_gap is not None:
-            return PartialChanges(changes, self._coverage_gap.removeprefix(f"{self._name}: "))
-        return changes
+        return changes if gap is None else PartialChanges(changes, gap)
 
     # ------------------------------------------------------------------ the API
 
@@ -464,19 +455,21 @@ class GitHubDeploymentSource:
             attributes=untyped,
         )
 
-    def _incomplete(self, deployments: Sequence[_Deployment], first: pendulum.DateTime) -> None:
+    def _incomplete(self, deployments: Sequence[_Deployment], first: pendulum.DateTime) -> str:
+        """Say what a scan cut short by ``max_pages`` missed, or raise if asked to."""
         reach = min((d.created for d in deployments), default=None)
-        self._coverage_gap = (
-            f"{self._name}: stopped after {self._max_pages} pages of {self._per_page} "
-            f"deployments, which reach back to {reach}, not to the window's start ({first}); "
-            "older deployments were not read"
+        gap = (
+            f"stopped after {self._max_pages} pages of {self._per_page} deployments, which "
+            f"reach back to {reach}, not to the window's start ({first}); older deployments "
+            "were not read"
         )
         if self._on_incomplete == "raise":
             msg = (
-                f"{self._coverage_gap}. Raise max_pages, filter by environment, shorten the "
+                f"{self._name}: {gap}. Raise max_pages, filter by environment, shorten the "
                 "lookback, or pass on_incomplete='partial' to accept the gap"
             )
             raise SourceRequestError(msg, source=self._name)
+        return gap
 
 
 def _previous_shas(newest_first: Sequence[_Deployment]) -> dict[int, str]:

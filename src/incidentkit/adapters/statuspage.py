@@ -139,7 +139,7 @@ class StatuspageSource:
         on_incomplete: What to do when the window starts before the oldest
             incident the feed returns: ``"partial"`` (default) answer what
             there is as a :class:`~incidentkit.PartialChanges` and set
-            :attr:`coverage_gap`, or ``"raise"`` a
+            its ``gap`` says what is missing, or ``"raise"`` a
             :class:`~incidentkit.SourceRequestError`.
         timeout: Seconds to wait for each answer.
         headers: Extra headers (for a private page behind a proxy);
@@ -193,7 +193,6 @@ class StatuspageSource:
         self._min_impact = min_impact
         self._degraded_components = degraded_components
         self._on_incomplete = on_incomplete
-        self._coverage_gap: str | None = None
 
     @property
     def name(self) -> str:
@@ -204,16 +203,6 @@ class StatuspageSource:
     def dependency(self) -> str:
         """The service the incidents are about."""
         return self._dependency
-
-    @property
-    def coverage_gap(self) -> str | None:
-        """What the last :meth:`incidents` answer could not cover, or ``None`` if nothing.
-
-        Set when the window starts before the oldest incident of a full feed
-        (with ``on_incomplete="partial"``, the answer's ``gap`` too; or just before
-        raising).
-        """
-        return self._coverage_gap
 
     def __repr__(self) -> str:
         """Show the page and the dependency, never a header's value."""
@@ -244,7 +233,6 @@ class StatuspageSource:
                 Statuspage API v2; the message names the field.
         """
         first, last = _arguments.check_window(start, end, name=self._name)
-        self._coverage_gap = None
         feed = self._client.get("incidents.json")
         records = _list(feed.body, "incidents", "incidents.json", self._name)
         incidents = [
@@ -280,10 +268,8 @@ class StatuspageSource:
             if self._wanted(_COMPONENT_IMPACT.get(c.status, c.status), (c.name,), (c.id,))
         )
         kept = sorted((c for c in changes if c.overlaps(first, last)), key=_order)
-        self._check_coverage(records, incidents, first)
-        if self._coverage_gap is not None:
-            return PartialChanges(kept, self._coverage_gap.removeprefix(f"{self._name}: "))
-        return kept
+        gap = self._coverage_gap(records, incidents, first)
+        return kept if gap is None else PartialChanges(kept, gap)
 
     def summary(self) -> StatusSummary:
         """Return the page's overall state now, from ``/api/v2/summary.json``.
@@ -380,25 +366,27 @@ class StatuspageSource:
             attributes=untyped,
         )
 
-    def _check_coverage(
+    def _coverage_gap(
         self, records: Sequence[object], incidents: Sequence[_Incident], first: pendulum.DateTime
-    ) -> None:
+    ) -> str | None:
+        """Say what the feed does not cover of the window, or raise if asked to."""
         if len(records) < _FEED_LIMIT:
-            return  # the feed holds the page's whole history
+            return None  # the feed holds the page's whole history
         reach = min(i.created for i in incidents[: len(records)])
         if reach <= first:
-            return
-        self._coverage_gap = (
-            f"{self._name}: incidents.json returns only the {_FEED_LIMIT} most recent incidents, "
-            f"which reach back to {reach}; resolved incidents between the window start "
-            f"({first}) and then are not known"
+            return None
+        gap = (
+            f"incidents.json returns only the {_FEED_LIMIT} most recent incidents, which "
+            f"reach back to {reach}; resolved incidents between the window start ({first}) "
+            "and then are not known"
         )
         if self._on_incomplete == "raise":
             msg = (
-                f"{self._coverage_gap}. Start the window later (a shorter lookback), read the "
+                f"{self._name}: {gap}. Start the window later (a shorter lookback), read the "
                 "page's history by hand, or pass on_incomplete='partial' to accept the gap"
             )
             raise SourceRequestError(msg, source=self._name)
+        return gap
 
 
 def _order(change: Change) -> tuple[pendulum.DateTime, str]:
