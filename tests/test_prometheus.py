@@ -337,8 +337,8 @@ def test_bad_promql_is_a_request_error_with_prometheus_words(source):
 
 def test_warnings_are_empty_after_a_clean_answer(source):
     """A clean answer leaves no warnings behind."""
-    source.query_range(RATIO, T0, T0.add(minutes=5), STEP)
-    assert source.warnings == ()
+    series = source.query_range(RATIO, T0, T0.add(minutes=5), STEP)
+    assert series.warnings == ()
     assert source.infos == ()
 
 
@@ -633,8 +633,7 @@ def test_warnings_and_infos_are_kept():
         series = _query(source)
     assert len(server.seen) == 3  # three points, one per request
     assert series.samples[0].value == 1.0
-    assert source.warnings == ("w1",)
-    assert series.warnings == ("w1",)  # carried by the answer too, for the protocol
+    assert series.warnings == ("w1",)  # deduplicated, carried by the answer for the protocol
     assert source.infos == ("i1",)
     assert server.seen[0][2]["X-Scope-OrgID"] == "tenant"
 

@@ -210,7 +210,6 @@ class PrometheusMetricSource:
             ca_file=ca_file,
             verify=verify,
         )
-        self._warnings: tuple[str, ...] = ()
         self._infos: tuple[str, ...] = ()
 
     def _check_multiple(
@@ -256,15 +255,6 @@ class PrometheusMetricSource:
     def url(self) -> str:
         """The server's root URL, without credentials."""
         return self._client.base_url
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        """The warnings Prometheus attached to the last answer (all its requests), in order.
-
-        The answer's :attr:`~incidentkit.Series.warnings` carry them too, and
-        the protocol records each as a monitoring-gap finding.
-        """
-        return self._warnings
 
     @property
     def infos(self) -> tuple[str, ...]:
@@ -359,11 +349,11 @@ class PrometheusMetricSource:
                 kept = merged.setdefault(key, {})
                 for at, value in samples.items():
                     kept.setdefault(at, value)  # a server that overlaps chunks: keep the first
-        self._warnings = tuple(dict.fromkeys(warnings))
         self._infos = tuple(dict.fromkeys(infos))
         series = self._series(asked, merged)
         # The warnings travel with the answer, so the protocol records them as gaps.
-        return attrs.evolve(series, warnings=self._warnings) if self._warnings else series
+        warned = tuple(dict.fromkeys(warnings))
+        return attrs.evolve(series, warnings=warned) if warned else series
 
     # ------------------------------------------------------------------ requests
 
