@@ -61,6 +61,9 @@ from incidentkit._gather import (
 )
 from incidentkit._journal import Anchor, Journal
 from incidentkit._model import (
+    DEPENDENCY_KINDS,
+    DEPLOY_KINDS,
+    INFRASTRUCTURE_KINDS,
     Actor,
     Caveat,
     CaveatKind,
@@ -118,9 +121,6 @@ __all__ = [
     "Reviewed",
 ]
 
-_DEPLOY_KINDS = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG})
-_INFRA_KINDS = frozenset({ChangeKind.INFRASTRUCTURE})
-_DEPENDENCY_KINDS = frozenset({ChangeKind.DEPENDENCY})
 _DEFAULT_LOOKBACK = 6 * 3600.0
 _DEFAULT_GATHER_TIMEOUT = 30.0
 _DEFAULT_QUERY_TIMEOUT = 30.0
@@ -396,7 +396,7 @@ class _Gathering(_Open):
                 (
                     adapter_name(d),
                     ChecklistItem.DEPLOYS,
-                    _DEPLOY_KINDS,
+                    DEPLOY_KINDS,
                     partial(d.deploys, start, end, services=wanted),
                 )
                 for d in deploys
@@ -405,7 +405,7 @@ class _Gathering(_Open):
                 (
                     adapter_name(c),
                     ChecklistItem.INFRASTRUCTURE,
-                    _INFRA_KINDS,
+                    INFRASTRUCTURE_KINDS,
                     partial(c.changes, start, end, services=wanted),
                 )
                 for c in infrastructure
@@ -414,7 +414,7 @@ class _Gathering(_Open):
                 (
                     adapter_name(p),
                     ChecklistItem.DEPENDENCIES,
-                    _DEPENDENCY_KINDS,
+                    DEPENDENCY_KINDS,
                     partial(p.incidents, start, end),
                 )
                 for p in dependencies

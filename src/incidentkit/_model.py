@@ -11,7 +11,7 @@ import enum
 import itertools
 import math
 from collections.abc import Iterable, Mapping
-from typing import Literal, cast
+from typing import Final, Literal, cast
 
 import attrs
 import pendulum
@@ -21,6 +21,9 @@ from incidentkit._errors import InvalidInputError
 from incidentkit._time import to_instant
 
 __all__ = [
+    "DEPENDENCY_KINDS",
+    "DEPLOY_KINDS",
+    "INFRASTRUCTURE_KINDS",
     "Actor",
     "Caveat",
     "CaveatKind",
@@ -139,6 +142,16 @@ class ChangeKind(enum.Enum):
     FEATURE_FLAG = "feature_flag"
     INFRASTRUCTURE = "infrastructure"
     DEPENDENCY = "dependency"
+
+
+DEPLOY_KINDS: Final = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG})
+"""The kinds of change a deploy source yields."""
+
+INFRASTRUCTURE_KINDS: Final = frozenset({ChangeKind.INFRASTRUCTURE})
+"""The kinds of change an infrastructure change source yields."""
+
+DEPENDENCY_KINDS: Final = frozenset({ChangeKind.DEPENDENCY})
+"""The kinds of change a dependency-status source yields."""
 
 
 @attrs.frozen

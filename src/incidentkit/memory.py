@@ -46,6 +46,9 @@ from incidentkit._errors import (
     SourceError,
 )
 from incidentkit._model import (
+    DEPENDENCY_KINDS,
+    DEPLOY_KINDS,
+    INFRASTRUCTURE_KINDS,
     Caveat,
     CaveatKind,
     Change,
@@ -79,9 +82,6 @@ DATASET_FORMAT: Final = "incidentkit.dataset/1"
 .. versionadded:: 0.1.0
 """
 
-_DEPLOY_KINDS: Final = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG})
-_INFRASTRUCTURE_KINDS: Final = frozenset({ChangeKind.INFRASTRUCTURE})
-_DEPENDENCY_KINDS: Final = frozenset({ChangeKind.DEPENDENCY})
 
 _SOURCE_KEYS: Final = ("deploys", "infrastructure", "dependencies", "metrics", "rollback")
 _DEFAULT_NAMES: Final[Mapping[str, str]] = {
@@ -206,7 +206,7 @@ class InMemoryDeploySource(_ChangeStore):
     .. versionadded:: 0.1.0
     """
 
-    _KINDS = _DEPLOY_KINDS
+    _KINDS = DEPLOY_KINDS
     _ROLE = "a deploy source"
 
     def __init__(self, changes: Iterable[Change], *, name: str = "memory-deploys") -> None:
@@ -255,7 +255,7 @@ class InMemoryChangeSource(_ChangeStore):
     .. versionadded:: 0.1.0
     """
 
-    _KINDS = _INFRASTRUCTURE_KINDS
+    _KINDS = INFRASTRUCTURE_KINDS
     _ROLE = "an infrastructure source"
 
     def __init__(self, changes: Iterable[Change], *, name: str = "memory-infrastructure") -> None:
@@ -300,7 +300,7 @@ class InMemoryDependencyStatusSource(_ChangeStore):
     .. versionadded:: 0.1.0
     """
 
-    _KINDS = _DEPENDENCY_KINDS
+    _KINDS = DEPENDENCY_KINDS
     _ROLE = "a dependency-status source"
 
     def __init__(self, incidents: Iterable[Change], *, name: str = "memory-dependencies") -> None:
@@ -814,20 +814,20 @@ class Dataset:
     def deploy_source(self) -> InMemoryDeploySource:
         """Return a deploy source with the dataset's deploy, config and flag changes."""
         return InMemoryDeploySource(
-            (c for c in self.changes if c.kind in _DEPLOY_KINDS), name=self._name("deploys")
+            (c for c in self.changes if c.kind in DEPLOY_KINDS), name=self._name("deploys")
         )
 
     def change_source(self) -> InMemoryChangeSource:
         """Return an infrastructure-change source with the dataset's infrastructure changes."""
         return InMemoryChangeSource(
-            (c for c in self.changes if c.kind in _INFRASTRUCTURE_KINDS),
+            (c for c in self.changes if c.kind in INFRASTRUCTURE_KINDS),
             name=self._name("infrastructure"),
         )
 
     def dependency_source(self) -> InMemoryDependencyStatusSource:
         """Return a dependency-status source with the dataset's dependency incidents."""
         return InMemoryDependencyStatusSource(
-            (c for c in self.changes if c.kind in _DEPENDENCY_KINDS),
+            (c for c in self.changes if c.kind in DEPENDENCY_KINDS),
             name=self._name("dependencies"),
         )
 

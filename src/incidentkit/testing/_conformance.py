@@ -20,7 +20,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError, NaiveDatetimeError, SourceError
 from incidentkit._gather import checked_changes, checked_options, checked_result, checked_series
-from incidentkit._model import Change, ChangeKind, RollbackOption, Sample, Series
+from incidentkit._model import DEPLOY_KINDS, Change, ChangeKind, RollbackOption, Sample, Series
 from incidentkit._time import to_instant
 from incidentkit.protocols import (
     ChangeSource,
@@ -57,7 +57,6 @@ _INCIDENT_SLACK = 10.0  # an incident run also writes and fsyncs a journal
 _SHOWN = 4  # how many ids or places a detail lists before "and N more"
 _MESSAGE = 160  # how much of an error message a detail quotes
 
-_DEPLOY_KINDS = frozenset({ChangeKind.DEPLOY, ChangeKind.CONFIG, ChangeKind.FEATURE_FLAG})
 _CHANGE_ROLE_NAMES = Literal["deploys", "infrastructure", "dependencies"]
 _CHECKED_CALL_FAILED = "see answer"
 _TO_INSTANT = "incidentkit.to_instant"
@@ -326,7 +325,7 @@ class _ChangeRole:
 
 
 _DEPLOYS = _ChangeRole(
-    "deploys", DeploySource, "DeploySource", "deploys", _DEPLOY_KINDS, filters_services=True
+    "deploys", DeploySource, "DeploySource", "deploys", DEPLOY_KINDS, filters_services=True
 )
 _INFRASTRUCTURE = _ChangeRole(
     "infrastructure",
