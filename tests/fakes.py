@@ -15,6 +15,7 @@ source, a deploy source and an executor into one reproducible incident:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import pathlib
 from collections.abc import Callable, Sequence
@@ -479,6 +480,22 @@ class NoOptionsExecutor(FakeExecutor):
 # -- a scripted incident --------------------------------------------------------
 
 
+class RewindableClock(ManualClock):
+    """A manual clock that a test can also set back, as a wrong clock on a resume would be."""
+
+    def __init__(self, start: dt.datetime | float) -> None:
+        super().__init__(start)
+        self._offset = 0.0
+
+    def now(self) -> pendulum.DateTime:
+        """Return the manual instant, minus how far the clock was set back."""
+        return super().now().subtract(microseconds=round(self._offset * 1_000_000))
+
+    def rewind(self, *, minutes: float) -> None:
+        """Set the clock back by ``minutes`` (later readings stay that far behind)."""
+        self._offset += 60.0 * minutes
+
+
 class World:
     """A reproducible incident: clock, journal path, sources and executor.
 
@@ -490,7 +507,7 @@ class World:
     def __init__(self, directory: pathlib.Path, *, name: str = "incident.jsonl") -> None:
         self.directory = directory
         self.path = directory / name
-        self.clock = ManualClock(DECLARED_AT)
+        self.clock = RewindableClock(DECLARED_AT)
         self.metrics = FakeMetricSource()
         self.deploys = FakeDeploySource([deploy()])
         self.executor = FakeExecutor(on_execute=self.heal_now)

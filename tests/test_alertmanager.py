@@ -402,7 +402,7 @@ def test_later_notifications_are_noted_never_verified(intake, clock) -> None:
 def test_notes_go_to_an_incident_in_any_open_phase(intake) -> None:
     """An incident someone moved on (here to diagnosing) still takes the notes."""
     outcome = intake.handle(payload())
-    declared = Incident.resume(outcome.journal)
+    declared = Incident.resume(outcome.journal, clock=intake.clock)
     declared.diagnose_without_recovery(actor="dana", reason="game day")
     noted = intake.handle(payload(resolved_alert()))
     assert noted.action == "noted"

@@ -70,6 +70,7 @@ from incidentkit import (
     RollbackFailedError,
     Sample,
     Series,
+    Role,
     Severity,
     StalePhaseError,
     StepNotAvailable,
@@ -85,6 +86,7 @@ from incidentkit._events import (
     OverrideRecorded,
     unstructure_event,
 )
+from incidentkit._rules import rule
 from incidentkit._state import PHASES, STEP_REQUIREMENTS
 from incidentkit.events import ChangesGathered, RecoveryChecked, RollbackExecuted
 from strategies import naive_datetimes
@@ -103,6 +105,10 @@ SAME = object()
 EXPECTED_RESULT: dict[str, object] = {
     "note": SAME,
     "finding": SAME,
+    "hand_over": SAME,
+    "correct_clock": SAME,
+    "follow_up": SAME,
+    "update_impact": SAME,
     "assess_impact": Assessed,
     "gather_changes": SAME,
     "review_rollbacks": Reviewed,
@@ -149,6 +155,18 @@ def perform(world: World, phase, step: str):
     calls = {
         "note": lambda: phase.note("checkout pods restarting", actor="bob"),
         "finding": lambda: phase.finding("alert fired late", actor="bob"),
+        "hand_over": lambda: phase.hand_over(
+            Role.INCIDENT_COMMANDER, to="carol", actor="alice", note="alice goes off shift"
+        ),
+        "correct_clock": lambda: phase.correct_clock(
+            actor="alice", reason="the laptop's clock was five minutes ahead"
+        ),
+        "follow_up": lambda: phase.follow_up(
+            "alert on checkout 5xx within 2 minutes", owner="dana", actor="alice"
+        ),
+        "update_impact": lambda: phase.update_impact(
+            actor="alice", severity=Severity.SEV1, reason="EU checkout fails too"
+        ),
         "assess_impact": lambda: world.assess(phase),
         "gather_changes": lambda: phase.gather_changes(actor="bob", deploys=[world.deploys]),
         "review_rollbacks": lambda: phase.review_rollbacks([world.executor], actor="bob"),
@@ -185,6 +203,8 @@ def perform(world: World, phase, step: str):
     if step == "verify_recovery":
         world.heal_now()
         world.clock.advance(minutes=20)
+    if step == "correct_clock":
+        world.clock.rewind(minutes=5)
     return calls[step]()
 
 
@@ -271,21 +291,26 @@ def test_forbidden_step_raises_step_not_available(world, phase_name, step):
     message = str(error)
     assert repr(phase_name) in message
     assert repr(step) in message
-    assert STEP_REQUIREMENTS[step][1] in message
+    assert rule(step).refusal_in(phase_name) in message
     assert phase.is_current
     assert phase.events == before
     assert_resumes_identically(world, phase)
 
 
-def test_resolved_record_is_closed_to_notes_and_findings(world):
-    """A resolved incident refuses a note or a finding at run time and journals nothing."""
+def test_resolved_record_takes_notes_and_follow_ups_but_no_findings(world):
+    """A resolved incident refuses a finding but appends notes and follow-ups on its chain."""
     resolved = world.resolved()
     before = resolved.events
-    with pytest.raises(ProtocolViolation, match="the incident is resolved; its record is closed"):
-        resolved.note("late note", actor="bob")
     with pytest.raises(ProtocolViolation, match="'finding' is not allowed in phase 'resolved'"):
         resolved.finding("late finding", actor="bob")
     assert resolved.events == before
+    resolved.note("customer comms sent", actor="bob")
+    resolved.follow_up("page on 5xx in 2 min", owner="dana", actor="bob", notes="SLO alert")
+    assert len(resolved.events) == len(before) + 2
+    assert verify_journal(world.path).ok
+    resumed = Incident.resume(world.path, clock=world.clock)
+    assert isinstance(resumed, Resolved)
+    assert resumed.events == resolved.events
 
 
 def test_unknown_attribute_is_a_plain_attribute_error(world):
@@ -778,9 +803,22 @@ def test_gather_keeps_only_changes_in_the_window(world):
 # -- reviewing rollbacks -------------------------------------------------------------------
 
 
-def test_empty_review_without_changes_is_a_no_rollback_finding(world):
-    """Reviewing with nothing gathered is valid and records a NO_ROLLBACK_OPTION finding."""
+def test_review_with_nothing_gathered_says_so_at_the_call(world):
+    """Reviewing before anything was gathered is refused with how to gather, and journals nothing."""
     assessed = world.assess(world.declare())
+    before = assessed.events
+    with pytest.raises(InvalidInputError, match="nothing was gathered to review") as info:
+        assessed.review_rollbacks([world.executor], actor="bob")
+    assert "gather_changes(" in str(info.value)
+    assert "skip_rollback_review(" in str(info.value)
+    assert assessed.events == before
+    assert assessed.is_current
+
+
+def test_empty_review_after_an_empty_gathering_is_a_no_rollback_finding(world):
+    """A gathering that found nothing makes an empty review valid, with a NO_ROLLBACK_OPTION."""
+    assessed = world.assess(world.declare())
+    assessed.gather_changes(actor="bob", deploys=[FakeDeploySource([])])
     reviewed = assessed.review_rollbacks([world.executor], actor="bob")
     assert isinstance(reviewed, Reviewed)
     assert reviewed.rollback_options == ()

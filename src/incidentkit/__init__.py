@@ -33,6 +33,7 @@ from incidentkit._errors import (
     SourceUnavailableError,
     StalePhaseError,
     StepNotAvailable,
+    TimeOrderError,
     TornRecordError,
 )
 from incidentkit._incident import (
@@ -179,6 +180,7 @@ __all__ = [
     "StalePhaseError",
     "StepNotAvailable",
     "SystemClock",
+    "TimeOrderError",
     "TimeTo",
     "TimelineEntry",
     "TornRecordError",

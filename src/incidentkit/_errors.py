@@ -7,7 +7,8 @@ Every exception the library raises on purpose derives from
     ├── ProtocolViolation              a step out of order
     │   ├── StepNotAvailable           a step called on a phase that lacks it
     │   │   (also AttributeError)          (what an untyped script meets)
-    │   └── StalePhaseError            a phase object used after it moved on
+    │   ├── StalePhaseError            a phase object used after it moved on
+    │   └── TimeOrderError             an event stamped before the last recorded one
     ├── InvalidInputError (ValueError)  bad input from the caller
     │   └── NaiveDatetimeError         a datetime without a time zone
     ├── JournalError                   the forensic journal
@@ -48,6 +49,7 @@ __all__ = [
     "SourceUnavailableError",
     "StalePhaseError",
     "StepNotAvailable",
+    "TimeOrderError",
     "TornRecordError",
 ]
 
@@ -109,6 +111,33 @@ class StalePhaseError(ProtocolViolation):
         self.phase = phase
         self.attempted = attempted
         self.required = f"use the current phase {current!r}"
+
+
+class TimeOrderError(ProtocolViolation):
+    """An event would be stamped earlier than the last one the journal recorded.
+
+    Time never runs backwards in a journal: a clock set wrong (on a resume, on
+    a second responder's machine) would otherwise produce "first intervention
+    -12 min". When the earlier clock is the right one, record the correction
+    explicitly with ``correct_clock(actor=..., reason=...)``.
+
+    Attributes:
+        at: The instant the refused event carried.
+        latest: The instant of the last recorded event.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, phase: str, attempted: str, at: object, latest: object) -> None:
+        self.at = at
+        self.latest = latest
+        super().__init__(
+            phase,
+            attempted,
+            f"the clock says {at}, earlier than the last recorded event at {latest}: time "
+            "never runs backwards in the journal. Fix the clock, or record the correction "
+            "with correct_clock(actor=..., reason=...) if the earlier time is the right one",
+        )
 
 
 class InvalidInputError(IncidentkitError, ValueError):

@@ -25,10 +25,12 @@ from incidentkit._model import (
     Impact,
     MetricQuery,
     MitigationKind,
+    Role,
     RollbackOption,
     RollbackResult,
     Sample,
     Series,
+    Severity,
 )
 from incidentkit._recovery import RecoveryVerdict
 from incidentkit._time import UTC, format_instant, parse_instant
@@ -43,18 +45,22 @@ __all__ = [
     "ChangesGathered",
     "ChecklistItemChecked",
     "ChecklistItemWaived",
+    "ClockCorrected",
     "DiagnosisBegun",
     "Event",
     "FindingRecorded",
+    "FollowUpAdded",
     "HypothesisRecorded",
     "HypothesisRejected",
     "ImpactAssessed",
+    "ImpactUpdated",
     "IncidentDeclared",
     "IncidentResolved",
     "MitigationApplied",
     "NoteAdded",
     "OverrideRecorded",
     "RecoveryChecked",
+    "RoleHandedOver",
     "RollbackExecuted",
     "RollbacksReviewed",
     "SourceOutcome",
@@ -340,6 +346,88 @@ class IncidentResolved:
     evidence: tuple[Evidence, ...]
 
 
+@attrs.frozen
+class ImpactUpdated:
+    """The impact was re-assessed: severity escalated or de-escalated, or other figures changed.
+
+    ``impact`` is the whole impact as it stands after the update; the
+    assessment's onset and burn rates stay with :class:`ImpactAssessed`.
+
+    .. versionadded:: 0.2.0
+    """
+
+    TYPE: ClassVar[str] = "impact_updated"
+    at: pendulum.DateTime
+    actor: Actor
+    impact: Impact
+    reason: str
+    previous_severity: Severity
+
+    @property
+    def escalation(self) -> str:
+        """``escalated``, ``de-escalated`` or ``unchanged``: how the severity moved."""
+        order = list(Severity)
+        before, after = order.index(self.previous_severity), order.index(self.impact.severity)
+        if after < before:
+            return "escalated"
+        if after > before:
+            return "de-escalated"
+        return "unchanged"
+
+
+@attrs.frozen
+class RoleHandedOver:
+    """A role (the incident commander, say) was handed to a responder.
+
+    ``previous`` is who held it before, if anyone did.
+
+    .. versionadded:: 0.2.0
+    """
+
+    TYPE: ClassVar[str] = "role_handed_over"
+    at: pendulum.DateTime
+    actor: Actor
+    role: Role
+    to: str
+    previous: str | None = None
+    note: str = ""
+
+
+@attrs.frozen
+class FollowUpAdded:
+    """A follow-up action item with an owner, possibly after resolution.
+
+    .. versionadded:: 0.2.0
+    """
+
+    TYPE: ClassVar[str] = "follow_up_added"
+    at: pendulum.DateTime
+    actor: Actor
+    item_id: str
+    action: str
+    owner: str
+    notes: str = ""
+
+
+@attrs.frozen
+class ClockCorrected:
+    """An explicit, audited correction: from here on, time is read from an earlier instant.
+
+    The journal refuses an event stamped before the one it follows. When a
+    clock was wrong (a responder's laptop an hour ahead, say), this event
+    records who noticed, why, and the instant the journal had reached; later
+    events are ordered after this one instead.
+
+    .. versionadded:: 0.2.0
+    """
+
+    TYPE: ClassVar[str] = "clock_corrected"
+    at: pendulum.DateTime
+    actor: Actor
+    reason: str
+    latest_before: pendulum.DateTime
+
+
 Event: TypeAlias = (
     IncidentDeclared
     | NoteAdded
@@ -357,6 +445,10 @@ Event: TypeAlias = (
     | ChecklistItemChecked
     | ChecklistItemWaived
     | IncidentResolved
+    | ImpactUpdated
+    | RoleHandedOver
+    | FollowUpAdded
+    | ClockCorrected
 )
 """Any event of the journal."""
 
@@ -379,6 +471,10 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
         ChecklistItemChecked,
         ChecklistItemWaived,
         IncidentResolved,
+        ImpactUpdated,
+        RoleHandedOver,
+        FollowUpAdded,
+        ClockCorrected,
     )
 }
 

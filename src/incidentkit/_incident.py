@@ -4,71 +4,48 @@ A transition method returns the next phase; a method that is not allowed in a
 phase does not exist on that phase's class, so the type checker rejects the
 wrong order. Untyped callers get :class:`ProtocolViolation` at run time, and a
 phase object the incident has moved on from raises :class:`StalePhaseError`.
+
+Which step is allowed where is the rule table in :mod:`incidentkit._rules`;
+the classes below are checked against it when this module is imported. The
+methods are thin: each checks the phase, hands the work to its module in
+:mod:`incidentkit._steps`, and records the events that module returns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+import threading
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias, cast
 
-import attrs
 import pendulum
 from typing_extensions import Self
 
 from incidentkit._errors import (
+    ConcurrentAppendError,
     InvalidInputError,
     JournalCorruptedError,
     ProtocolViolation,
-    RollbackFailedError,
     StalePhaseError,
     StepNotAvailable,
 )
 from incidentkit._events import (
-    ChangesGathered,
-    ChecklistItemChecked,
-    ChecklistItemWaived,
     DiagnosisBegun,
     Event,
     FindingRecorded,
-    HypothesisRecorded,
-    HypothesisRejected,
-    ImpactAssessed,
     IncidentDeclared,
-    IncidentResolved,
-    Measurement,
     MitigationApplied,
     NoteAdded,
     OverrideRecorded,
-    RecoveryChecked,
-    RollbackExecuted,
-    RollbacksReviewed,
-    SourceOutcome,
     structure_event,
     unstructure_event,
 )
-from incidentkit._gather import (
-    adapter_name,
-    call_adapter,
-    call_concurrently,
-    checked_changes,
-    checked_options,
-    checked_result,
-    checked_series,
-)
-from incidentkit._journal import Anchor, Journal
+from incidentkit._gather import adapter_name
+from incidentkit._journal import Anchor, Journal, JournalRecord
 from incidentkit._model import (
-    DEPENDENCY_KINDS,
-    DEPLOY_KINDS,
-    INFRASTRUCTURE_KINDS,
     Actor,
-    Caveat,
-    CaveatKind,
     Change,
-    ChangeKind,
     ChecklistItem,
     Detection,
     Evidence,
@@ -77,22 +54,17 @@ from incidentkit._model import (
     FindingKind,
     Impact,
     MitigationKind,
-    PartialChanges,
+    Role,
     RollbackOption,
-    RollbackResult,
-    Series,
     Severity,
     as_actor,
 )
-from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, check_recovery
+from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
+from incidentkit._rules import OVERRIDE_TARGETS, PHASES, STEPS, Phase, require, requirement
 from incidentkit._specs import Measure, Metric
-from incidentkit._state import (
-    OVERRIDE_TARGETS,
-    STEP_REQUIREMENTS,
-    IncidentState,
-    require,
-    requirement,
-)
+from incidentkit._state import IncidentState
+from incidentkit._steps import _diagnosis, _gathering, _impact, _rollback, _team, _verify
+from incidentkit._steps._common import Outcome, is_text, seconds, severity, sources, text
 from incidentkit._time import SystemClock, to_instant
 
 if TYPE_CHECKING:
@@ -122,35 +94,16 @@ __all__ = [
 ]
 
 _DEFAULT_LOOKBACK = 6 * 3600.0
-_DEFAULT_GATHER_TIMEOUT = 30.0
-_DEFAULT_QUERY_TIMEOUT = 30.0
-_ONSET_EPISODES = 4  # earlier, finished episodes skipped before giving up on an onset
-_ONSET_LOOKBACK = 6 * 3600.0
-"""How far before the detection the error metric is read: the longest burn-rate window."""
-
-
-def _is_text(value: object) -> bool:
-    """Whether ``value`` is a string with something in it (untyped callers pass anything)."""
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _text(value: str, what: str) -> str:
-    if not _is_text(value):
-        msg = f"{what} must be a non-empty string"
-        raise InvalidInputError(msg)
-    return value
-
-
-def _seconds(value: float | dt.timedelta, what: str) -> float:
-    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-    if not seconds > 0:
-        msg = f"{what} must be a positive duration, not {value!r}"
-        raise InvalidInputError(msg)
-    return seconds
+_DEFAULT_TIMEOUT = 30.0
 
 
 class _Core:
-    """What all phase objects of one incident share: journal, state, clock."""
+    """What all phase objects of one incident share: journal, state, clock, one lock.
+
+    The lock makes a phase safe to share between threads: each record is
+    validated, appended and folded as one, so two threads never fold the same
+    record twice or append on a state the other is changing.
+    """
 
     def __init__(self, journal: Journal, state: IncidentState, clock: Clock) -> None:
         self.journal = journal
@@ -161,23 +114,115 @@ class _Core:
         # The head of the chain this state was folded from: an append must extend
         # exactly it, so a writer that fell behind never appends on stale state.
         self.head = journal.head
+        self.folded = len(state.events)
+        self.lock = threading.RLock()
 
     def now(self) -> pendulum.DateTime:
         return to_instant(self.clock.now(), what="the clock's now()")
 
     def record(self, event: Event) -> int:
-        """Validate, append durably, then fold; return the event's sequence number."""
-        self.state.validate(event)
-        record = self.journal.append(unstructure_event(event), expect_head=self.head)
-        self.state.apply(record.seq, event)
-        self.head = record.anchor
-        return record.seq
+        """Validate, append durably, then fold; return the event's sequence number.
+
+        Raises:
+            ConcurrentAppendError: Another writer appended first; the message
+                says who wrote what. Nothing was written: ``refresh()`` and retry.
+        """
+        with self.lock:
+            self.state.validate(event)
+            try:
+                record = self.journal.append(unstructure_event(event), expect_head=self.head)
+            except ConcurrentAppendError as exc:
+                raise ConcurrentAppendError(
+                    f"{exc} Written meanwhile: {self._describe_unfolded()}. "
+                    "Call refresh() on the phase to catch up, then retry.",
+                    path=str(self.journal.path),
+                ) from None
+            self.state.apply(record.seq, event)
+            self.head = record.anchor
+            self.folded = record.seq + 1
+            return record.seq
+
+    def run(self, outcome: Outcome) -> None:
+        """Record a step's events in order, then raise its error, if it has one.
+
+        Only the step's first event decides whether the step happens: if
+        another writer got in before it, nothing is written and the step
+        raises. The findings that follow it are recorded even if another
+        writer appends in between (they hold whatever the state is by then).
+        """
+        with self.lock:
+            for index, event in enumerate(outcome.events):
+                if index == 0:
+                    self.record(event)
+                    continue
+                try:
+                    self.record(event)
+                except ConcurrentAppendError:
+                    self.catch_up()
+                    self.record(event)
+        if outcome.error is not None:
+            raise outcome.error
+
+    def _describe_unfolded(self) -> str:
+        from incidentkit._timeline import describe_event  # noqa: PLC0415 - read only on a race
+
+        parts: list[str] = []
+        for record in self.journal.records[self.folded :]:
+            try:
+                event = structure_event(record.body)
+            except Exception:  # noqa: BLE001 - a message, never a second failure
+                parts.append(f"record {record.seq} (unreadable)")
+                continue
+            parts.append(f"record {record.seq} by {event.actor}: {describe_event(event)}")
+        return "; ".join(parts) or "nothing readable"
+
+    def catch_up(self) -> None:
+        """Fold what other writers appended since this state was folded.
+
+        Raises:
+            JournalCorruptedError: A new record is not a valid event or breaks
+                the protocol's order.
+        """
+        with self.lock:
+            self.journal.refresh()
+            for record in self.journal.records[self.folded :]:
+                event = _checked_event(self.journal, record, self.state)
+                self.state.apply(record.seq, event)
+                self.head = record.anchor
+                self.folded = record.seq + 1
+
+    def phase(self) -> AnyPhase:
+        """Return the current phase object, making a new one if the phase moved on."""
+        with self.lock:
+            current = self.current
+            if current is not None and self.state.phase == current.PHASE:
+                return cast("AnyPhase", current)
+            return _PHASE_CLASSES[self.state.phase](self)
+
+
+def _checked_event(journal: Journal, record: JournalRecord, state: IncidentState) -> Event:
+    """Structure a record into an event the protocol allows next, or call it corruption."""
+    try:
+        event = structure_event(record.body)
+    except Exception as exc:  # any structuring failure is corruption
+        raise JournalCorruptedError(
+            f"{journal.path}: record {record.seq} is not a valid event: {exc}",
+            path=str(journal.path),
+        ) from exc
+    try:
+        state.validate(event)
+    except ProtocolViolation as exc:
+        raise JournalCorruptedError(
+            f"{journal.path}: record {record.seq} breaks the protocol: {exc}",
+            path=str(journal.path),
+        ) from exc
+    return event
 
 
 class _Phase:
-    """The part every phase shares: identity, reading, notes and findings."""
+    """The part every phase shares: identity, reading, notes, follow-ups, catching up."""
 
-    PHASE: ClassVar[str] = ""
+    PHASE: ClassVar[Phase]
 
     def __init__(self, core: _Core) -> None:
         self._core = core
@@ -193,7 +238,7 @@ class _Phase:
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> NoReturn:
-            if name in STEP_REQUIREMENTS:
+            if any(step.name == name for step in STEPS):
                 raise StepNotAvailable(self.PHASE, name, requirement(self.PHASE, name))
             msg = f"{type(self).__name__!r} object has no attribute {name!r}"
             raise AttributeError(msg)
@@ -206,7 +251,7 @@ class _Phase:
     # --- reading -------------------------------------------------------
 
     @property
-    def phase(self) -> str:
+    def phase(self) -> Phase:
         """The name of this phase (``declared``, ``assessed``, ...)."""
         return self.PHASE
 
@@ -231,6 +276,39 @@ class _Phase:
         return self._core.state.declared.services
 
     @property
+    def impact(self) -> Impact | None:
+        """The impact as it stands (assessed, then updated), or ``None`` before assessment.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._core.state.impact
+
+    @property
+    def severity(self) -> Severity | None:
+        """The current severity, or ``None`` before the impact is assessed.
+
+        .. versionadded:: 0.2.0
+        """
+        impact = self._core.state.impact
+        return None if impact is None else impact.severity
+
+    @property
+    def symptom_start(self) -> pendulum.DateTime:
+        """When the symptom began: as assessed, or the detection time before that.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._core.state.symptom_start
+
+    @property
+    def roles(self) -> Mapping[Role, str]:
+        """Who holds each role that was handed over, as it stands.
+
+        .. versionadded:: 0.2.0
+        """
+        return dict(self._core.state.roles)
+
+    @property
     def journal_path(self) -> str:
         """The path of the incident's journal file."""
         return str(self._core.journal.path)
@@ -250,7 +328,8 @@ class _Phase:
     @property
     def findings(self) -> tuple[Finding, ...]:
         """The findings so far, overrides included."""
-        from incidentkit._report import collect_findings  # noqa: PLC0415 - avoid a cycle
+        # The report module loads on first use, not with `import incidentkit`.
+        from incidentkit._report import collect_findings  # noqa: PLC0415
 
         return tuple(f for _seq, f in collect_findings(self._core.state))
 
@@ -276,16 +355,81 @@ class _Phase:
 
     def timeline(self) -> list[TimelineEntry]:
         """Return the timeline so far: changes, symptom window and the incident's steps."""
-        from incidentkit._timeline import build_timeline  # noqa: PLC0415 - avoid a cycle
+        # The timeline module loads on first use, not with `import incidentkit`.
+        from incidentkit._timeline import build_timeline  # noqa: PLC0415
 
         return build_timeline(self._core.state)
 
-    # --- shared machinery ----------------------------------------------
+    def refresh(self) -> AnyPhase:
+        """Catch up with what other writers appended, and return the incident's current phase.
 
-    def _gap(self, core: _Core, actor: Actor, summary: str, detail: str) -> None:
-        core.record(
-            FindingRecorded(core.now(), actor, Finding(FindingKind.MONITORING_GAP, summary, detail))
+        After a :class:`~incidentkit.ConcurrentAppendError` (another responder
+        wrote first), one call folds their records; re-check the phase and
+        retry. This object is stale afterwards if the incident moved on.
+
+        Raises:
+            JournalCorruptedError: A new record does not verify or breaks the
+                protocol's order.
+
+        .. versionadded:: 0.2.0
+        """
+        core = self._core
+        with core.lock:
+            core.catch_up()
+            return core.phase()
+
+    # --- steps of every phase --------------------------------------------
+
+    def note(self, text: str, *, actor: Actor | str) -> Self:
+        """Write down an observation (also after resolution).
+
+        Returns:
+            This phase (a note does not move the incident on).
+        """
+        core = self._enter("note")
+        core.record(NoteAdded(core.now(), as_actor(actor), _text(text, "a note")))
+        return self
+
+    def follow_up(self, action: str, *, owner: str, actor: Actor | str, notes: str = "") -> Self:
+        """Add a follow-up action item with an owner: in any phase, also after resolution.
+
+        Items are numbered ``A1``, ``A2``, ... and listed in the report.
+
+        Returns:
+            This phase.
+
+        .. versionadded:: 0.2.0
+        """
+        core = self._enter("follow_up")
+        core.run(
+            _team.follow_up(
+                core.state, core.now, as_actor(actor), action=action, owner=owner, notes=notes
+            )
         )
+        return self
+
+    def correct_clock(self, *, actor: Actor | str, reason: str) -> Self:
+        """Record, audited, that the clock was wrong and time is read from an earlier instant.
+
+        The journal refuses an event stamped before the last one
+        (:class:`~incidentkit.TimeOrderError`). When the earlier time is the
+        right one (the clock of an earlier step was ahead), this records who
+        says so and why; later events are ordered after this one. The report
+        lists it as a finding.
+
+        Returns:
+            This phase.
+
+        Raises:
+            InvalidInputError: The clock is not behind the journal.
+
+        .. versionadded:: 0.2.0
+        """
+        core = self._enter("correct_clock")
+        core.run(_team.correct_clock(core.state, core.now, as_actor(actor), reason))
+        return self
+
+    # --- shared machinery ----------------------------------------------
 
     def _override(self, step: str, actor: Actor | str, reason: str) -> _Core:
         core = self._enter(step)
@@ -302,18 +446,12 @@ class _Phase:
         return core
 
 
+def _text(value: str, what: str) -> str:
+    return text(value, what)
+
+
 class _Open(_Phase):
-    """The phases before resolution: each may take notes and findings."""
-
-    def note(self, text: str, *, actor: Actor | str) -> Self:
-        """Write down an observation.
-
-        Returns:
-            This phase (a note does not move the incident on).
-        """
-        core = self._enter("note")
-        core.record(NoteAdded(core.now(), as_actor(actor), _text(text, "a note")))
-        return self
+    """The phases before resolution: each may take findings and hand roles over."""
 
     def finding(
         self,
@@ -332,20 +470,41 @@ class _Open(_Phase):
         core.record(FindingRecorded(core.now(), as_actor(actor), Finding(kind, summary, detail)))
         return self
 
+    def hand_over(self, role: Role | str, *, to: str, actor: Actor | str, note: str = "") -> Self:
+        """Hand a role (the incident commander, say) to another responder, journaled.
 
-class _Gathering(_Open):
-    """Phases after the impact is known may gather what changed."""
+        Args:
+            role: The role (:class:`~incidentkit.Role`, or its value such as
+                ``"incident_commander"``).
+            to: The responder who takes it.
+            actor: Who hands it over.
+            note: Anything the new holder should know.
+
+        Returns:
+            This phase; :attr:`roles` shows the new holder.
+
+        .. versionadded:: 0.2.0
+        """
+        core = self._enter("hand_over")
+        core.run(
+            _team.hand_over(core.state, core.now, as_actor(actor), role=role, to=to, note=note)
+        )
+        return self
+
+
+class _AfterImpact(_Open):
+    """Phases after the impact is known: gather what changed, update the impact."""
 
     def gather_changes(
         self,
         *,
         actor: Actor | str,
-        deploys: Sequence[DeploySource] = (),
-        infrastructure: Sequence[ChangeSource] = (),
-        dependencies: Sequence[DependencyStatusSource] = (),
+        deploys: Sequence[DeploySource] | DeploySource = (),
+        infrastructure: Sequence[ChangeSource] | ChangeSource = (),
+        dependencies: Sequence[DependencyStatusSource] | DependencyStatusSource = (),
         lookback: float | dt.timedelta = _DEFAULT_LOOKBACK,
         services: Sequence[str] | None = None,
-        timeout: float | dt.timedelta = _DEFAULT_GATHER_TIMEOUT,
+        timeout: float | dt.timedelta = _DEFAULT_TIMEOUT,
     ) -> Self:
         """Gather what changed around the symptom: evidence, not theory.
 
@@ -378,78 +537,99 @@ class _Gathering(_Open):
                 timeout is not positive.
         """
         core = self._enter("gather_changes")
-        who = as_actor(actor)
-        if not (deploys or infrastructure or dependencies):
+        found = (
+            sources(deploys, "deploys", "deploys"),
+            sources(infrastructure, "infrastructure", "changes"),
+            sources(dependencies, "dependencies", "incidents"),
+        )
+        if not any(found):
             msg = "gather_changes needs at least one deploy, infrastructure or dependency source"
             raise InvalidInputError(msg)
-        end = core.now()
-        start = core.state.symptom_start.subtract(seconds=_seconds(lookback, "lookback"))
-        wanted = None if services is None else list(services)
-        found: list[Change] = []
-        outcomes: list[SourceOutcome] = []
-        gaps: list[str] = []
-        partials: list[str] = []
-        jobs: list[
-            tuple[str, ChecklistItem, frozenset[ChangeKind], Callable[[], Sequence[Change]]]
-        ] = [
-            *(
-                (
-                    adapter_name(d),
-                    ChecklistItem.DEPLOYS,
-                    DEPLOY_KINDS,
-                    partial(d.deploys, start, end, services=wanted),
-                )
-                for d in deploys
-            ),
-            *(
-                (
-                    adapter_name(c),
-                    ChecklistItem.INFRASTRUCTURE,
-                    INFRASTRUCTURE_KINDS,
-                    partial(c.changes, start, end, services=wanted),
-                )
-                for c in infrastructure
-            ),
-            *(
-                (
-                    adapter_name(p),
-                    ChecklistItem.DEPENDENCIES,
-                    DEPENDENCY_KINDS,
-                    partial(p.incidents, start, end),
-                )
-                for p in dependencies
-            ),
-        ]
-        answers = call_concurrently(
-            [(name, "gathering changes", call) for name, _item, _kinds, call in jobs],
-            _seconds(timeout, "timeout"),
-        )
-        for (name, item, kinds, _call), answer in zip(jobs, answers, strict=True):
-            seconds = round(answer.seconds, 3)
-            changes: list[Change] = []
-            error = answer.error
-            if not error:
-                changes, error = checked_changes(name, answer.result, kinds)
-            if error:
-                outcomes.append(SourceOutcome(name, item, ok=False, error=error, seconds=seconds))
-                gaps.append(error)
-                continue
-            kept = [c for c in changes if c.overlaps(start, end)]
-            found.extend(kept)
-            uncovered = answer.result.gap if isinstance(answer.result, PartialChanges) else ""
-            if uncovered:  # what it read counts; what it could not read is a gap
-                partials.append(f"{name}: {uncovered}")
-            outcomes.append(
-                SourceOutcome(
-                    name, item, ok=True, changes=len(kept), seconds=seconds, partial=uncovered
-                )
+        core.run(
+            _gathering.gather(
+                core.state,
+                core.now,
+                as_actor(actor),
+                deploys=found[0],
+                infrastructure=found[1],
+                dependencies=found[2],
+                lookback=seconds(lookback, "lookback"),
+                services=None if services is None else list(services),
+                timeout=seconds(timeout, "timeout"),
             )
-        core.record(ChangesGathered(end, who, start, end, tuple(found), tuple(outcomes)))
-        for error in gaps:
-            self._gap(core, who, "a change source could not be read", error)
-        for gap in partials:
-            self._gap(core, who, "a change source answered for part of the window only", gap)
+        )
         return self
+
+    def update_impact(
+        self,
+        *,
+        actor: Actor | str,
+        reason: str,
+        severity: Severity | str | None = None,
+        ongoing: bool | None = None,
+        symptom_start: dt.datetime | float | None = None,
+        services: Sequence[str] | None = None,
+        regions: Sequence[str] | None = None,
+        user_segments: Sequence[str] | None = None,
+        stated: Sequence[Figure] = (),
+        summary: str | None = None,
+    ) -> Self:
+        """Re-assess the impact: escalate or de-escalate, say it ended, restate figures.
+
+        What is given replaces what was known; the rest stays. The update is
+        journaled with its reason and the severity before it, the current
+        impact is readable as :attr:`impact` on every phase, and the report
+        shows the impact over time.
+
+        Args:
+            actor: Who updates.
+            reason: Why (``"EU checkout recovered; US still failing"``).
+            severity: The new severity (a :class:`~incidentkit.Severity` or
+                ``"sev2"``).
+            ongoing: Whether the impact is still going on.
+            symptom_start: A corrected symptom start.
+            services: The affected services, replacing the earlier list.
+            regions: The affected regions, replacing the earlier list.
+            user_segments: The affected user segments, replacing the earlier list.
+            stated: Figures stated by a person; each replaces an earlier figure
+                of the same name.
+            summary: The impact in one sentence.
+
+        Returns:
+            This phase.
+
+        Raises:
+            InvalidInputError: Nothing changes, the reason is empty, or the
+                symptom start is in the future.
+
+        .. versionadded:: 0.2.0
+        """
+        core = self._enter("update_impact")
+        core.run(
+            _impact.update(
+                core.state,
+                core.now,
+                as_actor(actor),
+                reason=reason,
+                severity=None if severity is None else _severity(severity),
+                ongoing=ongoing,
+                symptom_start=(
+                    None
+                    if symptom_start is None
+                    else to_instant(symptom_start, what="symptom_start")
+                ),
+                services=services,
+                regions=regions,
+                user_segments=user_segments,
+                stated=stated,
+                summary=summary,
+            )
+        )
+        return self
+
+
+def _severity(value: Severity | str) -> Severity:
+    return severity(value)
 
 
 class _Reviewing(_Open):
@@ -457,10 +637,11 @@ class _Reviewing(_Open):
 
     def review_rollbacks(
         self,
-        executors: Sequence[RollbackExecutor],
+        executors: Sequence[RollbackExecutor] | RollbackExecutor,
         *,
         actor: Actor | str,
         changes: Sequence[Change] | None = None,
+        timeout: float | dt.timedelta = _DEFAULT_TIMEOUT,
     ) -> Reviewed:
         """Ask the executors how the recent changes could be rolled back.
 
@@ -475,111 +656,28 @@ class _Reviewing(_Open):
             actor: Who reviews.
             changes: The changes to review; by default every gathered change
                 except dependency incidents, closest to the symptom start first.
+            timeout: How long each executor's ``options()`` may take (seconds or
+                a timedelta); the executors are asked at once for each change.
+                One still running then is a gap finding.
 
         Returns:
             The reviewed phase, where ``roll_back`` and ``mitigate`` exist.
         """
         core = self._enter("review_rollbacks")
-        who = as_actor(actor)
-        state = core.state
-        if changes is None:
-            ranking = state.ranking()
-            changes = [
-                c
-                for c in (
-                    *(s.change for s in ranking.suspects),
-                    *ranking.after_onset,
-                    *ranking.too_old,
-                )
-                if c.kind is not ChangeKind.DEPENDENCY
-            ]
-        options: list[RollbackOption] = []
-        uncovered: list[str] = []
-        gaps: list[str] = []
-        names = [adapter_name(e) for e in executors]
-        for name, executor in zip(names, executors, strict=True):
-            core.executors[name] = executor
-        for change in changes:
-            offered: list[RollbackOption] = []
-            for name, executor in zip(names, executors, strict=True):
-                answer, error = call_adapter(
-                    name, f"options for {change.id}", partial(executor.options, change)
-                )
-                found: list[RollbackOption] = []
-                if not error:
-                    found, error = checked_options(name, answer)
-                if error:
-                    gaps.append(error)
-                    continue
-                offered.extend(_with_caveats(o, change, state) for o in found)
-            if offered:
-                options.extend(offered)
-            else:
-                uncovered.append(change.id)
-        core.record(
-            RollbacksReviewed(
-                core.now(),
-                who,
-                tuple(options),
-                tuple(uncovered),
-                tuple(names),
+        runners = sources(executors, "executors", "options")
+        for runner in runners:
+            core.executors[adapter_name(runner)] = runner
+        core.run(
+            _rollback.review(
+                core.state,
+                core.now,
+                as_actor(actor),
+                executors=runners,
+                changes=changes,
+                timeout=seconds(timeout, "timeout"),
             )
         )
-        for error in gaps:
-            self._gap(core, who, "a rollback executor could not be asked", error)
-        if not options:
-            detail = (
-                "no changes were gathered to review"
-                if not changes
-                else "uncovered changes: " + ", ".join(uncovered)
-            )
-            core.record(
-                FindingRecorded(
-                    core.now(),
-                    who,
-                    Finding(FindingKind.NO_ROLLBACK_OPTION, "no rollback option was found", detail),
-                )
-            )
         return Reviewed(core)
-
-
-def _with_caveats(option: RollbackOption, change: Change, state: IncidentState) -> RollbackOption:
-    """Add the caveats the library can see from the gathered changes."""
-    caveats = list(option.caveats)
-    kinds = {c.kind for c in caveats}
-    impact = state.impact
-    assert impact is not None  # noqa: S101 - reviewing comes after the impact
-    if (
-        CaveatKind.SCHEMA_MIGRATION not in kinds
-        and change.attributes.get("schema_migration") == "true"
-    ):
-        caveats.append(Caveat(CaveatKind.SCHEMA_MIGRATION, f"{change.id} ran a schema migration"))
-    if CaveatKind.AUTOMATED_SYNC not in kinds and change.attributes.get("auto_sync") == "true":
-        caveats.append(
-            Caveat(
-                CaveatKind.AUTOMATED_SYNC,
-                f"{change.service} is synced automatically: pause the sync or it may re-apply "
-                f"{change.version or change.id}",
-            )
-        )
-    if CaveatKind.TARGET_IN_SYMPTOM_WINDOW not in kinds and option.to_version is not None:
-        for other in state.changes.values():
-            if (
-                other.service == change.service
-                and other.version == option.to_version
-                and other.started >= impact.symptom_start
-            ):
-                caveats.append(
-                    Caveat(
-                        CaveatKind.TARGET_IN_SYMPTOM_WINDOW,
-                        f"{option.to_version} was itself deployed at {other.started} "
-                        f"({other.id}), after the symptom began",
-                    )
-                )
-                break
-    if not option.supports_dry_run and CaveatKind.NO_DRY_RUN not in kinds:
-        caveats.append(Caveat(CaveatKind.NO_DRY_RUN, f"{option.executor} cannot rehearse it"))
-    return attrs.evolve(option, caveats=tuple(caveats))
 
 
 class _Intervening(_Open):
@@ -592,6 +690,7 @@ class _Intervening(_Open):
         actor: Actor | str,
         executor: RollbackExecutor | None = None,
         rehearse: bool = True,
+        timeout: float | dt.timedelta = _DEFAULT_TIMEOUT,
     ) -> Intervened:
         """Roll back through the executor: dry run first where it can, then for real.
 
@@ -604,6 +703,9 @@ class _Intervening(_Open):
             executor: The executor to use; by default the one named by the
                 option, as passed to ``review_rollbacks`` in this process.
             rehearse: Whether to dry-run first when the option supports it.
+            timeout: How long the dry run may take (seconds or a timedelta); a
+                hung rehearsal is a failed one. ``execute`` keeps its own
+                deadline, since a rollout may rightly take long.
 
         Returns:
             The intervened phase, where recovery is verified.
@@ -615,9 +717,11 @@ class _Intervening(_Open):
                 failure is in the journal and the incident stays in this phase.
         """
         core = self._enter("roll_back")
-        who = as_actor(actor)
         if option not in core.state.rollback_options():
-            msg = f"option {option.id!r} is not one of the latest review's options"
+            msg = (
+                f"option {getattr(option, 'id', option)!r} is not one of the latest review's "
+                "options"
+            )
             raise InvalidInputError(msg)
         runner = executor or core.executors.get(option.executor)
         if runner is None:
@@ -626,47 +730,18 @@ class _Intervening(_Open):
                 "(after a resume): pass executor=..."
             )
             raise InvalidInputError(msg)
-        rehearsal: RollbackResult | None = None
-        runner_name = adapter_name(runner)
-        if rehearse and option.supports_dry_run:
-            answer, error = call_adapter(runner_name, "dry run", lambda: runner.dry_run(option))
-            if not error:
-                rehearsal, error = checked_result(runner_name, answer)
-            if not error and rehearsal is not None and not rehearsal.succeeded:
-                error = f"{runner_name}: dry run failed: {rehearsal.detail}"
-            if error:
-                self._failed(
-                    core, who=who, option=option, rehearsal=rehearsal, result=None, error=error
-                )
-        answer, error = call_adapter(runner_name, "rollback", lambda: runner.execute(option))
-        result: RollbackResult | None = None
-        if not error:
-            result, error = checked_result(runner_name, answer)
-        if not error and result is not None and (result.dry_run or not result.succeeded):
-            error = f"{runner_name}: rollback failed: {result.detail}"
-        if error:
-            self._failed(
-                core, who=who, option=option, rehearsal=rehearsal, result=result, error=error
+        core.run(
+            _rollback.roll_back(
+                core.state,
+                core.now,
+                as_actor(actor),
+                option=option,
+                runner=runner,
+                rehearse=rehearse,
+                timeout=seconds(timeout, "timeout"),
             )
-        core.record(RollbackExecuted(core.now(), who, option, rehearsal, result))
-        return Intervened(core)
-
-    def _failed(
-        self,
-        core: _Core,
-        *,
-        who: Actor,
-        option: RollbackOption,
-        rehearsal: RollbackResult | None,
-        result: RollbackResult | None,
-        error: str,
-    ) -> NoReturn:
-        core.record(RollbackExecuted(core.now(), who, option, rehearsal, result, error))
-        raise RollbackFailedError(
-            f"{error}. The attempt is in the journal; the incident stays in phase "
-            f"{core.state.phase!r}: pick another option or mitigate.",
-            source=option.executor,
         )
+        return Intervened(core)
 
     def mitigate(
         self,
@@ -711,7 +786,7 @@ class _Verifying(_Open):
         traffic: Metric,
         baseline: float | dt.timedelta = 3600.0,
         policy: RecoveryPolicy | None = None,
-        timeout: float | dt.timedelta = _DEFAULT_QUERY_TIMEOUT,
+        timeout: float | dt.timedelta = _DEFAULT_TIMEOUT,
     ) -> Recovered | Self:
         """Decide from monitoring whether the symptom is gone.
 
@@ -741,60 +816,19 @@ class _Verifying(_Open):
                 was ongoing at assessment.
         """
         core = self._enter("verify_recovery")
-        who = as_actor(actor)
-        state = core.state
-        impact = state.impact
-        assert impact is not None  # noqa: S101 - verification comes after the impact
-        blocker = state.verification_blocker()
-        if blocker is not None:
-            raise ProtocolViolation(self.PHASE, "verify_recovery", blocker)
-        now = core.now()
-        since = state.intervention_at or impact.symptom_start
-        baseline_end = impact.symptom_start
-        baseline_start = baseline_end.subtract(seconds=_seconds(baseline, "baseline"))
-        (error_series, error_gap), (traffic_series, traffic_gap) = _fetch_all(
-            [errors, traffic], baseline_start, now, _seconds(timeout, "timeout")
-        )
-        if error_series is None or traffic_series is None:
-            reasons = tuple(r for r in (error_gap, traffic_gap) if r)
-            verdict = RecoveryVerdict(
-                RecoveryOutcome.INCONCLUSIVE,
-                (*reasons, "without data there is no recovery"),
-                monitoring_gap=True,
-            )
-        else:
-            verdict = check_recovery(
-                error_series,
-                traffic_series,
-                baseline_start=baseline_start,
-                baseline_end=baseline_end,
-                intervention_at=since,
-                until=now,
-                step=errors.step,
+        core.run(
+            _verify.verify(
+                core.state,
+                core.now,
+                as_actor(actor),
+                errors=errors,
+                traffic=traffic,
+                baseline=seconds(baseline, "baseline"),
                 policy=policy,
-            )
-        core.record(
-            RecoveryChecked(
-                now,
-                who,
-                verdict,
-                since,
-                baseline_start,
-                baseline_end,
-                error_series,
-                traffic_series,
+                timeout=seconds(timeout, "timeout"),
             )
         )
-        if verdict.monitoring_gap:
-            self._gap(
-                core,
-                who,
-                "recovery could not be verified from monitoring",
-                "; ".join(verdict.reasons),
-            )
-        for warning in (*_warned(error_series), *_warned(traffic_series)):
-            self._gap(core, who, "a metric source warned about its answer", warning)
-        if verdict.outcome is RecoveryOutcome.RECOVERED:
+        if core.state.phase == "recovered":
             return Recovered(core)
         return type(self)(core)
 
@@ -803,68 +837,6 @@ class _Verifying(_Open):
         """The verdict of the latest recovery check, if any."""
         checks = self._core.state.checks
         return checks[-1].verdict if checks else None
-
-
-def _current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
-    """Detect the onset of the symptom this incident is about, in the error series.
-
-    The detector reports the first clear shift of the series. One that was
-    over before the incident was detected is an earlier episode, not this
-    symptom: look again after it ended, a few times at most.
-    """
-    from incidentkit.analysis._onset import detect_onset  # noqa: PLC0415 - only when used
-
-    offset = 0
-    rest = series
-    for _ in range(_ONSET_EPISODES):
-        onset = detect_onset(rest)
-        if onset is None or onset.ended_at is None or onset.ended_at > detected:
-            if onset is None or offset == 0:
-                return onset
-            end_index = None if onset.end_index is None else onset.end_index + offset
-            index = onset.index + offset
-            explanation = onset.explanation.replace(f"(sample {onset.index})", f"(sample {index})")
-            return attrs.evolve(onset, index=index, end_index=end_index, explanation=explanation)
-        assert onset.end_index is not None  # noqa: S101 - set together with ended_at
-        offset += onset.end_index
-        rest = attrs.evolve(series, samples=series.samples[offset:])
-    return None
-
-
-def _warned(series: Series | None) -> list[str]:
-    """Return a gap text for each warning the source attached to ``series``."""
-    if series is None:
-        return []
-    source, query = series.query.source, series.query.query
-    return [f"{source}: {query!r}: the source warned: {w}" for w in series.warnings]
-
-
-def _metric_key(metric: Metric) -> tuple[int, str, float, str]:
-    return (id(metric.source), metric.query, metric.step, metric.unit)
-
-
-def _fetch_all(
-    metrics: Sequence[Metric], start: pendulum.DateTime, end: pendulum.DateTime, timeout: float
-) -> list[tuple[Series | None, str]]:
-    """Query every metric at once, each within ``timeout``; a series or why there is none."""
-    answers = call_concurrently(
-        [
-            (
-                adapter_name(m.source),
-                f"query {m.query!r}",
-                partial(m.source.query_range, m.query, start, end, m.step),
-            )
-            for m in metrics
-        ],
-        timeout,
-    )
-    out: list[tuple[Series | None, str]] = []
-    for metric, answer in zip(metrics, answers, strict=True):
-        if answer.error:
-            out.append((None, answer.error))
-        else:
-            out.append(checked_series(adapter_name(metric.source), answer.result))
-    return out
 
 
 class _DiagnosingOverride(_Open):
@@ -884,23 +856,35 @@ class _DiagnosingOverride(_Open):
         return Diagnosing(core)
 
 
+class _Assessed(_Phase):
+    """Phases in which the impact is always known."""
+
+    @property
+    def impact(self) -> Impact:
+        """The impact as it stands (assessed, then updated)."""
+        impact = self._core.state.impact
+        assert impact is not None  # noqa: S101 - these phases come after the assessment
+        return impact
+
+
 class Declared(_DiagnosingOverride):
     """**Phase**: the incident is open; assess the impact first.
 
-    Allowed: :meth:`note`, :meth:`finding`, :meth:`assess_impact`, and the
-    override :meth:`diagnose_without_recovery`.
+    Allowed: :meth:`note`, :meth:`finding`, :meth:`hand_over`,
+    :meth:`follow_up`, :meth:`assess_impact`, and the override
+    :meth:`diagnose_without_recovery`.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "declared"
+    PHASE: ClassVar[Phase] = "declared"
 
-    def assess_impact(  # noqa: C901, PLR0912, PLR0915 - each input feeds one figure
+    def assess_impact(
         self,
         *,
         actor: Actor | str,
         ongoing: bool,
-        severity: Severity | None = None,
+        severity: Severity | str | None = None,
         symptom_start: dt.datetime | float | None = None,
         services: Sequence[str] = (),
         regions: Sequence[str] = (),
@@ -912,7 +896,7 @@ class Declared(_DiagnosingOverride):
         measures: Sequence[Measure] = (),
         stated: Sequence[Figure] = (),
         summary: str = "",
-        timeout: float | dt.timedelta = _DEFAULT_QUERY_TIMEOUT,
+        timeout: float | dt.timedelta = _DEFAULT_TIMEOUT,
     ) -> Assessed:
         """Record the blast radius: who is affected, how badly, whether it is ongoing.
 
@@ -954,199 +938,48 @@ class Declared(_DiagnosingOverride):
                 suggested (no ``errors`` and ``slo``, or no error data), the
                 symptom start is in the future, or the timeout is not positive.
         """
-        # The analysis loads on first use, not with `import incidentkit`.
-        from incidentkit.analysis._impact import impact_numbers  # noqa: PLC0415
-
         core = self._enter("assess_impact")
-        who = as_actor(actor)
-        deadline = _seconds(timeout, "timeout")
-        state = core.state
-        now = core.now()
-        detected = state.declared.detected_at
-        given_start = (
-            None if symptom_start is None else to_instant(symptom_start, what="symptom_start")
-        )
-        if given_start is not None and given_start > now:
-            msg = f"symptom_start {given_start} is in the future (now is {now})"
-            raise InvalidInputError(msg)
-        figures = [attrs.evolve(f, measured=False) for f in stated]
-        measurements: list[Measurement] = []
-        gaps: list[str] = []
-
-        # Monitoring first: the onset and the burn rates need the longest window.
-        onset: Onset | None = None
-        numbers: ImpactNumbers | None = None
-        lookback_start = (given_start or detected).subtract(seconds=_ONSET_LOOKBACK)
-        fetched: dict[str, Series] = {}
-        # Each metric is queried once, over the longest window. Keyed by the source's
-        # identity, not the Metric's hash: an adapter need not be hashable.
-        read: dict[tuple[int, str, float, str], Series] = {}
-        wanted = [
-            (label, metric)
-            for label, metric in (("errors", errors), ("traffic", traffic), ("users", users))
-            if metric is not None
-        ]
-        answers = _fetch_all([m for _label, m in wanted], lookback_start, now, deadline)
-        for (label, metric), (series, error) in zip(wanted, answers, strict=True):
-            if series is None:
-                gaps.append(error)
-                continue
-            fetched[label] = series
-            read[_metric_key(metric)] = series
-            gaps.extend(_warned(series))
-            measurements.append(Measurement(label, "series", None, series))
-        error_series = fetched.get("errors")
-        if error_series is not None and not error_series.present():
-            gaps.append(f"{error_series.query.source}: {error_series.query.query!r} has no samples")
-            error_series = None
-        if error_series is not None and given_start is None:
-            onset = _current_onset(error_series, detected)
-            if onset is None or onset.at > now:
-                onset = None
-                gaps.append(
-                    f"no onset found in {error_series.query.query!r}; the symptom start is "
-                    "taken as the detection time"
-                )
-        start = given_start or (onset.at if onset is not None else detected)
-        if error_series is not None and slo is not None:
-            numbers = impact_numbers(
-                error_series,
+        core.run(
+            _impact.assess(
+                core.state,
+                core.now,
+                as_actor(actor),
+                ongoing=ongoing,
+                severity=None if severity is None else _severity(severity),
+                symptom_start=(
+                    None
+                    if symptom_start is None
+                    else to_instant(symptom_start, what="symptom_start")
+                ),
+                services=services,
+                regions=regions,
+                user_segments=user_segments,
+                errors=errors,
+                traffic=traffic,
+                users=users,
                 slo=slo,
-                at=now,
-                symptom_start=start,
-                traffic=fetched.get("traffic"),
-                users=fetched.get("users"),
+                measures=measures,
+                stated=stated,
+                summary=summary,
+                timeout=seconds(timeout, "timeout"),
             )
-            evidence = Evidence.metric(error_series.query.query)
-            for rate in numbers.burn_rates:
-                if rate.burn is not None:
-                    name = f"burn_rate_{_window_label(rate.window)}"
-                    figures.append(
-                        Figure(name, rate.burn, "x budget", measured=True, evidence=evidence)
-                    )
-            if numbers.share_of_requests is not None:
-                figures.append(
-                    Figure(
-                        "share_of_requests_failing",
-                        numbers.share_of_requests,
-                        "ratio",
-                        measured=True,
-                        evidence=evidence,
-                    )
-                )
-            if numbers.affected_users is not None and users is not None:
-                figures.append(
-                    Figure(
-                        "affected_users",
-                        numbers.affected_users,
-                        users.unit or "users",
-                        measured=True,
-                        evidence=Evidence.metric(users.query),
-                    )
-                )
-        if severity is None:
-            if numbers is None or all(rate.burn is None for rate in numbers.burn_rates):
-                msg = (
-                    "give severity=..., or errors=Metric(...) and slo=... with error data "
-                    "so that one can be suggested"
-                )
-                raise InvalidInputError(msg)
-            severity = numbers.suggested_severity
-
-        # The measures' own metrics, each queried once and all at once, over the symptom.
-        own = {_metric_key(m.metric): m.metric for m in measures}
-        for key in read:
-            own.pop(key, None)
-        extra = dict(zip(own, _fetch_all(list(own.values()), start, now, deadline), strict=True))
-        for answer, _error in extra.values():
-            gaps.extend(_warned(answer))
-        for measure in measures:
-            already = read.get(_metric_key(measure.metric))
-            if already is not None:
-                series, error = (
-                    attrs.evolve(already, samples=already.between(start, now.add(microseconds=1))),
-                    "",
-                )
-            else:
-                series, error = extra[_metric_key(measure.metric)]
-            if series is None:
-                gaps.append(error)
-                continue
-            values = [v for _at, v in series.present()]
-            if not values:
-                source = adapter_name(measure.metric.source)
-                gaps.append(
-                    f"{source}: {measure.metric.query!r} has no samples between {start} and {now}"
-                )
-                measurements.append(Measurement(measure.name, measure.reduce, None, series))
-                continue
-            value = _reduce(values, measure.reduce)
-            measurements.append(Measurement(measure.name, measure.reduce, value, series))
-            figures.append(
-                Figure(
-                    measure.name,
-                    value,
-                    measure.metric.unit,
-                    measured=True,
-                    evidence=Evidence.metric(measure.metric.query),
-                )
-            )
-        impact = Impact(
-            severity,
-            bool(ongoing),
-            start,
-            tuple(services) or state.declared.services,
-            tuple(regions),
-            tuple(user_segments),
-            tuple(figures),
-            summary,
         )
-        core.record(ImpactAssessed(now, who, impact, tuple(measurements), onset, numbers))
-        for error in gaps:
-            self._gap(core, who, "an impact figure could not be measured", error)
-        if not impact.measured:
-            self._gap(
-                core,
-                who,
-                "impact not measurable from monitoring",
-                "every figure of the impact assessment was stated by a person",
-            )
         return Assessed(core)
 
 
-def _window_label(seconds: float) -> str:
-    return f"{seconds / 3600:g}h" if seconds % 3600 == 0 else f"{seconds / 60:g}m"
-
-
-def _reduce(values: list[float], how: str) -> float:
-    if how == "max":
-        return max(values)
-    if how == "min":
-        return min(values)
-    if how == "last":
-        return values[-1]
-    return math.fsum(values) / len(values)
-
-
-class Assessed(_Gathering, _Reviewing, _Verifying, _DiagnosingOverride):
+class Assessed(_Assessed, _AfterImpact, _Reviewing, _Verifying, _DiagnosingOverride):
     """**Phase**: the impact is known; gather what changed and review rollbacks.
 
     Allowed: :meth:`note`, :meth:`finding`, :meth:`gather_changes`,
-    :meth:`review_rollbacks`, :meth:`verify_recovery` (only when the impact was
-    not ongoing at assessment), and the overrides :meth:`skip_rollback_review`
-    and :meth:`diagnose_without_recovery`.
+    :meth:`update_impact`, :meth:`review_rollbacks`, :meth:`verify_recovery`
+    (only when the impact is not ongoing), :meth:`hand_over`,
+    :meth:`follow_up`, and the overrides :meth:`skip_rollback_review` and
+    :meth:`diagnose_without_recovery`.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "assessed"
-
-    @property
-    def impact(self) -> Impact:
-        """The impact as assessed."""
-        impact = self._core.state.impact
-        assert impact is not None  # noqa: S101
-        return impact
+    PHASE: ClassVar[Phase] = "assessed"
 
     @property
     def onset(self) -> Onset | None:
@@ -1169,18 +1002,19 @@ class Assessed(_Gathering, _Reviewing, _Verifying, _DiagnosingOverride):
         return Reviewed(self._override("skip_rollback_review", actor, reason))
 
 
-class Reviewed(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOverride):
+class Reviewed(_Assessed, _AfterImpact, _Reviewing, _Intervening, _Verifying, _DiagnosingOverride):
     """**Phase**: the rollback options are known; intervene.
 
     Allowed: :meth:`roll_back`, :meth:`mitigate`, :meth:`review_rollbacks`
-    again, :meth:`gather_changes`, notes and findings, :meth:`verify_recovery`
-    (after an earlier intervention, or when the impact was not ongoing),
+    again, :meth:`gather_changes`, :meth:`update_impact`, notes, findings,
+    :meth:`hand_over`, :meth:`follow_up`, :meth:`verify_recovery` (after an
+    earlier intervention, or when the impact is not ongoing),
     :meth:`diagnose_without_recovery`.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "reviewed"
+    PHASE: ClassVar[Phase] = "reviewed"
 
     @property
     def rollback_options(self) -> tuple[RollbackOption, ...]:
@@ -1194,17 +1028,20 @@ class Reviewed(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOver
         return () if review is None else review.uncovered
 
 
-class Intervened(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOverride):
+class Intervened(
+    _Assessed, _AfterImpact, _Reviewing, _Intervening, _Verifying, _DiagnosingOverride
+):
     """**Phase**: an intervention was made; verify recovery in monitoring.
 
     Allowed: :meth:`verify_recovery`, another :meth:`roll_back` or
     :meth:`mitigate`, :meth:`review_rollbacks` again, :meth:`gather_changes`,
-    notes, findings and :meth:`diagnose_without_recovery`.
+    :meth:`update_impact`, notes, findings, :meth:`hand_over`,
+    :meth:`follow_up` and :meth:`diagnose_without_recovery`.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "intervened"
+    PHASE: ClassVar[Phase] = "intervened"
 
     @property
     def rollback_options(self) -> tuple[RollbackOption, ...]:
@@ -1212,15 +1049,17 @@ class Intervened(_Gathering, _Reviewing, _Intervening, _Verifying, _DiagnosingOv
         return self._core.state.rollback_options()
 
 
-class Recovered(_Gathering):
+class Recovered(_Assessed, _AfterImpact):
     """**Phase**: recovery is verified in monitoring; diagnosis may begin.
 
-    Allowed: :meth:`begin_diagnosis`, :meth:`gather_changes`, notes and findings.
+    Allowed: :meth:`begin_diagnosis`, :meth:`gather_changes`,
+    :meth:`update_impact`, notes, findings, :meth:`hand_over` and
+    :meth:`follow_up`.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "recovered"
+    PHASE: ClassVar[Phase] = "recovered"
 
     @property
     def verdict(self) -> RecoveryVerdict:
@@ -1238,17 +1077,19 @@ class Recovered(_Gathering):
         return Diagnosing(core)
 
 
-class Diagnosing(_Gathering):
+class Diagnosing(_AfterImpact):
     """**Phase**: find the cause: hypotheses tied to evidence, and the checklist.
 
     Allowed: :meth:`hypothesis`, :meth:`reject_hypothesis`, :meth:`check`,
-    :meth:`waive`, :meth:`gather_changes`, notes, findings, and :meth:`resolve`
-    once every checklist item is checked or waived.
+    :meth:`waive`, :meth:`gather_changes`, :meth:`update_impact` (once the
+    impact was assessed), notes, findings, :meth:`hand_over`,
+    :meth:`follow_up`, and :meth:`resolve` once every checklist item is
+    checked or waived.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "diagnosing"
+    PHASE: ClassVar[Phase] = "diagnosing"
 
     @property
     def open_items(self) -> tuple[ChecklistItem, ...]:
@@ -1260,27 +1101,6 @@ class Diagnosing(_Gathering):
         """The hypotheses by id, with their statements (rejected ones included)."""
         return {h: e.statement for h, e in self._core.state.hypotheses.items()}
 
-    def _evidence(self, evidence: Sequence[Evidence], what: str) -> tuple[Evidence, ...]:
-        state = self._core.state
-        items = tuple(evidence)
-        if not items:
-            msg = f"{what} needs at least one piece of evidence"
-            raise InvalidInputError(msg)
-        change_ids = {change.id for change in state.changes.values()}
-        for item in items:
-            if not isinstance(item, Evidence):  # pyright: ignore[reportUnnecessaryIsInstance]
-                msg = f"evidence must be Evidence values, not {type(item).__name__}"
-                raise InvalidInputError(msg)
-            if item.kind == "change" and item.ref not in change_ids:
-                msg = f"evidence points at change {item.ref!r}, which was never gathered"
-                raise InvalidInputError(msg)
-            if item.kind == "entry" and not (
-                item.ref.isdigit() and int(item.ref) < len(state.events)
-            ):
-                msg = f"evidence points at journal entry {item.ref}, which does not exist"
-                raise InvalidInputError(msg)
-        return items
-
     def hypothesis(
         self, statement: str, *, actor: Actor | str, evidence: Sequence[Evidence]
     ) -> Self:
@@ -1290,16 +1110,7 @@ class Diagnosing(_Gathering):
             This phase; the hypothesis id is ``H1``, ``H2``, ... in order.
         """
         core = self._enter("hypothesis")
-        hypothesis_id = f"H{len(core.state.hypotheses) + 1}"
-        core.record(
-            HypothesisRecorded(
-                core.now(),
-                as_actor(actor),
-                hypothesis_id,
-                _text(statement, "a hypothesis"),
-                self._evidence(evidence, "a hypothesis"),
-            )
-        )
+        core.run(_diagnosis.hypothesis(core.state, core.now, as_actor(actor), statement, evidence))
         return self
 
     def reject_hypothesis(self, hypothesis_id: str, *, actor: Actor | str, reason: str) -> Self:
@@ -1309,11 +1120,7 @@ class Diagnosing(_Gathering):
             This phase.
         """
         core = self._enter("reject_hypothesis")
-        core.record(
-            HypothesisRejected(
-                core.now(), as_actor(actor), hypothesis_id, _text(reason, "a rejection's reason")
-            )
-        )
+        core.run(_diagnosis.reject(core.now, as_actor(actor), hypothesis_id, reason))
         return self
 
     def check(self, item: ChecklistItem, *, actor: Actor | str, conclusion: str) -> Self:
@@ -1324,23 +1131,7 @@ class Diagnosing(_Gathering):
                 incident: gather from one, or waive the item with a reason.
         """
         core = self._enter("check")
-        sources = core.state.consulted[item]
-        if not sources:
-            raise ProtocolViolation(
-                self.PHASE,
-                "check",
-                f"no {item.value} source answered during this incident: gather_changes "
-                f"from one first, or waive({item}, reason=...)",
-            )
-        core.record(
-            ChecklistItemChecked(
-                core.now(),
-                as_actor(actor),
-                item,
-                tuple(sources),
-                _text(conclusion, "a checklist conclusion"),
-            )
-        )
+        core.run(_diagnosis.check(core.state, core.now, as_actor(actor), item, conclusion))
         return self
 
     def waive(self, item: ChecklistItem, *, actor: Actor | str, reason: str) -> Self:
@@ -1350,11 +1141,7 @@ class Diagnosing(_Gathering):
             This phase.
         """
         core = self._enter("waive")
-        core.record(
-            ChecklistItemWaived(
-                core.now(), as_actor(actor), item, _text(reason, "a waiver's reason")
-            )
-        )
+        core.run(_diagnosis.waive(core.now, as_actor(actor), item, reason))
         return self
 
     def resolve(
@@ -1366,33 +1153,28 @@ class Diagnosing(_Gathering):
             ProtocolViolation: A checklist item is neither checked nor waived.
         """
         core = self._enter("resolve")
-        core.record(
-            IncidentResolved(
-                core.now(),
-                as_actor(actor),
-                _text(root_cause, "the root cause"),
-                self._evidence(evidence, "the root cause"),
-            )
-        )
+        core.run(_diagnosis.resolve(core.state, core.now, as_actor(actor), root_cause, evidence))
         return Resolved(core)
 
 
 class Resolved(_Phase):
-    """**Phase**: the incident is resolved; its record is closed.
+    """**Phase**: the incident is resolved; its resolution cannot change.
 
-    Allowed: :meth:`report`.
+    Allowed: :meth:`report`, and on the same hash chain :meth:`follow_up`
+    action items, :meth:`note` and :meth:`correct_clock`.
 
     .. versionadded:: 0.1.0
     """
 
-    PHASE: ClassVar[str] = "resolved"
+    PHASE: ClassVar[Phase] = "resolved"
 
     def report(self) -> Report:
         """Build the post-mortem report: impact, timeline, interventions, findings.
 
         Reading a resolved incident's report never goes stale.
         """
-        from incidentkit._report import build_report  # noqa: PLC0415 - avoid a cycle
+        # The report module loads on first use, not with `import incidentkit`.
+        from incidentkit._report import build_report  # noqa: PLC0415
 
         return build_report(self._core.state, self._core.journal.head)
 
@@ -1402,10 +1184,32 @@ AnyPhase: TypeAlias = (
 )
 """Any phase; what :meth:`Incident.resume` returns, for the caller to narrow."""
 
-_PHASE_CLASSES: dict[str, type[AnyPhase]] = {
+_PHASE_CLASSES: dict[Phase, type[AnyPhase]] = {
     cls.PHASE: cls
     for cls in (Declared, Assessed, Reviewed, Intervened, Recovered, Diagnosing, Resolved)
 }
+
+
+def _check_phase_classes() -> None:
+    """Check, at import, that each phase class has exactly the steps the rule table allows.
+
+    The classes must be written out for the type checkers; this keeps them
+    and the table from ever disagreeing.
+    """
+    problems = [
+        f"{cls.__name__}.{step.name} "
+        + ("is missing" if phase in step.allowed else "exists but is not allowed")
+        for phase in PHASES
+        for cls in (_PHASE_CLASSES[phase],)
+        for step in STEPS
+        if hasattr(cls, step.name) != (phase in step.allowed)
+    ]
+    if tuple(_PHASE_CLASSES) != PHASES or problems:  # pragma: no cover - a defect at import
+        msg = "the phase classes disagree with the rule table: " + "; ".join(problems)
+        raise RuntimeError(msg)
+
+
+_check_phase_classes()
 
 
 class Incident:
@@ -1461,7 +1265,7 @@ class Incident:
         clock = clock or SystemClock()
         now = to_instant(clock.now(), what="the clock's now()")
         names = (services,) if isinstance(services, str) else tuple(services)
-        if not names or not all(_is_text(n) for n in names):
+        if not names or not all(is_text(n) for n in names):
             msg = "services must name at least one affected service"
             raise InvalidInputError(msg)
         detected = now if detected_at is None else to_instant(detected_at, what="detected_at")
@@ -1490,6 +1294,7 @@ class Incident:
     def resume(
         journal: str | os.PathLike[str],
         *,
+        anchor: Anchor | str | None = None,
         clock: Clock | None = None,
         lock_timeout: float = 10.0,
     ) -> AnyPhase:
@@ -1501,6 +1306,8 @@ class Incident:
 
         Args:
             journal: The journal file.
+            anchor: The head kept elsewhere (an :class:`Anchor` or its text):
+                a journal shorter than it or diverging from it is refused.
             clock: Where to read the time; by default the system clock.
             lock_timeout: How long to wait for another writer's lock, in seconds.
 
@@ -1514,31 +1321,40 @@ class Incident:
         records = store.records
         if not records:
             raise JournalCorruptedError(f"{store.path} holds no events", path=str(store.path))
-        state: IncidentState | None = None
-        for record in records:
-            try:
-                event = structure_event(record.body)
-            except Exception as exc:  # any structuring failure is corruption
-                raise JournalCorruptedError(
-                    f"{store.path}: record {record.seq} is not a valid event: {exc}",
-                    path=str(store.path),
-                ) from exc
-            if state is None:
-                if not isinstance(event, IncidentDeclared):
-                    raise JournalCorruptedError(
-                        f"{store.path}: the first record is {event.TYPE}, not incident_declared",
-                        path=str(store.path),
-                    )
-                state = IncidentState(event)
-                continue
-            try:
-                state.validate(event)
-            except ProtocolViolation as exc:
-                raise JournalCorruptedError(
-                    f"{store.path}: record {record.seq} breaks the protocol: {exc}",
-                    path=str(store.path),
-                ) from exc
-            state.apply(record.seq, event)
-        assert state is not None  # noqa: S101 - records is not empty
+        if anchor is not None:
+            _check_anchor(store, Anchor.parse(anchor) if isinstance(anchor, str) else anchor)
+        first = records[0]
+        try:
+            declared = structure_event(first.body)
+        except Exception as exc:  # any structuring failure is corruption
+            raise JournalCorruptedError(
+                f"{store.path}: record {first.seq} is not a valid event: {exc}",
+                path=str(store.path),
+            ) from exc
+        if not isinstance(declared, IncidentDeclared):
+            raise JournalCorruptedError(
+                f"{store.path}: the first record is {declared.TYPE}, not incident_declared",
+                path=str(store.path),
+            )
+        state = IncidentState(declared)
+        for record in records[1:]:
+            state.apply(record.seq, _checked_event(store, record, state))
         core = _Core(store, state, clock or SystemClock())
         return _PHASE_CLASSES[state.phase](core)
+
+
+def _check_anchor(store: Journal, anchor: Anchor) -> None:
+    """Refuse a journal shorter than the anchor kept elsewhere, or diverging from it."""
+    records = store.records
+    if anchor.seq >= len(records):
+        msg = (
+            f"{store.path} holds {len(records)} record(s) but the anchor kept elsewhere is at "
+            f"record {anchor.seq}: records were removed since the anchor was taken"
+        )
+        raise JournalCorruptedError(msg, path=str(store.path))
+    if records[anchor.seq].digest != anchor.digest:
+        msg = (
+            f"{store.path}: record {anchor.seq} is not the one the anchor names ({anchor}): "
+            "the journal diverges from the chain the anchor was taken on"
+        )
+        raise JournalCorruptedError(msg, path=str(store.path))

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import attrs
 import pendulum
+from typing_extensions import assert_never
 
 from incidentkit._events import (
     ChangesGathered,
     ChecklistItemChecked,
     ChecklistItemWaived,
+    ClockCorrected,
     DiagnosisBegun,
     Event,
     FindingRecorded,
+    FollowUpAdded,
     HypothesisRecorded,
     HypothesisRejected,
     ImpactAssessed,
+    ImpactUpdated,
     IncidentDeclared,
+    IncidentResolved,
     MitigationApplied,
     NoteAdded,
     OverrideRecorded,
     RecoveryChecked,
+    RoleHandedOver,
     RollbackExecuted,
     RollbacksReviewed,
 )
+from incidentkit._model import Impact
 from incidentkit._recovery import RecoveryOutcome
 from incidentkit._state import IncidentState
 
@@ -55,59 +62,91 @@ class TimelineEntry:
     offset: float | None = None
 
 
-def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one line per event type
+def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one arm per event type
     """Return a one-line, plain-words description of a journal event."""
-    if isinstance(event, IncidentDeclared):
-        return f"incident declared: {event.title} ({event.detection.value})"
-    if isinstance(event, NoteAdded):
-        return f"note: {event.text}"
-    if isinstance(event, FindingRecorded):
-        return f"finding ({event.finding.kind.value}): {event.finding.summary}"
-    if isinstance(event, ImpactAssessed):
-        impact = event.impact
-        figures = ", ".join(
-            f"{f.name} {f.value:.4g}{' ' + f.unit if f.unit else ''}"
-            f"{'' if f.measured else ' (stated)'}"
-            for f in impact.figures
-        )
-        state = "ongoing" if impact.ongoing else "not ongoing"
-        return f"impact assessed: {impact.severity.value}, {state}" + (
-            f"; {figures}" if figures else ""
-        )
-    if isinstance(event, ChangesGathered):
-        failed = [o.source for o in event.sources if not o.ok]
-        text = f"changes gathered: {len(event.changes)} from {len(event.sources)} sources"
-        return text + (f" ({', '.join(failed)} failed)" if failed else "")
-    if isinstance(event, RollbacksReviewed):
-        return (
-            f"rollbacks reviewed: {len(event.options)} options, "
-            f"{len(event.uncovered)} changes without one"
-        )
-    if isinstance(event, RollbackExecuted):
-        if event.succeeded:
-            live = event.result.live_version if event.result else None
-            return f"rolled back: {event.option.describe()}" + (f"; live: {live}" if live else "")
-        return f"rollback failed: {event.option.describe()}: {event.error}"
-    if isinstance(event, MitigationApplied):
-        return (
-            f"mitigated ({event.kind.value}): {event.action}; "
-            f"not a rollback because {event.why_not_rollback}"
-        )
-    if isinstance(event, RecoveryChecked):
-        return f"recovery checked: {event.verdict.outcome.value}: {event.verdict.reasons[0]}"
-    if isinstance(event, OverrideRecorded):
-        return f"OVERRIDE {event.step} ({event.from_phase} -> {event.to_phase}): {event.reason}"
-    if isinstance(event, DiagnosisBegun):
-        return "diagnosis begun"
-    if isinstance(event, HypothesisRecorded):
-        return f"hypothesis {event.hypothesis_id}: {event.statement}"
-    if isinstance(event, HypothesisRejected):
-        return f"hypothesis {event.hypothesis_id} rejected: {event.reason}"
-    if isinstance(event, ChecklistItemChecked):
-        return f"checked {event.item.value} against {', '.join(event.sources)}: {event.conclusion}"
-    if isinstance(event, ChecklistItemWaived):
-        return f"waived {event.item.value}: {event.reason}"
-    return f"resolved: {event.root_cause}"
+    match event:
+        case IncidentDeclared():
+            return f"incident declared: {event.title} ({event.detection.value})"
+        case NoteAdded():
+            return f"note: {event.text}"
+        case FindingRecorded():
+            return f"finding ({event.finding.kind.value}): {event.finding.summary}"
+        case ImpactAssessed():
+            return "impact assessed: " + _describe_impact(event.impact)
+        case ImpactUpdated():
+            return (
+                f"impact updated ({event.escalation}, was {event.previous_severity.value}): "
+                f"{_describe_impact(event.impact)}; because {event.reason}"
+            )
+        case ChangesGathered():
+            failed = [o.source for o in event.sources if not o.ok]
+            sources = _plural(len(event.sources), "source")
+            text = f"changes gathered: {len(event.changes)} from {sources}"
+            return text + (f" ({', '.join(failed)} failed)" if failed else "")
+        case RollbacksReviewed():
+            return (
+                f"rollbacks reviewed: {_plural(len(event.options), 'option')}, "
+                f"{_plural(len(event.uncovered), 'change')} without one"
+            )
+        case RollbackExecuted():
+            if event.succeeded:
+                live = event.result.live_version if event.result else None
+                return f"rolled back: {event.option.describe()}" + (
+                    f"; live: {live}" if live else ""
+                )
+            return f"rollback failed: {event.option.describe()}: {event.error}"
+        case MitigationApplied():
+            return (
+                f"mitigated ({event.kind.value}): {event.action}; "
+                f"not a rollback because {event.why_not_rollback}"
+            )
+        case RecoveryChecked():
+            return f"recovery checked: {event.verdict.outcome.value}: {event.verdict.reasons[0]}"
+        case OverrideRecorded():
+            return f"OVERRIDE {event.step} ({event.from_phase} -> {event.to_phase}): {event.reason}"
+        case DiagnosisBegun():
+            return "diagnosis begun"
+        case HypothesisRecorded():
+            return f"hypothesis {event.hypothesis_id}: {event.statement}"
+        case HypothesisRejected():
+            return f"hypothesis {event.hypothesis_id} rejected: {event.reason}"
+        case ChecklistItemChecked():
+            return (
+                f"checked {event.item.value} against {', '.join(event.sources)}: {event.conclusion}"
+            )
+        case ChecklistItemWaived():
+            return f"waived {event.item.value}: {event.reason}"
+        case IncidentResolved():
+            return f"resolved: {event.root_cause}"
+        case RoleHandedOver():
+            role = event.role.value.replace("_", " ")
+            was = f" (from {event.previous})" if event.previous else ""
+            note = f": {event.note}" if event.note else ""
+            return f"{role} handed to {event.to}{was}{note}"
+        case FollowUpAdded():
+            notes = f" ({event.notes})" if event.notes else ""
+            return f"follow-up {event.item_id} for {event.owner}: {event.action}{notes}"
+        case ClockCorrected():
+            return (
+                f"CLOCK CORRECTED: time goes on from {event.at}, before the last recorded "
+                f"{event.latest_before}: {event.reason}"
+            )
+        case _:
+            assert_never(event)
+
+
+def _plural(count: int, noun: str) -> str:
+    """Return ``"1 source"`` or ``"3 sources"``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _describe_impact(impact: Impact) -> str:
+    figures = ", ".join(
+        f"{f.name} {f.value:.4g}{' ' + f.unit if f.unit else ''}{'' if f.measured else ' (stated)'}"
+        for f in impact.figures
+    )
+    state = "ongoing" if impact.ongoing else "not ongoing"
+    return f"{impact.severity.value}, {state}" + (f"; {figures}" if figures else "")
 
 
 def build_timeline(state: IncidentState) -> list[TimelineEntry]:

@@ -1,0 +1,87 @@
+"""Reading metrics for a step: every query at once, each within a deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Final
+
+import attrs
+import pendulum
+
+from incidentkit._gather import adapter_name, call_concurrently, checked_series
+from incidentkit._model import Series
+from incidentkit._specs import Metric
+
+if TYPE_CHECKING:
+    from incidentkit.analysis._onset import Onset
+
+__all__ = ["MetricKey", "current_onset", "fetch_all", "metric_key", "warned"]
+
+_ONSET_EPISODES: Final = 4  # earlier, finished episodes skipped before giving up on an onset
+
+MetricKey = tuple[int, str, float, str]
+"""A metric's identity: its source's identity (an adapter need not be hashable) and query."""
+
+
+def metric_key(metric: Metric) -> MetricKey:
+    """Return the identity of ``metric``, so that each is queried once."""
+    return (id(metric.source), metric.query, metric.step, metric.unit)
+
+
+def fetch_all(
+    metrics: Sequence[Metric], start: pendulum.DateTime, end: pendulum.DateTime, timeout: float
+) -> list[tuple[Series | None, str]]:
+    """Query every metric at once, each within ``timeout``; a series or why there is none."""
+    answers = call_concurrently(
+        [
+            (
+                adapter_name(m.source),
+                f"query {m.query!r}",
+                partial(m.source.query_range, m.query, start, end, m.step),
+            )
+            for m in metrics
+        ],
+        timeout,
+    )
+    out: list[tuple[Series | None, str]] = []
+    for metric, answer in zip(metrics, answers, strict=True):
+        if answer.error:
+            out.append((None, answer.error))
+        else:
+            out.append(checked_series(adapter_name(metric.source), answer.result))
+    return out
+
+
+def warned(series: Series | None) -> list[str]:
+    """Return a gap text for each warning the source attached to ``series``."""
+    if series is None:
+        return []
+    source, query = series.query.source, series.query.query
+    return [f"{source}: {query!r}: the source warned: {w}" for w in series.warnings]
+
+
+def current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
+    """Detect the onset of the symptom this incident is about, in the error series.
+
+    The detector reports the first clear shift of the series. One that was
+    over before the incident was detected is an earlier episode, not this
+    symptom: look again after it ended, a few times at most.
+    """
+    from incidentkit.analysis._onset import detect_onset  # noqa: PLC0415 - only when used
+
+    offset = 0
+    rest = series
+    for _ in range(_ONSET_EPISODES):
+        onset = detect_onset(rest)
+        if onset is None or onset.ended_at is None or onset.ended_at > detected:
+            if onset is None or offset == 0:
+                return onset
+            end_index = None if onset.end_index is None else onset.end_index + offset
+            index = onset.index + offset
+            explanation = onset.explanation.replace(f"(sample {onset.index})", f"(sample {index})")
+            return attrs.evolve(onset, index=index, end_index=end_index, explanation=explanation)
+        assert onset.end_index is not None  # noqa: S101 - set together with ended_at
+        offset += onset.end_index
+        rest = attrs.evolve(series, samples=series.samples[offset:])
+    return None

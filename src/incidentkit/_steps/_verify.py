@@ -1,0 +1,91 @@
+"""Verifying recovery in monitoring: back at baseline, held, with real traffic."""
+
+from __future__ import annotations
+
+from incidentkit._errors import ProtocolViolation
+from incidentkit._events import Event, RecoveryChecked
+from incidentkit._model import Actor
+from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, check_recovery
+from incidentkit._specs import Metric
+from incidentkit._state import IncidentState
+from incidentkit._steps._common import Now, Outcome, gap
+from incidentkit._steps._metrics import fetch_all, warned
+
+__all__ = ["verify"]
+
+
+def verify(
+    state: IncidentState,
+    now: Now,
+    who: Actor,
+    *,
+    errors: Metric,
+    traffic: Metric,
+    baseline: float,
+    policy: RecoveryPolicy | None,
+    timeout: float,
+) -> Outcome:
+    """Judge the samples since the latest intervention against the pre-incident baseline.
+
+    Returns the :class:`RecoveryChecked` event, a gap finding when monitoring
+    could not answer, and one per warning a metric source attached.
+
+    Raises:
+        ProtocolViolation: The impact was ongoing and nothing was done about it.
+    """
+    impact = state.impact
+    assert impact is not None  # noqa: S101 - the rule table allows this only after assessment
+    blocker = state.verification_blocker()
+    if blocker is not None:
+        raise ProtocolViolation(state.phase, "verify_recovery", blocker)
+    at = now()
+    since = state.intervention_at or impact.symptom_start
+    baseline_end = impact.symptom_start
+    baseline_start = baseline_end.subtract(seconds=baseline)
+    (error_series, error_gap), (traffic_series, traffic_gap) = fetch_all(
+        [errors, traffic], baseline_start, at, timeout
+    )
+    if error_series is None or traffic_series is None:
+        reasons = tuple(r for r in (error_gap, traffic_gap) if r)
+        verdict = RecoveryVerdict(
+            RecoveryOutcome.INCONCLUSIVE,
+            (*reasons, "without data there is no recovery"),
+            monitoring_gap=True,
+        )
+    else:
+        verdict = check_recovery(
+            error_series,
+            traffic_series,
+            baseline_start=baseline_start,
+            baseline_end=baseline_end,
+            intervention_at=since,
+            until=at,
+            step=errors.step,
+            policy=policy,
+        )
+    events: list[Event] = [
+        RecoveryChecked(
+            at,
+            who,
+            verdict,
+            since,
+            baseline_start,
+            baseline_end,
+            error_series,
+            traffic_series,
+        )
+    ]
+    if verdict.monitoring_gap:
+        events.append(
+            gap(
+                now,
+                who,
+                "recovery could not be verified from monitoring",
+                "; ".join(verdict.reasons),
+            )
+        )
+    events.extend(
+        gap(now, who, "a metric source warned about its answer", warning)
+        for warning in (*warned(error_series), *warned(traffic_series))
+    )
+    return Outcome(tuple(events))
