@@ -67,10 +67,10 @@ from incidentkit import (
     Report,
     Resolved,
     Reviewed,
+    Role,
     RollbackFailedError,
     Sample,
     Series,
-    Role,
     Severity,
     StalePhaseError,
     StepNotAvailable,
@@ -804,7 +804,7 @@ def test_gather_keeps_only_changes_in_the_window(world):
 
 
 def test_review_with_nothing_gathered_says_so_at_the_call(world):
-    """Reviewing before anything was gathered is refused with how to gather, and journals nothing."""
+    """Reviewing before any gathering is refused with how to gather; nothing is journaled."""
     assessed = world.assess(world.declare())
     before = assessed.events
     with pytest.raises(InvalidInputError, match="nothing was gathered to review") as info:

@@ -7,6 +7,7 @@ incident is ever declared.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from typing_extensions import assert_type
@@ -19,6 +20,7 @@ from incidentkit import (
     Detection,
     Diagnosing,
     Evidence,
+    Impact,
     Incident,
     Intervened,
     MitigationKind,
@@ -26,6 +28,7 @@ from incidentkit import (
     Report,
     Resolved,
     Reviewed,
+    Role,
     Severity,
 )
 
@@ -300,3 +303,32 @@ def diagnose_without_recovery_returns_diagnosing(
     assert_type(assessed.diagnose_without_recovery(actor=ACTOR, reason=reason), Diagnosing)
     assert_type(reviewed.diagnose_without_recovery(actor=ACTOR, reason=reason), Diagnosing)
     assert_type(intervened.diagnose_without_recovery(actor=ACTOR, reason=reason), Diagnosing)
+
+
+# --- steps of several phases, and reads of every phase ------------------------
+
+
+def team_steps_return_their_phase(
+    declared: Declared, assessed: Assessed, diagnosing: Diagnosing, resolved: Resolved
+) -> None:
+    """Handing over, follow-ups, clock corrections and impact updates keep the phase."""
+    assert_type(declared.hand_over(Role.INCIDENT_COMMANDER, to="carol", actor=ACTOR), Declared)
+    assert_type(declared.follow_up("add an alert", owner="dana", actor=ACTOR), Declared)
+    assert_type(declared.correct_clock(actor=ACTOR, reason="NTP"), Declared)
+    assert_type(assessed.update_impact(actor=ACTOR, reason="EU too", severity="sev1"), Assessed)
+    assert_type(diagnosing.update_impact(actor=ACTOR, reason="over", ongoing=False), Diagnosing)
+    assert_type(resolved.follow_up("add an alert", owner="dana", actor=ACTOR), Resolved)
+    assert_type(resolved.note("comms sent", actor=ACTOR), Resolved)
+
+
+def every_phase_reads_impact_and_catches_up(
+    declared: Declared, assessed: Assessed, recovered: Recovered, resolved: Resolved
+) -> None:
+    """The impact is optional before assessment and on override paths, certain after it."""
+    assert_type(declared.impact, Impact | None)
+    assert_type(assessed.impact, Impact)
+    assert_type(recovered.impact, Impact)
+    assert_type(resolved.impact, Impact | None)
+    assert_type(declared.severity, Severity | None)
+    assert_type(resolved.roles, Mapping[Role, str])
+    assert_type(assessed.refresh(), AnyPhase)

@@ -1,7 +1,8 @@
 """Negative cases: every step a phase does not allow is missing from its class.
 
 The matrix is complete: for each of the seven phase classes, one call per step of
-``STEP_REQUIREMENTS`` (``incidentkit._state``) that the class does not define.
+the rule table (``incidentkit._rules.STEPS``) that the class does not define;
+``tests/test_typing_matrix.py`` checks that against the table.
 Each line carries ``# type: ignore[attr-defined]``; mypy (``warn_unused_ignores``)
 and pyright (``reportUnnecessaryTypeIgnoreComment``) fail on an ignore that is no
 longer needed, so a step that becomes callable in the wrong phase breaks the check.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incidentkit import ChecklistItem, Severity
+from incidentkit import ChecklistItem, Role, Severity
 
 if TYPE_CHECKING:
     from incidentkit import (
@@ -34,8 +35,9 @@ ACTOR = "alice"
 REASON = "a reason"
 
 
-# --- Declared: 13 forbidden steps ---------------------------------------------
-# Allowed: note, finding, assess_impact, diagnose_without_recovery.
+# --- Declared: 14 forbidden steps ---------------------------------------------
+# Allowed: note, finding, hand_over, follow_up, correct_clock, assess_impact,
+#     diagnose_without_recovery.
 
 
 def declared_forbids(
@@ -62,6 +64,7 @@ def declared_forbids(
     declared.waive(ChecklistItem.DEPLOYS, actor=ACTOR, reason=REASON)  # type: ignore[attr-defined]
     declared.resolve(actor=ACTOR, root_cause="v42", evidence=[evidence])  # type: ignore[attr-defined]
     declared.report()  # type: ignore[attr-defined]
+    declared.update_impact(actor=ACTOR, reason=REASON, severity=Severity.SEV1)  # type: ignore[attr-defined]
 
 
 # --- Assessed: 10 forbidden steps ---------------------------------------------
@@ -173,8 +176,8 @@ def diagnosing_forbids(
     diagnosing.report()  # type: ignore[attr-defined]
 
 
-# --- Resolved: 16 forbidden steps ---------------------------------------------
-# Allowed: report. The record is closed: not even a note or a finding.
+# --- Resolved: 17 forbidden steps ---------------------------------------------
+# Allowed: report, note, follow_up, correct_clock. The resolution itself is closed.
 
 
 def resolved_forbids(
@@ -202,5 +205,6 @@ def resolved_forbids(
     resolved.check(ChecklistItem.DEPLOYS, actor=ACTOR, conclusion="v42")  # type: ignore[attr-defined]
     resolved.waive(ChecklistItem.DEPLOYS, actor=ACTOR, reason=REASON)  # type: ignore[attr-defined]
     resolved.resolve(actor=ACTOR, root_cause="v42", evidence=[evidence])  # type: ignore[attr-defined]
-    resolved.note("after the fact", actor=ACTOR)  # type: ignore[attr-defined]
     resolved.finding("after the fact", actor=ACTOR)  # type: ignore[attr-defined]
+    resolved.update_impact(actor=ACTOR, reason=REASON, severity=Severity.SEV1)  # type: ignore[attr-defined]
+    resolved.hand_over(Role.INCIDENT_COMMANDER, to="carol", actor=ACTOR)  # type: ignore[attr-defined]

@@ -36,7 +36,7 @@ def wrong_argument_types(
 ) -> None:
     """A value of the wrong type is rejected, strings where a value object belongs first."""
     reviewed.roll_back("not an option", actor=ACTOR)  # type: ignore[arg-type]
-    declared.assess_impact(actor=ACTOR, severity="sev2", ongoing=True)  # type: ignore[arg-type]
+    declared.assess_impact(actor=ACTOR, severity=2, ongoing=True)  # type: ignore[arg-type]
     diagnosing.check("deploys", actor=ACTOR, conclusion="v42")  # type: ignore[arg-type]
     diagnosing.hypothesis("v42", actor=ACTOR, evidence="a log line")  # type: ignore[arg-type]
     diagnosing.resolve(actor=ACTOR, root_cause="v42", evidence=evidence)  # type: ignore[arg-type]
