@@ -92,11 +92,14 @@ from incidentkit._time import (
 if TYPE_CHECKING:
     from incidentkit._report import (
         ChecklistLine,
+        FollowUp,
         HypothesisLine,
+        ImpactChange,
         Intervention,
         RecoveryCheck,
         Report,
         ReportFinding,
+        Responder,
         TimeTo,
     )
     from incidentkit._timeline import TimelineEntry
@@ -105,11 +108,14 @@ if TYPE_CHECKING:
 # only at the end, and importing them eagerly is a tenth of the import time.
 _LAZY = {
     "ChecklistLine": "incidentkit._report",
+    "FollowUp": "incidentkit._report",
     "HypothesisLine": "incidentkit._report",
+    "ImpactChange": "incidentkit._report",
     "Intervention": "incidentkit._report",
     "RecoveryCheck": "incidentkit._report",
     "Report": "incidentkit._report",
     "ReportFinding": "incidentkit._report",
+    "Responder": "incidentkit._report",
     "TimeTo": "incidentkit._report",
     "TimelineEntry": "incidentkit._timeline",
 }
@@ -133,8 +139,10 @@ __all__ = [
     "Figure",
     "Finding",
     "FindingKind",
+    "FollowUp",
     "HypothesisLine",
     "Impact",
+    "ImpactChange",
     "Incident",
     "IncidentkitError",
     "Intervened",
@@ -164,6 +172,7 @@ __all__ = [
     "Report",
     "ReportFinding",
     "Resolved",
+    "Responder",
     "Reviewed",
     "Role",
     "RollbackFailedError",

@@ -47,14 +47,27 @@ def adapter_name(adapter: object) -> str:
     return f"<{type(adapter).__name__} with no usable name>"
 
 
+def unprefixed(name: str, message: object) -> str:
+    """Return ``message`` without the adapter's own name in front, so that it is said once.
+
+    Adapters start their error messages with their name (``prom: connection
+    refused``); the protocol's messages name the adapter themselves.
+    """
+    text = str(message)
+    prefix = f"{name}: "
+    while prefix.strip() and text.startswith(prefix):
+        text = text[len(prefix) :]
+    return text
+
+
 def call_adapter(name: str, what: str, call: Callable[[], T]) -> tuple[T | None, str]:
     """Run ``call`` and return ``(result, "")`` or ``(None, why it failed)``."""
     try:
         return call(), ""
     except SourceError as exc:
-        return None, f"{name}: {what} failed: {exc}"
+        return None, f"{name}: {what} failed: {unprefixed(name, exc)}"
     except Exception as exc:  # noqa: BLE001 - an adapter must never end the incident
-        return None, f"{name}: {what} raised {type(exc).__name__}: {exc}"
+        return None, f"{name}: {what} raised {type(exc).__name__}: {unprefixed(name, exc)}"
 
 
 class Answer(Generic[T]):

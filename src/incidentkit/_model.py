@@ -95,6 +95,11 @@ class Actor:
         return f"{self.name} ({self.role.value.replace('_', ' ')})"
 
 
+def _when(at: pendulum.DateTime) -> str:
+    """Return an instant as people read it in one line: ``2026-11-20 14:07:00 UTC``."""
+    return at.in_timezone("UTC").format("YYYY-MM-DD HH:mm:ss") + " UTC"
+
+
 def as_actor(actor: Actor | str) -> Actor:
     """Return ``actor`` as an :class:`Actor` (a string becomes its name)."""
     if isinstance(actor, Actor):
@@ -205,9 +210,16 @@ class Change:
             )
             raise InvalidInputError(msg)
 
-    def active_at(self, instant: pendulum.DateTime) -> bool:
-        """Return whether the change had started and not finished at ``instant``."""
-        return self.started <= instant and (self.finished is None or instant <= self.finished)
+    def __str__(self) -> str:
+        """Return the change in one line: kind, id, service, versions, when, source."""
+        versions = f" {self.previous_version or '?'} -> {self.version}" if self.version else ""
+        ended = f" to {_when(self.finished)}" if self.finished is not None else ""
+        source = f" [{self.source}]" if self.source else ""
+        summary = f": {self.summary}" if self.summary else ""
+        return (
+            f"{self.kind.value} {self.id} of {self.service}{versions} at "
+            f"{_when(self.started)}{ended}{source}{summary}"
+        )
 
     def overlaps(self, start: pendulum.DateTime, end: pendulum.DateTime) -> bool:
         """Return whether the change was under way at any time in ``[start, end]``."""
@@ -294,6 +306,13 @@ class MetricQuery:
     end: pendulum.DateTime = attrs.field(converter=_instant)
     step: float
     unit: str = ""
+
+    def __str__(self) -> str:
+        """Return the query in one line: source, query, window and step."""
+        return (
+            f"{self.source}: {self.query!r} from {_when(self.start)} to {_when(self.end)} "
+            f"every {self.step:g} s"
+        )
 
     def __attrs_post_init__(self) -> None:
         """Reject an empty or reversed window and a non-positive step."""
@@ -401,6 +420,11 @@ class Series:
                 raise InvalidInputError(msg)
         return cls(query, tuple(samples), non_finite)
 
+    def __str__(self) -> str:
+        """Return the series in one line: the query, the sample count and the gaps."""
+        gaps = sum(1 for sample in self.samples if sample.value is None)
+        return f"{self.query}: {len(self.samples)} samples, {gaps} gaps"
+
     def __len__(self) -> int:
         """Return the number of samples, gaps included."""
         return len(self.samples)
@@ -440,6 +464,11 @@ class Finding:
     kind: FindingKind
     summary: str = attrs.field(validator=_non_empty)
     detail: str = ""
+
+    def __str__(self) -> str:
+        """Return the finding in one line: its kind, summary and detail."""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.kind.value.replace('_', ' ')}: {self.summary}{detail}"
 
 
 @attrs.frozen
@@ -507,6 +536,13 @@ class Figure:
     measured: bool = False
     evidence: Evidence | None = None
 
+    def __str__(self) -> str:
+        """Return the figure in one line: ``error_ratio 0.18 ratio (measured: metric ...)``."""
+        unit = f" {self.unit}" if self.unit else ""
+        basis = "measured" if self.measured else "stated"
+        evidence = f": {self.evidence}" if self.evidence is not None else ""
+        return f"{self.name} {self.value:.6g}{unit} ({basis}{evidence})"
+
     def __attrs_post_init__(self) -> None:
         """Reject a figure that is not a finite number."""
         if not math.isfinite(self.value):
@@ -534,6 +570,15 @@ class Impact:
     def measured(self) -> bool:
         """Whether at least one figure came from a metric source."""
         return any(f.measured for f in self.figures)
+
+    def __str__(self) -> str:
+        """Return the impact in one line: severity, whether ongoing, since when, on what."""
+        state = "ongoing" if self.ongoing else "not ongoing"
+        services = f" on {', '.join(self.services)}" if self.services else ""
+        return (
+            f"{self.severity.value}, {state}, symptom since {_when(self.symptom_start)}{services}"
+            f" ({len(self.figures)} figure{'' if len(self.figures) == 1 else 's'})"
+        )
 
 
 class CaveatKind(enum.Enum):
@@ -563,6 +608,10 @@ class Caveat:
 
     kind: CaveatKind
     detail: str
+
+    def __str__(self) -> str:
+        """Return the caveat in one line."""
+        return f"{self.kind.value.replace('_', ' ')}: {self.detail}"
 
 
 @attrs.frozen
@@ -596,6 +645,12 @@ class RollbackOption:
         versions = f"{self.from_version or '?'} -> {self.to_version or '?'}"
         return f"roll back {self.target} {versions} via {self.executor} (reverts {self.change_id})"
 
+    def __str__(self) -> str:
+        """Return :meth:`describe`, with the number of caveats."""
+        count = len(self.caveats)
+        caveats = f", {count} caveat{'' if count == 1 else 's'}" if count else ""
+        return f"{self.describe()}{caveats}"
+
 
 @attrs.frozen
 class RollbackResult:
@@ -609,6 +664,14 @@ class RollbackResult:
     dry_run: bool
     live_version: str | None = None
     detail: str = ""
+
+    def __str__(self) -> str:
+        """Return the result in one line."""
+        what = "dry run" if self.dry_run else "rollback"
+        outcome = "succeeded" if self.succeeded else "failed"
+        live = f"; live: {self.live_version}" if self.live_version else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{what} {self.option_id} {outcome}{live}{detail}"
 
 
 class MitigationKind(enum.Enum):

@@ -17,7 +17,7 @@ from incidentkit._events import (
     get_converter,
 )
 from incidentkit._journal import Anchor
-from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact
+from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact, Role, Severity
 from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
 from incidentkit._state import IncidentState
 from incidentkit._timeline import TimelineEntry, build_timeline
@@ -27,11 +27,14 @@ from incidentkit.analysis._suspects import Suspect
 
 __all__ = [
     "ChecklistLine",
+    "FollowUp",
     "HypothesisLine",
+    "ImpactChange",
     "Intervention",
     "RecoveryCheck",
     "Report",
     "ReportFinding",
+    "Responder",
     "TimeTo",
     "build_report",
     "collect_findings",
@@ -121,6 +124,54 @@ class TimeTo:
 
 
 @attrs.frozen
+class Responder:
+    """Someone who worked the incident: the roles they held and how much they recorded.
+
+    .. versionadded:: 0.2.0
+    """
+
+    name: str
+    roles: tuple[Role, ...]
+    entries: int
+    first_at: pendulum.DateTime | None
+    last_at: pendulum.DateTime | None
+
+
+@attrs.frozen
+class ImpactChange:
+    """One update of the impact: how the severity moved, and why.
+
+    .. versionadded:: 0.2.0
+    """
+
+    seq: int
+    at: pendulum.DateTime
+    actor: str
+    severity: Severity
+    previous_severity: Severity
+    escalation: str
+    ongoing: bool
+    reason: str
+
+
+@attrs.frozen
+class FollowUp:
+    """A follow-up action item with its owner.
+
+    .. versionadded:: 0.2.0
+    """
+
+    seq: int
+    at: pendulum.DateTime
+    item_id: str
+    action: str
+    owner: str
+    notes: str
+    actor: str
+    after_resolution: bool
+
+
+@attrs.frozen
 class Report:
     """The post-mortem report of a resolved incident.
 
@@ -153,6 +204,10 @@ class Report:
     root_cause_evidence: tuple[Evidence, ...]
     time_to: TimeTo
     journal_head: Anchor | None
+    responders: tuple[Responder, ...] = ()
+    roles: tuple[tuple[Role, str], ...] = ()
+    impact_updates: tuple[ImpactChange, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data (instants as ISO 8601 UTC strings)."""
@@ -352,6 +407,10 @@ def collect_findings(state: IncidentState) -> list[tuple[int, Finding]]:
         if isinstance(event, OverrideRecorded):
             summary = f"protocol overridden: {event.step} by {event.actor}"
             found.append((seq, Finding(FindingKind.OVERRIDE, summary, event.reason)))
+    for seq, correction in state.clock_corrections:
+        summary = f"clock corrected by {correction.actor}: time set back before the last entry"
+        detail = f"from {correction.latest_before} back to {correction.at}: {correction.reason}"
+        found.append((seq, Finding(FindingKind.OVERRIDE, summary, detail)))
     found.sort(key=lambda pair: pair[0])
     return found
 
@@ -452,4 +511,58 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
             resolve=since(resolution.at if resolution else None),
         ),
         journal_head=head,
+        responders=_responders(state),
+        roles=tuple((role, holder) for role, holder in state.roles.items()),
+        impact_updates=tuple(
+            ImpactChange(
+                seq,
+                update.at,
+                str(update.actor),
+                update.impact.severity,
+                update.previous_severity,
+                update.escalation,
+                update.impact.ongoing,
+                update.reason,
+            )
+            for seq, update in state.impact_updates
+        ),
+        follow_ups=tuple(
+            FollowUp(
+                seq,
+                item.at,
+                item.item_id,
+                item.action,
+                item.owner,
+                item.notes,
+                str(item.actor),
+                after_resolution=resolution is not None and item.at >= resolution.at,
+            )
+            for seq, item in state.follow_ups
+        ),
+    )
+
+
+def _responders(state: IncidentState) -> tuple[Responder, ...]:
+    """Everyone who recorded an entry or was handed a role, in order of first appearance."""
+    roles: dict[str, list[Role]] = {}
+    entries: dict[str, list[pendulum.DateTime]] = {}
+    for event in state.events:
+        name = event.actor.name
+        entries.setdefault(name, []).append(event.at)
+        roles.setdefault(name, [])
+        if event.actor.role is not None and event.actor.role not in roles[name]:
+            roles[name].append(event.actor.role)
+    for _seq, handover in state.handovers:
+        held = roles.setdefault(handover.to, [])
+        if handover.role not in held:
+            held.append(handover.role)
+    return tuple(
+        Responder(
+            name,
+            tuple(held),
+            len(entries.get(name, ())),
+            entries[name][0] if name in entries else None,
+            entries[name][-1] if name in entries else None,
+        )
+        for name, held in roles.items()
     )

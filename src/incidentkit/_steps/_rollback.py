@@ -10,7 +10,13 @@ import attrs
 
 from incidentkit._errors import InvalidInputError, RollbackFailedError, SourceError
 from incidentkit._events import Event, FindingRecorded, RollbackExecuted, RollbacksReviewed
-from incidentkit._gather import adapter_name, call_concurrently, checked_options, checked_result
+from incidentkit._gather import (
+    adapter_name,
+    call_concurrently,
+    checked_options,
+    checked_result,
+    unprefixed,
+)
 from incidentkit._model import (
     Actor,
     Caveat,
@@ -212,10 +218,7 @@ def roll_back(
 
 def _adapter_error(name: str, exc: Exception) -> str:
     """Say what an executor raised, as the other adapter calls do, its name said once."""
-    text = str(exc)
-    prefix = f"{name}: "
-    while text.startswith(prefix):
-        text = text[len(prefix) :]
+    text = unprefixed(name, exc)
     if isinstance(exc, SourceError):
         return f"{name}: rollback failed: {text}"
     return f"{name}: rollback raised {type(exc).__name__}: {text}"
