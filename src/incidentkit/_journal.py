@@ -12,6 +12,7 @@ reads a shared one, so this module is POSIX only. See ``docs/journal.md``.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import fcntl
 import os
@@ -188,6 +189,213 @@ def _raise_for(path: pathlib.Path, findings: Findings) -> None:
         raise _torn(path, findings.torn_offset)
 
 
+# -- creation ----------------------------------------------------------------
+
+_TEMP_SUFFIX: Final = ".journal-tmp"
+_TOKEN_HEX: Final = 16  # hex digits of the random part of a temporary's name
+_NAME_MAX: Final = 255  # bytes in a file name on every file system we expect
+_CREATE_ATTEMPTS: Final = 5
+
+
+def _exists(path: pathlib.Path) -> JournalError:
+    msg = (
+        f"a file already exists at {path}: Journal.create() never overwrites. "
+        "Use Journal.open() to continue that journal, or choose a new path."
+    )
+    return JournalError(msg, path=str(path))
+
+
+def _cannot_create(path: pathlib.Path, exc: OSError) -> JournalError:
+    msg = f"cannot create the journal {path}: {exc.strerror or exc}"
+    return JournalError(msg, path=str(path))
+
+
+def _temporary_prefix(name: str) -> str:
+    """Return how the names of ``name``'s temporaries start: ``.<name>.``, hidden."""
+    prefix = f".{name}."
+    if len(os.fsencode(prefix)) + _TOKEN_HEX + len(_TEMP_SUFFIX) <= _NAME_MAX:
+        return prefix
+    import hashlib  # noqa: PLC0415 - only for names too long to prefix, see _chain
+
+    return f".{hashlib.sha256(os.fsencode(name)).hexdigest()[:32]}."
+
+
+def _is_temporary(entry: str, prefix: str) -> bool:
+    token = entry[len(prefix) : -len(_TEMP_SUFFIX)]
+    return (
+        entry.startswith(prefix)
+        and entry.endswith(_TEMP_SUFFIX)
+        and len(token) == _TOKEN_HEX
+        and all(char in "0123456789abcdef" for char in token)
+    )
+
+
+def _remove_abandoned_temporaries(path: pathlib.Path) -> None:
+    """Remove the temporaries of ``path`` that no live creator holds locked.
+
+    A creator locks its temporary from just after creating it until it is in
+    place, so one whose lock is free was abandoned by a killed process: it is
+    a record that was never acknowledged, or a second name of a journal
+    already in place. Removing either loses nothing. Best effort: an error
+    leaves the temporary for next time.
+    """
+    prefix = _temporary_prefix(path.name)
+    directory = path.parent
+    try:
+        temps = [entry for entry in directory.iterdir() if _is_temporary(entry.name, prefix)]
+    except OSError:
+        return
+    for temp in temps:
+        try:
+            fd = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            temp.unlink()
+        except OSError:  # locked by a live creator (BlockingIOError), or gone
+            pass
+        finally:
+            os.close(fd)
+
+
+def _create_empty(path: pathlib.Path) -> tuple[int, int]:
+    """Create an empty journal with O_EXCL; return its identity."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except FileExistsError as exc:
+        raise _exists(path) from exc
+    except OSError as exc:
+        raise _cannot_create(path, exc) from exc
+    try:
+        os.fsync(fd)
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(path.absolute().parent)
+    return info.st_dev, info.st_ino
+
+
+def _write_temporary(path: pathlib.Path, line: bytes) -> tuple[int, pathlib.Path]:
+    """Write ``line`` to a new, locked, fsynced temporary beside ``path``.
+
+    Returns:
+        Its file descriptor (holding an exclusive lock) and its path.
+    """
+    token = os.urandom(_TOKEN_HEX // 2).hex()
+    temp = path.with_name(f"{_temporary_prefix(path.name)}{token}{_TEMP_SUFFIX}")
+    try:
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise _cannot_create(path, exc) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        _unlink_quietly(temp)
+        raise _cannot_create(path, exc) from exc
+    return fd, temp
+
+
+def _unlink_quietly(path: pathlib.Path) -> None:
+    # Already gone, or left for _remove_abandoned_temporaries.
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _replace_empty(temp: pathlib.Path, path: pathlib.Path, timeout: float) -> bool:
+    """Rename ``temp`` over ``path`` if that is a zero-byte regular file.
+
+    Returns:
+        True if replaced; False if ``path`` vanished or changed meanwhile
+        (then linking may be tried again).
+
+    Raises:
+        JournalError: ``path`` is something other than an empty file.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:  # a symbolic link, a file we may not read...
+        raise _exists(path) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size:
+            raise _exists(path)
+        # Under the lock no writer of this file can be half-way through an append.
+        _lock(fd, fcntl.LOCK_EX, timeout, path)
+        info = os.fstat(fd)
+        if info.st_size:
+            raise _exists(path)
+        try:
+            now = path.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+            return False
+        temp.rename(path)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _place(temp: pathlib.Path, path: pathlib.Path, timeout: float) -> bool | None:
+    """Link ``temp`` into place, or rename it over an empty file.
+
+    Returns:
+        True if ``temp`` is in place (and its own name gone), False if
+        ``temp`` vanished (taken for abandoned before its creator locked it),
+        None if ``path`` changed meanwhile and linking may be tried again.
+    """
+    try:
+        os.link(temp, path, follow_symlinks=False)
+    except FileExistsError:
+        return True if _replace_empty(temp, path, timeout) else None
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise _cannot_create(path, exc) from exc
+    _unlink_quietly(temp)
+    return True
+
+
+def _create_with(path: pathlib.Path, line: bytes, timeout: float) -> tuple[int, int]:
+    """Put a journal holding ``line`` at ``path`` atomically; return its identity."""
+    fd, temp = _write_temporary(path, line)
+    try:
+        for _ in range(_CREATE_ATTEMPTS):
+            placed = _place(temp, path, timeout)
+            if placed:
+                info = os.fstat(fd)
+                _fsync_dir(path.absolute().parent)
+                return info.st_dev, info.st_ino
+            if placed is False:  # our temporary was removed: write another
+                os.close(fd)
+                fd = -1
+                fd, temp = _write_temporary(path, line)
+            # None: the empty file at ``path`` changed under us; look again.
+    except BaseException:
+        # Not in place, or in place under its own name too: the temporary's
+        # name holds nothing that was acknowledged or is not at ``path``.
+        _unlink_quietly(temp)
+        raise
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    _unlink_quietly(temp)
+    msg = (
+        f"cannot create the journal {path}: it kept changing under this call "
+        f"({_CREATE_ATTEMPTS} attempts; another process is creating or removing files there). "
+        "Find that process, then try again."
+    )
+    raise JournalError(msg, path=str(path))
+
+
 # -- the journal -------------------------------------------------------------
 
 
@@ -231,50 +439,73 @@ class Journal:
         self._snapshot: tuple[JournalRecord, ...] | None = None
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> Journal:
-        """Create a new, empty journal file.
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        first: dict[str, Any] | None = None,
+        lock_timeout: float = 10.0,
+    ) -> Journal:
+        """Create a new journal file, empty or holding its first record.
 
-        The file and its directory entry are fsynced before this returns.
+        With ``first``, the journal appears at ``path`` with that record or
+        not at all, whatever kills the process meanwhile: the record is
+        written to a temporary file in the same directory and fsynced, then
+        hard-linked into place (a link never overwrites), the temporary is
+        removed and the directory fsynced. A zero-byte file at ``path`` (the
+        leftover of an interrupted creation by incidentkit 0.1, which created
+        the file and appended to it in two steps) is replaced atomically,
+        under its lock; any other file is never overwritten. Temporaries an
+        interrupted creation left beside ``path`` are removed here once no
+        process uses them.
+
+        Without ``first``, an empty file is created with ``O_EXCL``.
+        Either way, the file and its directory entry are fsynced before this
+        returns.
 
         Args:
-            path: Where to create it. The file must not exist.
+            path: Where to create it. No file may exist there (with
+                ``first``, an empty one may).
+            first: The body of the first record (seq 0), as for
+                :meth:`append`.
             lock_timeout: Seconds :meth:`append` and :meth:`refresh` wait for
-                the file lock before raising :class:`JournalLockedError`.
+                the file lock before raising :class:`JournalLockedError`,
+                and this waits for the lock on an empty file it replaces.
 
         Returns:
-            The journal, with no records.
+            The journal, holding ``first`` as its only record, or no record.
 
         Raises:
-            JournalError: The file already exists or cannot be created.
-            InvalidInputError: ``lock_timeout`` is negative or not finite.
+            JournalError: A file already exists at ``path`` (with ``first``:
+                one that is not empty), or it cannot be created.
+            InvalidInputError: ``first`` is not a JSON object (nothing was
+                created), or ``lock_timeout`` is negative or not finite.
+            JournalLockedError: Another process held the lock on the empty
+                file at ``path`` too long.
 
         .. versionadded:: 0.1.0
+        .. versionchanged:: 0.2.0
+           ``first``, written atomically with the file.
         """
         timeout = _check_timeout(lock_timeout)
         journal_path = pathlib.Path(path)
-        try:
-            fd = os.open(journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        except FileExistsError as exc:
-            msg = (
-                f"a file already exists at {journal_path}: Journal.create() never overwrites. "
-                "Use Journal.open() to continue that journal, or choose a new path."
-            )
-            raise JournalError(msg, path=str(journal_path)) from exc
-        except OSError as exc:
-            msg = f"cannot create the journal {journal_path}: {exc.strerror or exc}"
-            raise JournalError(msg, path=str(journal_path)) from exc
-        try:
-            os.fsync(fd)
-            info = os.fstat(fd)
-        finally:
-            os.close(fd)
-        _fsync_dir(journal_path.absolute().parent)
+        body_bytes = None if first is None else encode_body(first)
+        _remove_abandoned_temporaries(journal_path)
+        if body_bytes is None:
+            identity = _create_empty(journal_path)
+            records: list[JournalRecord] = []
+            size = 0
+        else:
+            digest, line = encode_line(0, GENESIS_DIGEST, body_bytes)
+            identity = _create_with(journal_path, line, timeout)
+            records = [JournalRecord(0, GENESIS_DIGEST, digest, decode_body(body_bytes))]
+            size = len(line)
         return cls(
             journal_path,
             lock_timeout=timeout,
-            records=[],
-            size=0,
-            identity=(info.st_dev, info.st_ino),
+            records=records,
+            size=size,
+            identity=identity,
         )
 
     @classmethod
