@@ -246,37 +246,85 @@ class JournalProblem:
 class VerificationReport:
     """What :func:`verify_journal` found.
 
+    With an anchor, the report also says which records the anchor does not
+    cover: those after its seq. The chain alone vouches for them, and anyone
+    who can write the file can append records with a recomputed chain, so
+    they verify as ``ok`` yet prove nothing until compared with what is
+    known to have happened. ``str(report)`` says so in plain words.
+
     Attributes:
         path: The journal file verified.
         records: How many complete lines parse as records (intact or not).
         head: The last such record in the file as an anchor, or ``None``.
         problems: Every problem found, in file order.
+        anchor: The anchor verified against, or ``None`` if none was given.
+        uncovered: The sequence numbers after the anchor's, up to the
+            highest in the file: the records the anchor does not vouch for
+            (an empty range when it covers every record). ``None`` when
+            verified without an anchor.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``anchor``, ``uncovered`` and :attr:`covered`.
     """
 
     path: str
     records: int
     head: Anchor | None
     problems: tuple[JournalProblem, ...]
+    anchor: Anchor | None = None
+    uncovered: range | None = None
 
     @property
     def ok(self) -> bool:
         """Whether no problem was found.
 
+        Records after the anchor are not a problem (a journal grows after an
+        anchor is taken), so ``ok`` says nothing about them: see
+        :attr:`covered` and :attr:`uncovered`.
+
         .. versionadded:: 0.1.0
         """
         return not self.problems
 
+    @property
+    def covered(self) -> bool:
+        """Whether the anchor vouches for the whole journal: no problem, no record after it.
+
+        Always false without an anchor.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.ok and self.uncovered is not None and not self.uncovered
+
     def __str__(self) -> str:
-        """Return a readable summary, one problem per line."""
+        """Return a readable summary, one problem per line, and what the anchor does not cover."""
         head = "no head" if self.head is None else f"head seq {self.head.seq} ({self.head.digest})"
         summary = f"journal {self.path}: {self.records} records, {head}"
+        coverage = self._coverage()
         if self.ok:
-            return f"{summary}: OK"
+            return f"{summary}: OK" if coverage is None else f"{summary}: OK; {coverage}"
         lines = [f"{summary}: {len(self.problems)} problem(s)"]
         lines.extend(f"  {problem}" for problem in self.problems)
+        if coverage is not None and self.uncovered:
+            lines.append(f"  and {coverage}")
         return "\n".join(lines)
+
+    def _coverage(self) -> str | None:
+        """Say what the anchor covers, or ``None`` without an anchor."""
+        if self.anchor is None or self.uncovered is None:
+            return None
+        at = f"the anchor at seq {self.anchor.seq} ({_short(self.anchor.digest)})"
+        if not self.uncovered:
+            return f"{at} covers every record"
+        first, last = self.uncovered[0], self.uncovered[-1]
+        seqs = f"seq {first}" if first == last else f"seqs {first}-{last}"
+        return (
+            f"{len(self.uncovered)} record(s) after {at} ({seqs}) are NOT covered by it: only "
+            "the hash chain vouches for them, and anyone who can write the file can append "
+            "records with a recomputed chain. Check them against what you know happened before "
+            "you trust them or take a newer anchor."
+        )
 
 
 # -- encoding ----------------------------------------------------------------
@@ -488,6 +536,14 @@ class Findings:
     head: Anchor | None
     problems: tuple[JournalProblem, ...]
     torn_offset: int | None
+    uncovered: range | None  # see VerificationReport.uncovered
+
+
+def _uncovered(anchor: Anchor | None, last_seq: int) -> range | None:
+    """Return the seqs after the anchor's up to ``last_seq``; ``None`` without an anchor."""
+    if anchor is None:
+        return None
+    return range(anchor.seq + 1, max(anchor.seq, last_seq) + 1)
 
 
 def _torn_problem(line: int, offset: int, fragment: bytes) -> JournalProblem:
@@ -554,7 +610,8 @@ def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
         torn_offset = len(data) - len(tail)
         problems.append(_torn_problem(len(lines) + 1, torn_offset, tail))
     head = records[-1].anchor if records else None
-    return Findings(len(records), head, tuple(problems), torn_offset)
+    uncovered = _uncovered(anchor, len(records) - 1)
+    return Findings(len(records), head, tuple(problems), torn_offset, uncovered)
 
 
 def analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | None) -> Findings:
@@ -587,7 +644,8 @@ def analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | 
         problems.append(_torn_problem(len(lines) + 1, tail_offset, tail))
     problems.sort(key=lambda problem: problem.line)
     head = Anchor(parsed[-1].seq, parsed[-1].digest) if parsed else None
-    return Findings(len(parsed), head, tuple(problems), torn_offset)
+    uncovered = _uncovered(anchor, seqs[-1] if seqs else -1)
+    return Findings(len(parsed), head, tuple(problems), torn_offset, uncovered)
 
 
 def _record_problems(parsed: list[_Parsed], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:

@@ -757,7 +757,10 @@ def verify_journal(
 
     Without an anchor, records cut from the end of the journal leave no
     trace: the remaining chain is intact. Pass an anchor recorded earlier to
-    detect that, and any rewrite of the records up to it.
+    detect that, and any rewrite of the records up to it. The anchor proves
+    nothing about the records after its seq (a forger can append records with
+    a recomputed chain): the report lists them in ``report.uncovered`` and
+    says so in ``str(report)``.
 
     Args:
         path: The journal file.
@@ -766,7 +769,8 @@ def verify_journal(
             progress is not mistaken for a torn record.
 
     Returns:
-        The report; ``report.ok`` is true when nothing is wrong.
+        The report; ``report.ok`` is true when nothing is wrong, and
+        ``report.covered`` when, besides, the anchor covers every record.
 
     Raises:
         JournalError: The file does not exist or cannot be read.
@@ -789,6 +793,8 @@ def verify_journal(
         records=findings.records,
         head=findings.head,
         problems=findings.problems,
+        anchor=anchor,
+        uncovered=findings.uncovered,
     )
 
 
