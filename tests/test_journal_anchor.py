@@ -52,8 +52,8 @@ def test_a_forged_record_after_the_anchor_is_reported_as_not_covered(tmp_path):
     assert report.uncovered == range(5, 6)
     assert not report.covered
     text = str(report)
-    assert "1 record(s) after the anchor at seq 4" in text
-    assert "(seq 5) are NOT covered by it" in text
+    assert f"NOT covered by the anchor at seq 4 ({anchor.digest[:12]}…)" in text
+    assert ": 1 record(s) after it, seq 5." in text
 
 
 def test_every_record_after_the_anchor_is_listed(tmp_path):
@@ -65,8 +65,8 @@ def test_every_record_after_the_anchor_is_listed(tmp_path):
     assert report.ok
     assert report.uncovered == range(3, 7)
     assert len(report.uncovered) == 4
-    assert "4 record(s) after the anchor at seq 2" in str(report)
-    assert "(seqs 3-6) are NOT covered" in str(report)
+    assert "NOT covered by the anchor at seq 2" in str(report)
+    assert "4 record(s) after it, seqs 3-6." in str(report)
 
 
 def test_records_rewritten_after_the_anchor_are_not_covered(tmp_path):
@@ -129,7 +129,8 @@ def test_a_diverging_journal_reports_both_the_divergence_and_what_follows(tmp_pa
     assert report.uncovered == range(4, 8)
     lines = str(report).splitlines()
     assert "1 problem(s)" in lines[0]
-    assert lines[-1].startswith("  and 4 record(s) after the anchor at seq 3")
+    assert lines[-1].startswith("  and NOT covered by the anchor at seq 3")
+    assert "4 record(s) after it, seqs 4-7." in lines[-1]
 
 
 def test_records_after_the_anchor_are_listed_in_a_damaged_journal_too(tmp_path):

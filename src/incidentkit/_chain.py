@@ -320,10 +320,10 @@ class VerificationReport:
         first, last = self.uncovered[0], self.uncovered[-1]
         seqs = f"seq {first}" if first == last else f"seqs {first}-{last}"
         return (
-            f"{len(self.uncovered)} record(s) after {at} ({seqs}) are NOT covered by it: only "
-            "the hash chain vouches for them, and anyone who can write the file can append "
-            "records with a recomputed chain. Check them against what you know happened before "
-            "you trust them or take a newer anchor."
+            f"NOT covered by {at}: {len(self.uncovered)} record(s) after it, {seqs}. Only the "
+            "hash chain vouches for them, and anyone who can write the file can append records "
+            "with a recomputed chain: check them against what you know happened before you "
+            "trust them or take a newer anchor."
         )
 
 

@@ -353,7 +353,7 @@ def _place(temp: pathlib.Path, path: pathlib.Path, timeout: float) -> bool | Non
         None if ``path`` changed meanwhile and linking may be tried again.
     """
     try:
-        os.link(temp, path, follow_symlinks=False)
+        os.link(temp, path)
     except FileExistsError:
         return True if _replace_empty(temp, path, timeout) else None
     except FileNotFoundError:
