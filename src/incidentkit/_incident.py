@@ -1286,8 +1286,8 @@ class Incident:
             summary,
             {str(k): tuple(str(v) for v in vs) for k, vs in (depends_on or {}).items()},
         )
-        store = Journal.create(journal, lock_timeout=lock_timeout)
-        store.append(unstructure_event(event), expect_head=None)
+        # Atomic: the file appears holding its declaration, or not at all.
+        store = Journal.create(journal, first=unstructure_event(event), lock_timeout=lock_timeout)
         return Declared(_Core(store, IncidentState(event), clock))
 
     @staticmethod
@@ -1320,7 +1320,13 @@ class Incident:
         store = Journal.open(journal, lock_timeout=lock_timeout)
         records = store.records
         if not records:
-            raise JournalCorruptedError(f"{store.path} holds no events", path=str(store.path))
+            msg = (
+                f"{store.path} holds no events: it is an empty file, as an interrupted declaration "
+                "leaves (incidentkit 0.1 created the file before writing the declaration). "
+                "Nothing in it was acknowledged; declaring the incident again at this path is "
+                "safe, and replaces the empty file."
+            )
+            raise JournalCorruptedError(msg, path=str(store.path))
         if anchor is not None:
             _check_anchor(store, Anchor.parse(anchor) if isinstance(anchor, str) else anchor)
         first = records[0]

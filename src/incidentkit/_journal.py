@@ -1,20 +1,10 @@
-"""The forensic journal: an append-only, hash-chained JSON Lines file.
+"""The journal's file store: an append-only, hash-chained JSON Lines file.
 
 One incident is one journal file. Each line is one record holding an opaque
 JSON object (the *body*); the journal knows nothing about events or phases.
-Every record carries the SHA-256 digest of its own contents chained to the
-digest of the record before it, so editing, deleting or reordering records
-breaks the chain where it happened, and an :class:`Anchor` kept elsewhere
-also reveals records cut from the end.
-
-A line looks like this (the body's keys are sorted, the digests shortened)::
-
-    {"v": 1, "digest": "9f2c…", "seq": 0, "prev": "0000…", "body": {"kind": "opened"}}
-
-The digest is the SHA-256 of the line's bytes from ``"seq":`` up to (not
-including) the final ``}``: the sequence number, the previous digest and the
-body exactly as written. Readers hash the bytes they read instead of
-re-serialising the body, which keeps verification as cheap as parsing.
+How records are encoded, chained and verified lives in
+:mod:`incidentkit._chain`; this module keeps them in a file: locks, fsync,
+torn tails and the atomic creation of a journal with its first record.
 
 Appends hold an exclusive :func:`fcntl.flock` on the journal file itself,
 reads a shared one, so this module is POSIX only. See ``docs/journal.md``.
@@ -22,18 +12,31 @@ reads a shared one, so this module is POSIX only. See ``docs/journal.md``.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import fcntl
-import functools
 import os
 import pathlib
-import re
 import stat
 import time
-from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
-import attrs
-
+from incidentkit._chain import (
+    FORMAT_VERSION,
+    GENESIS_DIGEST,
+    Anchor,
+    Findings,
+    JournalProblem,
+    JournalRecord,
+    ProblemKind,
+    VerificationReport,
+    analyse,
+    check_bytes,
+    decode_body,
+    encode_body,
+    encode_line,
+    parse_clean,
+)
 from incidentkit._errors import (
     ConcurrentAppendError,
     InvalidInputError,
@@ -44,8 +47,7 @@ from incidentkit._errors import (
 )
 
 if TYPE_CHECKING:
-    import json
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
 __all__ = [
     "FORMAT_VERSION",
@@ -60,66 +62,9 @@ __all__ = [
     "verify_journal",
 ]
 
-FORMAT_VERSION: Final = 1
-"""The format version written in every line's ``"v"`` field.
-
-.. versionadded:: 0.1.0
-"""
-
-GENESIS_DIGEST: Final = "0" * 64
-"""The ``prev`` of the first record (seq 0): 64 zeros.
-
-.. versionadded:: 0.1.0
-"""
-
-ProblemKind: TypeAlias = Literal["edited", "deleted", "reordered", "truncated", "torn", "malformed"]
-"""What :func:`verify_journal` found wrong with a line.
-
-.. versionadded:: 0.1.0
-"""
-
-_HEX64: Final = re.compile(r"[0-9a-f]{64}")
-_HEAD: Final = b'{"v":1,"digest":"'
-_DIGEST_END: Final = len(_HEAD) + 64  # the digest is line[len(_HEAD):_DIGEST_END]
-_HASHED_START: Final = _DIGEST_END + 2  # after the digest's closing '",'
-_RECORD_KEYS: Final = frozenset({"v", "digest", "seq", "prev", "body"})
 _MAX_SHOWN: Final = 5  # problems quoted in an exception message
-_SHORT: Final = 12  # hex digits of a digest shown in messages
 _POLL_MIN: Final = 0.0005  # seconds between attempts to take a busy lock
 _POLL_MAX: Final = 0.0015
-
-
-@functools.cache
-def _sha256() -> Callable[[bytes | memoryview], Any]:
-    """Return :func:`hashlib.sha256`, importing hashlib on first use.
-
-    hashlib loads OpenSSL, and json builds its codecs: together a tenth of
-    what ``import incidentkit`` would otherwise cost, which a journal needs
-    only once it is opened or written.
-    """
-    import hashlib  # noqa: PLC0415 - on first use, see above
-
-    return hashlib.sha256
-
-
-def _reject_constant(name: str) -> NoReturn:
-    msg = f"{name} is not valid JSON"
-    raise ValueError(msg)
-
-
-@functools.cache
-def _codec() -> tuple[json.JSONEncoder, json.JSONDecoder]:
-    """Return the journal's JSON encoder and decoder, built on first use.
-
-    Canonical on write (sorted keys, compact, UTF-8), strict on read as on
-    write: NaN and Infinity are not JSON.
-    """
-    import json  # noqa: PLC0415 - on first use, see _sha256
-
-    encoder = json.JSONEncoder(
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-    return encoder, json.JSONDecoder(parse_constant=_reject_constant)
 
 
 class _Unset(enum.Enum):
@@ -127,540 +72,6 @@ class _Unset(enum.Enum):
 
 
 _UNSET: Final = _Unset.UNSET
-
-
-def _short(digest: str) -> str:
-    return digest[:_SHORT] + "…"
-
-
-# -- values ------------------------------------------------------------------
-
-
-def _check_anchor_seq(_instance: Anchor, _attribute: attrs.Attribute[int], value: int) -> None:
-    checked = cast("object", value)
-    if type(checked) is not int or value < 0:
-        msg = f"an anchor's seq must be an int >= 0, not {value!r}"
-        raise InvalidInputError(msg)
-
-
-def _check_anchor_digest(_instance: Anchor, _attribute: attrs.Attribute[str], value: str) -> None:
-    checked = cast("object", value)
-    if not isinstance(checked, str) or not _HEX64.fullmatch(checked):
-        msg = f"an anchor's digest must be 64 lowercase hex characters, not {value!r}"
-        raise InvalidInputError(msg)
-
-
-@attrs.frozen
-class Anchor:
-    """The head of a journal's chain: enough to detect later truncation.
-
-    Keep an anchor somewhere the journal's writer cannot reach (the incident
-    ticket, a chat message, a second machine). :func:`verify_journal` with
-    that anchor then reveals records cut from the end, and any rewrite of the
-    records up to the anchor, which the chain alone cannot show.
-
-    ``str(anchor)`` is ``"<seq>:<digest>"``; :meth:`parse` reads it back.
-
-    Attributes:
-        seq: The sequence number of the head record.
-        digest: The head record's digest, 64 lowercase hex characters.
-
-    Raises:
-        InvalidInputError: ``seq`` is negative or ``digest`` is not 64
-            lowercase hex characters.
-
-    .. versionadded:: 0.1.0
-    """
-
-    seq: int = attrs.field(validator=_check_anchor_seq)
-    digest: str = attrs.field(validator=_check_anchor_digest)
-
-    def __str__(self) -> str:
-        """Return the compact form ``"<seq>:<digest>"``."""
-        return f"{self.seq}:{self.digest}"
-
-    @classmethod
-    def parse(cls, text: str) -> Anchor:
-        """Read an anchor back from its compact form ``"<seq>:<digest>"``.
-
-        Args:
-            text: What ``str(anchor)`` returned.
-
-        Returns:
-            The anchor.
-
-        Raises:
-            InvalidInputError: The text is not of that form.
-
-        .. versionadded:: 0.1.0
-        """
-        seq_text, sep, digest = text.strip().partition(":")
-        if not sep or not seq_text.isdecimal() or not seq_text.isascii():
-            msg = f"{text!r} is not an anchor: expected '<seq>:<64 hex digest>', e.g. '41:9f2c…'"
-            raise InvalidInputError(msg)
-        return cls(int(seq_text), digest)
-
-
-@attrs.frozen
-class JournalRecord:
-    """One record of a journal, as read from or written to the file.
-
-    Attributes:
-        seq: The record's position, counting from 0 without gaps.
-        prev: The digest of the record before it; :data:`GENESIS_DIGEST` for
-            seq 0.
-        digest: SHA-256 over this record's seq, prev and body as written.
-        body: The JSON object stored, as the journal reads it back (a tuple
-            written comes back as a list). Do not mutate it.
-
-    .. versionadded:: 0.1.0
-    """
-
-    seq: int
-    prev: str
-    digest: str
-    body: dict[str, Any]
-
-    @property
-    def anchor(self) -> Anchor:
-        """The anchor for a journal whose head is this record.
-
-        .. versionadded:: 0.1.0
-        """
-        return Anchor(self.seq, self.digest)
-
-
-@attrs.frozen
-class JournalProblem:
-    """One thing :func:`verify_journal` found wrong.
-
-    Attributes:
-        kind: ``"edited"`` (a record's contents or its link to the record
-            before it do not match its digest), ``"deleted"`` (sequence
-            numbers are missing), ``"reordered"`` (a record comes after one
-            with a higher or equal sequence number), ``"truncated"`` (the
-            journal does not reach, or does not match, the anchor given),
-            ``"torn"`` (the file ends in an incomplete record) or
-            ``"malformed"`` (the line is not a record of this format).
-        line: The 1-based line number in the file. For ``"truncated"`` past
-            the end and for ``"torn"`` this is the line after the last
-            complete one.
-        seq: The sequence number concerned: the record's on that line, or
-            the anchor's for ``"truncated"``; ``None`` when there is none.
-        detail: What was found, in plain words.
-
-    .. versionadded:: 0.1.0
-    """
-
-    kind: ProblemKind
-    line: int
-    seq: int | None
-    detail: str
-
-    def __str__(self) -> str:
-        """Return ``"line N (seq S): kind: detail"``."""
-        where = f"line {self.line}" if self.seq is None else f"line {self.line} (seq {self.seq})"
-        return f"{where}: {self.kind}: {self.detail}"
-
-
-@attrs.frozen
-class VerificationReport:
-    """What :func:`verify_journal` found.
-
-    Attributes:
-        path: The journal file verified.
-        records: How many complete lines parse as records (intact or not).
-        head: The last such record in the file as an anchor, or ``None``.
-        problems: Every problem found, in file order.
-
-    .. versionadded:: 0.1.0
-    """
-
-    path: str
-    records: int
-    head: Anchor | None
-    problems: tuple[JournalProblem, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Whether no problem was found.
-
-        .. versionadded:: 0.1.0
-        """
-        return not self.problems
-
-    def __str__(self) -> str:
-        """Return a readable summary, one problem per line."""
-        head = "no head" if self.head is None else f"head seq {self.head.seq} ({self.head.digest})"
-        summary = f"journal {self.path}: {self.records} records, {head}"
-        if self.ok:
-            return f"{summary}: OK"
-        lines = [f"{summary}: {len(self.problems)} problem(s)"]
-        lines.extend(f"  {problem}" for problem in self.problems)
-        return "\n".join(lines)
-
-
-# -- encoding ----------------------------------------------------------------
-
-
-def _non_str_key(body: dict[str, Any]) -> str | None:
-    """Return where a dict key that is not a string hides in ``body``, if anywhere."""
-    stack: list[tuple[object, str]] = [(body, "body")]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, dict):
-            for key, item in cast("dict[object, object]", value).items():
-                if not isinstance(key, str):
-                    return f"{where} has the key {key!r} ({type(key).__name__})"
-                stack.append((item, f"{where}[{key!r}]"))
-        elif isinstance(value, (list, tuple)):
-            items = cast("Sequence[object]", value)
-            stack.extend((item, f"{where}[{index}]") for index, item in enumerate(items))
-    return None
-
-
-def _encode_body(body: dict[str, Any]) -> bytes:
-    """Serialise a body canonically, or explain why it cannot be written."""
-    checked = cast("object", body)
-    if not isinstance(checked, dict):
-        msg = f"a journal body must be a dict with string keys, not {type(checked).__name__}"
-        raise InvalidInputError(msg)
-    try:
-        text = _codec()[0].encode(body)
-    except ValueError as exc:
-        if "Out of range float" in str(exc):
-            msg = (
-                "the body contains NaN or infinity, which JSON cannot represent; nothing was "
-                "written. Record such a value as null or as a string (e.g. 'NaN') instead."
-            )
-        else:
-            msg = f"the body cannot be written as JSON ({exc}); nothing was written"
-        raise InvalidInputError(msg) from exc
-    except TypeError as exc:
-        msg = (
-            f"the body is not JSON-able ({exc}); nothing was written. Bodies hold only "
-            "dicts with string keys, lists, strings, numbers, booleans and None."
-        )
-        raise InvalidInputError(msg) from exc
-    except RecursionError as exc:
-        msg = "the body nests too deeply to be written as JSON; nothing was written"
-        raise InvalidInputError(msg) from exc
-    where = _non_str_key(body)
-    if where is not None:
-        msg = f"{where}: JSON object keys must be strings; nothing was written"
-        raise InvalidInputError(msg)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        msg = (
-            f"the body contains a string that is not valid Unicode ({exc.reason}, "
-            f"{exc.object[exc.start : exc.end]!r}); nothing was written"
-        )
-        raise InvalidInputError(msg) from exc
-
-
-def _hashed_part(seq: int, prev: str, body_bytes: bytes) -> bytes:
-    return b'"seq":%d,"prev":"%s","body":%s' % (seq, prev.encode("ascii"), body_bytes)
-
-
-# -- reading -----------------------------------------------------------------
-
-
-def _parse_clean(lines: list[bytes], seq: int, prev: str) -> list[JournalRecord]:
-    """Parse lines expected to be intact records continuing the chain at ``seq``.
-
-    Stops at the first line that is not exactly the next record; the caller
-    then knows how many were fine and can analyse the rest slowly.
-    """
-    records: list[JournalRecord] = []
-    append = records.append
-    sha256 = _sha256()
-    decode = _codec()[1].decode
-    record = JournalRecord
-    for line in lines:
-        middle = f'","seq":{seq},"prev":"{prev}","body":'.encode()
-        if not (
-            line.startswith(_HEAD) and line.startswith(middle, _DIGEST_END) and line.endswith(b"}")
-        ):
-            break
-        digest = line[len(_HEAD) : _DIGEST_END].decode("latin-1")
-        view = memoryview(line)
-        if sha256(view[_HASHED_START:-1]).hexdigest() != digest:
-            break
-        try:
-            body = decode(str(view[_DIGEST_END + len(middle) : -1], "utf-8"))
-        except (ValueError, RecursionError):
-            break
-        if type(body) is not dict:
-            break
-        append(record(seq, prev, digest, cast("dict[str, Any]", body)))
-        seq += 1
-        prev = digest
-    return records
-
-
-@attrs.frozen
-class _Parsed:
-    """A complete line that parses as a record, for the slow analysis."""
-
-    line: int
-    seq: int
-    prev: str
-    digest: str
-    computed: str
-    layout_ok: bool
-
-
-def _load_line(raw: bytes) -> dict[str, object] | str:
-    """Parse a line as a JSON object, or say why it is not one."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"the line is not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    if not text.strip():
-        return "the line is empty"
-    try:
-        obj: object = _codec()[1].decode(text)
-    except ValueError as exc:
-        return f"the line is not JSON ({exc})"
-    except RecursionError:
-        return "the line nests too deeply to parse"
-    if not isinstance(obj, dict):
-        return f"the line is a JSON {type(obj).__name__}, but a record is a JSON object"
-    return cast("dict[str, object]", obj)
-
-
-def _record_fields(fields: dict[str, object]) -> tuple[int, str, str, object] | str:
-    """Check a JSON object's record fields: ``(seq, prev, digest, body)``, or what is wrong."""
-    if fields.keys() != _RECORD_KEYS:
-        missing = sorted(_RECORD_KEYS - fields.keys())
-        extra = sorted(fields.keys() - _RECORD_KEYS)
-        return f"the object is not a record: missing keys {missing}, unexpected keys {extra}"
-    version, seq, prev, digest, body = (fields[k] for k in ("v", "seq", "prev", "digest", "body"))
-    problem = None
-    if type(version) is not int or version != FORMAT_VERSION:
-        problem = f"unsupported format version {version!r}; this incidentkit reads version 1"
-    elif type(seq) is not int or seq < 0:
-        problem = f"seq must be an integer >= 0, not {seq!r}"
-    elif not isinstance(prev, str) or not _HEX64.fullmatch(prev):
-        problem = f"prev must be 64 lowercase hex characters, not {prev!r}"
-    elif not isinstance(digest, str) or not _HEX64.fullmatch(digest):
-        problem = f"digest must be 64 lowercase hex characters, not {digest!r}"
-    elif not isinstance(body, dict):
-        problem = f"body must be a JSON object, not a JSON {type(body).__name__}"
-    else:
-        return seq, prev, digest, cast("dict[str, object]", body)
-    return problem
-
-
-def _parse_line(raw: bytes, line: int) -> _Parsed | str:
-    """Parse one complete line for the slow analysis, or say why it is not a record."""
-    fields = _load_line(raw)
-    if isinstance(fields, str):
-        return fields
-    checked = _record_fields(fields)
-    if isinstance(checked, str):
-        return checked
-    seq, prev, digest, body = checked
-    prefix = f'{{"v":1,"digest":"{digest}","seq":{seq},"prev":"{prev}","body":'.encode()
-    if raw.startswith(prefix) and raw.endswith(b"}"):
-        try:
-            _codec()[1].decode(raw[len(prefix) : -1].decode("utf-8"))
-        except ValueError:
-            return "the body is followed by more data inside the record"
-        computed = _sha256()(raw[_HASHED_START:-1]).hexdigest()
-        return _Parsed(line, seq, prev, digest, computed, layout_ok=True)
-    # Not laid out as the journal writes lines: hash the canonical form, to
-    # tell a mere re-serialisation (content intact) from an edit.
-    try:
-        canonical = _codec()[0].encode(body).encode("utf-8")
-    except UnicodeEncodeError:
-        return "the body holds a string that is not valid Unicode (a lone surrogate)"
-    computed = _sha256()(_hashed_part(seq, prev, canonical)).hexdigest()
-    return _Parsed(line, seq, prev, digest, computed, layout_ok=False)
-
-
-@attrs.frozen
-class _Findings:
-    """The outcome of checking a whole file."""
-
-    records: int
-    head: Anchor | None
-    problems: tuple[JournalProblem, ...]
-    torn_offset: int | None
-
-
-def _torn_problem(line: int, offset: int, fragment: bytes) -> JournalProblem:
-    return JournalProblem(
-        "torn",
-        line,
-        None,
-        f"the file ends in {len(fragment)} byte(s) at offset {offset} without a newline: an "
-        "incomplete record, typically from a crash during an append, which was therefore never "
-        "acknowledged. The records before it are intact; repair_torn_tail() moves the fragment "
-        "to a side file.",
-    )
-
-
-def _anchor_problems(
-    anchor: Anchor, find: Callable[[int], tuple[int, str] | None], last_seq: int, last_line: int
-) -> list[JournalProblem]:
-    """Check the journal against an anchor; ``find(seq)`` gives (line, digest)."""
-    found = find(anchor.seq)
-    if found is None:
-        if anchor.seq <= last_seq:
-            return []  # inside a gap: reported as deleted already
-        ends = "holds no records" if last_seq < 0 else f"ends at seq {last_seq}"
-        return [
-            JournalProblem(
-                "truncated",
-                last_line + 1,
-                anchor.seq,
-                f"the anchor says the journal reached seq {anchor.seq} but it {ends}: "
-                f"{anchor.seq - last_seq} record(s) were cut from the end",
-            )
-        ]
-    line, digest = found
-    if digest == anchor.digest:
-        return []
-    return [
-        JournalProblem(
-            "truncated",
-            line,
-            anchor.seq,
-            f"the record at seq {anchor.seq} has digest {_short(digest)} but the anchor says "
-            f"{_short(anchor.digest)}: the journal was cut back and rewritten from here or "
-            "earlier (or this record was edited)",
-        )
-    ]
-
-
-def _check_bytes(data: bytes, anchor: Anchor | None) -> _Findings:
-    """Check a whole journal's bytes: the fast path first, the full analysis if needed."""
-    lines = data.split(b"\n")
-    tail = lines.pop()
-    records = _parse_clean(lines, 0, GENESIS_DIGEST)
-    if len(records) < len(lines):
-        return _analyse(lines, tail, len(data) - len(tail), anchor)
-    problems: list[JournalProblem] = []
-    if anchor is not None:
-
-        def find(seq: int) -> tuple[int, str] | None:
-            return (seq + 1, records[seq].digest) if seq < len(records) else None
-
-        problems.extend(_anchor_problems(anchor, find, len(records) - 1, len(lines)))
-    torn_offset = None
-    if tail:
-        torn_offset = len(data) - len(tail)
-        problems.append(_torn_problem(len(lines) + 1, torn_offset, tail))
-    head = records[-1].anchor if records else None
-    return _Findings(len(records), head, tuple(problems), torn_offset)
-
-
-def _analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | None) -> _Findings:
-    """Classify every problem in a journal that failed the fast path."""
-    problems: list[JournalProblem] = []
-    parsed: list[_Parsed] = []
-    for number, raw in enumerate(lines, start=1):
-        result = _parse_line(raw, number)
-        if isinstance(result, str):
-            problems.append(JournalProblem("malformed", number, None, result))
-        else:
-            parsed.append(result)
-    by_seq: dict[int, _Parsed] = {}
-    for record in parsed:
-        by_seq.setdefault(record.seq, record)
-    problems.extend(_record_problems(parsed, by_seq))
-    seqs = sorted(by_seq)
-    problems.extend(_gap_problems(seqs, by_seq))
-    if anchor is not None:
-
-        def find(seq: int) -> tuple[int, str] | None:
-            found = by_seq.get(seq)
-            return None if found is None else (found.line, found.digest)
-
-        last_seq = seqs[-1] if seqs else -1
-        problems.extend(_anchor_problems(anchor, find, last_seq, len(lines)))
-    torn_offset = None
-    if tail:
-        torn_offset = tail_offset
-        problems.append(_torn_problem(len(lines) + 1, tail_offset, tail))
-    problems.sort(key=lambda problem: problem.line)
-    head = Anchor(parsed[-1].seq, parsed[-1].digest) if parsed else None
-    return _Findings(len(parsed), head, tuple(problems), torn_offset)
-
-
-def _record_problems(parsed: list[_Parsed], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:
-    """Find edited, re-serialised, duplicated, mislinked and out-of-order records."""
-    problems: list[JournalProblem] = []
-    highest: _Parsed | None = None  # the record with the highest seq so far
-    for record in parsed:
-        seq = record.seq
-
-        def problem(
-            kind: ProblemKind, detail: str, line: int = record.line, seq: int = seq
-        ) -> None:
-            problems.append(JournalProblem(kind, line, seq, detail))
-
-        if record.computed != record.digest:
-            problem(
-                "edited",
-                f"the stored digest {_short(record.digest)} does not match the digest "
-                f"{_short(record.computed)} of the record's contents: it was changed after it "
-                "was written",
-            )
-        elif not record.layout_ok:
-            problem(
-                "malformed",
-                "the record's content matches its digest, but the line was re-serialised (its "
-                "bytes are not laid out as the journal writes them)",
-            )
-        first = by_seq[seq]
-        if first is not record:
-            problem("reordered", f"seq {seq} already appeared on line {first.line}: duplicated")
-            continue
-        before = by_seq.get(seq - 1)
-        if seq == 0 and record.prev != GENESIS_DIGEST:
-            problem("edited", f"the first record's prev is {_short(record.prev)}, not 64 zeros")
-        elif before is not None and record.prev != before.digest:
-            problem(
-                "edited",
-                f"prev {_short(record.prev)} does not match the digest {_short(before.digest)} "
-                f"of seq {seq - 1} (line {before.line}): that record was edited and its digest "
-                "recomputed, or this link was changed",
-            )
-        if highest is not None and seq < highest.seq:
-            problem(
-                "reordered",
-                f"seq {seq} comes after seq {highest.seq} (line {highest.line}): the records "
-                "are out of order",
-            )
-        elif highest is None or seq > highest.seq:
-            highest = record
-    return problems
-
-
-def _gap_problems(seqs: list[int], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:
-    """Report runs of sequence numbers that appear nowhere in the file."""
-    problems: list[JournalProblem] = []
-    for index, seq in enumerate(seqs):
-        expected = seqs[index - 1] + 1 if index else 0
-        if seq == expected:
-            continue
-        missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
-        if index:
-            where = f"between seq {expected - 1} (line {by_seq[expected - 1].line}) and seq {seq}"
-        else:
-            where = f"before seq {seq}, the first record in the file"
-        problems.append(
-            JournalProblem(
-                "deleted",
-                by_seq[seq].line,
-                seq,
-                f"{missing} missing {where}: {seq - expected} record(s) were deleted",
-            )
-        )
-    return problems
 
 
 # -- files and locks ---------------------------------------------------------
@@ -770,12 +181,219 @@ def _torn(path: pathlib.Path, offset: int) -> TornRecordError:
     return TornRecordError(msg, path=str(path), offset=offset)
 
 
-def _raise_for(path: pathlib.Path, findings: _Findings) -> None:
+def _raise_for(path: pathlib.Path, findings: Findings) -> None:
     serious = [problem for problem in findings.problems if problem.kind != "torn"]
     if serious:
         raise _corrupted(path, serious)
     if findings.torn_offset is not None:
         raise _torn(path, findings.torn_offset)
+
+
+# -- creation ----------------------------------------------------------------
+
+_TEMP_SUFFIX: Final = ".journal-tmp"
+_TOKEN_HEX: Final = 16  # hex digits of the random part of a temporary's name
+_NAME_MAX: Final = 255  # bytes in a file name on every file system we expect
+_CREATE_ATTEMPTS: Final = 5
+
+
+def _exists(path: pathlib.Path) -> JournalError:
+    msg = (
+        f"a file already exists at {path}: Journal.create() never overwrites. "
+        "Use Journal.open() to continue that journal, or choose a new path."
+    )
+    return JournalError(msg, path=str(path))
+
+
+def _cannot_create(path: pathlib.Path, exc: OSError) -> JournalError:
+    msg = f"cannot create the journal {path}: {exc.strerror or exc}"
+    return JournalError(msg, path=str(path))
+
+
+def _temporary_prefix(name: str) -> str:
+    """Return how the names of ``name``'s temporaries start: ``.<name>.``, hidden."""
+    prefix = f".{name}."
+    if len(os.fsencode(prefix)) + _TOKEN_HEX + len(_TEMP_SUFFIX) <= _NAME_MAX:
+        return prefix
+    import hashlib  # noqa: PLC0415 - only for names too long to prefix, see _chain
+
+    return f".{hashlib.sha256(os.fsencode(name)).hexdigest()[:32]}."
+
+
+def _is_temporary(entry: str, prefix: str) -> bool:
+    token = entry[len(prefix) : -len(_TEMP_SUFFIX)]
+    return (
+        entry.startswith(prefix)
+        and entry.endswith(_TEMP_SUFFIX)
+        and len(token) == _TOKEN_HEX
+        and all(char in "0123456789abcdef" for char in token)
+    )
+
+
+def _remove_abandoned_temporaries(path: pathlib.Path) -> None:
+    """Remove the temporaries of ``path`` that no live creator holds locked.
+
+    A creator locks its temporary from just after creating it until it is in
+    place, so one whose lock is free was abandoned by a killed process: it is
+    a record that was never acknowledged, or a second name of a journal
+    already in place. Removing either loses nothing. Best effort: an error
+    leaves the temporary for next time.
+    """
+    prefix = _temporary_prefix(path.name)
+    directory = path.parent
+    try:
+        temps = [entry for entry in directory.iterdir() if _is_temporary(entry.name, prefix)]
+    except OSError:
+        return
+    for temp in temps:
+        try:
+            fd = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            temp.unlink()
+        except OSError:  # locked by a live creator (BlockingIOError), or gone
+            pass
+        finally:
+            os.close(fd)
+
+
+def _create_empty(path: pathlib.Path) -> tuple[int, int]:
+    """Create an empty journal with O_EXCL; return its identity."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except FileExistsError as exc:
+        raise _exists(path) from exc
+    except OSError as exc:
+        raise _cannot_create(path, exc) from exc
+    try:
+        os.fsync(fd)
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(path.absolute().parent)
+    return info.st_dev, info.st_ino
+
+
+def _write_temporary(path: pathlib.Path, line: bytes) -> tuple[int, pathlib.Path]:
+    """Write ``line`` to a new, locked, fsynced temporary beside ``path``.
+
+    Returns:
+        Its file descriptor (holding an exclusive lock) and its path.
+    """
+    token = os.urandom(_TOKEN_HEX // 2).hex()
+    temp = path.with_name(f"{_temporary_prefix(path.name)}{token}{_TEMP_SUFFIX}")
+    try:
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise _cannot_create(path, exc) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        _unlink_quietly(temp)
+        raise _cannot_create(path, exc) from exc
+    return fd, temp
+
+
+def _unlink_quietly(path: pathlib.Path) -> None:
+    # Already gone, or left for _remove_abandoned_temporaries.
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _replace_empty(temp: pathlib.Path, path: pathlib.Path, timeout: float) -> bool:
+    """Rename ``temp`` over ``path`` if that is a zero-byte regular file.
+
+    Returns:
+        True if replaced; False if ``path`` vanished or changed meanwhile
+        (then linking may be tried again).
+
+    Raises:
+        JournalError: ``path`` is something other than an empty file.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:  # a symbolic link, a file we may not read...
+        raise _exists(path) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size:
+            raise _exists(path)
+        # Under the lock no writer of this file can be half-way through an append.
+        _lock(fd, fcntl.LOCK_EX, timeout, path)
+        info = os.fstat(fd)
+        if info.st_size:
+            raise _exists(path)
+        try:
+            now = path.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if (now.st_dev, now.st_ino) != (info.st_dev, info.st_ino):
+            return False
+        temp.rename(path)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _place(temp: pathlib.Path, path: pathlib.Path, timeout: float) -> bool | None:
+    """Link ``temp`` into place, or rename it over an empty file.
+
+    Returns:
+        True if ``temp`` is in place (and its own name gone), False if
+        ``temp`` vanished (taken for abandoned before its creator locked it),
+        None if ``path`` changed meanwhile and linking may be tried again.
+    """
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        return True if _replace_empty(temp, path, timeout) else None
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise _cannot_create(path, exc) from exc
+    _unlink_quietly(temp)
+    return True
+
+
+def _create_with(path: pathlib.Path, line: bytes, timeout: float) -> tuple[int, int]:
+    """Put a journal holding ``line`` at ``path`` atomically; return its identity."""
+    fd, temp = _write_temporary(path, line)
+    try:
+        for _ in range(_CREATE_ATTEMPTS):
+            placed = _place(temp, path, timeout)
+            if placed:
+                info = os.fstat(fd)
+                _fsync_dir(path.absolute().parent)
+                return info.st_dev, info.st_ino
+            if placed is False:  # our temporary was removed: write another
+                os.close(fd)
+                fd = -1
+                fd, temp = _write_temporary(path, line)
+            # None: the empty file at ``path`` changed under us; look again.
+    except BaseException:
+        # Not in place, or in place under its own name too: the temporary's
+        # name holds nothing that was acknowledged or is not at ``path``.
+        _unlink_quietly(temp)
+        raise
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    _unlink_quietly(temp)
+    msg = (
+        f"cannot create the journal {path}: it kept changing under this call "
+        f"({_CREATE_ATTEMPTS} attempts; another process is creating or removing files there). "
+        "Find that process, then try again."
+    )
+    raise JournalError(msg, path=str(path))
 
 
 # -- the journal -------------------------------------------------------------
@@ -821,50 +439,73 @@ class Journal:
         self._snapshot: tuple[JournalRecord, ...] | None = None
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> Journal:
-        """Create a new, empty journal file.
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        first: dict[str, Any] | None = None,
+        lock_timeout: float = 10.0,
+    ) -> Journal:
+        """Create a new journal file, empty or holding its first record.
 
-        The file and its directory entry are fsynced before this returns.
+        With ``first``, the journal appears at ``path`` with that record or
+        not at all, whatever kills the process meanwhile: the record is
+        written to a temporary file in the same directory and fsynced, then
+        hard-linked into place (a link never overwrites), the temporary is
+        removed and the directory fsynced. A zero-byte file at ``path`` (the
+        leftover of an interrupted creation by incidentkit 0.1, which created
+        the file and appended to it in two steps) is replaced atomically,
+        under its lock; any other file is never overwritten. Temporaries an
+        interrupted creation left beside ``path`` are removed here once no
+        process uses them.
+
+        Without ``first``, an empty file is created with ``O_EXCL``.
+        Either way, the file and its directory entry are fsynced before this
+        returns.
 
         Args:
-            path: Where to create it. The file must not exist.
+            path: Where to create it. No file may exist there (with
+                ``first``, an empty one may).
+            first: The body of the first record (seq 0), as for
+                :meth:`append`.
             lock_timeout: Seconds :meth:`append` and :meth:`refresh` wait for
-                the file lock before raising :class:`JournalLockedError`.
+                the file lock before raising :class:`JournalLockedError`,
+                and this waits for the lock on an empty file it replaces.
 
         Returns:
-            The journal, with no records.
+            The journal, holding ``first`` as its only record, or no record.
 
         Raises:
-            JournalError: The file already exists or cannot be created.
-            InvalidInputError: ``lock_timeout`` is negative or not finite.
+            JournalError: A file already exists at ``path`` (with ``first``:
+                one that is not empty), or it cannot be created.
+            InvalidInputError: ``first`` is not a JSON object (nothing was
+                created), or ``lock_timeout`` is negative or not finite.
+            JournalLockedError: Another process held the lock on the empty
+                file at ``path`` too long.
 
         .. versionadded:: 0.1.0
+        .. versionchanged:: 0.2.0
+           ``first``, written atomically with the file.
         """
         timeout = _check_timeout(lock_timeout)
         journal_path = pathlib.Path(path)
-        try:
-            fd = os.open(journal_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        except FileExistsError as exc:
-            msg = (
-                f"a file already exists at {journal_path}: Journal.create() never overwrites. "
-                "Use Journal.open() to continue that journal, or choose a new path."
-            )
-            raise JournalError(msg, path=str(journal_path)) from exc
-        except OSError as exc:
-            msg = f"cannot create the journal {journal_path}: {exc.strerror or exc}"
-            raise JournalError(msg, path=str(journal_path)) from exc
-        try:
-            os.fsync(fd)
-            info = os.fstat(fd)
-        finally:
-            os.close(fd)
-        _fsync_dir(journal_path.absolute().parent)
+        body_bytes = None if first is None else encode_body(first)
+        _remove_abandoned_temporaries(journal_path)
+        if body_bytes is None:
+            identity = _create_empty(journal_path)
+            records: list[JournalRecord] = []
+            size = 0
+        else:
+            digest, line = encode_line(0, GENESIS_DIGEST, body_bytes)
+            identity = _create_with(journal_path, line, timeout)
+            records = [JournalRecord(0, GENESIS_DIGEST, digest, decode_body(body_bytes))]
+            size = len(line)
         return cls(
             journal_path,
             lock_timeout=timeout,
-            records=[],
-            size=0,
-            identity=(info.st_dev, info.st_ino),
+            records=records,
+            size=size,
+            identity=identity,
         )
 
     @classmethod
@@ -901,9 +542,9 @@ class Journal:
             os.close(fd)
         lines = data.split(b"\n")
         tail = lines.pop()
-        records = _parse_clean(lines, 0, GENESIS_DIGEST)
+        records = parse_clean(lines, 0, GENESIS_DIGEST)
         if len(records) < len(lines):
-            _raise_for(journal_path, _analyse(lines, tail, len(data) - len(tail), None))
+            _raise_for(journal_path, analyse(lines, tail, len(data) - len(tail), None))
             raise _corrupted(journal_path, ())  # pragma: no cover - the analysis always finds it
         if tail:
             raise _torn(journal_path, len(data) - len(tail))
@@ -989,7 +630,7 @@ class Journal:
 
         .. versionadded:: 0.1.0
         """
-        body_bytes = _encode_body(body)
+        body_bytes = encode_body(body)
         fd = _open_fd(self._path, os.O_RDWR | os.O_APPEND)
         try:
             _lock(fd, fcntl.LOCK_EX, self._lock_timeout, self._path)
@@ -1007,14 +648,11 @@ class Journal:
                 raise ConcurrentAppendError(msg, path=str(self._path))
             seq = len(self._records)
             prev = self._records[-1].digest if self._records else GENESIS_DIGEST
-            hashed = _hashed_part(seq, prev, body_bytes)
-            digest = _sha256()(hashed).hexdigest()
-            line = b'{"v":1,"digest":"%s",%s}\n' % (digest.encode("ascii"), hashed)
+            digest, line = encode_line(seq, prev, body_bytes)
             self._write(fd, line)
         finally:
             os.close(fd)  # also releases the lock
-        read_back = cast("dict[str, Any]", _codec()[1].decode(body_bytes.decode("utf-8")))
-        record = JournalRecord(seq, prev, digest, read_back)
+        record = JournalRecord(seq, prev, digest, decode_body(body_bytes))
         self._records.append(record)
         self._size += len(line)
         self._snapshot = None
@@ -1064,10 +702,10 @@ class Journal:
         lines = data.split(b"\n")
         tail = lines.pop()
         prev = self._records[-1].digest if self._records else GENESIS_DIGEST
-        new = _parse_clean(lines, len(self._records), prev)
+        new = parse_clean(lines, len(self._records), prev)
         if len(new) < len(lines):
             whole = _read_range(fd, 0, info.st_size)
-            _raise_for(self._path, _check_bytes(whole, None))
+            _raise_for(self._path, check_bytes(whole, None))
             raise _corrupted(self._path, ())  # pragma: no cover - the analysis always finds it
         if tail:
             raise _torn(self._path, info.st_size - len(tail))
@@ -1119,7 +757,10 @@ def verify_journal(
 
     Without an anchor, records cut from the end of the journal leave no
     trace: the remaining chain is intact. Pass an anchor recorded earlier to
-    detect that, and any rewrite of the records up to it.
+    detect that, and any rewrite of the records up to it. The anchor proves
+    nothing about the records after its seq (a forger can append records with
+    a recomputed chain): the report lists them in ``report.uncovered`` and
+    says so in ``str(report)``.
 
     Args:
         path: The journal file.
@@ -1128,7 +769,8 @@ def verify_journal(
             progress is not mistaken for a torn record.
 
     Returns:
-        The report; ``report.ok`` is true when nothing is wrong.
+        The report; ``report.ok`` is true when nothing is wrong, and
+        ``report.covered`` when, besides, the anchor covers every record.
 
     Raises:
         JournalError: The file does not exist or cannot be read.
@@ -1145,12 +787,14 @@ def verify_journal(
         data = _read_range(fd, 0, os.fstat(fd).st_size)
     finally:
         os.close(fd)
-    findings = _check_bytes(data, anchor)
+    findings = check_bytes(data, anchor)
     return VerificationReport(
         path=str(journal_path),
         records=findings.records,
         head=findings.head,
         problems=findings.problems,
+        anchor=anchor,
+        uncovered=findings.uncovered,
     )
 
 
@@ -1187,7 +831,7 @@ def repair_torn_tail(
     try:
         _lock(fd, fcntl.LOCK_EX, timeout, journal_path)
         data = _read_range(fd, 0, os.fstat(fd).st_size)
-        findings = _check_bytes(data, None)
+        findings = check_bytes(data, None)
         serious = [problem for problem in findings.problems if problem.kind != "torn"]
         if serious:
             corrupted = _corrupted(journal_path, serious)

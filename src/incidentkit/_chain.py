@@ -1,0 +1,721 @@
+"""The journal's hash chain: record encoding, digests, anchors and verification.
+
+Everything here works on records and bytes, never on files, so that any store
+of journal lines (the file store in :mod:`incidentkit._journal`, a database
+table later) encodes, chains and verifies them the same way.
+
+A line looks like this (the body's keys are sorted, the digests shortened)::
+
+    {"v": 1, "digest": "9f2c…", "seq": 0, "prev": "0000…", "body": {"kind": "opened"}}
+
+The digest is the SHA-256 of the line's bytes from ``"seq":`` up to (not
+including) the final ``}``: the sequence number, the previous digest and the
+body exactly as written. Readers hash the bytes they read instead of
+re-serialising the body, which keeps verification as cheap as parsing.
+
+An :class:`Anchor` (a head's seq and digest kept elsewhere) fixes every
+record up to its seq; what lies after it only the chain vouches for, and
+:func:`check_bytes` says so (``Findings.uncovered``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeAlias, cast
+
+import attrs
+
+from incidentkit._errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import json
+    from collections.abc import Callable, Sequence
+
+__all__ = [
+    "FORMAT_VERSION",
+    "GENESIS_DIGEST",
+    "Anchor",
+    "Findings",
+    "JournalProblem",
+    "JournalRecord",
+    "ProblemKind",
+    "VerificationReport",
+    "analyse",
+    "check_bytes",
+    "decode_body",
+    "encode_body",
+    "encode_line",
+    "parse_clean",
+]
+
+FORMAT_VERSION: Final = 1
+"""The format version written in every line's ``"v"`` field.
+
+.. versionadded:: 0.1.0
+"""
+
+GENESIS_DIGEST: Final = "0" * 64
+"""The ``prev`` of the first record (seq 0): 64 zeros.
+
+.. versionadded:: 0.1.0
+"""
+
+ProblemKind: TypeAlias = Literal["edited", "deleted", "reordered", "truncated", "torn", "malformed"]
+"""What :func:`verify_journal` found wrong with a line.
+
+.. versionadded:: 0.1.0
+"""
+
+_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+_HEAD: Final = b'{"v":1,"digest":"'
+_DIGEST_END: Final = len(_HEAD) + 64  # the digest is line[len(_HEAD):_DIGEST_END]
+_HASHED_START: Final = _DIGEST_END + 2  # after the digest's closing '",'
+_RECORD_KEYS: Final = frozenset({"v", "digest", "seq", "prev", "body"})
+_SHORT: Final = 12  # hex digits of a digest shown in messages
+
+
+@functools.cache
+def _sha256() -> Callable[[bytes | memoryview], Any]:
+    """Return :func:`hashlib.sha256`, importing hashlib on first use.
+
+    hashlib loads OpenSSL, and json builds its codecs: together a tenth of
+    what ``import incidentkit`` would otherwise cost, which a journal needs
+    only once it is opened or written.
+    """
+    import hashlib  # noqa: PLC0415 - on first use, see above
+
+    return hashlib.sha256
+
+
+def _reject_constant(name: str) -> NoReturn:
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+@functools.cache
+def _codec() -> tuple[json.JSONEncoder, json.JSONDecoder]:
+    """Return the journal's JSON encoder and decoder, built on first use.
+
+    Canonical on write (sorted keys, compact, UTF-8), strict on read as on
+    write: NaN and Infinity are not JSON.
+    """
+    import json  # noqa: PLC0415 - on first use, see _sha256
+
+    encoder = json.JSONEncoder(
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return encoder, json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _short(digest: str) -> str:
+    return digest[:_SHORT] + "…"
+
+
+# -- values ------------------------------------------------------------------
+
+
+def _check_anchor_seq(_instance: Anchor, _attribute: attrs.Attribute[int], value: int) -> None:
+    checked = cast("object", value)
+    if type(checked) is not int or value < 0:
+        msg = f"an anchor's seq must be an int >= 0, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+def _check_anchor_digest(_instance: Anchor, _attribute: attrs.Attribute[str], value: str) -> None:
+    checked = cast("object", value)
+    if not isinstance(checked, str) or not _HEX64.fullmatch(checked):
+        msg = f"an anchor's digest must be 64 lowercase hex characters, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+@attrs.frozen
+class Anchor:
+    """The head of a journal's chain: enough to detect later truncation.
+
+    Keep an anchor somewhere the journal's writer cannot reach (the incident
+    ticket, a chat message, a second machine). :func:`verify_journal` with
+    that anchor then reveals records cut from the end, and any rewrite of the
+    records up to the anchor, which the chain alone cannot show.
+
+    ``str(anchor)`` is ``"<seq>:<digest>"``; :meth:`parse` reads it back.
+
+    Attributes:
+        seq: The sequence number of the head record.
+        digest: The head record's digest, 64 lowercase hex characters.
+
+    Raises:
+        InvalidInputError: ``seq`` is negative or ``digest`` is not 64
+            lowercase hex characters.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int = attrs.field(validator=_check_anchor_seq)
+    digest: str = attrs.field(validator=_check_anchor_digest)
+
+    def __str__(self) -> str:
+        """Return the compact form ``"<seq>:<digest>"``."""
+        return f"{self.seq}:{self.digest}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """Read an anchor back from its compact form ``"<seq>:<digest>"``.
+
+        Args:
+            text: What ``str(anchor)`` returned.
+
+        Returns:
+            The anchor.
+
+        Raises:
+            InvalidInputError: The text is not of that form.
+
+        .. versionadded:: 0.1.0
+        """
+        seq_text, sep, digest = text.strip().partition(":")
+        if not sep or not seq_text.isdecimal() or not seq_text.isascii():
+            msg = f"{text!r} is not an anchor: expected '<seq>:<64 hex digest>', e.g. '41:9f2c…'"
+            raise InvalidInputError(msg)
+        return cls(int(seq_text), digest)
+
+
+@attrs.frozen
+class JournalRecord:
+    """One record of a journal, as read from or written to the file.
+
+    Attributes:
+        seq: The record's position, counting from 0 without gaps.
+        prev: The digest of the record before it; :data:`GENESIS_DIGEST` for
+            seq 0.
+        digest: SHA-256 over this record's seq, prev and body as written.
+        body: The JSON object stored, as the journal reads it back (a tuple
+            written comes back as a list). Do not mutate it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    seq: int
+    prev: str
+    digest: str
+    body: dict[str, Any]
+
+    @property
+    def anchor(self) -> Anchor:
+        """The anchor for a journal whose head is this record.
+
+        .. versionadded:: 0.1.0
+        """
+        return Anchor(self.seq, self.digest)
+
+
+@attrs.frozen
+class JournalProblem:
+    """One thing :func:`verify_journal` found wrong.
+
+    Attributes:
+        kind: ``"edited"`` (a record's contents or its link to the record
+            before it do not match its digest), ``"deleted"`` (sequence
+            numbers are missing), ``"reordered"`` (a record comes after one
+            with a higher or equal sequence number), ``"truncated"`` (the
+            journal does not reach, or does not match, the anchor given),
+            ``"torn"`` (the file ends in an incomplete record) or
+            ``"malformed"`` (the line is not a record of this format).
+        line: The 1-based line number in the file. For ``"truncated"`` past
+            the end and for ``"torn"`` this is the line after the last
+            complete one.
+        seq: The sequence number concerned: the record's on that line, or
+            the anchor's for ``"truncated"``; ``None`` when there is none.
+        detail: What was found, in plain words.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind: ProblemKind
+    line: int
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        """Return ``"line N (seq S): kind: detail"``."""
+        where = f"line {self.line}" if self.seq is None else f"line {self.line} (seq {self.seq})"
+        return f"{where}: {self.kind}: {self.detail}"
+
+
+@attrs.frozen
+class VerificationReport:
+    """What :func:`verify_journal` found.
+
+    With an anchor, the report also says which records the anchor does not
+    cover: those after its seq. The chain alone vouches for them, and anyone
+    who can write the file can append records with a recomputed chain, so
+    they verify as ``ok`` yet prove nothing until compared with what is
+    known to have happened. ``str(report)`` says so in plain words.
+
+    Attributes:
+        path: The journal file verified.
+        records: How many complete lines parse as records (intact or not).
+        head: The last such record in the file as an anchor, or ``None``.
+        problems: Every problem found, in file order.
+        anchor: The anchor verified against, or ``None`` if none was given.
+        uncovered: The sequence numbers after the anchor's, up to the
+            highest in the file: the records the anchor does not vouch for
+            (an empty range when it covers every record). ``None`` when
+            verified without an anchor.
+
+    .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``anchor``, ``uncovered`` and :attr:`covered`.
+    """
+
+    path: str
+    records: int
+    head: Anchor | None
+    problems: tuple[JournalProblem, ...]
+    anchor: Anchor | None = None
+    uncovered: range | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem was found.
+
+        Records after the anchor are not a problem (a journal grows after an
+        anchor is taken), so ``ok`` says nothing about them: see
+        :attr:`covered` and :attr:`uncovered`.
+
+        .. versionadded:: 0.1.0
+        """
+        return not self.problems
+
+    @property
+    def covered(self) -> bool:
+        """Whether the anchor vouches for the whole journal: no problem, no record after it.
+
+        Always false without an anchor.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.ok and self.uncovered is not None and not self.uncovered
+
+    def __str__(self) -> str:
+        """Return a readable summary, one problem per line, and what the anchor does not cover."""
+        head = "no head" if self.head is None else f"head seq {self.head.seq} ({self.head.digest})"
+        summary = f"journal {self.path}: {self.records} records, {head}"
+        coverage = self._coverage()
+        if self.ok:
+            return f"{summary}: OK" if coverage is None else f"{summary}: OK; {coverage}"
+        lines = [f"{summary}: {len(self.problems)} problem(s)"]
+        lines.extend(f"  {problem}" for problem in self.problems)
+        if coverage is not None and self.uncovered:
+            lines.append(f"  and {coverage}")
+        return "\n".join(lines)
+
+    def _coverage(self) -> str | None:
+        """Say what the anchor covers, or ``None`` without an anchor."""
+        if self.anchor is None or self.uncovered is None:
+            return None
+        at = f"the anchor at seq {self.anchor.seq} ({_short(self.anchor.digest)})"
+        if not self.uncovered:
+            return f"{at} covers every record"
+        first, last = self.uncovered[0], self.uncovered[-1]
+        seqs = f"seq {first}" if first == last else f"seqs {first}-{last}"
+        return (
+            f"NOT covered by {at}: {len(self.uncovered)} record(s) after it, {seqs}. Only the "
+            "hash chain vouches for them, and anyone who can write the file can append records "
+            "with a recomputed chain: check them against what you know happened before you "
+            "trust them or take a newer anchor."
+        )
+
+
+# -- encoding ----------------------------------------------------------------
+
+
+def _non_str_key(body: dict[str, Any]) -> str | None:
+    """Return where a dict key that is not a string hides in ``body``, if anywhere."""
+    stack: list[tuple[object, str]] = [(body, "body")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for key, item in cast("dict[object, object]", value).items():
+                if not isinstance(key, str):
+                    return f"{where} has the key {key!r} ({type(key).__name__})"
+                stack.append((item, f"{where}[{key!r}]"))
+        elif isinstance(value, (list, tuple)):
+            items = cast("Sequence[object]", value)
+            stack.extend((item, f"{where}[{index}]") for index, item in enumerate(items))
+    return None
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """Serialise a body canonically, or explain why it cannot be written."""
+    checked = cast("object", body)
+    if not isinstance(checked, dict):
+        msg = f"a journal body must be a dict with string keys, not {type(checked).__name__}"
+        raise InvalidInputError(msg)
+    try:
+        text = _codec()[0].encode(body)
+    except ValueError as exc:
+        if "Out of range float" in str(exc):
+            msg = (
+                "the body contains NaN or infinity, which JSON cannot represent; nothing was "
+                "written. Record such a value as null or as a string (e.g. 'NaN') instead."
+            )
+        else:
+            msg = f"the body cannot be written as JSON ({exc}); nothing was written"
+        raise InvalidInputError(msg) from exc
+    except TypeError as exc:
+        msg = (
+            f"the body is not JSON-able ({exc}); nothing was written. Bodies hold only "
+            "dicts with string keys, lists, strings, numbers, booleans and None."
+        )
+        raise InvalidInputError(msg) from exc
+    except RecursionError as exc:
+        msg = "the body nests too deeply to be written as JSON; nothing was written"
+        raise InvalidInputError(msg) from exc
+    where = _non_str_key(body)
+    if where is not None:
+        msg = f"{where}: JSON object keys must be strings; nothing was written"
+        raise InvalidInputError(msg)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = (
+            f"the body contains a string that is not valid Unicode ({exc.reason}, "
+            f"{exc.object[exc.start : exc.end]!r}); nothing was written"
+        )
+        raise InvalidInputError(msg) from exc
+
+
+def _hashed_part(seq: int, prev: str, body_bytes: bytes) -> bytes:
+    return b'"seq":%d,"prev":"%s","body":%s' % (seq, prev.encode("ascii"), body_bytes)
+
+
+def encode_line(seq: int, prev: str, body_bytes: bytes) -> tuple[str, bytes]:
+    """Chain an encoded body after ``prev`` as record ``seq``.
+
+    Args:
+        seq: The record's sequence number.
+        prev: The digest of the record before it (:data:`GENESIS_DIGEST` for seq 0).
+        body_bytes: The body as :func:`encode_body` returned it.
+
+    Returns:
+        The record's digest and its line, newline included.
+    """
+    hashed = _hashed_part(seq, prev, body_bytes)
+    digest = _sha256()(hashed).hexdigest()
+    return digest, b'{"v":1,"digest":"%s",%s}\n' % (digest.encode("ascii"), hashed)
+
+
+def decode_body(body_bytes: bytes) -> dict[str, Any]:
+    """Read an encoded body back as the journal's readers will see it."""
+    return cast("dict[str, Any]", _codec()[1].decode(body_bytes.decode("utf-8")))
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def parse_clean(lines: list[bytes], seq: int, prev: str) -> list[JournalRecord]:
+    """Parse lines expected to be intact records continuing the chain at ``seq``.
+
+    Stops at the first line that is not exactly the next record; the caller
+    then knows how many were fine and can analyse the rest slowly.
+    """
+    records: list[JournalRecord] = []
+    append = records.append
+    sha256 = _sha256()
+    decode = _codec()[1].decode
+    record = JournalRecord
+    for line in lines:
+        middle = f'","seq":{seq},"prev":"{prev}","body":'.encode()
+        if not (
+            line.startswith(_HEAD) and line.startswith(middle, _DIGEST_END) and line.endswith(b"}")
+        ):
+            break
+        digest = line[len(_HEAD) : _DIGEST_END].decode("latin-1")
+        view = memoryview(line)
+        if sha256(view[_HASHED_START:-1]).hexdigest() != digest:
+            break
+        try:
+            body = decode(str(view[_DIGEST_END + len(middle) : -1], "utf-8"))
+        except (ValueError, RecursionError):
+            break
+        if type(body) is not dict:
+            break
+        append(record(seq, prev, digest, cast("dict[str, Any]", body)))
+        seq += 1
+        prev = digest
+    return records
+
+
+@attrs.frozen
+class _Parsed:
+    """A complete line that parses as a record, for the slow analysis."""
+
+    line: int
+    seq: int
+    prev: str
+    digest: str
+    computed: str
+    layout_ok: bool
+
+
+def _load_line(raw: bytes) -> dict[str, object] | str:
+    """Parse a line as a JSON object, or say why it is not one."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"the line is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    if not text.strip():
+        return "the line is empty"
+    try:
+        obj: object = _codec()[1].decode(text)
+    except ValueError as exc:
+        return f"the line is not JSON ({exc})"
+    except RecursionError:
+        return "the line nests too deeply to parse"
+    if not isinstance(obj, dict):
+        return f"the line is a JSON {type(obj).__name__}, but a record is a JSON object"
+    return cast("dict[str, object]", obj)
+
+
+def _record_fields(fields: dict[str, object]) -> tuple[int, str, str, object] | str:
+    """Check a JSON object's record fields: ``(seq, prev, digest, body)``, or what is wrong."""
+    if fields.keys() != _RECORD_KEYS:
+        missing = sorted(_RECORD_KEYS - fields.keys())
+        extra = sorted(fields.keys() - _RECORD_KEYS)
+        return f"the object is not a record: missing keys {missing}, unexpected keys {extra}"
+    version, seq, prev, digest, body = (fields[k] for k in ("v", "seq", "prev", "digest", "body"))
+    problem = None
+    if type(version) is not int or version != FORMAT_VERSION:
+        problem = f"unsupported format version {version!r}; this incidentkit reads version 1"
+    elif type(seq) is not int or seq < 0:
+        problem = f"seq must be an integer >= 0, not {seq!r}"
+    elif not isinstance(prev, str) or not _HEX64.fullmatch(prev):
+        problem = f"prev must be 64 lowercase hex characters, not {prev!r}"
+    elif not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+        problem = f"digest must be 64 lowercase hex characters, not {digest!r}"
+    elif not isinstance(body, dict):
+        problem = f"body must be a JSON object, not a JSON {type(body).__name__}"
+    else:
+        return seq, prev, digest, cast("dict[str, object]", body)
+    return problem
+
+
+def _parse_line(raw: bytes, line: int) -> _Parsed | str:
+    """Parse one complete line for the slow analysis, or say why it is not a record."""
+    fields = _load_line(raw)
+    if isinstance(fields, str):
+        return fields
+    checked = _record_fields(fields)
+    if isinstance(checked, str):
+        return checked
+    seq, prev, digest, body = checked
+    prefix = f'{{"v":1,"digest":"{digest}","seq":{seq},"prev":"{prev}","body":'.encode()
+    if raw.startswith(prefix) and raw.endswith(b"}"):
+        try:
+            _codec()[1].decode(raw[len(prefix) : -1].decode("utf-8"))
+        except ValueError:
+            return "the body is followed by more data inside the record"
+        computed = _sha256()(raw[_HASHED_START:-1]).hexdigest()
+        return _Parsed(line, seq, prev, digest, computed, layout_ok=True)
+    # Not laid out as the journal writes lines: hash the canonical form, to
+    # tell a mere re-serialisation (content intact) from an edit.
+    try:
+        canonical = _codec()[0].encode(body).encode("utf-8")
+    except UnicodeEncodeError:
+        return "the body holds a string that is not valid Unicode (a lone surrogate)"
+    computed = _sha256()(_hashed_part(seq, prev, canonical)).hexdigest()
+    return _Parsed(line, seq, prev, digest, computed, layout_ok=False)
+
+
+@attrs.frozen
+class Findings:
+    """The outcome of checking a whole file."""
+
+    records: int
+    head: Anchor | None
+    problems: tuple[JournalProblem, ...]
+    torn_offset: int | None
+    uncovered: range | None  # see VerificationReport.uncovered
+
+
+def _uncovered(anchor: Anchor | None, last_seq: int) -> range | None:
+    """Return the seqs after the anchor's up to ``last_seq``; ``None`` without an anchor."""
+    if anchor is None:
+        return None
+    return range(anchor.seq + 1, max(anchor.seq, last_seq) + 1)
+
+
+def _torn_problem(line: int, offset: int, fragment: bytes) -> JournalProblem:
+    return JournalProblem(
+        "torn",
+        line,
+        None,
+        f"the file ends in {len(fragment)} byte(s) at offset {offset} without a newline: an "
+        "incomplete record, typically from a crash during an append, which was therefore never "
+        "acknowledged. The records before it are intact; repair_torn_tail() moves the fragment "
+        "to a side file.",
+    )
+
+
+def _anchor_problems(
+    anchor: Anchor, find: Callable[[int], tuple[int, str] | None], last_seq: int, last_line: int
+) -> list[JournalProblem]:
+    """Check the journal against an anchor; ``find(seq)`` gives (line, digest)."""
+    found = find(anchor.seq)
+    if found is None:
+        if anchor.seq <= last_seq:
+            return []  # inside a gap: reported as deleted already
+        ends = "holds no records" if last_seq < 0 else f"ends at seq {last_seq}"
+        return [
+            JournalProblem(
+                "truncated",
+                last_line + 1,
+                anchor.seq,
+                f"the anchor says the journal reached seq {anchor.seq} but it {ends}: "
+                f"{anchor.seq - last_seq} record(s) were cut from the end",
+            )
+        ]
+    line, digest = found
+    if digest == anchor.digest:
+        return []
+    return [
+        JournalProblem(
+            "truncated",
+            line,
+            anchor.seq,
+            f"the record at seq {anchor.seq} has digest {_short(digest)} but the anchor says "
+            f"{_short(anchor.digest)}: the journal was cut back and rewritten from here or "
+            "earlier (or this record was edited)",
+        )
+    ]
+
+
+def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
+    """Check a whole journal's bytes: the fast path first, the full analysis if needed."""
+    lines = data.split(b"\n")
+    tail = lines.pop()
+    records = parse_clean(lines, 0, GENESIS_DIGEST)
+    if len(records) < len(lines):
+        return analyse(lines, tail, len(data) - len(tail), anchor)
+    problems: list[JournalProblem] = []
+    if anchor is not None:
+
+        def find(seq: int) -> tuple[int, str] | None:
+            return (seq + 1, records[seq].digest) if seq < len(records) else None
+
+        problems.extend(_anchor_problems(anchor, find, len(records) - 1, len(lines)))
+    torn_offset = None
+    if tail:
+        torn_offset = len(data) - len(tail)
+        problems.append(_torn_problem(len(lines) + 1, torn_offset, tail))
+    head = records[-1].anchor if records else None
+    uncovered = _uncovered(anchor, len(records) - 1)
+    return Findings(len(records), head, tuple(problems), torn_offset, uncovered)
+
+
+def analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | None) -> Findings:
+    """Classify every problem in a journal that failed the fast path."""
+    problems: list[JournalProblem] = []
+    parsed: list[_Parsed] = []
+    for number, raw in enumerate(lines, start=1):
+        result = _parse_line(raw, number)
+        if isinstance(result, str):
+            problems.append(JournalProblem("malformed", number, None, result))
+        else:
+            parsed.append(result)
+    by_seq: dict[int, _Parsed] = {}
+    for record in parsed:
+        by_seq.setdefault(record.seq, record)
+    problems.extend(_record_problems(parsed, by_seq))
+    seqs = sorted(by_seq)
+    problems.extend(_gap_problems(seqs, by_seq))
+    if anchor is not None:
+
+        def find(seq: int) -> tuple[int, str] | None:
+            found = by_seq.get(seq)
+            return None if found is None else (found.line, found.digest)
+
+        last_seq = seqs[-1] if seqs else -1
+        problems.extend(_anchor_problems(anchor, find, last_seq, len(lines)))
+    torn_offset = None
+    if tail:
+        torn_offset = tail_offset
+        problems.append(_torn_problem(len(lines) + 1, tail_offset, tail))
+    problems.sort(key=lambda problem: problem.line)
+    head = Anchor(parsed[-1].seq, parsed[-1].digest) if parsed else None
+    uncovered = _uncovered(anchor, seqs[-1] if seqs else -1)
+    return Findings(len(parsed), head, tuple(problems), torn_offset, uncovered)
+
+
+def _record_problems(parsed: list[_Parsed], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:
+    """Find edited, re-serialised, duplicated, mislinked and out-of-order records."""
+    problems: list[JournalProblem] = []
+    highest: _Parsed | None = None  # the record with the highest seq so far
+    for record in parsed:
+        seq = record.seq
+
+        def problem(
+            kind: ProblemKind, detail: str, line: int = record.line, seq: int = seq
+        ) -> None:
+            problems.append(JournalProblem(kind, line, seq, detail))
+
+        if record.computed != record.digest:
+            problem(
+                "edited",
+                f"the stored digest {_short(record.digest)} does not match the digest "
+                f"{_short(record.computed)} of the record's contents: it was changed after it "
+                "was written",
+            )
+        elif not record.layout_ok:
+            problem(
+                "malformed",
+                "the record's content matches its digest, but the line was re-serialised (its "
+                "bytes are not laid out as the journal writes them)",
+            )
+        first = by_seq[seq]
+        if first is not record:
+            problem("reordered", f"seq {seq} already appeared on line {first.line}: duplicated")
+            continue
+        before = by_seq.get(seq - 1)
+        if seq == 0 and record.prev != GENESIS_DIGEST:
+            problem("edited", f"the first record's prev is {_short(record.prev)}, not 64 zeros")
+        elif before is not None and record.prev != before.digest:
+            problem(
+                "edited",
+                f"prev {_short(record.prev)} does not match the digest {_short(before.digest)} "
+                f"of seq {seq - 1} (line {before.line}): that record was edited and its digest "
+                "recomputed, or this link was changed",
+            )
+        if highest is not None and seq < highest.seq:
+            problem(
+                "reordered",
+                f"seq {seq} comes after seq {highest.seq} (line {highest.line}): the records "
+                "are out of order",
+            )
+        elif highest is None or seq > highest.seq:
+            highest = record
+    return problems
+
+
+def _gap_problems(seqs: list[int], by_seq: dict[int, _Parsed]) -> list[JournalProblem]:
+    """Report runs of sequence numbers that appear nowhere in the file."""
+    problems: list[JournalProblem] = []
+    for index, seq in enumerate(seqs):
+        expected = seqs[index - 1] + 1 if index else 0
+        if seq == expected:
+            continue
+        missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
+        if index:
+            where = f"between seq {expected - 1} (line {by_seq[expected - 1].line}) and seq {seq}"
+        else:
+            where = f"before seq {seq}, the first record in the file"
+        problems.append(
+            JournalProblem(
+                "deleted",
+                by_seq[seq].line,
+                seq,
+                f"{missing} missing {where}: {seq - expected} record(s) were deleted",
+            )
+        )
+    return problems
