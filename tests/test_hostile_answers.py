@@ -63,7 +63,8 @@ from incidentkit import (
     SourceUnavailableError,
     verify_journal,
 )
-from incidentkit._gather import call_adapter
+from incidentkit._gather import call_adapter, checked_changes, checked_options
+from incidentkit._model import DEPLOY_KINDS
 from incidentkit.analysis import check_recovery, impact_numbers
 from incidentkit.events import RollbackExecuted
 
@@ -648,6 +649,35 @@ def test_call_adapter_with_a_timeout_returns_a_prompt_answer_and_catches_errors(
     result, error = call_adapter("exec", "dry run", raising(BadStr), timeout=5.0)
     assert result is None
     assert error.startswith("exec: dry run raised BadStr")
+
+
+# -- dropping one bad item, keeping the rest (for callers that pass problems=) -------------------
+
+
+def test_checked_changes_with_problems_drops_the_bad_change_and_keeps_the_good() -> None:
+    """With problems=[...], a bad change is listed (source, position, id, field); the rest stay."""
+    problems: list[str] = []
+    answer = [deploy("ok1"), smuggled(deploy("b1"), "link", b"x"), deploy("ok2")]
+    changes, error = checked_changes("acme", answer, DEPLOY_KINDS, problems=problems)
+    assert error == ""
+    assert [c.id for c in changes] == ["ok1", "ok2"]
+    assert problems == [
+        "acme: change 1 ('b1'): its link is bytes, not a string or None; the change is dropped"
+    ]
+
+
+def test_checked_options_with_problems_drops_the_bad_option_and_keeps_the_good() -> None:
+    """With problems=[...], an option with caveats="oops" is listed and dropped; the rest stay."""
+    good = FakeExecutor(name="acme").options(deploy("d1"))[0]
+    problems: list[str] = []
+    options, error = checked_options(
+        "acme", [smuggled(good, "caveats", "oops"), good], problems=problems
+    )
+    assert error == ""
+    assert options == [good]
+    assert len(problems) == 1
+    assert "option 0" in problems[0]
+    assert "caveats" in problems[0]
 
 
 # -- the goal: a thousand hostile answers -----------------------------------------------------
