@@ -891,8 +891,9 @@ def test_a_metric_source_whose_values_bypass_validation_is_flagged():
             return series
 
     report = check_api_metrics(SmuggledNaN)
-    assert "gaps" in failures(report)
-    assert "not finite" in report["gaps"].detail
+    assert "answer" in failures(report)
+    assert "not a finite number" in report["answer"].detail
+    assert "Series.from_pairs" in report["answer"].detail
 
 
 # --------------------------------------------------------------------------- an API-shaped executor
@@ -1284,7 +1285,7 @@ def test_a_window_inside_one_change_cannot_be_narrowed():
 
 
 def test_a_change_smuggled_past_its_validation_is_flagged():
-    """A Change holding a naive datetime (set behind attrs' back) fails the time-zone check."""
+    """A Change holding a naive datetime (set behind attrs' back) fails the answer check."""
 
     class Smuggles(ApiDeploySource):
         def _change(self, record):
@@ -1293,8 +1294,8 @@ def test_a_change_smuggled_past_its_validation_is_flagged():
             return change
 
     report = check_deploy_source(lambda: Smuggles(token=TOKEN), window=DEPLOY_WINDOW)
-    assert "time_zones" in failures(report)
-    assert "holds a naive datetime" in report["time_zones"].detail
+    assert "answer" in failures(report)
+    assert "its started is a naive datetime" in report["answer"].detail
 
 
 class MetricNotASeries(ApiMetricSource):

@@ -83,6 +83,24 @@ Comparison = Literal["within", "elevated", "high"]
 """How the comparison window stands against the baseline plus the allowed shift."""
 
 
+_LARGEST_VALUE = 1e150
+"""The largest magnitude a judged sample may have: the test squares and sums
+differences of values, which beyond it could overflow to infinity."""
+
+
+def _too_large(series: Series, start: pendulum.DateTime, end: pendulum.DateTime) -> str:
+    """Return why ``series`` holds a value too large to judge in ``[start, end]``, or ``""``."""
+    for sample in series.samples:
+        value = sample.value
+        if value is not None and start <= sample.at <= end and abs(value) > _LARGEST_VALUE:
+            return (
+                f"{series.query.source}: {series.query.query!r} has the value {value:.6g} at "
+                f"{sample.at}, beyond the {_LARGEST_VALUE:g} in magnitude that the comparison "
+                "can compute with: no verdict can be drawn from it (check the query)"
+            )
+    return ""
+
+
 def _variance(values: Sequence[float]) -> float:
     """The sample variance (n - 1 in the denominator), as statistics.variance."""
     mean = math.fsum(values) / len(values)
@@ -551,8 +569,13 @@ def _compare(
         shift_low=test.low,
         shift_high=test.high,
         confidence=test.confidence,
-        relative_shift=test.shift / median if median > 0 else None,
+        relative_shift=_finite_or_none(test.shift / median) if median > 0 else None,
     )
+
+
+def _finite_or_none(value: float) -> float | None:
+    """Return ``value``, or ``None`` when it overflowed (a shift over a median of 1e-300)."""
+    return value if math.isfinite(value) else None
 
 
 def _shift_text(verdict: RecoveryVerdict) -> str:
@@ -623,7 +646,9 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
         policy: How strict to be.
 
     Returns:
-        The verdict with its reasons and figures.
+        The verdict with its reasons and figures. A sample beyond 1e150 in
+        magnitude in the judged windows makes the verdict inconclusive with a
+        monitoring gap naming the series, rather than overflow the arithmetic.
 
     Raises:
         InvalidInputError: The windows are empty or out of order, the step is
@@ -642,6 +667,11 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
         step=step,
     )
     step = errors.query.step if step is None else step
+    too_large = _too_large(errors, baseline_start, until) or _too_large(
+        traffic, baseline_start, until
+    )
+    if too_large:
+        return RecoveryVerdict(RecoveryOutcome.INCONCLUSIVE, (too_large,), monitoring_gap=True)
 
     base_errors = [
         s.value for s in errors.between(baseline_start, baseline_end) if s.value is not None

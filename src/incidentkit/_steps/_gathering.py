@@ -85,12 +85,19 @@ def gather(
     outcomes: list[SourceOutcome] = []
     gaps: list[str] = []
     partials: list[str] = []
+    bad_changes: list[str] = []
     for (name, item, kinds, _call), answer in zip(jobs, answers, strict=True):
         seconds = round(answer.seconds, 3)
         changes: list[Change] = []
         error = answer.error
+        dropped: list[str] = []
         if not error:
-            changes, error = checked_changes(name, answer.result, kinds)
+            changes, error = checked_changes(name, answer.result, kinds, problems=dropped)
+        if dropped and not changes and not error:
+            # Nothing usable at all: the source failed, it did not answer "no change".
+            error = "; ".join(dropped)
+        elif not error:
+            bad_changes.extend(dropped)
         if error:
             outcomes.append(SourceOutcome(name, item, ok=False, error=error, seconds=seconds))
             gaps.append(error)
@@ -107,6 +114,10 @@ def gather(
         )
     events: list[Event] = [ChangesGathered(end, who, start, end, tuple(found), tuple(outcomes))]
     events.extend(gap(now, who, "a change source could not be read", e) for e in gaps)
+    events.extend(
+        gap(now, who, "a change source answered a change the journal cannot hold", e)
+        for e in bad_changes
+    )
     events.extend(
         gap(now, who, "a change source answered for part of the window only", p) for p in partials
     )

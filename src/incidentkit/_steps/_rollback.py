@@ -15,6 +15,7 @@ from incidentkit._gather import (
     call_concurrently,
     checked_options,
     checked_result,
+    described,
     unprefixed,
 )
 from incidentkit._model import (
@@ -91,7 +92,7 @@ def review(
             found: list[RollbackOption] = []
             error = answer.error
             if not error:
-                found, error = checked_options(name, answer.result)
+                found, error = checked_options(name, answer.result, problems=gaps)
             if error:
                 gaps.append(error)
                 continue
@@ -218,7 +219,7 @@ def roll_back(
 
 def _adapter_error(name: str, exc: Exception) -> str:
     """Say what an executor raised, as the other adapter calls do, its name said once."""
-    text = unprefixed(name, exc)
+    text = unprefixed(name, described(exc))
     if isinstance(exc, SourceError):
         return f"{name}: rollback failed: {text}"
     return f"{name}: rollback raised {type(exc).__name__}: {text}"

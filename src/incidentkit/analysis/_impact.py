@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Sequence
 from typing import cast
 
@@ -88,6 +89,36 @@ class ImpactNumbers:
         return None
 
 
+def _saturated(value: float) -> float:
+    """Return ``value``, or the largest float of its sign when it overflowed to infinity."""
+    return math.copysign(sys.float_info.max, value) if math.isinf(value) else value
+
+
+def _weighted_mean(pairs: Sequence[tuple[float, float]]) -> float | None:
+    """The mean of the values weighted by the weights, without overflowing on the way.
+
+    Values and weights are first scaled by a power of two to at most 1 in
+    magnitude (exactly: only the exponent changes), so that their products
+    and sums stay finite whatever the series hold (1e306, 1e308); only the
+    result is scaled back, saturated at the largest float if it cannot be.
+    """
+    largest = max(abs(v) for v, _w in pairs)
+    heaviest = max(abs(w) for _v, w in pairs)
+    if heaviest == 0:
+        return None
+    v_exp = math.frexp(largest)[1]
+    w_exp = math.frexp(heaviest)[1]
+    total = math.fsum(math.ldexp(v, -v_exp) * math.ldexp(w, -w_exp) for v, w in pairs)
+    weight = math.fsum(math.ldexp(w, -w_exp) for _v, w in pairs)
+    if weight <= 0:
+        return None
+    scaled = total / weight
+    try:
+        return _saturated(math.ldexp(scaled, v_exp))
+    except OverflowError:  # negative weights can push the mean past the values
+        return math.copysign(sys.float_info.max, scaled)
+
+
 def _ratio(
     errors: Series,
     traffic: dict[pendulum.DateTime, float] | None,
@@ -95,19 +126,20 @@ def _ratio(
     end: pendulum.DateTime,
 ) -> tuple[float | None, int]:
     """The (traffic-weighted) mean error ratio of the samples in ``(start, end]``."""
-    total = 0.0
-    weight = 0.0
-    count = 0
-    for sample in errors.samples:
-        if not (start < sample.at <= end) or sample.value is None:
-            continue
-        count += 1
-        w = 1.0 if traffic is None else traffic.get(sample.at, 0.0)
-        total += sample.value * w
-        weight += w
-    if count == 0 or weight <= 0:
-        return None, count
-    return total / weight, count
+    pairs = [
+        (sample.value, 1.0 if traffic is None else traffic.get(sample.at, 0.0))
+        for sample in errors.samples
+        if start < sample.at <= end and sample.value is not None
+    ]
+    if not pairs:
+        return None, 0
+    return _weighted_mean(pairs), len(pairs)
+
+
+def _figure(burn: float) -> str:
+    if abs(burn) == sys.float_info.max:
+        return f"{burn:.3g} (saturated: the true burn is beyond the largest float)"
+    return f"{burn:.3g}"
 
 
 def _label(seconds: float) -> str:
@@ -145,7 +177,10 @@ def impact_numbers(  # noqa: C901 - one figure after another
 
     Returns:
         The figures and the suggestion. Windows without data have ``None``
-        figures and say so in the explanation; they never count as zero.
+        figures and say so in the explanation; they never count as zero. No
+        figure is ever infinite or NaN: a burn rate beyond the largest float
+        (an error series of 1e306s against a budget of 0.001) is saturated at
+        it, and the explanation says so.
 
     Raises:
         InvalidInputError: The SLO is not strictly between 0 and 1, or a
@@ -180,7 +215,8 @@ def impact_numbers(  # noqa: C901 - one figure after another
     rates: list[BurnRate] = []
     for window in sorted(windows):
         ratio, count = _ratio(errors, volume, end.subtract(seconds=window), end)
-        rates.append(BurnRate(window, ratio, None if ratio is None else ratio / budget, count))
+        burn = None if ratio is None else _saturated(ratio / budget)
+        rates.append(BurnRate(window, ratio, burn, count))
     share, _count = _ratio(errors, volume, start.subtract(microseconds=1), end)
     affected: float | None = None
     if users is not None:
@@ -190,8 +226,7 @@ def impact_numbers(  # noqa: C901 - one figure after another
     burns = {rate.window: rate.burn for rate in rates}
     five, hour, six = burns.get(300.0), burns.get(3600.0), burns.get(21600.0)
     figures = ", ".join(
-        f"{_label(r.window)} {r.burn:.3g}" if r.burn is not None else f"{_label(r.window)} no data"
-        for r in rates
+        f"{_label(r.window)} {'no data' if r.burn is None else _figure(r.burn)}" for r in rates
     )
     fast = five is not None and hour is not None and five > FAST_BURN and hour > FAST_BURN
     slow = five is not None and six is not None and five > SLOW_BURN and six > SLOW_BURN
