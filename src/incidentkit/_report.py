@@ -17,6 +17,7 @@ from incidentkit._events import (
     get_converter,
 )
 from incidentkit._journal import Anchor
+from incidentkit._markdown import render_report
 from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact, Role, Severity
 from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
 from incidentkit._state import IncidentState
@@ -218,186 +219,14 @@ class Report:
         """Return the report as a JSON document."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
-    def to_markdown(self) -> str:  # noqa: C901, PLR0912, PLR0915 - a linear document
-        """Return the report as a Markdown document."""
-        lines: list[str] = [f"# {self.incident_id}: {self.title}", ""]
-        lines += [
-            f"- **Services:** {', '.join(self.services)}",
-            f"- **Detected:** {_t(self.detected_at)} by {self.detection.replace('_', ' ')}",
-            f"- **Declared:** {_t(self.declared_at)} by {self.declared_by}",
-            f"- **Resolved:** {_t(self.resolved_at) if self.resolved_at else 'not resolved'}",
-        ]
-        if self.journal_head is not None:
-            lines.append(
-                f"- **Journal head:** entry {self.journal_head.seq}, "
-                f"sha256 `{self.journal_head.digest}`"
-            )
-        lines += ["", "## Impact", ""]
-        if self.impact is None:
-            lines.append("Not assessed.")
-        else:
-            impact = self.impact
-            lines.append(
-                f"{impact.severity.value.upper()}, "
-                f"{'ongoing' if impact.ongoing else 'not ongoing'} at assessment; "
-                f"symptom began {_t(impact.symptom_start)}."
-            )
-            if impact.summary:
-                lines += ["", impact.summary]
-            if self.onset is not None:
-                lines += ["", f"Onset: {self.onset.explanation}"]
-            if self.impact_numbers is not None:
-                lines += ["", f"Severity: {self.impact_numbers.explanation}"]
-            lines.append("")
-            for label, values in (
-                ("Services", impact.services),
-                ("Regions", impact.regions),
-                ("User segments", impact.user_segments),
-            ):
-                if values:
-                    lines.append(f"- {label}: {', '.join(values)}")
-            if impact.figures:
-                lines += ["", "| Figure | Value | Unit | Basis |", "|---|---|---|---|"]
-                for figure in impact.figures:
-                    basis = "measured" if figure.measured else "stated"
-                    if figure.evidence is not None:
-                        basis += f" ({figure.evidence})"
-                    lines.append(
-                        f"| {figure.name} | {figure.value:.6g} | {figure.unit} | {_cell(basis)} |"
-                    )
-        lines += ["", "## Time to", "", "| Milestone | From symptom start |", "|---|---|"]
-        for label, seconds in (
-            ("Detect", self.time_to.detect),
-            ("Declare", self.time_to.declare),
-            ("Assess impact", self.time_to.assess),
-            ("First intervention", self.time_to.first_intervention),
-            ("Recovery verified", self.time_to.recovery_verified),
-            ("Resolve", self.time_to.resolve),
-        ):
-            lines.append(f"| {label} | {_duration(seconds)} |")
-        lines += ["", "## Suspects: changes before the symptom, ranked", ""]
-        lines.append(self.suspect_verdict)
-        if self.suspects:
-            lines += [
-                "",
-                "| Score | Change | Service | Started | Reasons |",
-                "|---|---|---|---|---|",
-            ]
-        for suspect in self.suspects:
-            change = suspect.change
-            version = (
-                f" {change.previous_version or '?'} -> {change.version}" if change.version else ""
-            )
-            reasons = "; ".join(r.detail for r in suspect.reasons)
-            lines.append(
-                f"| {suspect.score:.2f} | {change.kind.value} `{change.id}`{_cell(version)} "
-                f"({_cell(change.source)}) | {_cell(change.service)} | {_t(change.started)} | "
-                f"{_cell(reasons)} |"
-            )
-        if self.later_changes:
-            lines += ["", "## Changes after the symptom began (not its cause; may worsen it)", ""]
-            for change in self.later_changes:
-                lines.append(
-                    f"- {_t(change.started)} {change.kind.value} `{change.id}` {change.service} "
-                    f"({change.source}){': ' + change.summary if change.summary else ''}"
-                )
-        lines += ["", "## Interventions", ""]
-        if not self.interventions:
-            lines.append("None.")
-        for item in self.interventions:
-            outcome = "succeeded" if item.succeeded else "FAILED"
-            lines.append(
-                f"- {_t(item.at)} {item.kind} by {item.actor}, {outcome}: {item.description}"
-                f"{'; ' + item.detail if item.detail else ''}"
-            )
-        lines += ["", "## Recovery evidence", ""]
-        if not self.recovery:
-            lines.append("Recovery was never checked.")
-        for check in self.recovery:
-            verdict = check.verdict
-            lines.append(
-                f"- {_t(check.at)} by {check.actor}: **{verdict.outcome.value}**: "
-                + "; ".join(verdict.reasons)
-            )
-            if verdict.baseline_level is not None:
-                lines.append(
-                    f"  - baseline level {verdict.baseline_level:.6g}, threshold "
-                    f"{verdict.threshold:.6g}, baseline traffic {verdict.baseline_traffic:.6g}, "
-                    f"held {verdict.held_for:.0f} s, {verdict.checked_samples} samples, "
-                    f"{verdict.gaps} gaps, {verdict.low_traffic_samples} low-traffic"
-                )
-            if verdict.shift is not None and verdict.p_value is not None:
-                lines.append(
-                    f"  - Mann-Whitney U {verdict.u_statistic:g} (one-sided p "
-                    f"{verdict.p_value:.3g}), Hodges-Lehmann shift {verdict.shift:+.6g} "
-                    f"(CI {verdict.shift_low:+.6g} to {verdict.shift_high:+.6g}), "
-                    f"allowed {verdict.allowed_shift:.6g}, "
-                    f"{verdict.post_samples} samples against {verdict.baseline_samples}"
-                )
-        lines += ["", "## Findings", ""]
-        if not self.findings:
-            lines.append("None.")
-        for listed in self.findings:
-            finding = listed.finding
-            lines.append(
-                f"- **{finding.kind.value.replace('_', ' ')}** "
-                f"(entry {listed.seq}, {_t(listed.at)}): "
-                f"{finding.summary}{': ' + finding.detail if finding.detail else ''}"
-            )
-        lines += ["", "## Diagnosis", ""]
-        for line in self.checklist:
-            sources = f" against {', '.join(line.sources)}" if line.sources else ""
-            lines.append(f"- [x] {line.item}: {line.status}{sources}: {line.detail}")
-        for hypothesis in self.hypotheses:
-            status = f" (rejected: {hypothesis.rejected})" if hypothesis.rejected else ""
-            evidence = ", ".join(str(e) for e in hypothesis.evidence)
-            lines.append(f"- {hypothesis.id}: {hypothesis.statement}{status}; evidence: {evidence}")
-        lines += ["", "## Root cause", ""]
-        lines.append(self.root_cause or "Not determined.")
-        if self.root_cause_evidence:
-            lines += ["", "Evidence: " + ", ".join(str(e) for e in self.root_cause_evidence)]
-        lines += [
-            "",
-            "## Timeline",
-            "",
-            "| Time (UTC) | T | Source | What | Who |",
-            "|---|---|---|---|---|",
-        ]
-        for entry in self.timeline:
-            lines.append(
-                f"| {entry.at.format('YYYY-MM-DD HH:mm:ss')} | {_offset(entry.offset)} | "
-                f"{_cell(entry.source)} | {_cell(entry.summary)} | {_cell(entry.actor or '')} |"
-            )
-        return "\n".join(lines) + "\n"
+    def to_markdown(self) -> str:
+        """Return the report as a Markdown document.
 
-
-def _t(at: pendulum.DateTime) -> str:
-    return at.format("YYYY-MM-DD HH:mm:ss") + " UTC"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "not reached"
-    sign = "-" if seconds < 0 else ""
-    total = round(abs(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours} h {minutes:02d} min"
-    return f"{sign}{minutes} min {secs:02d} s"
-
-
-def _offset(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    sign = "+" if seconds >= 0 else "-"
-    total = round(abs(seconds))
-    hours, rest = divmod(total, 3600)
-    return f"T{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+        Every value is escaped for its place (heading, paragraph, list item,
+        table cell, code span): text from a person or a source reads as text,
+        never as Markdown, HTML or a terminal's control sequence.
+        """
+        return render_report(self)
 
 
 def collect_findings(state: IncidentState) -> list[tuple[int, Finding]]:
