@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import attrs
 import pendulum
@@ -367,6 +367,16 @@ class InMemoryRollbackExecutor:
     kind it handles that names a ``previous_version``, and refuses to roll back
     a target whose live version changed since the option was offered.
 
+    It acts only on what it offered: :meth:`dry_run` and :meth:`execute`
+    first check that the option they are given is one :meth:`options`
+    returned (the same id, change, target, versions and dry-run support; the
+    caveats are not compared, since the incident adds its own), and refuse any
+    other with :class:`~incidentkit.InvalidInputError`, before anything else.
+    An executor built after a resume, in a new process, has offered nothing
+    yet: it accepts an option it would offer now for one of the ``changes`` it
+    was given (the version it reverts from is then checked against the live
+    one, like any option's), and refuses every other.
+
     Args:
         live_versions: The version live now for each target. The executor
             keeps its own copy.
@@ -375,11 +385,16 @@ class InMemoryRollbackExecutor:
         supports_dry_run: Whether its options can be rehearsed.
         auto_synced: Targets an automated sync (GitOps) manages; their
             options carry an ``AUTOMATED_SYNC`` caveat.
+        changes: The changes whose options it accepts without having offered
+            them in this process (after a resume); by default none.
 
     Attributes:
         executed: The results of the rollbacks carried out, oldest first.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       Refuses options it did not offer; the ``changes`` argument.
     """
 
     def __init__(
@@ -392,6 +407,7 @@ class InMemoryRollbackExecutor:
         ),
         supports_dry_run: bool = True,
         auto_synced: Iterable[str] = (),
+        changes: Iterable[Change] = (),
     ) -> None:
         self._name = _arguments.check_name(name)
         self._live: dict[str, str] = dict(live_versions)
@@ -402,6 +418,8 @@ class InMemoryRollbackExecutor:
                 raise InvalidInputError(msg)
         self._dry_run = bool(supports_dry_run)
         self._auto_synced = frozenset(names_of(auto_synced))
+        self._known = _changes_by_id(changes, name=name)
+        self._offered: dict[str, list[RollbackOption]] = {}
         self.executed: list[RollbackResult] = []
 
     @property
@@ -421,14 +439,25 @@ class InMemoryRollbackExecutor:
         ``change.previous_version``. It carries an ``AUTOMATED_SYNC`` caveat
         when the service is synced automatically, and an ``OTHER`` caveat when
         the live version is not the one the change shipped (rolling back would
-        also revert what came after) or is unknown.
+        also revert what came after) or is unknown. The executor remembers
+        the options it offered: they are the only ones it carries out.
 
         Returns:
             One option, or an empty list when the change's kind is not handled
             or it names no previous version.
         """
-        if change.kind not in self._kinds or change.previous_version is None:
+        option = self._option(change)
+        if option is None:
             return []
+        offered = self._offered.setdefault(option.id, [])
+        if _essence(option) not in map(_essence, offered):
+            offered.append(option)
+        return [option]
+
+    def _option(self, change: Change) -> RollbackOption | None:
+        """Return the option :meth:`options` would offer for ``change`` now, or ``None``."""
+        if change.kind not in self._kinds or change.previous_version is None:
+            return None
         target = change.service
         live = self._live.get(target)
         caveats: list[Caveat] = []
@@ -457,30 +486,65 @@ class InMemoryRollbackExecutor:
                     "later changes",
                 )
             )
-        return [
-            RollbackOption(
-                id=f"{self._name}:{change.id}",
-                executor=self._name,
-                change_id=change.id,
-                target=target,
-                from_version=live,
-                to_version=change.previous_version,
-                caveats=tuple(caveats),
-                supports_dry_run=self._dry_run,
-            )
-        ]
+        return RollbackOption(
+            id=f"{self._name}:{change.id}",
+            executor=self._name,
+            change_id=change.id,
+            target=target,
+            from_version=live,
+            to_version=change.previous_version,
+            caveats=tuple(caveats),
+            supports_dry_run=self._dry_run,
+        )
 
     def current_version(self, target: str) -> str | None:
         """Return the version of ``target`` live now, or ``None`` if it is not in the table."""
         return self._live.get(target)
 
-    def _check_own(self, option: RollbackOption) -> None:
+    def _offered_option(self, option: object) -> RollbackOption:
+        """Return ``option`` if this executor offered it, or would offer it now after a resume.
+
+        Raises:
+            InvalidInputError: It is not an option, another executor offered
+                it, or this one never did; the message names what this
+                executor offered.
+        """
+        if not isinstance(option, RollbackOption):
+            msg = (
+                f"{self._name}: expected a RollbackOption it offered, not "
+                f"{type(option).__name__}; pass one of the options of the review"
+            )
+            raise InvalidInputError(msg)
         if option.executor != self._name:
             msg = (
                 f"option {option.id!r} was offered by {option.executor!r}, not by "
                 f"{self._name!r}; pass it to the executor that offered it"
             )
             raise InvalidInputError(msg)
+        offered = self._offered.get(option.id, [])
+        if _essence(option) in map(_essence, offered):
+            return option
+        shown = [_shown(o) for options in self._offered.values() for o in options]
+        known = self._known.get(option.change_id)
+        now = None if known is None else self._option(known)
+        if now is not None:
+            # After a resume the live version may have moved on: the conflict check says so.
+            if _essence(option, live=False) == _essence(now, live=False):
+                return option
+            shown.append(f"{_shown(now)}, what it would offer now for {option.change_id!r}")
+        if offered:
+            problem = (
+                f"option {option.id!r} is not the one {self._name} offered under that id "
+                f"({_differences(offered[-1], option)})"
+            )
+        else:
+            problem = f"{self._name} never offered an option {option.id!r}"
+        offers = "; ".join(shown) if shown else "nothing yet (ask options(change) first)"
+        msg = (
+            f"{self._name}: nothing was done: {problem}. It offered: {offers}. Pass an option "
+            "exactly as offered (review the rollbacks again to get fresh ones)"
+        )
+        raise InvalidInputError(msg)
 
     def _conflict(self, option: RollbackOption) -> str:
         """Return why ``option`` cannot be carried out now, or ``""``."""
@@ -492,8 +556,6 @@ class InMemoryRollbackExecutor:
                 f"{option.target} runs {live} now, not {option.from_version} as when the "
                 "option was offered: someone changed it since; review the rollbacks again"
             )
-        if option.to_version is None:
-            return f"option {option.id!r} names no version to return to"
         return ""
 
     def dry_run(self, option: RollbackOption) -> RollbackResult:
@@ -504,10 +566,11 @@ class InMemoryRollbackExecutor:
             with the live version and the reason in ``detail``.
 
         Raises:
-            InvalidInputError: Another executor offered the option.
+            InvalidInputError: This executor did not offer the option (another
+                one did, or none did, or it was changed since).
             SourceError: This executor was built with ``supports_dry_run=False``.
         """
-        self._check_own(option)
+        option = self._offered_option(option)
         if not self._dry_run:
             msg = f"{self._name} cannot rehearse rollbacks (built with supports_dry_run=False)"
             raise SourceError(msg, source=self._name)
@@ -529,17 +592,17 @@ class InMemoryRollbackExecutor:
             appended to :attr:`executed`.
 
         Raises:
-            InvalidInputError: Another executor offered the option.
+            InvalidInputError: This executor did not offer the option (another
+                one did, or none did, or it was changed since). Nothing changed.
             RollbackFailedError: The target's live version is no longer the
                 option's ``from_version`` (someone changed it since the
-                review), the target is unknown, or the option names no version
-                to return to. Nothing changed.
+                review), or the target is unknown. Nothing changed.
         """
-        self._check_own(option)
+        option = self._offered_option(option)
         problem = self._conflict(option)
         if problem:
             raise RollbackFailedError(f"{self._name}: {problem}", source=self._name)
-        assert option.to_version is not None  # noqa: S101 - _conflict checked it
+        assert option.to_version is not None  # noqa: S101 - every option offered names one
         self._live[option.target] = option.to_version
         result = RollbackResult(
             option_id=option.id,
@@ -554,3 +617,44 @@ class InMemoryRollbackExecutor:
     def __repr__(self) -> str:
         """Return the name and the version table."""
         return f"InMemoryRollbackExecutor(name={self._name!r}, live_versions={self._live!r})"
+
+
+def _changes_by_id(changes: Iterable[object], *, name: str) -> dict[str, Change]:
+    known: dict[str, Change] = {}
+    for position, change in enumerate(changes):
+        if not isinstance(change, Change):
+            msg = f"{name}: changes[{position}] is {type(change).__name__}, not a Change record"
+            raise InvalidInputError(msg)
+        known[change.id] = change
+    return known
+
+
+_COMPARED: Final = ("id", "change_id", "target", "from_version", "to_version", "supports_dry_run")
+
+
+def _essence(option: RollbackOption, *, live: bool = True) -> RollbackOption:
+    """Return what an executor acts on: the option without its caveats.
+
+    Without ``live``, without the version it reverts from either: the
+    conflict check compares that one with the live version.
+    """
+    if live:
+        return attrs.evolve(option, caveats=())
+    return attrs.evolve(option, caveats=(), from_version=None)
+
+
+def _shown(option: RollbackOption) -> str:
+    """Show an option's id and what it would do, every value quoted."""
+    return (
+        f"{option.id!r} (change {option.change_id!r}, target {option.target!r}, "
+        f"{option.from_version!r} -> {option.to_version!r})"
+    )
+
+
+def _differences(offered: RollbackOption, given: RollbackOption) -> str:
+    """Say which fields of ``given`` differ from the option offered under its id."""
+    return ", ".join(
+        f"{field} {getattr(given, field)!r}, offered {getattr(offered, field)!r}"
+        for field in _COMPARED
+        if getattr(given, field) != getattr(offered, field)
+    )

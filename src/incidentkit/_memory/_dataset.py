@@ -284,6 +284,9 @@ class Dataset:
     def rollback_executor(self, *, supports_dry_run: bool = True) -> InMemoryRollbackExecutor:
         """Return a new rollback executor on a fresh copy of the live versions.
 
+        It knows the dataset's changes, so that, built after a resume, it
+        accepts the options it would offer now for them.
+
         Args:
             supports_dry_run: Whether the executor can rehearse its options.
         """
@@ -292,6 +295,7 @@ class Dataset:
             name=self._name("rollback"),
             supports_dry_run=supports_dry_run,
             auto_synced=self.auto_synced,
+            changes=self.changes,
         )
 
 
