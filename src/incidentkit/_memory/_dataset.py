@@ -48,8 +48,6 @@ DATASET_FORMAT: Final = "incidentkit.dataset/1"
 
 
 _SOURCE_KEYS: Final = ("deploys", "infrastructure", "dependencies", "metrics", "rollback")
-
-
 _DEFAULT_NAMES: Final[Mapping[str, str]] = {
     "deploys": "memory-deploys",
     "infrastructure": "memory-infrastructure",
@@ -57,8 +55,6 @@ _DEFAULT_NAMES: Final[Mapping[str, str]] = {
     "metrics": "memory-metrics",
     "rollback": "memory-rollback",
 }
-
-
 _TOP_LEVEL_KEYS: Final = (
     "format",
     "description",
@@ -69,8 +65,6 @@ _TOP_LEVEL_KEYS: Final = (
     "live_versions",
     "auto_synced",
 )
-
-
 _INSTANT_EXAMPLE: Final = "2026-11-20T14:02:00Z"
 
 
