@@ -19,6 +19,7 @@ import pathlib
 import threading
 import time
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 import pendulum
@@ -31,10 +32,12 @@ from incidentkit import (
     InvalidInputError,
     MalformedResponseError,
     MetricQuery,
+    RollbackFailedError,
     RollbackOption,
     RollbackResult,
     Sample,
     Series,
+    SourceRequestError,
     SourceUnavailableError,
     parse_instant,
     to_instant,
@@ -174,10 +177,14 @@ def test_in_memory_rollback_executor_passes_every_check():
         "protocol",
         "answer",
         "dry_run",
+        "forged_options",
         "errors",
         "deadline",
         "secrets",
         "incident",
+    )
+    assert "were refused (14 by InvalidInputError, 2 by a failed result)" in (
+        report["forged_options"].detail
     )
     assert len(executors) > 3  # every check builds its own
     assert all(e.executed == [] for e in executors)
@@ -196,6 +203,8 @@ def test_an_executor_without_dry_runs_skips_the_dry_run_check():
     assert report.passed
     assert report["dry_run"].skipped
     assert "no option supports a dry run" in report["dry_run"].detail
+    assert report["forged_options"].skipped
+    assert "the kit never calls execute()" in report["forged_options"].detail
 
 
 # --------------------------------------------------------------------- an API-shaped deploy source
@@ -911,7 +920,14 @@ CHANGE = Change(
 
 
 class ApiExecutor:
-    """A rollback executor over a deployment API, with a token and a dead mode."""
+    """A rollback executor over a deployment API, with a token and a dead mode.
+
+    It keeps no state, as an API client: at a dry run it works out again, from the
+    API's records of the option's change, the option it would offer, and refuses any
+    other (InvalidInputError); a live version changed since is a failed rehearsal.
+    """
+
+    RECORDS: ClassVar = {CHANGE.id: CHANGE}  # the changes the deployment API knows
 
     def __init__(self, *, token: str, dead: bool = False) -> None:
         self._token = token
@@ -947,9 +963,23 @@ class ApiExecutor:
         self._call()
         return self.live.get(target)
 
+    def _check_offered(self, option: RollbackOption) -> None:
+        change = self.RECORDS.get(option.change_id)
+        offer = None if change is None else self._option(change)
+        if offer is None or attrs.evolve(option, caveats=(), from_version=None) != attrs.evolve(
+            offer, caveats=(), from_version=None
+        ):
+            msg = f"{self.name}: {option.id!r} is not an option it offers; it offers {offer}"
+            raise InvalidInputError(msg)
+
     def dry_run(self, option: RollbackOption) -> RollbackResult:
         self._call()
-        return RollbackResult(option.id, succeeded=True, dry_run=True, live_version="v2")
+        self._check_offered(option)
+        live = self.live.get(option.target)
+        if live != option.from_version:
+            detail = f"{option.target} runs {live} now, not {option.from_version}"
+            return RollbackResult(option.id, succeeded=False, dry_run=True, detail=detail)
+        return RollbackResult(option.id, succeeded=True, dry_run=True, live_version=live)
 
     def execute(self, option: RollbackOption) -> RollbackResult:
         self.executed += 1
@@ -976,6 +1006,8 @@ def test_the_api_executor_passes():
 class ForeignOptions(ApiExecutor):
     """Offers options under another executor's name, for another change."""
 
+    RECORDS: ClassVar = {"other": CHANGE}
+
     def _option(self, change):
         return attrs.evolve(super()._option(change), executor="kubectl", change_id="other")
 
@@ -999,8 +1031,7 @@ class NotDry(ApiExecutor):
     """Answers a rehearsal as if it had rolled back, for another option."""
 
     def dry_run(self, option):
-        self._call()
-        return RollbackResult("other", succeeded=True, dry_run=False)
+        return attrs.evolve(super().dry_run(option), option_id="other", dry_run=False)
 
 
 class DryRunChangesThings(ApiExecutor):
@@ -1042,6 +1073,110 @@ class ExecutorKeyError(ApiExecutor):
             raise KeyError(self.name)
 
 
+class TrustsAnyOption(ApiExecutor):
+    """Rehearses whatever option it is given, as if it had offered it."""
+
+    def dry_run(self, option):
+        self._call()
+        return RollbackResult(option.id, succeeded=True, dry_run=True, live_version="v2")
+
+
+class ChecksOnlyTheId(ApiExecutor):
+    """Refuses an id it never issues, but not a changed change, target or version."""
+
+    def _check_offered(self, option):
+        if option.id != f"{self.name}:{option.change_id}":
+            msg = f"{self.name}: it never issued {option.id!r}"
+            raise InvalidInputError(msg)
+
+
+class ChecksOnlyTheContent(ApiExecutor):
+    """Checks the change, the target and the versions, but not the id."""
+
+    def _check_offered(self, option):
+        super()._check_offered(attrs.evolve(option, id=f"{self.name}:{option.change_id}"))
+
+
+class TrustsWhatItWasAskedAbout(ApiExecutor):
+    """Once asked for a change's options, trusts any option for that change."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.asked: set[str] = set()
+
+    def options(self, change):
+        self.asked.add(change.id)
+        return super().options(change)
+
+    def _check_offered(self, option):
+        if option.change_id not in self.asked:
+            super()._check_offered(option)
+
+
+class TrustsWhenItOfferedNothing(ApiExecutor):
+    """Checks options against those it offered, but trusts any when it offered none."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.offered: list[RollbackOption] = []
+
+    def options(self, change):
+        offered = super().options(change)
+        self.offered.extend(offered)
+        return offered
+
+    def _check_offered(self, option):
+        if self.offered and option not in self.offered:
+            msg = f"{self.name}: it never offered {option.id!r}"
+            raise InvalidInputError(msg)
+
+
+class RefusedOnlyByTheApi(ApiExecutor):
+    """Sends the option's target to the API unchecked: the API's 404 is its only refusal."""
+
+    def _check_offered(self, option):
+        if option.target not in self.live:
+            msg = f"{self.name}: GET /api/deployments/{option.target}: 404 Not Found"
+            raise SourceRequestError(msg, source=self.name)
+        super()._check_offered(option)
+
+
+class RefusesWithKeyError(ApiExecutor):
+    """Looks the option's change up with ``[]`` and lets the KeyError out."""
+
+    def _check_offered(self, option):
+        self.RECORDS[option.change_id]
+        super()._check_offered(option)
+
+
+class RefusesEverything(ApiExecutor):
+    """Refuses every option, the ones it offered too."""
+
+    def _check_offered(self, option):
+        msg = f"{self.name}: refused"
+        raise InvalidInputError(msg)
+
+
+class RefusesWithAFailedResult(ApiExecutor):
+    """Answers a failed rehearsal, rather than raising, for an option it does not offer."""
+
+    def dry_run(self, option):
+        try:
+            return super().dry_run(option)
+        except InvalidInputError as exc:
+            return RollbackResult(option.id, succeeded=False, dry_run=True, detail=str(exc))
+
+
+class RefusesWithRollbackFailedError(ApiExecutor):
+    """Raises RollbackFailedError, as for a stale option, for an option it does not offer."""
+
+    def _check_offered(self, option):
+        try:
+            super()._check_offered(option)
+        except InvalidInputError as exc:
+            raise RollbackFailedError(str(exc), source=self.name) from exc
+
+
 @pytest.mark.parametrize(
     ("cls", "flagged"),
     [
@@ -1053,6 +1188,13 @@ class ExecutorKeyError(ApiExecutor):
         (DryRunChangesThings, "dry_run"),
         (TokenInOptionId, "secrets"),
         (ExecutorKeyError, "errors"),
+        (TrustsAnyOption, "forged_options"),
+        (ChecksOnlyTheId, "forged_options"),
+        (ChecksOnlyTheContent, "forged_options"),
+        (TrustsWhatItWasAskedAbout, "forged_options"),
+        (TrustsWhenItOfferedNothing, "forged_options"),
+        (RefusedOnlyByTheApi, "forged_options"),
+        (RefusesWithKeyError, "forged_options"),
     ],
     ids=lambda value: value if isinstance(value, str) else value.__name__,
 )
@@ -1069,10 +1211,64 @@ def test_a_dry_run_that_raises_is_flagged():
     assert "RollbackResult(succeeded=False" in report["dry_run"].detail
 
 
+def test_a_forged_option_the_executor_accepts_is_named_with_the_fix():
+    """Each forged option accepted is named once for both executors, and the fix is said once."""
+    detail = check_api_executor(TrustsAnyOption)["forged_options"].detail
+    for what in (
+        "an id it never issued",
+        "another change",
+        "another target",
+        "another version to return to",
+        "another version to revert from",
+        "the target '--kubeconfig=/tmp/evil'",
+        "the target '-v=9'",
+        "the target '--upload-pack=x'",
+    ):
+        assert f"dry_run({what}) (and on a new executor) was accepted" in detail
+    assert detail.count("refuse any other with InvalidInputError") == 1
+
+
+def test_each_half_of_the_forgery_check_can_fail_alone():
+    """Forgeries are tried on the executor that offered and on a new one; each catches its own."""
+    offering = check_api_executor(TrustsWhatItWasAskedAbout)["forged_options"].detail
+    assert "dry_run(another version to return to) was accepted" in offering
+    assert "on a new executor was accepted" not in offering
+    new = check_api_executor(TrustsWhenItOfferedNothing)["forged_options"].detail
+    assert "dry_run(another version to return to) on a new executor was accepted" in new
+    assert "dry_run(another version to return to) was accepted" not in new
+
+
+def test_an_option_reaching_the_system_is_no_refusal():
+    """A forged target refused only by the system's 404 fails: the option reached the system."""
+    detail = check_api_executor(RefusedOnlyByTheApi)["forged_options"].detail
+    assert "dry_run(the target '-v=9') (and on a new executor) raised SourceRequestError" in detail
+    assert "the option reached the system" in detail
+    key_error = check_api_executor(RefusesWithKeyError)["forged_options"].detail
+    assert "dry_run(another change) (and on a new executor) raised KeyError" in key_error
+    assert "not an IncidentkitError" in key_error
+
+
+@pytest.mark.parametrize("cls", [RefusesWithAFailedResult, RefusesWithRollbackFailedError])
+def test_a_failed_rehearsal_or_a_rollback_failed_error_is_a_refusal(cls):
+    """An executor may refuse with a failed dry-run result or a RollbackFailedError."""
+    report = check_api_executor(cls)
+    assert all(c.passed for c in report.checks), str(report)
+    expected = "a failed result" if cls is RefusesWithAFailedResult else "RollbackFailedError"
+    assert f"by {expected}" in report["forged_options"].detail
+
+
+def test_an_executor_refusing_its_own_option_proves_nothing():
+    """An executor that refuses even the option it offered fails, said plainly."""
+    report = check_api_executor(RefusesEverything)
+    assert failures(report) == {"dry_run", "forged_options"}
+    assert "for the very option the executor had just offered" in (report["forged_options"].detail)
+
+
 def test_an_executor_offering_nothing_skips_the_dry_run():
     """Without options there is nothing to rehearse, nor an incident to run."""
     report = check_api_executor(OffersNothing)
     assert report["dry_run"].skipped
+    assert report["forged_options"].skipped
     assert "give the kit a change this executor can roll back" in report["answer"].detail
 
 

@@ -10,14 +10,23 @@ import pathlib
 import attrs
 import pendulum
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from incidentkit import (
+    Caveat,
     CaveatKind,
     Change,
     ChangeKind,
+    Detection,
+    Incident,
+    Intervened,
     InvalidInputError,
+    ManualClock,
     NaiveDatetimeError,
+    Reviewed,
     RollbackFailedError,
+    Severity,
     SourceError,
 )
 from incidentkit.memory import (
@@ -39,6 +48,7 @@ from incidentkit.protocols import (
     MetricSource,
     RollbackExecutor,
 )
+from strategies import texts
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "data" / "checkout_outage.json"
 ERRORS = (
@@ -482,6 +492,141 @@ def test_an_option_of_another_executor_is_refused():
     assert mine.current_version("checkout") == "v2"
 
 
+FORGERIES = {
+    "another id": {"id": "memory-rollback:d9"},
+    "another change": {"change_id": "d9"},
+    "another target": {"target": "search"},
+    "another version to return to": {"to_version": "v0"},
+    "another version to revert from": {"from_version": "v7"},
+    "rehearsable when it is not": {"supports_dry_run": False},
+    "a target shaped like a kubectl option": {"target": "--kubeconfig=/tmp/evil"},
+    "a target shaped like a short option": {"target": "-v=9"},
+    "a target shaped like a git option": {"target": "--upload-pack=x"},
+}
+
+
+@pytest.mark.parametrize("changed", FORGERIES.values(), ids=FORGERIES.keys())
+def test_an_option_it_never_offered_is_refused(changed):
+    """dry_run and execute refuse an option it did not offer, naming what it offered."""
+    executor = InMemoryRollbackExecutor(live_versions={"checkout": "v2", "search": "v9"})
+    (option,) = executor.options(change("d1"))
+    forged = attrs.evolve(option, **changed)
+    for act in (executor.dry_run, executor.execute):
+        with pytest.raises(InvalidInputError, match="nothing was done") as info:
+            act(forged)
+        assert (
+            "It offered: 'memory-rollback:d1' (change 'd1', target 'checkout', 'v2' -> 'v1')"
+            in (str(info.value))
+        )
+    assert executor.live_versions == {"checkout": "v2", "search": "v9"}
+    assert executor.executed == []
+    assert executor.dry_run(option).succeeded  # the option it offered still rehearses
+
+
+@given(
+    field=st.sampled_from(["id", "change_id", "target", "from_version", "to_version"]),
+    value=texts(),
+)
+def test_whatever_field_is_changed_the_option_is_refused(field, value):
+    """Any text in place of any field of the option offered is refused, and nothing changes."""
+    executor = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
+    (option,) = executor.options(change("d1"))
+    assume(getattr(option, field) != value)
+    forged = attrs.evolve(option, **{field: value})
+    for act in (executor.dry_run, executor.execute):
+        with pytest.raises(InvalidInputError, match="nothing was done"):
+            act(forged)
+    assert executor.live_versions == {"checkout": "v2"}
+
+
+def test_a_changed_option_is_told_from_an_unknown_one():
+    """The refusal names the fields that differ from the offer under its id, or says none has it."""
+    executor = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
+    (option,) = executor.options(change("d1"))
+    with pytest.raises(InvalidInputError, match="target '-v=9', offered 'checkout'"):
+        executor.execute(attrs.evolve(option, target="-v=9"))
+    with pytest.raises(InvalidInputError, match="never offered an option 'memory-rollback:d9'"):
+        executor.execute(attrs.evolve(option, id="memory-rollback:d9"))
+    with pytest.raises(InvalidInputError, match="expected a RollbackOption it offered, not dict"):
+        executor.execute({"id": option.id})  # type: ignore[arg-type]
+
+
+def test_the_caveats_the_incident_adds_do_not_matter():
+    """An offered option with other caveats (the review adds its own) is still the one offered."""
+    executor = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
+    (option,) = executor.options(change("d1"))
+    noted = attrs.evolve(option, caveats=(Caveat(CaveatKind.NO_DRY_RUN, "added by the review"),))
+    assert executor.dry_run(noted).succeeded
+    assert executor.execute(noted).live_version == "v1"
+
+
+def test_an_executor_that_offered_nothing_refuses_everything():
+    """A new executor without known changes refuses even a genuine option of a twin."""
+    twin = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
+    (option,) = twin.options(change("d1"))
+    fresh = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
+    with pytest.raises(InvalidInputError, match=r"It offered: nothing yet \(ask options"):
+        fresh.dry_run(option)
+    assert fresh.live_versions == {"checkout": "v2"}
+
+
+def test_after_a_resume_it_accepts_what_it_would_offer_now_for_a_known_change():
+    """Built with the changes, a new executor accepts the option it would offer for one now.
+
+    The version it reverts from is checked against the live one (a conflict, as for any
+    option); every other field must be the one it would offer, or the option is refused.
+    """
+    before = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
+    (option,) = before.options(change("d1"))
+    after = InMemoryRollbackExecutor(live_versions={"checkout": "v2"}, changes=[change("d1")])
+    for changed in FORGERIES.values():
+        if "from_version" not in changed:
+            with pytest.raises(InvalidInputError, match="nothing was done") as info:
+                after.execute(attrs.evolve(option, **changed))
+            if "change_id" not in changed:
+                assert "'v2' -> 'v1'), what it would offer now for 'd1'" in str(info.value)
+    assert not after.dry_run(attrs.evolve(option, from_version="v7")).succeeded
+    with pytest.raises(RollbackFailedError, match="someone changed it"):
+        after.execute(attrs.evolve(option, from_version="v7"))
+    assert after.dry_run(option).succeeded
+    assert after.execute(option).live_version == "v1"
+    with pytest.raises(RollbackFailedError, match="runs v1 now, not v2"):
+        after.execute(option)
+
+
+def test_a_resumed_incident_rolls_back_with_the_datasets_new_executor(tmp_path):
+    """After a resume the dataset's new executor carries out the option; a stranger refuses it.
+
+    The stranger has the same name and versions but knows none of the changes.
+    """
+    dataset = load_dataset(EXAMPLE)
+    path = tmp_path / "incident.jsonl"
+    declared = Incident.declare(
+        title="checkout 5xx",
+        services=["checkout"],
+        actor="dana",
+        detection=Detection.ALERT,
+        detected_at=at(14, 9),
+        journal=path,
+        clock=ManualClock(at(14, 11)),
+    )
+    assessed = declared.assess_impact(actor="dana", ongoing=True, severity=Severity.SEV2)
+    assessed = assessed.gather_changes(actor="sam", deploys=[dataset.deploy_source()])
+    assessed.review_rollbacks([dataset.rollback_executor()], actor="sam")
+
+    resumed = Incident.resume(path, clock=ManualClock(at(14, 31)))
+    assert isinstance(resumed, Reviewed)
+    option = next(o for o in resumed.rollback_options if o.change_id == "deploy-4812")
+    stranger = InMemoryRollbackExecutor(live_versions=dataset.live_versions, name=option.executor)
+    with pytest.raises(RollbackFailedError, match="never offered an option"):
+        resumed.roll_back(option, actor="sam", executor=stranger)
+    assert stranger.live_versions == dataset.live_versions
+    executor = dataset.rollback_executor()
+    intervened = resumed.roll_back(option, actor="sam", executor=executor)
+    assert isinstance(intervened, Intervened)
+    assert executor.current_version("checkout") == "v2.13.3"
+
+
 def test_the_executor_copies_the_version_table():
     """Changing the caller's mapping afterwards does not change the executor's table."""
     table = {"checkout": "v2"}
@@ -901,15 +1046,21 @@ def test_a_directory_is_not_a_dataset_file(tmp_path):
 
 
 def test_executor_argument_checks():
-    """Kinds must be ChangeKind members, and an option without a target version cannot run."""
+    """Kinds must be ChangeKind members, and an option stripped of its target version never runs.
+
+    It is not the option offered under that id, so it is refused before anything else.
+    """
     with pytest.raises(InvalidInputError, match="ChangeKind members"):
         InMemoryRollbackExecutor(live_versions={}, kinds=["deploy"])  # type: ignore[list-item]
+    with pytest.raises(InvalidInputError, match=r"changes\[1\] is str"):
+        InMemoryRollbackExecutor(live_versions={}, changes=[change("d1"), "d2"])  # type: ignore[list-item]
     executor = InMemoryRollbackExecutor(live_versions={"checkout": "v2"})
     (option,) = executor.options(change("d1"))
     aimless = attrs.evolve(option, to_version=None)
-    assert "no version to return to" in executor.dry_run(aimless).detail
-    with pytest.raises(RollbackFailedError, match="no version to return to"):
-        executor.execute(aimless)
+    for act in (executor.dry_run, executor.execute):
+        with pytest.raises(InvalidInputError, match="to_version None, offered 'v1'"):
+            act(aimless)
+    assert executor.live_versions == {"checkout": "v2"}
 
 
 def test_dataset_checks_its_changes_and_keeps_its_repr_short():

@@ -5,12 +5,19 @@ object, the key, where the object sits in the answer (``deployments[3]``),
 the adapter's name, and a hint that ends the message (what the user should
 check: usually, that the URL points at the right API). The message names
 the field's full path and what was found instead.
+
+A document a person wrote (a dataset file) is read with :class:`Problems`
+instead: its readers record each mistake with its JSON path and carry on, and
+:meth:`Problems.raise_if_any` reports them all at once as an
+:class:`~incidentkit.InvalidInputError` (the document is input, not an answer).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
-from typing import cast
+from typing import Final, cast
 
 import pendulum
 
@@ -18,12 +25,15 @@ from incidentkit._errors import InvalidInputError, MalformedResponseError
 from incidentkit._time import parse_instant
 
 __all__ = [
+    "Problems",
     "get",
     "instant",
     "integer",
     "json_list",
     "json_object",
+    "json_type",
     "malformed",
+    "member_path",
     "optional_instant",
     "optional_text",
     "text",
@@ -117,3 +127,103 @@ def instant(
     if value is None:
         raise malformed(source, f"{where}.{key}", "is missing", hint=hint)
     return value
+
+
+# --------------------------------------------------------------------------- documents people write
+
+_JSON_TYPES: Final[Mapping[type, str]] = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+}
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def json_type(value: object) -> str:
+    """Name a parsed JSON value's type the way its author wrote it (``an array``, ``null``)."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def member_path(parent: str, key: str) -> str:
+    """Return the JSON path of ``parent``'s member ``key``: ``a.b``, or ``a["not an id"]``."""
+    if _IDENTIFIER.match(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key)}]"
+
+
+class Problems:
+    """Reads parsed JSON, recording each mistake with its JSON path instead of stopping.
+
+    Each reader returns what it could read (an empty value where the JSON
+    has the wrong type) so that reading goes on and every mistake is found
+    in one pass; :meth:`raise_if_any` then reports them all.
+
+    Attributes:
+        found: The ``(path, problem)`` pairs recorded so far, in order.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        """Return how many problems were recorded."""
+        return len(self.found)
+
+    def add(self, path: str, problem: str) -> None:
+        """Record ``problem`` (what is wrong, what was expected) at the JSON path ``path``."""
+        self.found.append((path, problem))
+
+    def json_object(self, value: object, path: str) -> dict[str, object] | None:
+        """Return ``value`` if it is a JSON object; else record the mistake, return ``None``."""
+        if isinstance(value, dict):
+            return cast("dict[str, object]", value)
+        self.add(path, f"expected an object, got {json_type(value)}")
+        return None
+
+    def json_list(self, value: object, path: str) -> list[object]:
+        """Return ``value`` if it is a JSON array; else record the mistake, return ``[]``."""
+        if isinstance(value, list):
+            return cast("list[object]", value)
+        self.add(path, f"expected an array, got {json_type(value)}")
+        return []
+
+    def text(self, value: object, path: str) -> str:
+        """Return ``value`` if it is a string (empty or not); else record it, return ``""``."""
+        if isinstance(value, str):
+            return value
+        self.add(path, f"expected a string, got {json_type(value)}")
+        return ""
+
+    def text_map(self, value: object, path: str) -> dict[str, str]:
+        """Return an object of strings, each mistake recorded at its member's path."""
+        mapping = self.json_object(value, path) or {}
+        return {key: self.text(item, member_path(path, key)) for key, item in mapping.items()}
+
+    def text_list(self, value: object, path: str) -> list[str]:
+        """Return an array of strings, each mistake recorded at its item's path."""
+        items = self.json_list(value, path)
+        return [self.text(item, f"{path}[{i}]") for i, item in enumerate(items)]
+
+    def raise_if_any(self, origin: str) -> None:
+        """Raise one error listing every problem recorded; do nothing if there is none.
+
+        Args:
+            origin: What was read, as the message names it (``dataset file x.json``).
+
+        Raises:
+            InvalidInputError: ``invalid <origin>: <path>: <problem>``, or the
+                number of problems and one line per problem.
+        """
+        if not self.found:
+            return
+        if len(self.found) == 1:
+            path, problem = self.found[0]
+            msg = f"invalid {origin}: {path}: {problem}"
+        else:
+            lines = "\n".join(f"  {path}: {problem}" for path, problem in self.found)
+            msg = f"invalid {origin}: {len(self.found)} problems:\n{lines}"
+        raise InvalidInputError(msg)

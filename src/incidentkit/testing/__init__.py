@@ -16,8 +16,9 @@ An adapter author runs the kit against their own adapter, in a test::
 
 Each ``check_*`` function returns a :class:`ConformanceReport` of named
 :class:`Check` results: the protocol's shape, the answer, time zones, the
-window, gaps (metric sources), dry runs (executors), errors, the deadline,
-secrets, and a real incident worked with the adapter. The kit works with
+window, gaps (metric sources), dry runs and the refusal of options never
+offered (executors), errors, the deadline, secrets, and a real incident
+worked with the adapter. The kit works with
 pytest (:class:`ConformanceError` is an :class:`AssertionError`) but does
 not need it. It never calls a rollback executor's ``execute()``.
 

@@ -31,8 +31,8 @@ class Check:
 
     Attributes:
         name: The rule: ``protocol``, ``answer``, ``time_zones``, ``window``,
-            ``gaps``, ``dry_run``, ``errors``, ``deadline``, ``secrets`` or
-            ``incident``.
+            ``gaps``, ``dry_run``, ``forged_options``, ``errors``,
+            ``deadline``, ``secrets`` or ``incident``.
         status: Passed, failed or skipped.
         detail: What was checked; for a failure, what is wrong and how to fix
             it; for a skip, why. Credentials are replaced by ``<secret #n>``.

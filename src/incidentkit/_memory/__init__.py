@@ -1,0 +1,1 @@
+"""The in-memory adapters and datasets, behind :mod:`incidentkit.memory`."""
