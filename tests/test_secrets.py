@@ -27,6 +27,8 @@ from typing import Any
 import attrs
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from _local_http import HANG, LocalHTTPServer, closed_port
 from incidentkit import (
@@ -40,9 +42,11 @@ from incidentkit import (
     Severity,
     SourceError,
 )
+from incidentkit._redact import mask_argv, mask_secrets, mask_url, mask_urls
 from incidentkit.adapters.github import GitHubDeploymentSource
 from incidentkit.adapters.prometheus import PrometheusMetricSource
 from incidentkit.adapters.statuspage import StatuspageSource
+from incidentkit.testing._calls import redact as redact_numbered
 
 TOKEN = "tok-Sw33p-9f8e7d6c5b4a"  # noqa: S105 - a fake bearer token
 PASSWORD = "pw-Sw33p/+x=41&q?"  # noqa: S105 - a fake password, with characters URL-encoding changes
@@ -448,3 +452,84 @@ def test_no_secret_reaches_the_journal_or_the_reports(
     written = journal.read_bytes().decode("utf-8")
     assert case.family.name in written  # the failure (or the warning) was recorded
     _assert_clean(case, {"journal": written, "markdown": markdown, "json": as_json})
+
+
+# --------------------------------------------------------------------------- the shared masks
+
+
+def test_mask_url_masks_userinfo_every_query_value_and_the_fragment() -> None:
+    """User info, each query value whatever its name, a bare query item and the fragment go."""
+    password = urllib.parse.quote(PASSWORD, safe="")
+    url = f"https://{USERNAME}:{password}@host:8443/p/a?session={QUERY_TOKEN}&x=&{TOKEN}#f-{TOKEN}"
+    assert mask_url(url) == "https://***@host:8443/p/a?session=***&x=&***#***"
+    assert mask_url("http://h/p", userinfo="") == "http://h/p"
+    assert mask_url(f"http://{TOKEN}@h/", userinfo="") == "http://h/"
+    assert mask_url("not a url") == "not a url"
+
+
+def test_mask_urls_finds_the_urls_in_running_text_and_in_reprs() -> None:
+    """A URL in a sentence, in quotes or in a repr is masked; the rest of the text stays."""
+    text = f"went to 'http://h/x?session={QUERY_TOKEN}' then (git://u:{HEADER_VALUE}@h/r.git)"
+    masked = mask_urls(text)
+    assert masked == "went to 'http://h/x?session=***' then (git://***@h/r.git)"
+    assert mask_urls(repr(text)).count("***") == 2
+
+
+@given(
+    secret=st.text(alphabet=st.characters(blacklist_characters="*"), min_size=1, max_size=30),
+    before=st.text(max_size=20),
+    after=st.text(max_size=20),
+)
+def test_mask_secrets_leaves_no_form_of_a_secret(secret: str, before: str, after: str) -> None:
+    """Whatever the secret and its surroundings, none of its encodings survives the mask."""
+    for form in _forms(secret):
+        masked = mask_secrets(f"{before}{form}{after}", [secret])
+        assert form not in masked
+
+
+def test_mask_secrets_masks_escaped_forms_and_a_longer_secret_whole() -> None:
+    """JSON- and repr-escaped secrets are masked; a secret holding another is masked whole."""
+    quoted = 'pw"with\\slash'
+    assert mask_secrets(json.dumps({"p": quoted}), [quoted]) == '{"p": "***"}'
+    assert mask_secrets(repr(quoted), [quoted]) == "'***'"
+    assert mask_secrets("tok-abc and tok", ["tok", "tok-abc"]) == "*** and ***"
+    assert mask_secrets("nothing", ["", "zzz"]) == "nothing"
+
+
+def test_numbered_masks_are_never_masked_again() -> None:
+    """The conformance kit's '<secret #1>' is not rewritten when another secret is 'secret'."""
+    assert redact_numbered("a long-token b secret", ["long-token", "secret"]) == (
+        "a <secret #1> b <secret #2>"
+    )
+    assert redact_numbered(_b64("long-token"), ["long-token"]) == "<secret #1>"
+
+
+def test_mask_argv_masks_credential_options_and_secrets() -> None:
+    """--token=, --password VALUE, git -c http.extraHeader= and a URL's user info are masked."""
+    argv = [
+        "kubectl",
+        f"--token={TOKEN}",
+        "--password",
+        PASSWORD,
+        "--namespace=prod",
+        "-c",
+        f"http.extraHeader=Authorization: Bearer {TOKEN}",
+        "-c",
+        "core.pager=cat",
+        f"https://{USERNAME}:{urllib.parse.quote(PASSWORD, safe='')}@git.example/r.git",
+        f"--note={HEADER_VALUE}",
+    ]
+    shown = mask_argv(argv, [HEADER_VALUE])
+    assert shown == [
+        "kubectl",
+        "--token=***",
+        "--password",
+        "***",
+        "--namespace=prod",
+        "-c",
+        "http.extraHeader=***",
+        "-c",
+        "core.pager=cat",
+        "https://***@git.example/r.git",
+        "--note=***",
+    ]
