@@ -213,6 +213,20 @@ def test_errors_chain_no_low_level_exception() -> None:
     assert refused.__context__ is None
 
 
+def test_masked_keeps_the_type_and_attributes_and_drops_the_chain() -> None:
+    """A masked copy is the same kind of error with the same facts, minus secrets and chain."""
+    client = HttpClient("http://127.0.0.1:9", source="t", token=TOKEN)
+    original = RateLimitedError(f"slow down {TOKEN}", source="t", retry_after=7.0)
+    original.__cause__ = ValueError(TOKEN)
+    copy = client.masked(original)
+    assert type(copy) is RateLimitedError
+    assert (str(copy), copy.source, copy.retry_after) == ("slow down ***", "t", 7.0)
+    assert copy.__cause__ is None
+    assert copy.__context__ is None
+    timeout = client.masked(SourceTimeoutError(f"late {TOKEN}", source="t", timeout=2.0))
+    assert (str(timeout), timeout.timeout) == ("late ***", 2.0)
+
+
 def test_redact_masks_longer_secrets_first_and_ignores_empty_ones() -> None:
     """A secret that contains another is masked whole; an empty secret changes nothing."""
     assert redact("tok-abc and tok", ["tok", "tok-abc", ""]) == "*** and ***"

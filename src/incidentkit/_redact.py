@@ -21,6 +21,7 @@ server's or a tool's words needs.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import re
@@ -123,18 +124,27 @@ def mask_secrets(
     Returns:
         The text with no form of a secret left in it.
     """
-    owner: dict[str, int] = {}
-    for position, secret in enumerate(secrets):
-        for form in secret_forms(secret):
-            owner.setdefault(form, position)
-    if not owner:
+    pattern, owner = _pattern(tuple(secrets))
+    if pattern is None:
         return text
-    pattern = re.compile("|".join(re.escape(f) for f in sorted(owner, key=len, reverse=True)))
     if isinstance(mask, str):
         fixed = mask
         return pattern.sub(lambda _match: fixed, text)
     numbered = mask
     return pattern.sub(lambda match: numbered(owner[match.group()]), text)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(secrets: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, int]]:
+    """Return one pattern for every form of ``secrets``, longest first, and each form's owner."""
+    owner: dict[str, int] = {}
+    for position, secret in enumerate(secrets):
+        for form in secret_forms(secret):
+            owner.setdefault(form, position)
+    if not owner:
+        return None, owner
+    forms = sorted(owner, key=len, reverse=True)
+    return re.compile("|".join(re.escape(f) for f in forms)), owner
 
 
 def _mask_pair(pair: str) -> str:

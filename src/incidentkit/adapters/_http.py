@@ -81,7 +81,8 @@ class HttpResponse:
         status: The HTTP status code.
         body: The decoded JSON document.
         headers: The response headers, names in lower case.
-        url: The URL that answered, safe to quote (no credentials).
+        url: The URL that answered, safe to quote (no user info, every query
+            value masked).
     """
 
     status: int
@@ -347,9 +348,7 @@ class HttpClient:
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            # Only the position: a decoding error's text may quote the bytes.
-            at = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
-            problem = f"{type(exc).__name__} at position {at}"
+            problem = str(exc)  # a position and at most one byte, never the document
         if status >= 400:  # noqa: PLR2004 - an error status the caller wanted to read
             # A proxy's HTML error page, not the API's JSON error: the status says it all.
             raise self._status_error(status, headers, raw, where)
