@@ -246,6 +246,14 @@ def test_a_non_http_url_is_refused(url: str) -> None:
         HttpClient(url, source="t")
 
 
+def test_a_url_with_a_bad_port_is_refused_up_front() -> None:
+    """A port that is not a number is an InvalidInputError when the client is made, not later."""
+    with pytest.raises(InvalidInputError, match="port") as info:
+        HttpClient(f"http://ops:{PASSWORD}@127.0.0.1:90x/?session={TOKEN}", source="t")
+    assert PASSWORD not in str(info.value)
+    assert TOKEN not in str(info.value)
+
+
 def test_bad_timeout_and_double_credentials_are_refused() -> None:
     """A non-positive timeout, and a token together with a password, are caller errors."""
     with pytest.raises(InvalidInputError, match="timeout"):

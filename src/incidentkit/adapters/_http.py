@@ -73,6 +73,20 @@ def _safe_url(url: str) -> str:
     return _redact.mask_url(url.partition("#")[0], userinfo="")
 
 
+def _check_url(url: str, source: str) -> urllib.parse.SplitResult:
+    """Return the parts of an http(s) URL with a host and a numeric port, or raise."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        msg = f"{source}: {_safe_url(url)!r} is not an http:// or https:// URL"
+        raise InvalidInputError(msg)
+    try:
+        _ = parts.port
+    except ValueError:
+        msg = f"{source}: the port of {_safe_url(url)!r} is not a number from 0 to 65535"
+        raise InvalidInputError(msg) from None
+    return parts
+
+
 @attrs.frozen
 class HttpResponse:
     """A decoded JSON answer and the headers it came with.
@@ -136,10 +150,7 @@ class HttpClient:
         user_agent: str = "incidentkit",
         max_bytes: int = _DEFAULT_MAX_BYTES,
     ) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            msg = f"{source}: {_safe_url(base_url)!r} is not an http:// or https:// URL"
-            raise InvalidInputError(msg)
+        parts = _check_url(base_url, source)
         if not timeout > 0:
             msg = f"{source}: the timeout must be a positive number of seconds, not {timeout!r}"
             raise InvalidInputError(msg)
