@@ -134,36 +134,103 @@ def test_basic_auth_from_the_url_is_taken_out_of_it() -> None:
     assert "check the basic credentials" in str(error)
 
 
-def test_secret_headers_are_masked_and_others_are_not() -> None:
-    """An X-API-Key value is a secret; an ordinary header is not."""
-    key = "k-0123456789abcdef"
-    with LocalHTTPServer({"/x": json_answer(f"bad key {key}", status=400)}) as server:
-        client = HttpClient(server.url, source="t", headers={"X-API-Key": key, "X-Team": "sre"})
+def test_every_custom_header_value_is_masked_whatever_the_header_is_called() -> None:
+    """X-API-Key and an unlisted X-Session-Key are secrets; a value under 4 characters is not."""
+    key, session = "k-0123456789abcdef", "sess-9f8e7d6c5b"
+    echo = f"bad key {key} for {session}"
+    with LocalHTTPServer({"/x": json_answer(echo, status=400)}) as server:
+        client = HttpClient(
+            server.url,
+            source="t",
+            headers={"X-API-Key": key, "X-Session-Key": session, "X-Team": "sre"},
+        )
         error = _raises(client, SourceRequestError)
     assert server.requests[0].headers["x-api-key"] == key
+    assert server.requests[0].headers["x-session-key"] == session
     assert server.requests[0].headers["x-team"] == "sre"
     assert client.auth == "header"
     assert key not in str(error)
-    assert client.redact(f"a {key} b sre") == "a *** b sre"
+    assert session not in str(error)
+    assert client.redact(f"a {key} b {session} c sre") == "a *** b *** c sre"
 
 
-def test_secret_query_parameters_are_masked_in_messages() -> None:
-    """access_token, token and password query values never appear in an error message."""
+def test_every_query_value_is_masked_in_messages_whatever_its_name() -> None:
+    """access_token, an unlisted session and even page values never appear in an error message."""
     with LocalHTTPServer({"/x": json_answer({}, status=404)}) as server:
         client = HttpClient(server.url, source="t")
         with pytest.raises(SourceRequestError) as info:
-            client.get("/x", [("access_token", TOKEN), ("password", PASSWORD), ("page", "2")])
+            client.get("/x", [("access_token", TOKEN), ("session", PASSWORD), ("page", "2")])
     assert server.requests[0].param("access_token") == TOKEN  # sent as asked
     message = str(info.value)
     assert TOKEN not in message
     assert PASSWORD not in message
-    assert "access_token=%2A%2A%2A" in message or "access_token=***" in message
-    assert "page=2" in message
+    assert "/x?access_token=***&session=***&page=*** rejected" in message
+
+
+def test_a_refused_redirect_masks_the_location_whatever_its_parameters() -> None:
+    """A Location with a token under an unlisted name, userinfo and a fragment is quoted masked."""
+    location = f"http://alice:{PASSWORD}@localhost:9/landing?session={TOKEN}&x=1#frag-{TOKEN}"
+    with LocalHTTPServer({"/x": (302, {"Location": location}, b"")}) as server:
+        client = HttpClient(server.url, source="t")
+        error = _raises(client, SourceRequestError)
+    message = str(error)
+    assert TOKEN not in message
+    assert PASSWORD not in message
+    assert "to http://localhost:9/landing?session=***&x=***;" in message
+
+
+def test_a_base_url_query_is_sent_with_every_request_and_never_shown() -> None:
+    """?session=... in the base URL travels with each request; its value is masked, even echoed."""
+    with LocalHTTPServer({"/api/x": lambda r: json_answer(r.query, status=500)}) as server:
+        client = HttpClient(f"{server.url}/?session={TOKEN}", source="t")
+        error = _raises(client, SourceUnavailableError, "api/x")
+    assert server.requests[0].param("session") == TOKEN
+    assert client.base_url == server.url
+    assert TOKEN not in repr(client)
+    assert TOKEN not in str(error)
+    assert client.secrets == (TOKEN,)
+
+
+def test_an_echoed_secret_across_the_excerpt_cut_leaves_no_prefix() -> None:
+    """A token that straddles the 200-character excerpt is masked before the cut, not after."""
+    body = "x" * 190 + TOKEN + "y" * 50
+    with LocalHTTPServer({"/x": (500, {}, body)}) as server:
+        client = HttpClient(server.url, source="t", token=TOKEN)
+        error = _raises(client, SourceUnavailableError)
+    assert TOKEN[:10] not in str(error)
+
+
+def test_errors_chain_no_low_level_exception() -> None:
+    """The typed error has no cause or context: a urllib error's text may quote the server."""
+    with LocalHTTPServer({"/x": (302, {"Location": f"http://localhost:9/?s={TOKEN}"}, b"")}) as a:
+        error = _raises(HttpClient(a.url, source="t"), SourceRequestError)
+    assert error.__cause__ is None
+    assert error.__context__ is None
+    refused = _raises(
+        HttpClient(f"http://127.0.0.1:{closed_port()}", source="t"), SourceUnavailableError
+    )
+    assert refused.__cause__ is None
+    assert refused.__context__ is None
+
+
+def test_masked_keeps_the_type_and_attributes_and_drops_the_chain() -> None:
+    """A masked copy is the same kind of error with the same facts, minus secrets and chain."""
+    client = HttpClient("http://127.0.0.1:9", source="t", token=TOKEN)
+    original = RateLimitedError(f"slow down {TOKEN}", source="t", retry_after=7.0)
+    original.__cause__ = ValueError(TOKEN)
+    copy = client.masked(original)
+    assert type(copy) is RateLimitedError
+    assert (str(copy), copy.source, copy.retry_after) == ("slow down ***", "t", 7.0)
+    assert copy.__cause__ is None
+    assert copy.__context__ is None
+    timeout = client.masked(SourceTimeoutError(f"late {TOKEN}", source="t", timeout=2.0))
+    assert (str(timeout), timeout.timeout) == ("late ***", 2.0)
 
 
 def test_redact_masks_longer_secrets_first_and_ignores_empty_ones() -> None:
     """A secret that contains another is masked whole; an empty secret changes nothing."""
     assert redact("tok-abc and tok", ["tok", "tok-abc", ""]) == "*** and ***"
+    assert redact("see https://u:p@h/p?a=1", []) == "see https://***@h/p?a=***"
     assert redact("nothing here", []) == "nothing here"
 
 
@@ -177,6 +244,14 @@ def test_a_non_http_url_is_refused(url: str) -> None:
     """Only http:// and https:// URLs with a host are accepted."""
     with pytest.raises(InvalidInputError, match="not an http:// or https:// URL"):
         HttpClient(url, source="t")
+
+
+def test_a_url_with_a_bad_port_is_refused_up_front() -> None:
+    """A port that is not a number is an InvalidInputError when the client is made, not later."""
+    with pytest.raises(InvalidInputError, match="port") as info:
+        HttpClient(f"http://ops:{PASSWORD}@127.0.0.1:90x/?session={TOKEN}", source="t")
+    assert PASSWORD not in str(info.value)
+    assert TOKEN not in str(info.value)
 
 
 def test_bad_timeout_and_double_credentials_are_refused() -> None:

@@ -13,12 +13,16 @@ import http.server
 import json
 import math
 import socket
+import tempfile
 import threading
-from pathlib import Path
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pendulum
 import pytest
 
+from _local_http import LocalHTTPServer
 from incidentkit import (
     Detection,
     FindingKind,
@@ -135,22 +139,32 @@ def source(prometheus):
     return PrometheusMetricSource(prometheus.url, unit="ratio")
 
 
-def _count_requests(source):
-    """Wrap the source's HTTP client so that each request is recorded as its method."""
-    calls = []
-    client = source._client
-    get, post = client.get, client.post_form
+@contextlib.contextmanager
+def _recording_proxy(upstream):
+    """A local server that forwards range queries to ``upstream`` and records each request."""
 
-    def counted_get(*args, **kwargs):
-        calls.append("GET")
-        return get(*args, **kwargs)
+    def forward(request):
+        query = urllib.parse.urlencode(request.query, doseq=True)
+        sent = urllib.request.Request(  # noqa: S310 - the local Prometheus's http URL
+            f"{upstream}{request.path}?{query}",
+            data=request.body if request.method == "POST" else None,
+            method=request.method,
+            headers={"Content-Type": request.headers.get("content-type", "text/plain")},
+        )
+        try:
+            with urllib.request.urlopen(sent, timeout=60) as answer:  # noqa: S310 - as above
+                return answer.status, {"Content-Type": "application/json"}, answer.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, {"Content-Type": "application/json"}, exc.read()
 
-    def counted_post(*args, **kwargs):
-        calls.append("POST")
-        return post(*args, **kwargs)
+    with LocalHTTPServer({"/api/v1/query_range": forward}) as proxy:
+        yield proxy
 
-    client.get, client.post_form = counted_get, counted_post
-    return calls
+
+def _methods(proxy):
+    """The HTTP methods of the requests the proxy forwarded, in order."""
+    return [r.method for r in proxy.requests]
 
 
 # --------------------------------------------------------------------------- the real server
@@ -282,13 +296,13 @@ def test_a_selector_that_matches_nothing_or_too_much(prometheus):
 def test_a_long_window_is_split_and_stitched(prometheus):
     """With max_points=50 the window takes several requests and equals one request's answer."""
     start, end = T0.subtract(hours=2), T0.add(hours=2)  # 241 points
-    whole = PrometheusMetricSource(prometheus.url)
-    split = PrometheusMetricSource(prometheus.url, max_points=50)
-    whole_calls, split_calls = _count_requests(whole), _count_requests(split)
-    one = whole.query_range(RATE_RATIO, start, end, STEP)
-    many = split.query_range(RATE_RATIO, start, end, STEP)
-    assert len(whole_calls) == 1
-    assert len(split_calls) == 5
+    with _recording_proxy(prometheus.url) as one_proxy, _recording_proxy(prometheus.url) as split:
+        one = PrometheusMetricSource(one_proxy.url).query_range(RATE_RATIO, start, end, STEP)
+        many = PrometheusMetricSource(split.url, max_points=50).query_range(
+            RATE_RATIO, start, end, STEP
+        )
+    assert len(one_proxy.requests) == 1
+    assert len(split.requests) == 5
     assert many == one
     assert len(many) == 241
     assert len({s.at for s in many.samples}) == 241  # no duplicate at the seams
@@ -301,9 +315,9 @@ def test_more_points_than_prometheus_allows_are_fetched_in_pieces(source):
     too_many = PrometheusMetricSource(source.url, max_points=40_000)
     with pytest.raises(SourceRequestError, match="11,000 points"):
         too_many.query_range(RATIO, start, end, 1)
-    calls = _count_requests(source)
-    series = source.query_range(RATIO, start, end, 1)
-    assert len(calls) == 3
+    with _recording_proxy(source.url) as proxy:
+        series = PrometheusMetricSource(proxy.url, unit="ratio").query_range(RATIO, start, end, 1)
+    assert len(proxy.requests) == 3
     assert len(series) == 30_001
     assert [s.at for s in series.samples[:2]] == [start, start.add(seconds=1)]
     assert series.samples[-1].at == end
@@ -313,17 +327,18 @@ def test_get_and_post_answer_the_same(prometheus):
     """The POST form and GET give equal series; auto switches to POST for a long query."""
     window = (T0.subtract(minutes=30), T0.add(minutes=30), STEP)
     got = PrometheusMetricSource(prometheus.url, method="GET").query_range(RATE_RATIO, *window)
-    posted = PrometheusMetricSource(prometheus.url, method="POST")
-    calls = _count_requests(posted)
-    assert posted.query_range(RATE_RATIO, *window) == got
-    assert calls == ["POST"]
-    auto = PrometheusMetricSource(prometheus.url)
-    auto_calls = _count_requests(auto)
     long_query = "sum(" + " + ".join([RATIO] * 300) + ") / 300"
     assert len(long_query) > 5000
-    long_answer = auto.query_range(long_query, *window)
-    plain = auto.query_range(RATIO, *window)
-    assert auto_calls == ["POST", "GET"]
+    with _recording_proxy(prometheus.url) as posted, _recording_proxy(prometheus.url) as auto:
+        assert (
+            PrometheusMetricSource(posted.url, method="POST").query_range(RATE_RATIO, *window)
+            == got
+        )
+        chooser = PrometheusMetricSource(auto.url)
+        long_answer = chooser.query_range(long_query, *window)
+        plain = chooser.query_range(RATIO, *window)
+    assert _methods(posted) == ["POST"]
+    assert _methods(auto) == ["POST", "GET"]
     assert [s.value for s in long_answer.samples] == pytest.approx([s.value for s in plain.samples])
 
 
@@ -813,14 +828,20 @@ def test_missing_executables_are_named(tmp_path):
         LocalPrometheus("# EOF\n", prometheus=str(tmp_path / "nope")).start()
 
 
-def test_text_promtool_refuses_is_reported():
+def _data_directories(root):
+    """The LocalPrometheus data directories under ``root``."""
+    return sorted(root.glob("incidentkit-prometheus-*"))
+
+
+def test_text_promtool_refuses_is_reported(tmp_path, monkeypatch):
     """OpenMetrics text without # EOF: promtool's own complaint is quoted, nothing is left."""
     _require_prometheus()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     server = LocalPrometheus("# TYPE m gauge\nm 1 60\n")
     with pytest.raises(InvalidInputError, match="# EOF"):
         server.start()
     assert not server.running
-    assert server._directory is None
+    assert _data_directories(tmp_path) == []
     with pytest.raises(InvalidInputError, match="no URL"):
         _ = server.url
 
@@ -847,11 +868,12 @@ def test_a_server_that_is_never_ready_times_out(tmp_path):
     assert not server.running
 
 
-def test_exit_stops_the_server_and_removes_its_data():
+def test_exit_stops_the_server_and_removes_its_data(tmp_path, monkeypatch):
     """Leaving the block ends the process and deletes the temporary directory."""
     _require_prometheus()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with LocalPrometheus([("m", {"k": "v"}, [(T0, 1.0)])]) as server:
-        root = Path(server._directory.name)
+        (root,) = _data_directories(tmp_path)
         assert server.running
         assert (root / "data").is_dir()
         assert "running=True" in repr(server)

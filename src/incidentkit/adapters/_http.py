@@ -1,21 +1,24 @@
 """A small JSON-over-HTTP client on the standard library, shared by the HTTP adapters.
 
-It does four things the adapters would otherwise each get subtly wrong:
+It does five things the adapters would otherwise each get subtly wrong:
 
 * a timeout on every request (connect and read);
 * every failure becomes a typed :class:`~incidentkit.SourceError` whose message
   says what to check: connection refused, DNS, TLS, timeout, HTTP 401/403,
   429, other 4xx, 5xx, a body that is not JSON;
-* credentials (a bearer token, a basic-auth password, secret headers) are sent
-  but never shown: not in ``repr``, not in an error message, not in a URL
-  that a message quotes;
+* credentials (a bearer token, a basic-auth password, the caller's headers,
+  the base URL's query values) are sent but never shown: not in ``repr``, not
+  in an error message (also where it quotes the server, in any encoding), and
+  every URL a message quotes has its query values masked, whatever the
+  parameters are called (a redirect's ``Location`` too);
+* no low-level exception is chained to the errors it raises (its text may
+  quote the server);
 * the response headers come back with the body (pagination ``Link`` and
   rate-limit headers live there).
 """
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import json
 import math
@@ -25,11 +28,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, ParamSpec, TypeVar
 
 import attrs
 
+from incidentkit import _redact
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -43,41 +47,44 @@ from incidentkit._errors import (
 
 __all__ = ["HttpClient", "HttpResponse", "redact"]
 
-#: Query parameters whose values are never quoted back in a message.
-_SECRET_PARAMS = frozenset(
-    {"token", "access_token", "api_key", "apikey", "key", "password", "secret", "sig", "signature"}
-)
-#: Headers whose values are never quoted back in a message.
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
-_MASK = "***"
+#: The shortest header or query value treated as a secret: shorter ones would mask ordinary words.
+_MIN_INCIDENTAL_SECRET = 4
 _BODY_EXCERPT = 200
+#: How much of an error body is cleaned before the excerpt is cut from it.
+_BODY_CLEANED = 64 * 1024
 _DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+_E = TypeVar("_E", bound=SourceError)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:
-    """Return ``text`` with every occurrence of each secret replaced by ``***``.
+    """Return ``text`` with the secrets, in all their forms, and every URL's secrets masked.
 
-    Empty secrets are ignored; longer secrets are replaced first so that a
-    secret containing another is masked whole.
+    Longer secrets are masked first, so that a secret containing another is
+    masked whole; empty secrets are ignored. See :func:`incidentkit._redact.redact`.
     """
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, _MASK)
-    return text
+    return _redact.redact(text, secrets)
 
 
 def _safe_url(url: str) -> str:
-    """Return ``url`` without user info and with secret query values masked."""
+    """Return ``url`` fit to quote: no user info, every query value masked, no fragment."""
+    return _redact.mask_url(url.partition("#")[0], userinfo="")
+
+
+def _check_url(url: str, source: str) -> urllib.parse.SplitResult:
+    """Return the parts of an http(s) URL with a host and a numeric port, or raise."""
     parts = urllib.parse.urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc = f"{netloc}:{parts.port}"
-    query = urllib.parse.urlencode(
-        [
-            (key, _MASK if key.lower() in _SECRET_PARAMS else value)
-            for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-        ]
-    )
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        msg = f"{source}: {_safe_url(url)!r} is not an http:// or https:// URL"
+        raise InvalidInputError(msg)
+    try:
+        _ = parts.port
+    except ValueError:
+        msg = f"{source}: the port of {_safe_url(url)!r} is not a number from 0 to 65535"
+        raise InvalidInputError(msg) from None
+    return parts
 
 
 @attrs.frozen
@@ -88,7 +95,8 @@ class HttpResponse:
         status: The HTTP status code.
         body: The decoded JSON document.
         headers: The response headers, names in lower case.
-        url: The URL that answered, safe to quote (no credentials).
+        url: The URL that answered, safe to quote (no user info, every query
+            value masked).
     """
 
     status: int
@@ -103,14 +111,19 @@ class HttpClient:
     Args:
         base_url: The server's root, such as ``http://127.0.0.1:9090``. Paths
             are joined to it. User info in it (``https://user:pw@host``) is
-            taken as basic-auth credentials and removed from the URL.
+            taken as basic-auth credentials and removed from the URL. Query
+            parameters in it (``?tenant=a&session=...``) are sent with every
+            request, and their values are treated as secrets.
         source: The adapter's name, for error messages.
         timeout: Seconds to wait for a connection and for each read.
         token: A bearer token, sent as ``Authorization: Bearer ...``.
         username: A basic-auth user name.
         password: A basic-auth password.
-        headers: Extra headers sent with every request. Values of
-            ``Authorization``, ``X-API-Key`` and ``Cookie`` are treated as secrets.
+        headers: The caller's extra headers, sent with every request. Every
+            value of at least four characters is treated as a secret,
+            whatever the header is called.
+        protocol_headers: Headers the adapter's API needs (an ``Accept``, an
+            API version), sent with every request and not secret.
         ca_file: A CA bundle to verify the server's certificate with.
         verify: Whether to verify TLS certificates at all (leave it on).
         user_agent: The ``User-Agent`` header.
@@ -131,15 +144,13 @@ class HttpClient:
         username: str | None = None,
         password: str | None = None,
         headers: Mapping[str, str] | None = None,
+        protocol_headers: Mapping[str, str] | None = None,
         ca_file: str | None = None,
         verify: bool = True,
         user_agent: str = "incidentkit",
         max_bytes: int = _DEFAULT_MAX_BYTES,
     ) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            msg = f"{source}: {_safe_url(base_url)!r} is not an http:// or https:// URL"
-            raise InvalidInputError(msg)
+        parts = _check_url(base_url, source)
         if not timeout > 0:
             msg = f"{source}: the timeout must be a positive number of seconds, not {timeout!r}"
             raise InvalidInputError(msg)
@@ -151,20 +162,28 @@ class HttpClient:
             raise InvalidInputError(msg)
         self.source = source
         self.timeout = float(timeout)
-        self.base_url = _safe_url(base_url).rstrip("/")
+        netloc = parts.netloc.rpartition("@")[2]
+        root = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+        self._root = root
+        self._query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        self.base_url = root
         self._max_bytes = max_bytes
         self._headers: dict[str, str] = {"Accept": "application/json", "User-Agent": user_agent}
+        self._headers.update(protocol_headers or {})
         self._secrets: list[str] = []
         for name, value in (headers or {}).items():
             self._headers[name] = value
-            if name.lower() in _SECRET_HEADERS:
-                self._secrets.append(value)
+            self._incidental_secret(value)
+            # A credential header's value without its scheme ("Bearer ", "Basic ").
+            self._incidental_secret(value.partition(" ")[2])
+        had_header_secret = bool(self._secrets)
+        for _, value in self._query:
+            self._incidental_secret(value)
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
             self._secrets.append(token)
         if username or password:
-            pair = f"{username or ''}:{password or ''}"
-            encoded = base64.b64encode(pair.encode()).decode()
+            encoded = _redact.basic_credentials(username or "", password or "")
             self._headers["Authorization"] = f"Basic {encoded}"
             self._secrets.extend(s for s in (password, encoded) if s)
         self.auth: Literal["none", "bearer", "basic", "header"] = (
@@ -173,7 +192,7 @@ class HttpClient:
             else "basic"
             if username or password
             else "header"
-            if self._secrets
+            if had_header_secret
             else "none"
         )
         context = ssl.create_default_context(cafile=ca_file)
@@ -185,32 +204,76 @@ class HttpClient:
             _NoRedirectAcrossHosts(),
         )
 
+    def _incidental_secret(self, value: str) -> None:
+        if len(value) >= _MIN_INCIDENTAL_SECRET and value not in self._secrets:
+            self._secrets.append(value)
+
     def __repr__(self) -> str:
         """Show the server and the kind of credentials, never the credentials."""
         return f"HttpClient({self.base_url!r}, source={self.source!r}, auth={self.auth!r})"
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The values this client must never show (for adapters that build their own messages)."""
+        """The values this client must never show (for adapters that build their own messages).
+
+        The token, the password (and the basic-auth header value), the
+        caller's header values and the base URL's query values.
+        """
         return tuple(self._secrets)
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with this client's credentials masked."""
-        return redact(text, self._secrets)
+        """Return ``text`` with this client's secrets, and every URL's secrets, masked."""
+        return _redact.redact(text, self._secrets)
+
+    def masked(self, error: _E) -> _E:
+        """Return a copy of ``error`` whose message is cleaned by :meth:`redact`.
+
+        The copy has the same type and attributes (``source``, ``retry_after``,
+        ``timeout``) and no traceback, cause or context: raise it outside the
+        ``except`` block, so that the original (whose message may quote a
+        server) is not chained to it.
+        """
+        copy = type(error).__new__(type(error), self.redact(str(error)))
+        copy.__dict__.update(error.__dict__)
+        return copy
+
+    def call(self, function: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Call ``function``; a :class:`~incidentkit.SourceError` it raises leaves masked.
+
+        For an adapter's public method, whose errors may quote what a server
+        sent (a field's value, a label): whatever went into the message, the
+        error that leaves holds none of this client's secrets, no URL's secrets,
+        and no chained exception that does.
+        """
+        try:
+            return function(*args, **kwargs)
+        except SourceError as exc:
+            failure = exc
+        raise self.masked(failure)
 
     def url(self, path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] = ()) -> str:
         """Return the full URL of ``path`` with ``params``, relative to the base URL.
 
-        An absolute ``path`` (a pagination link) is used as it is.
+        An absolute ``path`` (a pagination link) is used as it is. The base
+        URL's own query parameters come first. The URL may hold secrets (the
+        base URL's query): quote :meth:`location` instead.
         """
         if path.startswith(("http://", "https://")):
             target = path
+            pairs = list(params.items() if isinstance(params, Mapping) else params)
         else:
-            target = f"{self.base_url}/{path.lstrip('/')}"
-        query = urllib.parse.urlencode(params)
+            target = f"{self._root}/{path.lstrip('/')}"
+            pairs = [*self._query, *(params.items() if isinstance(params, Mapping) else params)]
+        query = urllib.parse.urlencode(pairs)
         if query:
             target = f"{target}{'&' if '?' in target else '?'}{query}"
         return target
+
+    def location(
+        self, path: str, params: Sequence[tuple[str, str]] | Mapping[str, str] = ()
+    ) -> str:
+        """Return :meth:`url` fit to quote: every query value masked."""
+        return _safe_url(self.url(path, params))
 
     def get(
         self,
@@ -259,6 +322,10 @@ class HttpClient:
         for name, value in self._headers.items():
             request.add_header(name, value)
         where = _safe_url(request.full_url)
+        # Each failure is raised after its except block, so that the low-level exception
+        # (whose text may quote the server: a reason phrase, a status line) is not chained.
+        failure: SourceError | None = None
+        status, headers, raw = 0, {}, b""
         try:
             with self._opener.open(request, timeout=self.timeout) as answer:
                 status = int(answer.status)
@@ -269,15 +336,16 @@ class HttpClient:
             raw = _read_error_body(exc)
             status = exc.code
             if status not in accept_status:
-                raise self._status_error(status, headers, raw, where) from None
-        except TimeoutError as exc:
-            raise self._timeout(where) from exc
+                failure = self._status_error(status, headers, raw, where)
+        except TimeoutError:
+            failure = self._timeout(where)
         except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise self._timeout(where) from exc
-            raise self._unreachable(exc.reason, where) from exc
+            timed_out = isinstance(exc.reason, TimeoutError)
+            failure = self._timeout(where) if timed_out else self._unreachable(exc.reason, where)
         except (OSError, ValueError) as exc:  # a reset connection, a bad status line
-            raise self._unreachable(exc, where) from exc
+            failure = self._unreachable(exc, where)
+        if failure is not None:
+            raise failure
         if len(raw) > self._max_bytes:
             msg = (
                 f"{self.source}: the answer from {where} is larger than {self._max_bytes} bytes; "
@@ -287,22 +355,25 @@ class HttpClient:
         return HttpResponse(status, self._decode(status, raw, headers, where), headers, where)
 
     def _decode(self, status: int, raw: bytes, headers: Mapping[str, str], where: str) -> object:
+        problem = ""
         try:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if status >= 400:  # noqa: PLR2004 - an error status the caller wanted to read
-                # A proxy's HTML error page, not the API's JSON error: the status says it all.
-                raise self._status_error(status, headers, raw, where) from None
-            kind = headers.get("content-type", "no content type")
-            msg = (
-                f"{self.source}: the answer from {where} is not JSON ({kind}: {exc}); "
-                f"it begins {self._excerpt(raw)!r}. Check that the URL points at the API, "
-                "not at a proxy's or a login page"
-            )
-            raise MalformedResponseError(msg, source=self.source) from None
+            problem = str(exc)  # a position and at most one byte, never the document
+        if status >= 400:  # noqa: PLR2004 - an error status the caller wanted to read
+            # A proxy's HTML error page, not the API's JSON error: the status says it all.
+            raise self._status_error(status, headers, raw, where)
+        kind = headers.get("content-type", "no content type")
+        msg = (
+            f"{self.source}: the answer from {where} is not JSON ({kind}: {problem}); "
+            f"it begins {self._excerpt(raw)!r}. Check that the URL points at the API, "
+            "not at a proxy's or a login page"
+        )
+        raise MalformedResponseError(self.redact(msg), source=self.source)
 
     def _excerpt(self, raw: bytes) -> str:
-        return self.redact(raw[:_BODY_EXCERPT].decode("utf-8", errors="replace"))
+        # Cleaned before it is cut, so that a secret across the cut leaves no prefix behind.
+        return self.redact(raw[:_BODY_CLEANED].decode("utf-8", errors="replace"))[:_BODY_EXCERPT]
 
     def _timeout(self, where: str) -> SourceTimeoutError:
         msg = (
@@ -334,7 +405,7 @@ class HttpClient:
             msg = f"{self.source}: {where} is rate-limiting this client (HTTP {status}); {when}"
             return RateLimitedError(msg, source=self.source, retry_after=retry)
         if 300 <= status < 400:  # noqa: PLR2004 - a redirect _NoRedirectAcrossHosts refused
-            target = _safe_url(headers.get("location", "")) or "an unnamed location"
+            target = self.redact(_safe_url(headers.get("location", ""))) or "an unnamed location"
             msg = (
                 f"{self.source}: {where} redirects (HTTP {status}) to {target}; not followed "
                 "(another host or scheme, or a redirect loop), so that credentials stay with "

@@ -167,7 +167,10 @@ class GitHubDeploymentSource:
             source=self._name,
             timeout=timeout,
             token=token or None,
-            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": _API_VERSION},
+            protocol_headers={
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": _API_VERSION,
+            },
             ca_file=ca_file,
         )
         self._web_url = _web_url(self._client.base_url)
@@ -228,7 +231,15 @@ class GitHubDeploymentSource:
                 for how long.
             SourceAuthError: The token was refused.
             SourceError: GitHub could not be reached or answered garbage.
+
+        No message quotes the token or a URL's query value, even where it
+        quotes what GitHub sent.
         """
+        return self._client.call(self._deploys, start, end, services=services)
+
+    def _deploys(
+        self, start: dt.datetime, end: dt.datetime, *, services: Sequence[str] | None
+    ) -> Sequence[Change]:
         first, last = _arguments.check_window(start, end, name=self._name)
         wanted = (
             None

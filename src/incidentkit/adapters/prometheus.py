@@ -133,7 +133,10 @@ class PrometheusMetricSource:
 
     Args:
         url: The server's root, such as ``http://prometheus:9090`` (a path
-            prefix such as ``https://host/prometheus`` is kept).
+            prefix such as ``https://host/prometheus`` is kept). User info
+            (``https://user:pw@host``) is taken as basic-auth credentials;
+            query parameters are sent with every request and their values are
+            treated as secrets.
         name: The source's name, as the journal and the findings show it.
         timeout: Seconds to wait for a connection and for each answer.
         method: ``"GET"``, ``"POST"`` (a URL-encoded form, for long queries)
@@ -143,9 +146,11 @@ class PrometheusMetricSource:
             variable, read when no credential is given as an argument.
         username: A basic-auth user name. Default: ``PROMETHEUS_USERNAME``.
         password: A basic-auth password. Default: ``PROMETHEUS_PASSWORD``.
-        headers: Extra headers for every request (an ``X-Scope-OrgID`` for
-            a multi-tenant server). ``Authorization``, ``X-API-Key`` and
-            ``Cookie`` values are treated as secrets.
+        headers: Extra headers for every request (an ``X-API-Key``, an
+            ``X-Scope-OrgID`` for a multi-tenant server). Every value of at
+            least four characters is treated as a secret, whatever the header
+            is called: masked wherever Prometheus's words reach a message or
+            a warning.
         ca_file: A CA bundle to verify the server's certificate with.
         verify: Whether to verify TLS certificates (leave it on).
         unit: The unit recorded in every answer (``ratio``, ``req/s``).
@@ -253,7 +258,7 @@ class PrometheusMetricSource:
 
     @property
     def url(self) -> str:
-        """The server's root URL, without credentials."""
+        """The server's root URL, without credentials and without its query."""
         return self._client.base_url
 
     @property
@@ -308,7 +313,13 @@ class PrometheusMetricSource:
             MalformedResponseError: The answer is not a range-query matrix,
                 or it holds several series and ``multiple`` is ``"error"``
                 or the selector matches more than one.
+
+        No message quotes a credential, a header's value or a URL's query
+        value, even where it quotes what Prometheus said.
         """
+        return self._client.call(self._query_range, query, start, end, step)
+
+    def _query_range(self, query: str, start: dt.datetime, end: dt.datetime, step: float) -> Series:
         first, last = _arguments.check_window(start, end, name=self._name)
         if isinstance(step, bool) or not isinstance(step, (int, float)):  # pyright: ignore[reportUnnecessaryIsInstance]
             msg = f"{self._name}: step must be a number of seconds, not {type(step).__name__}"
@@ -381,8 +392,10 @@ class PrometheusMetricSource:
     def _error(self, body: Mapping[str, object], http_status: int) -> SourceError:
         kind = body.get("errorType")
         said = self._client.redact(str(body.get("error", "")))[:_ERROR_EXCERPT]
-        where = f"{self._client.base_url}{_PATH}"
-        told = f"{self._name}: Prometheus at {where} answered HTTP {http_status}, {kind}: {said!r}"
+        where = self._client.location(_PATH)
+        told = self._client.redact(
+            f"{self._name}: Prometheus at {where} answered HTTP {http_status}, {kind}: {said!r}"
+        )
         if kind == "bad_data":
             return SourceRequestError(
                 f"{told}; it rejected the request: check the PromQL expression, the window "
@@ -404,10 +417,10 @@ class PrometheusMetricSource:
 
     def _malformed(self, problem: str) -> NoReturn:
         msg = (
-            f"{self._name}: unexpected answer from {self._client.base_url}{_PATH}: {problem}. "
+            f"{self._name}: unexpected answer from {self._client.location(_PATH)}: {problem}. "
             "Check that the URL points at a Prometheus-compatible API"
         )
-        raise MalformedResponseError(msg, source=self._name)
+        raise MalformedResponseError(self._client.redact(msg), source=self._name)
 
     # ------------------------------------------------------------------ parsing
 

@@ -142,8 +142,11 @@ class StatuspageSource:
             its ``gap`` says what is missing, or ``"raise"`` a
             :class:`~incidentkit.SourceRequestError`.
         timeout: Seconds to wait for each answer.
-        headers: Extra headers (for a private page behind a proxy);
-            ``Authorization`` and similar values are treated as secrets.
+        headers: Extra headers (for a private page behind a proxy). Every
+            value of at least four characters is treated as a secret, whatever
+            the header is called: masked wherever the page's words reach a
+            message. User info in ``url`` is taken as basic-auth credentials,
+            and its query values are secrets too.
         ca_file: A CA bundle to verify the page's certificate with.
 
     Raises:
@@ -178,12 +181,15 @@ class StatuspageSource:
         if on_incomplete not in {"raise", "partial"}:
             msg = f"statuspage: on_incomplete must be 'raise' or 'partial', not {on_incomplete!r}"
             raise InvalidInputError(msg)
-        root = url.rstrip("/")
-        root = root.removesuffix("/api/v2")
-        host = urllib.parse.urlsplit(root).hostname or url
-        self._name = name or f"statuspage:{host}"
+        # /api/v2 goes after the path, before a query (whose values are secrets to the client).
+        parts = urllib.parse.urlsplit(url)
+        path = parts.path.rstrip("/").removesuffix("/api/v2")
+        api = urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, f"{path}/api/v2", parts.query, "")
+        )
+        self._name = name or f"statuspage:{parts.hostname or '?'}"
         self._client = _http.HttpClient(
-            f"{root}/api/v2", source=self._name, timeout=timeout, headers=headers, ca_file=ca_file
+            api, source=self._name, timeout=timeout, headers=headers, ca_file=ca_file
         )
         self._page_url = self._client.base_url.removesuffix("/api/v2")
         self._dependency = dependency
@@ -231,7 +237,13 @@ class StatuspageSource:
             SourceError: The page could not be read (a subclass says why).
             MalformedResponseError: The page answered something that is not
                 Statuspage API v2; the message names the field.
+
+        No message quotes a header's value or a URL's query value, even where
+        it quotes what the page sent.
         """
+        return self._client.call(self._incidents, start, end)
+
+    def _incidents(self, start: dt.datetime, end: dt.datetime) -> Sequence[Change]:
         first, last = _arguments.check_window(start, end, name=self._name)
         feed = self._client.get("incidents.json")
         records = _list(feed.body, "incidents", "incidents.json", self._name)
@@ -278,6 +290,9 @@ class StatuspageSource:
             SourceError: The page could not be read.
             MalformedResponseError: The answer is not a Statuspage summary.
         """
+        return self._client.call(self._summary)
+
+    def _summary(self) -> StatusSummary:
         body = self._client.get("summary.json").body
         where = "summary.json"
         page = _object(_get(body, "page", where, self._name), f"{where}: page", self._name)

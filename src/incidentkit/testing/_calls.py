@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from incidentkit._events import get_converter
+from incidentkit._redact import mask_secrets
 
 __all__ = ["Outcome", "Runner", "describe", "raised_in", "redact", "safe_repr", "safe_str"]
 
@@ -47,10 +48,12 @@ def raised_in(exc: BaseException, function: str) -> bool:
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:
-    """Replace each secret in ``text`` by ``<secret #n>`` (counted from 1)."""
-    for number, secret in enumerate(secrets, start=1):
-        text = text.replace(secret, f"<secret #{number}>")
-    return text
+    """Replace each secret in ``text``, in any of its forms, by ``<secret #n>`` (counted from 1).
+
+    The forms are those :func:`incidentkit._redact.secret_forms` names (URL-encoded,
+    escaped, base64), replaced in one pass, longest first.
+    """
+    return mask_secrets(text, secrets, mask=lambda position: f"<secret #{position + 1}>")
 
 
 def _exception_texts(exc: BaseException) -> str:
