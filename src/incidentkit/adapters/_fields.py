@@ -25,6 +25,7 @@ __all__ = [
     "json_object",
     "malformed",
     "optional_instant",
+    "optional_string_map",
     "optional_text",
     "text",
 ]
@@ -117,3 +118,19 @@ def instant(
     if value is None:
         raise malformed(source, f"{where}.{key}", "is missing", hint=hint)
     return value
+
+
+def optional_string_map(
+    obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str
+) -> dict[str, str]:
+    """Return the object of strings under ``key`` (labels, annotations); absent or null is empty."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    at = f"{where}.{key}"
+    mapping = json_object(value, at, source, hint=hint)
+    for name, item in mapping.items():
+        if not isinstance(item, str):
+            problem = f"is {type(item).__name__}, not a string"
+            raise malformed(source, f"{at}[{name!r}]", problem, hint=hint)
+    return dict(cast("Mapping[str, str]", mapping))
