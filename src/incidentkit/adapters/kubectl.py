@@ -477,8 +477,8 @@ def _named(entries: object, name: object) -> Mapping[str, object] | None:
 def _with_token(config: Mapping[str, object], context: str | None, token: str) -> dict[str, object]:
     """Return the part of a kubeconfig that ``context`` uses, its user holding ``token``.
 
-    This is what ``--token`` did on the command line: the token replaces the
-    user's own (a ``tokenFile``, which would win over it, is dropped). Only the
+    The token stands in for the user's own, as ``--token`` did on the command
+    line; a ``tokenFile`` is dropped so that only the token is used. Only the
     context, its cluster and its user are copied. With no such context the
     configuration is left empty and kubectl reports what it reported before.
     """
@@ -740,9 +740,9 @@ class _Kubectl:
 class KubectlDeploySource(_Kubectl):
     """**Implements**: :class:`~incidentkit.protocols.DeploySource`, from rollout history.
 
-    For each Deployment it runs ``kubectl get deployment NAME -o json`` (its
+    For each Deployment it runs ``kubectl get deployment/NAME -o json`` (its
     selector, uid, current revision and ``Progressing`` condition), then
-    ``kubectl get replicasets -l SELECTOR -o json``, keeps the ReplicaSets
+    ``kubectl get replicasets --selector=SELECTOR -o json``, keeps the ReplicaSets
     whose ``ownerReferences`` name the Deployment's uid (as ``kubectl rollout
     history`` does) and makes one :class:`~incidentkit.Change` of kind
     ``DEPLOY`` per revision:
@@ -1264,14 +1264,15 @@ class KubectlRolloutExecutor(_Kubectl):
         ):
             msg = (
                 f"{self._name}: option {option.id!r} is not a kubectl rollout option (its id is "
-                "'<executor>:<deployment>@<revision>' and its target the deployment); nothing "
-                "was run"
+                "'<executor>:<deployment>@<revision>' and its target the deployment, one of "
+                f"the Deployments this executor may roll back: {allowed}); nothing was run"
             )
             raise InvalidInputError(msg)
         if _REVISION_NUMBER.fullmatch(match["revision"]) is None:
             msg = (
                 f"{self._name}: option {option.id!r} names revision {match['revision']!r}, "
-                "not a positive revision number; nothing was run"
+                f"not a positive revision number of one of the Deployments this executor may "
+                f"roll back ({allowed}); nothing was run"
             )
             raise InvalidInputError(msg)
         with self._offered_lock:
