@@ -1211,7 +1211,8 @@ def test_no_failure_shows_the_token(fake_kubectl, monkeypatch, mode, error):
     """Timeout, exit, garbage, no binary, refused option: the token is in no text of the error."""
     monkeypatch.setenv("FAKE_KUBECTL_MODE", mode)
     kubectl = str(fake_kubectl.parent / "nothing") if mode == "missing" else str(fake_kubectl)
-    options = {"token": SECRET, "kubectl": kubectl, "timeout": 1, "context": "prod-eu"}
+    timeout = 2 if mode == "hang" else 20  # a loaded machine may start the script slowly
+    options = {"token": SECRET, "kubectl": kubectl, "timeout": timeout, "context": "prod-eu"}
     deploys = source(None, **options)
     rollback = executor(None, **options)
     if mode == "refused":
@@ -1335,11 +1336,12 @@ def test_hostile_options_never_reach_kubectl_as_options(  # noqa: PLR0917 - one 
     import attrs  # noqa: PLC0415 - only here
 
     change = changes_now()["checkout@3"]
-    assert rollback.options(attrs.evolve(change, id=change_id)) == [] or change_id == change.id
+    for offer in rollback.options(attrs.evolve(change, id=change_id)):
+        assert offer.target == "checkout"
     if offered:
         rollback.options(change)
     fields = {"from_version": from_version, "to_version": to_version}
-    if option_id:
+    if option_id and option_id.strip():  # the model itself refuses a blank id
         fields["id"] = option_id
     option = forged(target, revision, **fields)
     with contextlib.suppress(InvalidInputError, RollbackFailedError):
