@@ -17,14 +17,21 @@ Three layers:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import stat
 import subprocess
+import sys
+import traceback
+from functools import partial
 from pathlib import Path
 
 import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _kube_api import FakeKubeAPI
 from fakes import DEPLOY_STARTED, World
@@ -80,6 +87,17 @@ NO_REVISION = "error: unable to find specified revision 9 in history\n"
 ROLLOUT_TIMEOUT = "error: timed out waiting for the condition\n"
 
 
+KUBECONFIG = {
+    "kind": "Config",
+    "apiVersion": "v1",
+    "clusters": [{"name": "prod", "cluster": {"server": "https://10.0.0.1"}}],
+    "users": [{"name": "ops", "user": {"tokenFile": "/var/run/token"}}],
+    "contexts": [{"name": "prod-eu", "context": {"cluster": "prod", "user": "ops"}}],
+    "current-context": "prod-eu",
+}
+"""What ``kubectl config view --raw --flatten -o json`` prints for the fake runner."""
+
+
 def fixture(name: str) -> str:
     """Return a fixture file's text."""
     return (DATA / name).read_text()
@@ -109,6 +127,8 @@ class FakeCluster:
         argv = list(argv)
         self.calls.append((argv, timeout))
         words = [a for a in argv if not a.startswith("--")]
+        if words[1:3] == ["config", "view"]:
+            return done(argv, json.dumps(KUBECONFIG))
         verb = "undo" if "undo" in words else "status" if "status" in words else words[1]
         failure = self.failures.get(verb)
         if isinstance(failure, BaseException):
@@ -125,7 +145,7 @@ class FakeCluster:
             return done(argv, "deployment.apps/checkout rolled back\n")
         if verb == "status":
             return done(argv, 'deployment "checkout" successfully rolled out\n')
-        if words[2] in {"deployment", "deployments"}:
+        if words[2] in {"deployment", "deployments"} or words[2].startswith("deployment/"):
             if self.deployment is not None:
                 return done(argv, json.dumps(self.deployment))
             return done(argv, fixture(f"get-deployment-checkout{after}.json"))
@@ -168,8 +188,8 @@ def test_the_source_reads_the_deployment_then_its_replicasets_with_every_flag():
     deploys.deploys(*ALL_DAY)
     flags = ["kubectl", "--kubeconfig=/etc/kube/config", "--context=prod-eu", "--namespace=shop"]
     assert cluster.calls == [
-        ([*flags, "get", "deployment", "checkout", "-o", "json"], 12.5),
-        ([*flags, "get", "replicasets", "-l", "app=checkout", "-o", "json"], 12.5),
+        ([*flags, "get", "deployment/checkout", "-o", "json"], 12.5),
+        ([*flags, "get", "replicasets", "--selector=app=checkout", "-o", "json"], 12.5),
     ]
 
 
@@ -183,21 +203,75 @@ def test_without_context_or_kubeconfig_only_the_namespace_is_passed():
         "/opt/k",
         "--namespace=default",
         "get",
-        "deployment",
-        "checkout",
+        "deployment/checkout",
         "-o",
         "json",
     ]
 
 
-def test_a_token_is_passed_but_never_shown():
-    """--token reaches kubectl; repr and error messages mask it even when kubectl echoes it."""
+def test_a_token_travels_in_a_private_kubeconfig_never_on_the_command_line():
+    """The token is in a 0600 kubeconfig of one command (deleted after it), never in argv."""
+    secret = "eyJhbGciOiJSUzI1NiJ9.secret-token"  # noqa: S105 - a test token
+    cluster = FakeCluster()
+    seen = []
+
+    def runner(argv, timeout):
+        if "view" not in argv:
+            [path] = [Path(a[13:]) for a in argv if a.startswith("--kubeconfig=")]
+            modes = (stat.S_IMODE(path.stat().st_mode), stat.S_IMODE(path.parent.stat().st_mode))
+            seen.append((path, modes, json.loads(path.read_text())))
+        return cluster(argv, timeout)
+
+    deploys = source(runner, token=secret, kubeconfig="/etc/kube/config", context="prod-eu")
+    assert len(deploys.deploys(*ALL_DAY)) == 3
+    assert all(secret not in " ".join(argv) for argv, _ in cluster.calls)
+    view = ["kubectl", "--kubeconfig=/etc/kube/config", "config", "view", "--raw", "--flatten"]
+    assert cluster.argv(0) == [*view, "-o", "json"]
+    assert cluster.argv(1)[2:] == [
+        "--context=prod-eu",
+        "--namespace=shop",
+        "get",
+        "deployment/checkout",
+        "-o",
+        "json",
+    ]
+    assert len(seen) == 2
+    for path, modes, config in seen:
+        assert modes == (0o600, 0o700)
+        assert not path.parent.exists()  # deleted once the command ended
+        # Only the context, its cluster and its user; the token replaces the tokenFile.
+        assert config["users"] == [{"name": "ops", "user": {"token": secret}}]
+        assert config["contexts"] == KUBECONFIG["contexts"]
+        assert config["clusters"] == KUBECONFIG["clusters"]
+        assert config["current-context"] == "prod-eu"
+
+
+def test_a_token_is_not_written_for_a_context_the_kubeconfig_lacks():
+    """An unknown context gets an empty kubeconfig: kubectl reports it, the token goes nowhere."""
+    secret = "eyJhbGciOiJSUzI1NiJ9.secret-token"  # noqa: S105 - a test token
+    written = []
+
+    def runner(argv, _timeout):
+        if "view" in argv:
+            return done(argv, json.dumps(KUBECONFIG))
+        [path] = [a[13:] for a in argv if a.startswith("--kubeconfig=")]
+        written.append(Path(path).read_text())
+        return done(argv, "", 1, NO_CONTEXT)
+
+    with pytest.raises(SourceRequestError, match="context was not found"):
+        source(runner, token=secret, context="prod").deploys(*ALL_DAY)
+    [config] = written
+    assert secret not in config
+    assert json.loads(config)["users"] == []
+
+
+def test_a_token_echoed_by_kubectl_is_masked():
+    """Repr and error messages mask the token even when kubectl echoes it."""
     secret = "eyJhbGciOiJSUzI1NiJ9.secret-token"  # noqa: S105 - a test token
     cluster = FakeCluster(failures={"get": (1, f"error: bad token {secret}: Unauthorized\n")})
     deploys = source(cluster, token=secret)
     with pytest.raises(SourceAuthError) as caught:
         deploys.deploys(*ALL_DAY)
-    assert f"--token={secret}" in cluster.argv(0)
     assert secret not in str(caught.value)
     assert "***" in str(caught.value)
     assert secret not in repr(deploys)
@@ -227,8 +301,8 @@ def test_a_label_selector_lists_the_deployments():
     cluster = FakeCluster(deployment=listing)
     deploys = KubectlDeploySource(selector="tier=web", namespace="shop", runner=cluster)
     changes = deploys.deploys(*ALL_DAY)
-    assert cluster.argv(0)[-6:] == ["get", "deployments", "-l", "tier=web", "-o", "json"]
-    assert cluster.argv(1)[-5:] == ["replicasets", "-l", "app=checkout", "-o", "json"]
+    assert cluster.argv(0)[-5:] == ["get", "deployments", "--selector=tier=web", "-o", "json"]
+    assert cluster.argv(1)[-4:] == ["replicasets", "--selector=app=checkout", "-o", "json"]
     assert {c.service for c in changes} == {"checkout"}
     assert deploys.deploys(*ALL_DAY, services=["search"]) == []
     assert "selector='tier=web'" in repr(deploys)
@@ -241,8 +315,8 @@ def test_the_executor_command_lines():
     change = by_id(source(FakeCluster()).deploys(*ALL_DAY))["checkout@3"]
     [option] = rollback.options(change)
     assert [argv[3:] for argv, _ in cluster.calls] == [
-        ["get", "deployment", "checkout", "-o", "json"],
-        ["get", "replicasets", "-l", "app=checkout", "-o", "json"],
+        ["get", "deployment/checkout", "-o", "json"],
+        ["get", "replicasets", "--selector=app=checkout", "-o", "json"],
     ]
     cluster.calls.clear()
     rollback.dry_run(option)
@@ -261,7 +335,7 @@ def test_the_executor_command_lines():
     assert [argv[3:] for argv, _ in cluster.calls[2:]] == [
         ["rollout", "undo", "deployment/checkout", "--to-revision=2"],
         ["rollout", "status", "deployment/checkout", "--timeout=120s"],
-        ["get", "deployment", "checkout", "-o", "json"],
+        ["get", "deployment/checkout", "-o", "json"],
     ]
     assert [t for _, t in cluster.calls] == [10, 10, 10, 130, 10]
 
@@ -370,7 +444,7 @@ def test_a_match_expressions_selector_is_passed_in_kubectl_syntax():
     cluster = FakeCluster(deployment=deployment)
     source(cluster).deploys(*ALL_DAY)
     assert cluster.argv(1)[-3] == (
-        "app=checkout,tier in (web,api),track notin (canary),team,!legacy"
+        "--selector=app=checkout,tier in (web,api),track notin (canary),team,!legacy"
     )
 
 
@@ -392,7 +466,7 @@ def _edited(edit):
 @pytest.mark.parametrize(
     ("deployment", "field"),
     [
-        ([], "the Deployment is list"),
+        ([], "deployment is list"),
         (_edited(lambda d: d.update(kind="Service")), "kind is 'Service'"),
         (_edited(lambda d: d["metadata"].pop("uid")), "metadata.uid"),
         (
@@ -413,7 +487,7 @@ def _edited(edit):
         ),
         (
             _edited(lambda d: d["status"]["conditions"][1].update(lastUpdateTime="yesterday")),
-            "status.conditions[1].lastUpdateTime 'yesterday'",
+            "status.conditions[1].lastUpdateTime is 'yesterday'",
         ),
         (_edited(lambda d: d["spec"].update(selector={})), "selects nothing"),
         (
@@ -429,7 +503,7 @@ def _edited(edit):
 )
 def test_an_unexpected_deployment_names_the_field(deployment, field):
     """Garbage in a Deployment is a MalformedResponseError that says where."""
-    with pytest.raises(MalformedResponseError, match="kubectl get deployment checkout") as caught:
+    with pytest.raises(MalformedResponseError, match="kubectl get deployment/checkout") as caught:
         source(FakeCluster(deployment=deployment)).deploys(*ALL_DAY)
     assert field in str(caught.value)
     assert caught.value.source == "kubectl"
@@ -438,7 +512,7 @@ def test_an_unexpected_deployment_names_the_field(deployment, field):
 @pytest.mark.parametrize(
     ("edit", "field"),
     [
-        (lambda r: r.pop("items"), "items is NoneType"),
+        (lambda r: r.pop("items"), "answer.items is missing"),
         (
             lambda r: r["items"][0]["metadata"]["annotations"].pop(
                 "deployment.kubernetes.io/revision"
@@ -449,7 +523,7 @@ def test_an_unexpected_deployment_names_the_field(deployment, field):
             lambda r: r["items"][1]["metadata"].update(creationTimestamp="2026-11-20T11:30:00"),
             "items[1].metadata.creationTimestamp",
         ),
-        (lambda r: r["items"][2]["spec"].pop("template"), "items[2].spec.template is NoneType"),
+        (lambda r: r["items"][2]["spec"].pop("template"), "items[2].spec.template is missing"),
     ],
 )
 def test_unexpected_replicasets_name_the_field(edit, field):
@@ -502,7 +576,7 @@ def test_kubectl_errors_become_typed_source_errors(stderr, error):
     assert caught.value.source == "kubectl"
     message = str(caught.value)
     assert (
-        "`kubectl get deployment checkout -o json` (namespace shop, the current context)" in message
+        "`kubectl get deployment/checkout -o json` (namespace shop, the current context)" in message
     )
     assert "exit 1" in message
     assert "check" in message
@@ -697,12 +771,14 @@ def test_a_stale_option_changes_nothing():
     import attrs  # noqa: PLC0415 - only here
 
     cluster.undone = False
+    fresh = executor(cluster)  # built after a resume: it offered nothing, the cluster decides
     moved = attrs.evolve(option, to_version=V1)
     with pytest.raises(RollbackFailedError, match="revision 2 of deployment/checkout is"):
-        rollback.execute(moved)
-    gone = attrs.evolve(option, change_id="checkout@9")
+        fresh.execute(moved)
+    gone = attrs.evolve(option, id="kubectl:checkout@9", change_id="checkout@9")
     with pytest.raises(RollbackFailedError, match="has no revision 9"):
         rollback.execute(gone)
+    assert not any("undo" in argv for argv, _ in cluster.calls)
 
 
 def test_options_of_another_executor_or_shape_are_refused():
@@ -713,7 +789,9 @@ def test_options_of_another_executor_or_shape_are_refused():
     with pytest.raises(InvalidInputError, match="pass it to the executor"):
         rollback.execute(attrs.evolve(option, executor="argo"))
     with pytest.raises(InvalidInputError, match="not a kubectl rollout option"):
-        rollback.dry_run(attrs.evolve(option, target="search"))
+        rollback.dry_run(attrs.evolve(option, change_id="checkout@2"))
+    with pytest.raises(InvalidInputError, match="not a kubectl rollout option"):
+        rollback.dry_run(attrs.evolve(option, id="kubectl:checkout@2"))
 
 
 def test_a_refused_undo_was_not_applied():
@@ -913,9 +991,9 @@ def test_the_stored_fixtures_are_what_the_real_client_prints(cluster):
     """The get-*.json fixtures equal the real kubectl's output for the served objects."""
     base = ["kubectl", f"--kubeconfig={cluster.kubeconfig}", "--context=fake", "--namespace=shop"]
     reads = [
-        (["get", "deployment", "checkout", "-o", "json"], "get-deployment-checkout.json"),
+        (["get", "deployment/checkout", "-o", "json"], "get-deployment-checkout.json"),
         (
-            ["get", "replicasets", "-l", "app=checkout", "-o", "json"],
+            ["get", "replicasets", "--selector=app=checkout", "-o", "json"],
             "get-replicasets-checkout.json",
         ),
     ]
@@ -924,3 +1002,509 @@ def test_the_stored_fixtures_are_what_the_real_client_prints(cluster):
         assert printed == json.loads(fixture(name))
     assert printed["kind"] == "List"
     assert printed["metadata"] == {"resourceVersion": ""}
+
+
+# -- (f) hostile input: the allow-list, names that kubectl could take for options ---------------
+
+EVIL_TARGETS = ["--kubeconfig=/tmp/evil", "--server=https://evil.example:6443", "-v=9"]
+
+
+def forged(target: str, revision: str = "3", **fields) -> RollbackOption:
+    """Return an option for ``target@revision`` as a tampered journal or a caller could make it."""
+    change_id = f"{target}@{revision}"
+    fields.setdefault("id", f"kubectl:{change_id}")
+    fields.setdefault("from_version", V3)
+    fields.setdefault("to_version", V2)
+    return RollbackOption(
+        executor="kubectl", change_id=change_id, target=target, supports_dry_run=True, **fields
+    )
+
+
+@pytest.mark.parametrize("offered", [False, True])
+def test_an_option_outside_the_allow_list_runs_nothing(offered):
+    """A target that is not one of the executor's Deployments is refused before kubectl runs."""
+    cluster = FakeCluster()
+    rollback = executor(cluster)
+    if offered:
+        rollback.options(changes_now()["checkout@3"])
+        cluster.calls.clear()
+    for call in (rollback.dry_run, rollback.execute):
+        with pytest.raises(InvalidInputError, match=r"may roll back \(checkout\)"):
+            call(forged("payments"))
+    assert cluster.calls == []
+
+
+@pytest.mark.parametrize("target", EVIL_TARGETS)
+def test_a_target_that_is_a_kubectl_option_never_reaches_kubectl(target):
+    """A target such as --kubeconfig=/tmp/evil is refused; kubectl never sees it."""
+    cluster = FakeCluster()
+    rollback = executor(cluster)
+    for call in (rollback.dry_run, rollback.execute):
+        with pytest.raises(InvalidInputError, match="not one of the Deployments"):
+            call(forged(target))
+    assert rollback.current_version(target) is None
+    assert cluster.calls == []
+
+
+def test_an_option_changed_after_it_was_offered_is_refused():
+    """The executor remembers what it offered: the same id with other content is refused."""
+    import attrs  # noqa: PLC0415 - only here
+
+    cluster = FakeCluster()
+    rollback, option = option_for_three(cluster)
+    cluster.calls.clear()
+    for changed in (
+        attrs.evolve(option, to_version="checkout=evil/checkout:latest"),
+        attrs.evolve(option, from_version=V1),
+        attrs.evolve(option, supports_dry_run=False),
+    ):
+        with pytest.raises(InvalidInputError, match="not the option this executor offered"):
+            rollback.execute(changed)
+    assert cluster.calls == []
+    # The protocol adds its own caveats: those do not make it another option.
+    assert rollback.dry_run(attrs.evolve(option, caveats=())).succeeded
+
+
+def test_a_fresh_executor_accepts_only_what_the_cluster_confirms():
+    """After a resume nothing was offered: the target, the revision and the history decide."""
+    _, option = option_for_three(FakeCluster())
+    cluster = FakeCluster()
+    fresh = executor(cluster)
+    assert fresh.dry_run(option).succeeded
+    for revision in ("0", "00", "1" * 20):
+        with pytest.raises(InvalidInputError, match="not a positive revision number"):
+            fresh.execute(forged("checkout", revision))
+    with pytest.raises(RollbackFailedError, match="nothing was changed"):
+        fresh.execute(forged("checkout", to_version=V1))
+    assert not any("undo" in argv and "--dry-run=server" not in argv for argv, _ in cluster.calls)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"namespace": "--all-namespaces"},
+        {"namespace": "Shop"},
+        {"namespace": "kube_system"},
+        {"namespace": "a" * 64},
+        {"context": "--server=https://evil.example"},
+        {"context": ""},
+        {"context": "prod\n-v=9"},
+        {"kubeconfig": "-"},
+        {"kubeconfig": "/etc/kube/config\x00"},
+        {"token": "two words"},
+        {"token": ""},
+        {"kubectl": "kubectl\x00"},
+    ],
+)
+def test_settings_kubectl_could_misread_are_refused(kwargs):
+    """Namespaces are DNS-1123 labels; contexts and paths no options; tokens one printable word."""
+    with pytest.raises(InvalidInputError) as caught:
+        KubectlRolloutExecutor(["checkout"], **kwargs)
+    if kwargs.get("token"):
+        assert kwargs["token"] not in str(caught.value)
+    with pytest.raises(InvalidInputError):
+        KubectlDeploySource({"checkout": "checkout"}, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name", [*EVIL_TARGETS, "Checkout", "checkout/x", "-checkout", "checkout.", "", "a" * 254]
+)
+def test_deployment_names_must_be_dns_subdomains(name):
+    """Neither class takes a Deployment name that is not a DNS-1123 subdomain."""
+    with pytest.raises(InvalidInputError, match="DNS-1123 subdomain"):
+        KubectlRolloutExecutor(["checkout", name])
+    with pytest.raises(InvalidInputError, match="DNS-1123 subdomain"):
+        KubectlDeploySource({name: "checkout"})
+
+
+def test_names_from_the_cluster_are_checked_before_they_are_used():
+    """A listed Deployment whose name is an option is malformed, and never passed to kubectl."""
+    deployment = json.loads(fixture("get-deployment-checkout.json"))
+    deployment["metadata"]["name"] = "--kubeconfig=/tmp/evil"
+    listing = {"apiVersion": "v1", "kind": "List", "items": [deployment]}
+    cluster = FakeCluster(deployment=listing)
+    with pytest.raises(MalformedResponseError, match="not a Deployment name"):
+        KubectlDeploySource(selector="tier=web", runner=cluster).deploys(*ALL_DAY)
+    assert len(cluster.calls) == 1
+    renamed = json.loads(fixture("get-deployment-checkout.json"))
+    renamed["metadata"]["name"] = "payments"
+    with pytest.raises(MalformedResponseError, match="'payments', not 'checkout'"):
+        executor(FakeCluster(deployment=renamed)).current_version("checkout")
+
+
+def test_a_refused_option_is_journaled_by_the_protocol(tmp_path):
+    """An executor with another allow-list refuses the reviewed option; the attempt is recorded."""
+    world = World(tmp_path)
+    cluster = FakeCluster()
+    assessed = world.assess(world.declare())
+    gathered = assessed.gather_changes(actor="bob", deploys=[source(cluster)])
+    reviewed = gathered.review_rollbacks([executor(cluster)], actor="bob")
+    option = next(o for o in reviewed.rollback_options if o.change_id == "checkout@3")
+    cluster.calls.clear()
+    narrower = KubectlRolloutExecutor(["search"], namespace="shop", runner=cluster)
+    with pytest.raises(RollbackFailedError, match="attempt is in the journal"):
+        reviewed.roll_back(option, actor="bob", executor=narrower)
+    [attempt] = [e for e in reviewed.events if isinstance(e, RollbackExecuted)]
+    assert "may roll back (search)" in attempt.error
+    assert attempt.result is None
+    assert cluster.calls == []
+
+
+# -- (g) the token in every failure --------------------------------------------------------------
+
+SECRET = "kube-token-5f3e9a71c0"  # noqa: S105 - a test token
+
+FAKE_KUBECTL = """#!{python}
+import json, os, sys, time
+args = sys.argv[1:]
+if "view" in args:
+    print(json.dumps({config}))
+    sys.exit(0)
+given = [a[13:] for a in args if a.startswith("--kubeconfig=")]
+echoed = " ".join(args) + " " + "".join(open(p).read() for p in given)
+mode = os.environ["FAKE_KUBECTL_MODE"]
+if mode == "hang":
+    time.sleep(30)
+if mode == "fail":
+    sys.stderr.write("error: Unauthorized: " + echoed + "\\n")
+    sys.exit(1)
+print("this is not JSON: " + echoed)
+"""
+
+
+def texts_of(error: BaseException) -> list[str]:
+    """Return every text a traceback or a log could show of ``error`` and its chain."""
+    texts = ["".join(traceback.format_exception(error))]
+    chain: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while chain:
+        current = chain.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += [str(current), repr(current), repr(current.args)]
+        chain += [current.__cause__, current.__context__]
+    return texts
+
+
+@pytest.fixture
+def fake_kubectl(tmp_path, monkeypatch):
+    """A kubectl (a script) that echoes its command line and its kubeconfig, or hangs."""
+    path = tmp_path / "kubectl"
+    path.write_text(FAKE_KUBECTL.format(python=sys.executable, config=repr(KUBECONFIG)))
+    path.chmod(0o700)
+    monkeypatch.setenv("FAKE_KUBECTL_MODE", "fail")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("hang", SourceTimeoutError),
+        ("fail", SourceAuthError),
+        ("garbage", MalformedResponseError),
+        ("missing", SourceUnavailableError),
+        ("refused", InvalidInputError),
+    ],
+)
+def test_no_failure_shows_the_token(fake_kubectl, monkeypatch, mode, error):
+    """Timeout, exit, garbage, no binary, refused option: the token is in no text of the error."""
+    monkeypatch.setenv("FAKE_KUBECTL_MODE", mode)
+    kubectl = str(fake_kubectl.parent / "nothing") if mode == "missing" else str(fake_kubectl)
+    timeout = 2 if mode == "hang" else 20  # a loaded machine may start the script slowly
+    options = {"token": SECRET, "kubectl": kubectl, "timeout": timeout, "context": "prod-eu"}
+    deploys = source(None, **options)
+    rollback = executor(None, **options)
+    if mode == "refused":
+        call = partial(rollback.execute, forged("--token=x"))
+    else:
+        call = partial(deploys.deploys, *ALL_DAY)
+    with pytest.raises(error) as caught:
+        call()
+    texts = [*texts_of(caught.value), repr(deploys), repr(rollback)]
+    assert all(SECRET not in text for text in texts)
+    if mode == "fail":
+        assert "***" in str(caught.value)  # kubectl echoed it: masked
+
+
+def test_a_timeout_chains_no_command_line(fake_kubectl, monkeypatch):
+    """The error of a killed kubectl has no cause or context that quotes the command line."""
+    monkeypatch.setenv("FAKE_KUBECTL_MODE", "hang")
+    deploys = source(None, token=SECRET, kubectl=str(fake_kubectl), timeout=0.5)
+    with pytest.raises(SourceTimeoutError) as caught:
+        deploys.deploys(*ALL_DAY)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
+@pytest.mark.parametrize("verb", ["undo", "status"])
+def test_a_failed_rollback_shows_no_token(verb):
+    """An undo or a rollout status killed on timeout: no text of the failure shows the token."""
+    cluster = FakeCluster()
+
+    def runner(argv, timeout):
+        if verb in argv:
+            raise subprocess.TimeoutExpired(list(argv), timeout)  # as subprocess.run does
+        return cluster(argv, timeout)
+
+    rollback = executor(runner, token=SECRET)
+    [option] = rollback.options(changes_now()["checkout@3"])
+    with pytest.raises(RollbackFailedError) as caught:
+        rollback.execute(option)
+    assert isinstance(caught.value.__cause__, SourceTimeoutError)
+    assert all(SECRET not in text for text in texts_of(caught.value))
+
+
+# -- (h) hostile values everywhere, by Hypothesis ------------------------------------------------
+
+HOSTILE = [
+    *EVIL_TARGETS,
+    "--token=stolen",
+    "--namespace=kube-system",
+    "-n",
+    "-",
+    "--",
+    "",
+    "payments",
+    "Checkout",
+    "checkout ",
+    "checkout\n",
+    "checkout\x00",
+    "checkout/../payments",
+    "deployment/payments",
+    "checkout@3",
+    "checkout,payments",
+    "$(id)",
+    "\u202echeckout",
+    "\udcff",
+    "0",
+    "-1",
+    "3 --dry-run=none",
+    "a" * 254,
+]
+FLAGS = {"--kubeconfig", "--context", "--namespace", "--selector", "--to-revision", "--timeout"}
+WORDS = {"get", "deployments", "replicasets", "rollout", "undo", "status", "config", "view"}
+WORDS |= {"--raw", "--flatten", "--dry-run=server", "-o", "json"}
+
+
+def hostile() -> st.SearchStrategy[str]:
+    """Return strings a tampered journal, a hostile cluster or a careless caller could pass."""
+    return st.one_of(
+        st.sampled_from(HOSTILE),
+        st.text(max_size=24),
+        st.builds(
+            lambda flag, rest: flag + rest,
+            st.sampled_from(["-", "--", "--kubeconfig=", "-v=", "--server=", "checkout "]),
+            st.text(max_size=12),
+        ),
+    )
+
+
+def assert_inert(argv, allowed) -> None:
+    """Every word is the adapter's own, a ``--flag=value`` it sets, or an allowed deployment."""
+    assert argv[0] == "kubectl"
+    for word in argv[1:]:
+        if word in WORDS:
+            continue
+        if word.startswith("-"):
+            flag, equals, _ = word.partition("=")
+            assert equals, f"{word!r} is a bare option"
+            assert flag in FLAGS, f"{word!r} is not an option the adapter sets"
+            continue
+        kind, _, name = word.partition("/")
+        assert kind == "deployment", f"{word!r} is a positional argument the adapter never sets"
+        assert name in allowed, f"{word!r} is outside the allow-list {sorted(allowed)}"
+
+
+@settings(max_examples=300)
+@given(
+    target=hostile(),
+    revision=st.one_of(hostile(), st.integers(-2, 12).map(str)),
+    option_id=st.one_of(st.none(), hostile()),
+    from_version=st.one_of(st.just(V3), hostile()),
+    to_version=st.one_of(st.just(V2), hostile()),
+    change_id=hostile().filter(str.strip),
+    offered=st.booleans(),
+    rehearse=st.booleans(),
+)
+def test_hostile_options_never_reach_kubectl_as_options(  # noqa: PLR0917 - one per field
+    target, revision, option_id, from_version, to_version, change_id, offered, rehearse
+):
+    """Whatever an option or a change holds, kubectl sees only inert words and checkout."""
+    cluster = FakeCluster()
+    rollback = executor(cluster)
+    import attrs  # noqa: PLC0415 - only here
+
+    change = changes_now()["checkout@3"]
+    for offer in rollback.options(attrs.evolve(change, id=change_id)):
+        assert offer.target == "checkout"
+    if offered:
+        rollback.options(change)
+    fields = {"from_version": from_version, "to_version": to_version}
+    if option_id and option_id.strip():  # the model itself refuses a blank id
+        fields["id"] = option_id
+    option = forged(target, revision, **fields)
+    with contextlib.suppress(InvalidInputError, RollbackFailedError):
+        (rollback.dry_run if rehearse else rollback.execute)(option)
+    for argv, _ in cluster.calls:
+        assert_inert(argv, {"checkout"})
+    if target != "checkout":
+        assert not any("undo" in argv for argv, _ in cluster.calls)
+
+
+@settings(max_examples=200)
+@given(
+    namespace=st.one_of(st.just("shop"), hostile()),
+    context=st.one_of(st.none(), hostile()),
+    kubeconfig=st.one_of(st.none(), hostile()),
+    deployments=st.lists(st.one_of(st.just("checkout"), hostile()), min_size=1, max_size=3),
+    selector=st.one_of(st.none(), hostile()),
+)
+def test_hostile_settings_are_refused_or_inert(
+    namespace, context, kubeconfig, deployments, selector
+):
+    """A setting is refused when the adapter is built, or reaches kubectl only as a flag's value."""
+    cluster = FakeCluster()
+    common = {"namespace": namespace, "context": context, "kubeconfig": kubeconfig}
+    try:
+        rollback = KubectlRolloutExecutor(deployments, runner=cluster, **common)
+        if selector is None:
+            deploys = KubectlDeploySource(dict.fromkeys(deployments, "x"), runner=cluster, **common)
+        else:
+            deploys = KubectlDeploySource(selector=selector, runner=cluster, **common)
+    except InvalidInputError:
+        assert not cluster.calls
+        return
+    # A deployment the fixtures do not hold is an error; what matters is what kubectl saw.
+    with contextlib.suppress(SourceRequestError, MalformedResponseError):
+        deploys.deploys(*ALL_DAY)
+    with contextlib.suppress(SourceRequestError, MalformedResponseError):
+        rollback.options(changes_now()["checkout@3"])
+    for deployment in deployments:
+        with contextlib.suppress(SourceRequestError, MalformedResponseError):
+            rollback.current_version(deployment)
+    for argv, _ in cluster.calls:
+        assert_inert(argv, {*deployments, "checkout"})
+        assert argv[argv.index("--namespace=" + namespace)] == f"--namespace={namespace}"
+
+
+# -- (i) the real kubectl behind a recorder ------------------------------------------------------
+
+RECORDER = """#!{python}
+import json, os, sys
+with open({log!r}, "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def recorded_runner(tmp_path):
+    """Put a recorder named kubectl first on PATH; return its runner and its argv log."""
+    require_executables("kubectl")
+    real_kubectl = shutil.which("kubectl")
+    assert real_kubectl is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "argv.log"
+    recorder = bin_dir / "kubectl"
+    recorder.write_text(RECORDER.format(python=sys.executable, log=str(log), real=real_kubectl))
+    recorder.chmod(0o700)
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
+    env.pop("KUBECONFIG", None)
+
+    def runner(argv, timeout):
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
+
+    def recorded():
+        return [["kubectl", *json.loads(line)] for line in log.read_text().splitlines()]
+
+    return runner, recorded
+
+
+def write_kubeconfig(path: Path, server: str, ca_file: Path | None = None) -> str:
+    """Write a kubeconfig whose context ``fake`` points at ``server`` (no credentials in it)."""
+    authority = "" if ca_file is None else f", certificate-authority: '{ca_file}'"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: fake\n  cluster: {{server: '{server}'{authority}}}\n"
+        "users:\n- name: ops\n  user: {}\n"
+        "contexts:\n- name: fake\n  context: {cluster: fake, user: ops}\n"
+        "current-context: other\n"
+    )
+    return str(path)
+
+
+def test_real_kubectl_sees_no_hostile_value(tmp_path):
+    """Hostile options against the real kubectl: inert command lines, only checkout is touched."""
+    runner, recorded = recorded_runner(tmp_path)
+    with FakeKubeAPI(json.loads(fixture("cluster-checkout.json"))) as api:
+        rollback = KubectlRolloutExecutor(
+            ["checkout"],
+            namespace="shop",
+            context="fake",
+            kubeconfig=write_kubeconfig(tmp_path / "kubeconfig", api.url),
+            runner=runner,
+            rollout_timeout=10,
+        )
+        [option] = rollback.options(changes_now()["checkout@3"])
+        assert rollback.dry_run(option).succeeded
+
+        @settings(max_examples=25, deadline=None)
+        @given(
+            target=st.one_of(st.just("checkout"), st.sampled_from(HOSTILE)),
+            revision=st.sampled_from(["3", "2", "0", "9", *HOSTILE[:6]]),
+            to_version=st.sampled_from([V2, V1, *HOSTILE[:3]]),
+            rehearse=st.booleans(),
+        )
+        def attempt(target, revision, to_version, rehearse):
+            call = rollback.dry_run if rehearse else rollback.execute
+            with contextlib.suppress(InvalidInputError, RollbackFailedError):
+                call(forged(target, revision, to_version=to_version))
+
+        attempt()
+    commands = recorded()
+    assert len(commands) > 2  # the real kubectl ran, through the recorder
+    for argv in commands:
+        assert_inert(argv, {"checkout"})
+    for _, path, _ in api.requests:
+        if "/namespaces/" in path:
+            assert path.split("/")[path.split("/").index("namespaces") + 1] == "shop"
+        if "/deployments/" in path:
+            assert path.endswith("/deployments/checkout")
+
+
+def test_real_kubectl_gets_the_token_off_its_command_line(tmp_path):
+    """Over TLS the real kubectl sends the token it read from the private kubeconfig."""
+    from _local_http import self_signed_certificate, tls_server_context  # noqa: PLC0415
+
+    runner, recorded = recorded_runner(tmp_path)
+    require_executables("openssl")
+    made = self_signed_certificate(tmp_path)
+    assert made is not None
+    cert, key = made
+    objects = json.loads(fixture("cluster-checkout.json"))
+    with FakeKubeAPI(objects, token=SECRET, ssl_context=tls_server_context(cert, key)) as api:
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, cert)
+        deploys = KubectlDeploySource(
+            {"checkout": "checkout"},
+            namespace="shop",
+            context="fake",
+            kubeconfig=kubeconfig,
+            token=SECRET,
+            runner=runner,
+        )
+        assert [c.id for c in deploys.deploys(*ALL_DAY)] == [
+            "checkout@1",
+            "checkout@2",
+            "checkout@3",
+        ]
+        assert api.authorized > 0
+    commands = recorded()
+    assert [argv[2:4] for argv in commands if "view" in argv] == [["config", "view"]] * 2
+    assert all(SECRET not in " ".join(argv) for argv in commands)

@@ -35,6 +35,7 @@ __all__ = [
     "malformed",
     "member_path",
     "optional_instant",
+    "optional_string_map",
     "optional_text",
     "text",
 ]
@@ -227,3 +228,19 @@ class Problems:
             lines = "\n".join(f"  {path}: {problem}" for path, problem in self.found)
             msg = f"invalid {origin}: {len(self.found)} problems:\n{lines}"
         raise InvalidInputError(msg)
+
+
+def optional_string_map(
+    obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str
+) -> dict[str, str]:
+    """Return the object of strings under ``key`` (labels, annotations); absent or null is empty."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    at = f"{where}.{key}"
+    mapping = json_object(value, at, source, hint=hint)
+    for name, item in mapping.items():
+        if not isinstance(item, str):
+            problem = f"is {type(item).__name__}, not a string"
+            raise malformed(source, f"{at}[{name!r}]", problem, hint=hint)
+    return dict(cast("Mapping[str, str]", mapping))

@@ -9,7 +9,15 @@ with ``kubectl rollout status`` and reports the images now live.
 
 Both run the ``kubectl`` binary with an argument list (never a shell), a
 timeout and ``-o json`` where they read, through an injectable
-:data:`Runner`, so that tests can check every command line::
+:data:`Runner`, so that tests can check every command line. No value from a
+user, a journal or the cluster reaches that list as an option: names are
+checked against Kubernetes' rules (a Deployment is a DNS-1123 subdomain, a
+namespace a DNS-1123 label, a revision a positive integer; a context or a
+kubeconfig path may not start with ``-``) and passed only as
+``deployment/NAME`` or as the value of ``--flag=value``. A token is never on
+the command line: each command reads a kubeconfig of its own, written 0600 in
+a private temporary directory and deleted when it ends (the token replaces
+the context's user's own, as ``--token`` did). For example::
 
     source = KubectlDeploySource(
         {"checkout": "checkout", "checkout-worker": "checkout"},
@@ -29,8 +37,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import pathlib
 import re
 import subprocess
+import tempfile
+import threading
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final, cast
 
@@ -56,8 +69,7 @@ from incidentkit._model import (
     RollbackOption,
     RollbackResult,
 )
-from incidentkit._time import parse_instant
-from incidentkit.adapters import _http
+from incidentkit.adapters import _fields, _http
 
 __all__ = ["KubectlDeploySource", "KubectlRolloutExecutor", "Runner"]
 
@@ -76,8 +88,15 @@ _REVISION: Final = "deployment.kubernetes.io/revision"
 _REVISION_HISTORY: Final = "deployment.kubernetes.io/revision-history"
 _CHANGE_CAUSE: Final = "kubernetes.io/change-cause"
 _COMPLETE: Final = "NewReplicaSetAvailable"
-_CHANGE_ID: Final = re.compile(r"^(?P<deployment>.+)@(?P<revision>[0-9]+)$")
+_CHANGE_ID: Final = re.compile(r"(?P<deployment>.+)@(?P<revision>[0-9]+)")
 _KLOG_LINE: Final = re.compile(r"^[IWEF][0-9]{4} ")
+_REVISION_NUMBER: Final = re.compile(r"0*[1-9][0-9]{0,18}")
+#: Kubernetes' object names: a DNS-1123 label (namespaces), a DNS-1123 subdomain (Deployments).
+_DNS_LABEL: Final = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN: Final = re.compile(
+    r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
+)
+_KUBECONFIG_USER: Final = "incidentkit-token"
 #: Markers of a GitOps controller that re-applies the git state: (where, key, controller).
 _GITOPS_MARKERS: Final = (
     ("labels", "argocd.argoproj.io/instance", "Argo CD"),
@@ -121,180 +140,190 @@ def _run_subprocess(argv: Sequence[str], timeout: float) -> subprocess.Completed
 
 
 @attrs.frozen
-class _Reader:
-    """Reads one kubectl answer, naming the field and the command in every complaint."""
+class _Answer:
+    """Which kubectl command an answer came from: the shared readers' hint names it."""
 
     source: str
-    what: str
+    command: str
 
-    def fail(self, detail: str) -> MalformedResponseError:
-        return MalformedResponseError(
-            f"{self.source}: kubectl's answer to {self.what} is not what a Kubernetes API "
-            f"server sends: {detail}; check that the context points at a Kubernetes cluster",
-            source=self.source,
+    @property
+    def hint(self) -> str:
+        return (
+            f"in kubectl's answer to `{self.command}`, which is not what a Kubernetes API "
+            "server sends; check that the context points at a Kubernetes cluster"
         )
 
-    def mapping(self, value: object, field: str) -> Mapping[str, object]:
-        if not isinstance(value, Mapping):
-            raise self.fail(f"{field} is {type(value).__name__}, not an object")
-        return cast("Mapping[str, object]", value)
+    def fail(self, where: str, problem: str) -> MalformedResponseError:
+        return _fields.malformed(self.source, where, problem, hint=self.hint)
 
-    def array(self, value: object, field: str) -> list[object]:
-        if not isinstance(value, list):
-            raise self.fail(f"{field} is {type(value).__name__}, not an array")
-        return cast("list[object]", value)
+    def mapping(self, value: object, where: str) -> Mapping[str, object]:
+        return _fields.json_object(value, where, self.source, hint=self.hint)
 
-    def text(self, value: object, field: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(f"{field} is {value!r}, not a non-empty string")
-        return value
+    def field(self, obj: object, key: str, where: str) -> object:
+        return _fields.get(obj, key, where, self.source, hint=self.hint)
 
-    def strings(self, value: object, field: str) -> dict[str, str]:
-        """Read a labels or annotations map; absent is empty."""
-        if value is None:
-            return {}
-        return {
-            key: self.text(item, f"{field}[{key!r}]") if item != "" else ""
-            for key, item in self.mapping(value, field).items()
-        }
+    def array(self, obj: object, key: str, where: str, *, optional: bool = False) -> list[object]:
+        return _fields.json_list(obj, key, where, self.source, hint=self.hint, optional=optional)
 
-    def instant(self, value: object, field: str) -> pendulum.DateTime:
-        text = self.text(value, field)
-        try:
-            return parse_instant(text)
-        except InvalidInputError as exc:
-            raise self.fail(f"{field} {text!r} is not an RFC 3339 instant") from exc
+    def text(self, obj: Mapping[str, object], key: str, where: str) -> str:
+        return _fields.text(obj, key, where, self.source, hint=self.hint)
 
-    def revision(self, text: str, field: str) -> int:
-        if not text.isdigit():
-            raise self.fail(f"{field} is {text!r}, not a revision number")
-        return int(text)
+    def labels(self, obj: Mapping[str, object], key: str, where: str) -> dict[str, str]:
+        return _fields.optional_string_map(obj, key, where, self.source, hint=self.hint)
 
-    def images(self, template: object, field: str) -> str:
-        """Return ``name=image`` for each container of a pod template, joined with ``", "``."""
-        spec = self.mapping(self.mapping(template, field).get("spec"), f"{field}.spec")
-        containers = self.array(spec.get("containers"), f"{field}.spec.containers")
-        if not containers:
-            raise self.fail(f"{field}.spec.containers is empty")
-        parts: list[str] = []
-        for position, raw in enumerate(containers):
-            where = f"{field}.spec.containers[{position}]"
-            container = self.mapping(raw, where)
-            name = self.text(container.get("name"), f"{where}.name")
-            parts.append(f"{name}={self.text(container.get('image'), f'{where}.image')}")
-        return ", ".join(parts)
+    def instant(self, obj: Mapping[str, object], key: str, where: str) -> pendulum.DateTime:
+        return _fields.instant(obj, key, where, self.source, hint=self.hint)
 
-    def selector(self, value: object) -> str:
-        """Turn a LabelSelector into the ``-l`` syntax kubectl takes."""
-        selector = self.mapping(value, "spec.selector")
-        labels = self.strings(selector.get("matchLabels"), "spec.selector.matchLabels")
-        terms = [f"{key}={item}" for key, item in labels.items()]
-        expressions = selector.get("matchExpressions")
-        for position, raw in enumerate(
-            self.array(expressions or [], "spec.selector.matchExpressions")
-        ):
-            where = f"spec.selector.matchExpressions[{position}]"
-            expression = self.mapping(raw, where)
-            key = self.text(expression.get("key"), f"{where}.key")
-            values = ",".join(
-                self.text(v, f"{where}.values")
-                for v in self.array(expression.get("values") or [], f"{where}.values")
-            )
-            operator = expression.get("operator")
-            if operator == "In":
-                terms.append(f"{key} in ({values})")
-            elif operator == "NotIn":
-                terms.append(f"{key} notin ({values})")
-            elif operator == "Exists":
-                terms.append(key)
-            elif operator == "DoesNotExist":
-                terms.append(f"!{key}")
-            else:
-                raise self.fail(f"{where}.operator is {operator!r}")
-        if not terms:
-            raise self.fail("spec.selector selects nothing")
-        return ",".join(terms)
+    def optional_instant(
+        self, obj: Mapping[str, object], key: str, where: str
+    ) -> pendulum.DateTime | None:
+        return _fields.optional_instant(obj, key, where, self.source, hint=self.hint)
 
-    def items(self, raw: object) -> list[object]:
-        """Return the items of the ``List`` that ``kubectl get -o json`` prints."""
-        return self.array(self.mapping(raw, "the answer").get("items"), "items")
 
-    def progress(self, status: Mapping[str, object]) -> _Progress | None:
-        """Read the Deployment's ``Progressing`` condition, if it has one."""
-        for position, raw in enumerate(
-            self.array(status.get("conditions") or [], "status.conditions")
-        ):
-            where = f"status.conditions[{position}]"
-            condition = self.mapping(raw, where)
-            if condition.get("type") != "Progressing":
-                continue
-            updated = condition.get("lastUpdateTime")
-            return _Progress(
-                reason=str(condition.get("reason", "")),
-                message=str(condition.get("message", "")),
-                last_update=None
-                if updated is None
-                else self.instant(updated, f"{where}.lastUpdateTime"),
-            )
-        return None
+def _revision_number(text: str, where: str, answer: _Answer) -> int:
+    if _REVISION_NUMBER.fullmatch(text) is None:
+        raise answer.fail(where, f"is {text!r}, not a revision number (a positive integer)")
+    return int(text)
 
-    def deployment(self, raw: object, field: str = "the Deployment") -> _Deployment:
-        obj = self.mapping(raw, field)
-        prefix = "" if field == "the Deployment" else f"{field}."
-        kind = obj.get("kind")
-        if kind is not None and kind != "Deployment":
-            raise self.fail(f"{prefix}kind is {kind!r}, not 'Deployment'")
-        metadata = self.mapping(obj.get("metadata"), f"{prefix}metadata")
-        spec = self.mapping(obj.get("spec"), f"{prefix}spec")
-        labels = self.strings(metadata.get("labels"), f"{prefix}metadata.labels")
-        annotations = self.strings(metadata.get("annotations"), f"{prefix}metadata.annotations")
-        revision = annotations.get(_REVISION)
-        return _Deployment(
-            name=self.text(metadata.get("name"), f"{prefix}metadata.name"),
-            uid=self.text(metadata.get("uid"), f"{prefix}metadata.uid"),
-            selector=self.selector(spec.get("selector")),
-            images=self.images(spec.get("template"), f"{prefix}spec.template"),
-            revision=None
-            if revision is None
-            else self.revision(revision, f"{prefix}metadata.annotations[{_REVISION!r}]"),
-            paused=spec.get("paused") is True,
-            gitops=_gitops(labels, annotations),
-            progress=self.progress(self.mapping(obj.get("status") or {}, f"{prefix}status")),
+
+def _images(template: object, where: str, answer: _Answer) -> str:
+    """Return ``name=image`` for each container of a pod template, joined with ``", "``."""
+    spec = answer.mapping(answer.field(template, "spec", where), f"{where}.spec")
+    containers = answer.array(spec, "containers", f"{where}.spec")
+    if not containers:
+        raise answer.fail(f"{where}.spec.containers", "is empty")
+    parts: list[str] = []
+    for position, raw in enumerate(containers):
+        at = f"{where}.spec.containers[{position}]"
+        container = answer.mapping(raw, at)
+        parts.append(f"{answer.text(container, 'name', at)}={answer.text(container, 'image', at)}")
+    return ", ".join(parts)
+
+
+def _selector(value: object, where: str, answer: _Answer) -> str:
+    """Turn a LabelSelector into the syntax of kubectl's ``--selector``."""
+    selector = answer.mapping(value, where)
+    labels = answer.labels(selector, "matchLabels", where)
+    terms = [f"{key}={item}" for key, item in labels.items()]
+    for position, raw in enumerate(
+        answer.array(selector, "matchExpressions", where, optional=True)
+    ):
+        at = f"{where}.matchExpressions[{position}]"
+        expression = answer.mapping(raw, at)
+        key = answer.text(expression, "key", at)
+        values: list[str] = []
+        for index, item in enumerate(answer.array(expression, "values", at, optional=True)):
+            if not isinstance(item, str) or not item:
+                raise answer.fail(f"{at}.values[{index}]", f"is {item!r}, not a non-empty string")
+            values.append(item)
+        operator = expression.get("operator")
+        if operator == "In":
+            terms.append(f"{key} in ({','.join(values)})")
+        elif operator == "NotIn":
+            terms.append(f"{key} notin ({','.join(values)})")
+        elif operator == "Exists":
+            terms.append(key)
+        elif operator == "DoesNotExist":
+            terms.append(f"!{key}")
+        else:
+            problem = f"is {operator!r}, not In, NotIn, Exists or DoesNotExist"
+            raise answer.fail(f"{at}.operator", problem)
+    if not terms:
+        raise answer.fail(where, "selects nothing")
+    joined = ",".join(terms)
+    if not _printable(joined):
+        raise answer.fail(where, "holds control characters")
+    return joined
+
+
+def _progress(status: Mapping[str, object], where: str, answer: _Answer) -> _Progress | None:
+    """Read the Deployment's ``Progressing`` condition, if it has one."""
+    for position, raw in enumerate(answer.array(status, "conditions", where, optional=True)):
+        at = f"{where}.conditions[{position}]"
+        condition = answer.mapping(raw, at)
+        if condition.get("type") != "Progressing":
+            continue
+        return _Progress(
+            reason=str(condition.get("reason", "")),
+            message=str(condition.get("message", "")),
+            last_update=answer.optional_instant(condition, "lastUpdateTime", at),
         )
+    return None
 
-    def history(self, raw: object, owner_uid: str) -> list[_Revision]:
-        """Return the revisions of the ReplicaSets ``owner_uid`` owns, oldest first."""
-        revisions: list[_Revision] = []
-        for position, item in enumerate(self.items(raw)):
-            where = f"items[{position}]"
-            metadata = self.mapping(self.mapping(item, where).get("metadata"), f"{where}.metadata")
-            owners_field = f"{where}.metadata.ownerReferences"
-            owners = self.array(metadata.get("ownerReferences") or [], owners_field)
-            if not any(self.mapping(o, owners_field).get("uid") == owner_uid for o in owners):
-                continue  # matches the selector but belongs to another Deployment (or none)
-            annotations = self.strings(metadata.get("annotations"), f"{where}.metadata.annotations")
-            field = f"{where}.metadata.annotations[{_REVISION!r}]"
-            spec = self.mapping(self.mapping(item, where).get("spec"), f"{where}.spec")
-            revisions.append(
-                _Revision(
-                    number=self.revision(self.text(annotations.get(_REVISION), field), field),
-                    replicaset=self.text(metadata.get("name"), f"{where}.metadata.name"),
-                    created=self.instant(
-                        metadata.get("creationTimestamp"), f"{where}.metadata.creationTimestamp"
-                    ),
-                    images=self.images(spec.get("template"), f"{where}.spec.template"),
-                    change_cause=annotations.get(_CHANGE_CAUSE) or None,
-                    earlier=tuple(
-                        self.revision(
-                            n.strip(), f"{where}.metadata.annotations[{_REVISION_HISTORY!r}]"
-                        )
-                        for n in (annotations.get(_REVISION_HISTORY) or "").split(",")
-                        if n.strip()
-                    ),
-                )
+
+def _read_deployment(raw: object, where: str, answer: _Answer) -> _Deployment:
+    obj = answer.mapping(raw, where)
+    kind = obj.get("kind")
+    if kind is not None and kind != "Deployment":
+        raise answer.fail(f"{where}.kind", f"is {kind!r}, not 'Deployment'")
+    metadata = answer.mapping(answer.field(obj, "metadata", where), f"{where}.metadata")
+    spec = answer.mapping(answer.field(obj, "spec", where), f"{where}.spec")
+    labels = answer.labels(metadata, "labels", f"{where}.metadata")
+    annotations = answer.labels(metadata, "annotations", f"{where}.metadata")
+    name = answer.text(metadata, "name", f"{where}.metadata")
+    if not _is_deployment_name(name):
+        problem = f"is {name!r}, not a Deployment name (a DNS-1123 subdomain)"
+        raise answer.fail(f"{where}.metadata.name", problem)
+    revision = annotations.get(_REVISION)
+    status = obj.get("status")
+    return _Deployment(
+        name=name,
+        uid=answer.text(metadata, "uid", f"{where}.metadata"),
+        selector=_selector(
+            answer.field(spec, "selector", f"{where}.spec"), f"{where}.spec.selector", answer
+        ),
+        images=_images(
+            answer.field(spec, "template", f"{where}.spec"), f"{where}.spec.template", answer
+        ),
+        revision=None
+        if revision is None
+        else _revision_number(revision, f"{where}.metadata.annotations[{_REVISION!r}]", answer),
+        paused=spec.get("paused") is True,
+        gitops=_gitops(labels, annotations),
+        progress=None
+        if status is None
+        else _progress(answer.mapping(status, f"{where}.status"), f"{where}.status", answer),
+    )
+
+
+def _read_history(raw: object, owner_uid: str, answer: _Answer) -> list[_Revision]:
+    """Return the revisions of the ReplicaSets ``owner_uid`` owns, oldest first."""
+    revisions: list[_Revision] = []
+    for position, item in enumerate(answer.array(raw, "items", "answer")):
+        at = f"items[{position}]"
+        obj = answer.mapping(item, at)
+        metadata = answer.mapping(answer.field(obj, "metadata", at), f"{at}.metadata")
+        owners = answer.array(metadata, "ownerReferences", f"{at}.metadata", optional=True)
+        if not any(
+            answer.mapping(owner, f"{at}.metadata.ownerReferences[{index}]").get("uid") == owner_uid
+            for index, owner in enumerate(owners)
+        ):
+            continue  # matches the selector but belongs to another Deployment (or none)
+        annotations = answer.labels(metadata, "annotations", f"{at}.metadata")
+        field = f"{at}.metadata.annotations[{_REVISION!r}]"
+        number = annotations.get(_REVISION)
+        if not number:
+            raise answer.fail(field, "is missing")
+        earlier_field = f"{at}.metadata.annotations[{_REVISION_HISTORY!r}]"
+        spec = answer.mapping(answer.field(obj, "spec", at), f"{at}.spec")
+        revisions.append(
+            _Revision(
+                number=_revision_number(number, field, answer),
+                replicaset=answer.text(metadata, "name", f"{at}.metadata"),
+                created=answer.instant(metadata, "creationTimestamp", f"{at}.metadata"),
+                images=_images(
+                    answer.field(spec, "template", f"{at}.spec"), f"{at}.spec.template", answer
+                ),
+                change_cause=annotations.get(_CHANGE_CAUSE) or None,
+                earlier=tuple(
+                    _revision_number(n.strip(), earlier_field, answer)
+                    for n in (annotations.get(_REVISION_HISTORY) or "").split(",")
+                    if n.strip()
+                ),
             )
-        revisions.sort(key=lambda r: r.number)
-        return revisions
+        )
+    revisions.sort(key=lambda r: r.number)
+    return revisions
 
 
 def _gitops(labels: Mapping[str, str], annotations: Mapping[str, str]) -> str | None:
@@ -403,6 +432,29 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no message)"
 
 
+def _is_deployment_name(value: object) -> bool:
+    """Whether ``value`` is a Deployment name: a DNS-1123 subdomain, at most 253 characters."""
+    return (
+        isinstance(value, str)
+        and len(value) <= 253  # noqa: PLR2004 - Kubernetes' limit
+        and _DNS_SUBDOMAIN.fullmatch(value) is not None
+    )
+
+
+def _is_namespace(value: object) -> bool:
+    """Whether ``value`` is a namespace name: a DNS-1123 label, at most 63 characters."""
+    return (
+        isinstance(value, str)
+        and len(value) <= 63  # noqa: PLR2004 - Kubernetes' limit
+        and _DNS_LABEL.fullmatch(value) is not None
+    )
+
+
+def _printable(text: str) -> bool:
+    """Whether ``text`` holds no control character and no lone surrogate (argv cannot)."""
+    return not any(unicodedata.category(c) in {"Cc", "Cs"} for c in text)
+
+
 def _positive(value: object) -> bool:
     return (
         isinstance(value, (int, float))
@@ -410,6 +462,102 @@ def _positive(value: object) -> bool:
         and math.isfinite(value)
         and value > 0
     )
+
+
+def _named(entries: object, name: object) -> Mapping[str, object] | None:
+    """Return the entry named ``name`` of a kubeconfig list (``contexts``, ``users``...)."""
+    if not isinstance(name, str) or not name or not isinstance(entries, list):
+        return None
+    for entry in cast("list[object]", entries):
+        if isinstance(entry, Mapping) and cast("Mapping[str, object]", entry).get("name") == name:
+            return cast("Mapping[str, object]", entry)
+    return None
+
+
+def _with_token(config: Mapping[str, object], context: str | None, token: str) -> dict[str, object]:
+    """Return the part of a kubeconfig that ``context`` uses, its user holding ``token``.
+
+    The token stands in for the user's own, as ``--token`` did on the command
+    line; a ``tokenFile`` is dropped so that only the token is used. Only the
+    context, its cluster and its user are copied. With no such context the
+    configuration is left empty and kubectl reports what it reported before.
+    """
+    name = context if context is not None else config.get("current-context")
+    entry = _named(config.get("contexts"), name)
+    settings = None if entry is None else entry.get("context")
+    if not isinstance(name, str) or not isinstance(settings, Mapping):
+        return {"apiVersion": "v1", "kind": "Config", "clusters": [], "contexts": [], "users": []}
+    chosen = dict(cast("Mapping[str, object]", settings))
+    cluster = _named(config.get("clusters"), chosen.get("cluster"))
+    user_name = chosen.get("user")
+    if not isinstance(user_name, str) or not user_name:
+        user_name = _KUBECONFIG_USER
+    user = _named(config.get("users"), user_name)
+    auth_settings = None if user is None else user.get("user")
+    auth = (
+        dict(cast("Mapping[str, object]", auth_settings))
+        if isinstance(auth_settings, Mapping)
+        else {}
+    )
+    auth.pop("tokenFile", None)
+    auth["token"] = token
+    chosen["user"] = user_name
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "contexts": [{"name": name, "context": chosen}],
+        "clusters": [] if cluster is None else [dict(cluster)],
+        "users": [{"name": user_name, "user": auth}],
+    }
+
+
+def _check_settings(
+    *,
+    name: object,
+    namespace: object,
+    context: object,
+    kubeconfig: object,
+    token: object,
+    kubectl: object,
+) -> None:
+    """Refuse what kubectl could take for something else than the value it is meant to be."""
+    for label, value in (("name", name), ("kubectl", kubectl)):
+        if not isinstance(value, str) or not value.strip() or not _printable(value):
+            msg = (
+                f"kubectl adapter: {label} must be a non-empty string without control "
+                f"characters, not {value!r}"
+            )
+            raise InvalidInputError(msg)
+    if not _is_namespace(namespace):
+        msg = (
+            f"{name}: namespace {namespace!r} is not a Kubernetes namespace name: lowercase "
+            "letters, digits and '-', starting and ending with a letter or a digit, at most "
+            "63 characters (a DNS-1123 label)"
+        )
+        raise InvalidInputError(msg)
+    for label, value in (("context", context), ("kubeconfig", kubeconfig)):
+        if value is not None and (
+            not isinstance(value, str)
+            or not value
+            or value.startswith("-")
+            or not _printable(value)
+        ):
+            msg = (
+                f"{name}: {label} {value!r} is refused: give a non-empty string that does "
+                "not start with '-' and holds no control character"
+            )
+            raise InvalidInputError(msg)
+    if token is not None and (
+        not isinstance(token, str)
+        or not token
+        or any(not c.isprintable() or c.isspace() for c in token)
+    ):
+        msg = (
+            f"{name}: the token (not shown) must be a non-empty string without spaces or "
+            "control characters"
+        )
+        raise InvalidInputError(msg)
 
 
 class _Kubectl:
@@ -428,10 +576,14 @@ class _Kubectl:
         environment: str | None,
         runner: Runner | None,
     ) -> None:
-        for label, value in (("name", name), ("namespace", namespace), ("kubectl", kubectl)):
-            if not isinstance(cast("object", value), str) or not value.strip():
-                msg = f"kubectl adapter: {label} must be a non-empty string, not {value!r}"
-                raise InvalidInputError(msg)
+        _check_settings(
+            name=name,
+            namespace=namespace,
+            context=context,
+            kubeconfig=kubeconfig,
+            token=token,
+            kubectl=kubectl,
+        )
         if not _positive(timeout):
             msg = f"{name}: the timeout must be a positive number of seconds, not {timeout!r}"
             raise InvalidInputError(msg)
@@ -455,14 +607,12 @@ class _Kubectl:
         """The namespace every command runs in."""
         return self._namespace
 
-    def _argv(self, args: Sequence[str]) -> list[str]:
+    def _argv(self, args: Sequence[str], kubeconfig: str | None) -> list[str]:
         argv = [self._kubectl]
-        if self._kubeconfig is not None:
-            argv.append(f"--kubeconfig={self._kubeconfig}")
+        if kubeconfig is not None:
+            argv.append(f"--kubeconfig={kubeconfig}")
         if self._context is not None:
             argv.append(f"--context={self._context}")
-        if self._token is not None:
-            argv.append(f"--token={self._token}")
         argv.append(f"--namespace={self._namespace}")
         argv.extend(args)
         return argv
@@ -477,29 +627,52 @@ class _Kubectl:
     def _run(self, args: Sequence[str], *, timeout: float | None = None) -> str:
         """Run ``kubectl <global flags> <args>`` and return its standard output.
 
+        With a token, the command reads a kubeconfig written for it alone
+        (0600, in a private temporary directory, deleted when it ends): the
+        token is never on a command line.
+
         Raises:
             SourceError: The subclass that fits what went wrong.
         """
         what = f"`kubectl {' '.join(args)}` ({self._where()})"
         limit = self._timeout if timeout is None else timeout
+        if self._token is None:
+            return self._call(self._argv(args, self._kubeconfig), limit, what)
+        with tempfile.TemporaryDirectory(prefix="incidentkit-kubectl-") as private:
+            kubeconfig = self._token_kubeconfig(pathlib.Path(private), self._token)
+            return self._call(self._argv(args, kubeconfig), limit, what)
+
+    def _token_kubeconfig(self, directory: pathlib.Path, token: str) -> str:
+        """Write the kubeconfig of one command, with the token, and return its path."""
+        view = ["config", "view", "--raw", "--flatten", "-o", "json"]
+        argv = [self._kubectl]
+        if self._kubeconfig is not None:
+            argv.append(f"--kubeconfig={self._kubeconfig}")
+        out = self._call([*argv, *view], self._timeout, f"`kubectl {' '.join(view)}`")
         try:
-            done = self._runner(self._argv(args), limit)
-        except FileNotFoundError as exc:
+            config = cast("object", json.loads(out))
+        except ValueError:
+            config = None
+        if not isinstance(config, Mapping):
+            # Never quoted: the output holds the kubeconfig's credentials.
             msg = (
-                f"{self._name}: cannot run {what}: {self._kubectl!r} was not found; "
-                "install kubectl or pass kubectl=path"
+                f"{self._name}: `kubectl {' '.join(view)}` did not print a kubeconfig as a "
+                "JSON object; check kubectl= and the kubeconfig"
             )
-            raise SourceUnavailableError(msg, source=self._name) from exc
-        except subprocess.TimeoutExpired as exc:
-            msg = (
-                f"{self._name}: {what} gave no answer within {limit:g} s; check that the API "
-                "server is reachable and healthy (kubectl cluster-info)"
+            raise MalformedResponseError(msg, source=self._name)
+        path = directory / "kubeconfig"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(
+                _with_token(cast("Mapping[str, object]", config), self._context, token), handle
             )
-            raise SourceTimeoutError(msg, source=self._name, timeout=limit) from exc
-        except OSError as exc:
-            msg = f"{self._name}: cannot run {what}: {self._redact(str(exc))}; check kubectl="
-            msg += repr(self._kubectl)
-            raise SourceUnavailableError(msg, source=self._name) from exc
+        return str(path)
+
+    def _call(self, argv: Sequence[str], limit: float, what: str) -> str:
+        """Run one command line; a failure is raised outside any handler (no chained argv)."""
+        done = self._start(argv, limit, what)
+        if isinstance(done, SourceError):
+            raise done
         if done.returncode != 0:
             stderr = self._redact(done.stderr or "")
             error = _classify(stderr)
@@ -510,25 +683,55 @@ class _Kubectl:
             raise error(msg, source=self._name)
         return done.stdout
 
-    def _get(self, args: Sequence[str]) -> object:
-        """Run a ``kubectl get ... -o json`` and decode its answer."""
-        out = self._run(["get", *args, "-o", "json"])
-        try:
-            return cast("object", json.loads(out))
-        except ValueError as exc:
-            reader = self._reader(["get", *args])
-            raise reader.fail(f"it is not JSON ({exc}): {self._redact(out[:200])!r}") from exc
+    def _start(
+        self, argv: Sequence[str], limit: float, what: str
+    ) -> subprocess.CompletedProcess[str] | SourceError:
+        """Run the runner; return the error to raise rather than chain its exception.
 
-    def _reader(self, args: Sequence[str]) -> _Reader:
-        return _Reader(self._name, f"`kubectl {' '.join(args)}`")
+        :class:`subprocess.TimeoutExpired` quotes the whole command line, so
+        no exception of the runner is ever kept as a cause or a context.
+        """
+        try:
+            return self._runner(argv, limit)
+        except FileNotFoundError:
+            msg = (
+                f"{self._name}: cannot run {what}: {self._kubectl!r} was not found; "
+                "install kubectl or pass kubectl=path"
+            )
+            return SourceUnavailableError(msg, source=self._name)
+        except subprocess.TimeoutExpired:
+            msg = (
+                f"{self._name}: {what} gave no answer within {limit:g} s; check that the API "
+                "server is reachable and healthy (kubectl cluster-info)"
+            )
+            return SourceTimeoutError(msg, source=self._name, timeout=limit)
+        except OSError as exc:
+            reason = self._redact(exc.strerror or type(exc).__name__)
+            msg = f"{self._name}: cannot run {what}: {reason}; check kubectl={self._kubectl!r}"
+            return SourceUnavailableError(msg, source=self._name)
+
+    def _get(self, args: Sequence[str]) -> tuple[object, _Answer]:
+        """Run a ``kubectl get ... -o json``; return its decoded answer and who answered."""
+        answer = _Answer(self._name, f"kubectl {' '.join(args)}")
+        out = self._run([*args, "-o", "json"])
+        try:
+            return cast("object", json.loads(out)), answer
+        except ValueError as exc:
+            problem = f"is not JSON ({exc}): {self._redact(out[:200])!r}"
+        raise answer.fail("the answer", problem)
 
     def _deployment(self, name: str) -> _Deployment:
-        args = ["get", "deployment", name]
-        return self._reader(args).deployment(self._get(args[1:]))
+        """Read the Deployment ``name`` (one of the configured, well-formed names)."""
+        raw, answer = self._get(["get", f"deployment/{name}"])
+        deployment = _read_deployment(raw, "deployment", answer)
+        if deployment.name != name:
+            problem = f"is {deployment.name!r}, not {name!r}"
+            raise answer.fail("deployment.metadata.name", problem)
+        return deployment
 
     def _history(self, deployment: _Deployment) -> list[_Revision]:
-        args = ["get", "replicasets", "-l", deployment.selector]
-        return self._reader(args).history(self._get(args[1:]), deployment.uid)
+        raw, answer = self._get(["get", "replicasets", f"--selector={deployment.selector}"])
+        return _read_history(raw, deployment.uid, answer)
 
 
 # --------------------------------------------------------------------------- the deploy source
@@ -537,9 +740,9 @@ class _Kubectl:
 class KubectlDeploySource(_Kubectl):
     """**Implements**: :class:`~incidentkit.protocols.DeploySource`, from rollout history.
 
-    For each Deployment it runs ``kubectl get deployment NAME -o json`` (its
+    For each Deployment it runs ``kubectl get deployment/NAME -o json`` (its
     selector, uid, current revision and ``Progressing`` condition), then
-    ``kubectl get replicasets -l SELECTOR -o json``, keeps the ReplicaSets
+    ``kubectl get replicasets --selector=SELECTOR -o json``, keeps the ReplicaSets
     whose ``ownerReferences`` name the Deployment's uid (as ``kubectl rollout
     history`` does) and makes one :class:`~incidentkit.Change` of kind
     ``DEPLOY`` per revision:
@@ -581,9 +784,10 @@ class KubectlDeploySource(_Kubectl):
         namespace: The namespace (``--namespace``).
         context: The kubeconfig context (``--context``); ``None``: the current one.
         kubeconfig: A kubeconfig file (``--kubeconfig``); ``None``: kubectl's default.
-        token: A bearer token (``--token``). Never shown in ``repr``, an error
-            message or a change; prefer a kubeconfig, since a command line is
-            visible to other local users while kubectl runs.
+        token: A bearer token for the context's user. Never on a command
+            line (each command reads it from a kubeconfig of its own, 0600 in
+            a private temporary directory, deleted after it), never shown in
+            ``repr``, an error message or a change.
         kubectl: The kubectl binary, a path or a name on ``PATH``.
         timeout: Seconds each kubectl command may take.
         name: The source's name, as the journal and the findings show it.
@@ -592,8 +796,11 @@ class KubectlDeploySource(_Kubectl):
         runner: How to run kubectl (see :data:`Runner`); for tests.
 
     Raises:
-        InvalidInputError: Both or neither of ``deployments`` and ``selector``,
-            an empty name or namespace, or a timeout that is not positive.
+        InvalidInputError: Both or neither of ``deployments`` and
+            ``selector``, a Deployment name that is not a DNS-1123 subdomain, a
+            namespace that is not a DNS-1123 label, a context or kubeconfig
+            that starts with ``-`` or holds control characters, a token with
+            spaces, an empty name, or a timeout that is not positive.
 
     .. versionadded:: 0.1.0
     """
@@ -630,8 +837,16 @@ class KubectlDeploySource(_Kubectl):
                 "not both or neither"
             )
             raise InvalidInputError(msg)
-        if selector is not None and not selector.strip():
-            msg = f"{name}: the label selector must not be empty"
+        if selector is not None and (not selector.strip() or not _printable(selector)):
+            msg = f"{name}: the label selector must not be empty or hold control characters"
+            raise InvalidInputError(msg)
+        bad = [d for d in deployments or () if not _is_deployment_name(d)]
+        if bad:
+            msg = (
+                f"{name}: {bad[0]!r} is not a Deployment name: lowercase letters, digits, '-' "
+                "and '.', starting and ending with a letter or a digit, at most 253 "
+                "characters (a DNS-1123 subdomain)"
+            )
             raise InvalidInputError(msg)
         self._deployments = None if deployments is None else dict(deployments)
         self._selector = selector
@@ -688,11 +903,10 @@ class KubectlDeploySource(_Kubectl):
     def _targets(self, wanted: frozenset[str] | None) -> list[tuple[_Deployment, str]]:
         if self._deployments is None:
             assert self._selector is not None  # noqa: S101 - the constructor checked
-            args = ["get", "deployments", "-l", self._selector]
-            reader = self._reader(args)
+            raw, answer = self._get(["get", "deployments", f"--selector={self._selector}"])
             listed = [
-                reader.deployment(item, f"items[{position}]")
-                for position, item in enumerate(reader.items(self._get(args[1:])))
+                _read_deployment(item, f"items[{position}]", answer)
+                for position, item in enumerate(answer.array(raw, "items", "answer"))
             ]
             return [(d, d.name) for d in listed if wanted is None or d.name in wanted]
         return [
@@ -816,9 +1030,15 @@ class KubectlRolloutExecutor(_Kubectl):
     adds the caveats it sees itself (a target deployed after the symptom
     began, a schema migration).
 
-    :meth:`execute` checks that nothing changed since the option was offered
-    (the live images and the target revision's images), runs the undo, waits
-    with ``kubectl rollout status deployment/NAME --timeout=<rollout_timeout>s``
+    :meth:`dry_run` and :meth:`execute` take an option this executor offered
+    (the same id and content; the caveats the protocol adds aside) or, when
+    it offered nothing under that id (an executor built after a resume has
+    offered nothing), an option for one of its Deployments whose revision and
+    versions the cluster's history confirms now. They refuse anything else
+    before kubectl runs, whatever the journal says. :meth:`execute` checks
+    that nothing changed since the option was offered (the live images and
+    the target revision's images), runs the undo, waits with
+    ``kubectl rollout status deployment/NAME --timeout=<rollout_timeout>s``
     and reports the images live afterwards.
 
     Args:
@@ -828,7 +1048,8 @@ class KubectlRolloutExecutor(_Kubectl):
         namespace: The namespace (``--namespace``).
         context: The kubeconfig context (``--context``); ``None``: the current one.
         kubeconfig: A kubeconfig file (``--kubeconfig``); ``None``: kubectl's default.
-        token: A bearer token (``--token``), never shown.
+        token: A bearer token for the context's user, never on a command line
+            and never shown (see :class:`KubectlDeploySource`).
         kubectl: The kubectl binary, a path or a name on ``PATH``.
         timeout: Seconds each other kubectl command may take.
         name: The executor's name, as the journal and the option ids show it.
@@ -837,8 +1058,11 @@ class KubectlRolloutExecutor(_Kubectl):
         runner: How to run kubectl (see :data:`Runner`); for tests.
 
     Raises:
-        InvalidInputError: No deployments, an empty name or namespace, or a
-            timeout that is not positive.
+        InvalidInputError: No deployments, a Deployment name that is not a
+            DNS-1123 subdomain, a namespace that is not a DNS-1123 label, a
+            context or kubeconfig that starts with ``-`` or holds control
+            characters, a token with spaces, an empty name, or a timeout that
+            is not positive.
 
     .. versionadded:: 0.1.0
     """
@@ -875,8 +1099,18 @@ class KubectlRolloutExecutor(_Kubectl):
         if not _positive(rollout_timeout):
             msg = f"{name}: rollout_timeout must be a positive number of seconds"
             raise InvalidInputError(msg)
+        bad = [d for d in deployments if not _is_deployment_name(d)]
+        if bad:
+            msg = (
+                f"{name}: {bad[0]!r} is not a Deployment name: lowercase letters, digits, '-' "
+                "and '.', starting and ending with a letter or a digit, at most 253 "
+                "characters (a DNS-1123 subdomain)"
+            )
+            raise InvalidInputError(msg)
         self._deployments = frozenset(deployments)
         self._rollout_timeout = float(rollout_timeout)
+        self._offered: dict[str, RollbackOption] = {}
+        self._offered_lock = threading.Lock()
 
     def __repr__(self) -> str:
         """Return the class, the name, the namespace, the context and the Deployments."""
@@ -886,11 +1120,11 @@ class KubectlRolloutExecutor(_Kubectl):
         )
 
     def _handles(self, change: Change) -> tuple[str, int] | None:
-        match = _CHANGE_ID.match(change.id)
+        match = _CHANGE_ID.fullmatch(change.id)
         if change.kind is not ChangeKind.DEPLOY or match is None:
             return None
-        deployment = match["deployment"]
-        if deployment not in self._deployments:
+        deployment, revision = match["deployment"], int(match["revision"])
+        if deployment not in self._deployments or revision < 1:
             return None
         if change.attributes.get("namespace", self._namespace) != self._namespace:
             return None
@@ -900,7 +1134,7 @@ class KubectlRolloutExecutor(_Kubectl):
             and change.environment != self._environment
         ):
             return None
-        return deployment, int(match["revision"])
+        return deployment, revision
 
     def _plan(self, deployment: str, revision: int) -> _Plan | str:
         """Work out the undo from the live history, or say why there is none."""
@@ -969,18 +1203,19 @@ class KubectlRolloutExecutor(_Kubectl):
                     f"paused Deployment: kubectl rollout resume deployment/{deployment} first",
                 )
             )
-        return [
-            RollbackOption(
-                id=f"{self._name}:{change.id}",
-                executor=self._name,
-                change_id=change.id,
-                target=deployment,
-                from_version=live.images,
-                to_version=plan.target.images,
-                caveats=tuple(caveats),
-                supports_dry_run=True,
-            )
-        ]
+        option = RollbackOption(
+            id=f"{self._name}:{change.id}",
+            executor=self._name,
+            change_id=change.id,
+            target=deployment,
+            from_version=live.images,
+            to_version=plan.target.images,
+            caveats=tuple(caveats),
+            supports_dry_run=True,
+        )
+        with self._offered_lock:
+            self._offered[option.id] = attrs.evolve(option, caveats=())
+        return [option]
 
     def current_version(self, target: str) -> str | None:
         """Return the images of the live Deployment ``target`` (``deployment/`` optional).
@@ -1000,15 +1235,55 @@ class KubectlRolloutExecutor(_Kubectl):
             return None
 
     def _checked_plan(self, option: RollbackOption) -> _Plan:
+        """Return the plan of an option this executor offered or would offer now, or refuse it.
+
+        Whatever the journal or the caller says: the option must name one of
+        its Deployments and a revision in well-formed values, be the very
+        option it offered under that id (caveats aside: the protocol adds
+        its own), and agree with the history read from the cluster now.
+        """
         if option.executor != self._name:
             msg = (
                 f"option {option.id!r} was offered by {option.executor!r}, not by "
                 f"{self._name!r}; pass it to the executor that offered it"
             )
             raise InvalidInputError(msg)
-        match = _CHANGE_ID.match(option.change_id)
-        if match is None or match["deployment"] != option.target:
-            msg = f"{self._name}: option {option.id!r} is not a kubectl rollout option"
+        allowed = ", ".join(sorted(self._deployments))
+        if not _is_deployment_name(option.target) or option.target not in self._deployments:
+            msg = (
+                f"{self._name}: option {option.id!r} targets {option.target!r}, which is not "
+                f"one of the Deployments this executor may roll back ({allowed}); nothing "
+                "was run"
+            )
+            raise InvalidInputError(msg)
+        match = _CHANGE_ID.fullmatch(option.change_id)
+        if (
+            match is None
+            or match["deployment"] != option.target
+            or option.id != f"{self._name}:{option.change_id}"
+        ):
+            msg = (
+                f"{self._name}: option {option.id!r} is not a kubectl rollout option (its id is "
+                "'<executor>:<deployment>@<revision>' and its target the deployment, one of "
+                f"the Deployments this executor may roll back: {allowed}); nothing was run"
+            )
+            raise InvalidInputError(msg)
+        if _REVISION_NUMBER.fullmatch(match["revision"]) is None:
+            msg = (
+                f"{self._name}: option {option.id!r} names revision {match['revision']!r}, "
+                f"not a positive revision number of one of the Deployments this executor may "
+                f"roll back ({allowed}); nothing was run"
+            )
+            raise InvalidInputError(msg)
+        with self._offered_lock:
+            offered = self._offered.get(option.id)
+        if offered is not None and attrs.evolve(option, caveats=()) != offered:
+            msg = (
+                f"{self._name}: option {option.id!r} is not the option this executor offered "
+                f"under that id (offered: deployment/{offered.target} from "
+                f"{offered.from_version} to {offered.to_version}); nothing was run: review "
+                "the rollbacks again"
+            )
             raise InvalidInputError(msg)
         plan = self._plan(option.target, int(match["revision"]))
         why = ""
@@ -1045,7 +1320,9 @@ class KubectlRolloutExecutor(_Kubectl):
         """Rehearse the undo with ``--dry-run=server``: the API server validates, stores nothing.
 
         Raises:
-            InvalidInputError: The option is another executor's.
+            InvalidInputError: The option is another executor's, targets a
+                Deployment outside its list, names a malformed revision, or is
+                not what it offered under that id; nothing was run.
             RollbackFailedError: The Deployment or its history changed since
                 the option was offered.
             SourceError: kubectl failed (the API server refused the patch, was
@@ -1065,7 +1342,9 @@ class KubectlRolloutExecutor(_Kubectl):
         """Undo to the target revision, wait for the rollout and report the images live.
 
         Raises:
-            InvalidInputError: The option is another executor's.
+            InvalidInputError: The option is another executor's, targets a
+                Deployment outside its list, names a malformed revision, or is
+                not what it offered under that id; nothing was run.
             RollbackFailedError: The Deployment changed since the option was
                 offered (nothing was done), kubectl refused the undo (nothing
                 was done), or the undo was applied but the rollout did not
