@@ -22,7 +22,6 @@ from incidentkit.adapters.git._history import (
     TAG_FORMAT,
     Commit,
     Tag,
-    check_paths,
     compile_pattern,
     parse_log,
     parse_tag,
@@ -31,7 +30,8 @@ from incidentkit.adapters.git._history import (
     untyped,
     version_in,
 )
-from incidentkit.adapters.git._runner import FULL_SHA, RS, SHORT, US, Git, abbrev, check_ref, redact
+from incidentkit.adapters.git._refs import check_paths, check_ref
+from incidentkit.adapters.git._runner import FULL_SHA, RS, SHORT, US, Git, abbrev, redact
 
 __all__ = ["GitDeploySource"]
 

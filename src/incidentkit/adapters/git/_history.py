@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import attrs
 import pendulum
@@ -53,8 +53,8 @@ def parse_log(git: Git, text: str, what: str) -> list[Commit]:
         if len(fields) != _LOG_FIELDS + 1:
             raise git.malformed(what, f"a commit record has {len(fields) - 1} fields, not 6")
         sha, parents, author, committed, subject, _reserved, tail = fields
-        if not FULL_SHA.fullmatch(sha):
-            raise git.malformed(what, f"{sha[:60]!r} is not a commit id")
+        if not FULL_SHA.fullmatch(sha) or not all(FULL_SHA.fullmatch(p) for p in parents.split()):
+            raise git.malformed(what, f"{sha[:60]!r} or its parents are not commit ids")
         try:
             when = parse_instant(committed)
         except InvalidInputError as exc:
@@ -106,26 +106,6 @@ def template_regex(template: str) -> re.Pattern[str]:
         for part in parts
     )
     return re.compile(pattern)
-
-
-def check_paths(paths: Mapping[str, str]) -> dict[str, str]:
-    checked: dict[str, str] = {}
-    if not isinstance(cast("object", paths), Mapping) or not paths:
-        msg = "paths must map at least one path prefix to a service name"
-        raise InvalidInputError(msg)
-    for prefix, service in paths.items():
-        if (
-            not isinstance(cast("object", prefix), str)
-            or not prefix.strip()
-            or prefix.startswith(("/", "-"))
-        ):
-            msg = f"path prefix {prefix!r} must be a path relative to the repository's root"
-            raise InvalidInputError(msg)
-        if not isinstance(cast("object", service), str) or not service.strip():
-            msg = f"the service of path prefix {prefix!r} must be a non-empty name"
-            raise InvalidInputError(msg)
-        checked[prefix] = service
-    return checked
 
 
 def services_of(paths: Mapping[str, str], files: Iterable[str]) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -29,11 +30,11 @@ from incidentkit.adapters.git._deploys import GitDeploySource
 from incidentkit.adapters.git._history import (
     DEFAULT_MIGRATIONS,
     LOG_FORMAT,
-    check_paths,
     compile_pattern,
     parse_log,
     services_of,
 )
+from incidentkit.adapters.git._refs import check_branch, check_paths, has_control
 from incidentkit.adapters.git._runner import (
     FULL_SHA,
     RS,
@@ -42,12 +43,14 @@ from incidentkit.adapters.git._runner import (
     Answer,
     Git,
     abbrev,
-    check_ref,
     excerpt,
+    parse_remote,
     redact,
 )
 
-_HEX_PREFIX: Final = re.compile(r"[0-9a-f]{7,40}")
+#: The change ids GitDeploySource gives a GitOps deploy: ``<12 hex>`` or ``<12 hex>/<service>``.
+_HEX: Final = re.compile(r"[0-9a-f]{4,40}")
+_CHANGE_ID: Final = re.compile(r"(?P<short>[0-9a-f]{12})(?:/(?P<service>.+))?", re.DOTALL)
 _IDENTITY: Final = re.compile(r"\s*(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>\s*")
 _LS_REMOTE_FIELDS: Final = 2
 _IN_PROGRESS: Final = (
@@ -189,8 +192,8 @@ class GitOpsRollbackExecutor:
     ) -> None:
         self._name = _arguments.check_name(name)
         self._paths = {} if paths is None else check_paths(paths)
-        self._branch = None if branch is None else check_ref(branch, "branch")
-        self._remote = check_ref(remote, "remote")
+        self._branch = None if branch is None else check_branch(branch, "branch")
+        self._remote = parse_remote(remote)
         if mode not in {"push", "branch"}:
             msg = f"mode must be 'push' or 'branch', not {mode!r}"
             raise InvalidInputError(msg)
@@ -203,10 +206,10 @@ class GitOpsRollbackExecutor:
         except (KeyError, IndexError, ValueError) as exc:
             msg = f"revert_branch {revert_branch!r} may only use {{short}} and {{sha}}: {exc}"
             raise InvalidInputError(msg) from exc
-        check_ref(sample, "revert_branch")
+        check_branch(sample, "revert_branch")
         self._revert_branch = revert_branch
         identity = _IDENTITY.fullmatch(author) if isinstance(cast("object", author), str) else None
-        if identity is None or not identity.group("name"):
+        if identity is None or not identity.group("name") or has_control(author):
             msg = f"author must read 'Name <email>', not {author!r}"
             raise InvalidInputError(msg)
         self._identity = (identity.group("name"), identity.group("email"))
@@ -215,8 +218,11 @@ class GitOpsRollbackExecutor:
             repo=os.fspath(clone),
             timeout=_arguments.check_timeout(timeout),
             source=name,
+            secrets=self._remote.secrets,
+            env=self._remote.env(),
         )
-        self._commits: dict[str, str] = {}
+        # What options() offered, by id: the option as offered and the commit it reverts.
+        self._offers: dict[str, tuple[RollbackOption, str]] = {}
 
     @classmethod
     def from_source(
@@ -282,7 +288,7 @@ class GitOpsRollbackExecutor:
         """Return the class, the name, the clone, the remote and the mode."""
         return (
             f"GitOpsRollbackExecutor({redact(self._git.repo)!r}, name={self._name!r}, "
-            f"remote={self._remote!r}, branch={self._branch!r}, mode={self._mode!r})"
+            f"remote={self._remote.shown!r}, branch={self._branch!r}, mode={self._mode!r})"
         )
 
     # -------------------------------------------------------------- git plumbing
@@ -308,10 +314,23 @@ class GitOpsRollbackExecutor:
                 "revert on; check out the live branch or pass branch='main'"
             )
             raise SourceRequestError(msg, source=self._name)
-        return answer.stdout.strip()
+        branch = answer.stdout.strip()
+        try:
+            return check_branch(branch, "the branch checked out")
+        except InvalidInputError as exc:
+            msg = f"{self._name}: {exc}; check out the live branch or pass branch='main'"
+            raise SourceRequestError(msg, source=self._name) from None
+
+    def _at(self, branch: str) -> str:
+        """Return ``<remote>/<branch>`` as messages show it (a URL redacted)."""
+        return f"{self._remote.shown}/{branch}"
 
     def _tracking(self, branch: str) -> str:
-        return f"refs/remotes/{self._remote}/{branch}"
+        if self._remote.is_url:
+            # A URL has no remote-tracking namespace: keep its refs under our own.
+            digest = hashlib.sha256(self._remote.for_git.encode()).hexdigest()[:16]
+            return f"refs/incidentkit/remotes/{digest}/{branch}"
+        return f"refs/remotes/{self._remote.for_git}/{branch}"
 
     def _fetch(self, branch: str) -> None:
         self._run(
@@ -320,9 +339,9 @@ class GitOpsRollbackExecutor:
             "--no-tags",
             "--no-write-fetch-head",
             "--end-of-options",
-            self._remote,
+            self._remote.for_git,
             f"+refs/heads/{branch}:{self._tracking(branch)}",
-            what=f"fetch {self._remote} {branch}",
+            what=f"fetch {self._remote.shown} {branch}",
         )
 
     def _rev(self, ref: str, what: str) -> str:
@@ -335,9 +354,9 @@ class GitOpsRollbackExecutor:
         return sha
 
     def _remote_head(self, branch: str) -> str | None:
-        what = f"ls-remote {self._remote} {branch}"
+        what = f"ls-remote {self._remote.shown} {branch}"
         answer = self._run(
-            "ls-remote", "--end-of-options", self._remote, f"refs/heads/{branch}", what=what
+            "ls-remote", "--end-of-options", self._remote.for_git, f"refs/heads/{branch}", what=what
         )
         for line in answer.stdout.splitlines():
             fields = line.split("\t")
@@ -361,13 +380,25 @@ class GitOpsRollbackExecutor:
             raise self._git.error(answer, f"merge-base --is-ancestor {abbrev(sha)} {ref}")
         return answer.returncode == 0
 
-    def _exists(self, sha: str) -> bool:
-        answer = self._run("cat-file", "-e", f"{sha}^{{commit}}", what="cat-file", check=False)
-        return answer.returncode == 0
+    def _resolve(self, name: str) -> str | None:
+        """Return the full id of the one commit ``name`` (hexadecimal) names, else ``None``."""
+        if not _HEX.fullmatch(name):
+            return None
+        answer = self._run(
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{name}^{{commit}}",
+            what=f"rev-parse {name}",
+            check=False,
+        )
+        sha = answer.stdout.strip()
+        return sha if answer.returncode == 0 and FULL_SHA.fullmatch(sha) else None
 
     def _plan(self, sha: str, branch: str) -> _Plan:
         tracking = self._tracking(branch)
-        head = self._rev(tracking, f"rev-parse {self._remote}/{branch}")
+        head = self._rev(tracking, f"rev-parse {self._at(branch)}")
         what = f"log -1 {abbrev(sha)}"
         answer = self._run(
             "log",
@@ -387,7 +418,7 @@ class GitOpsRollbackExecutor:
         commit = commits[0]
         later: list[tuple[str, str]] = []
         if commit.files:
-            what = f"log {abbrev(sha)}..{self._remote}/{branch}"
+            what = f"log {abbrev(sha)}..{self._at(branch)}"
             found = self._run(
                 "log",
                 "--first-parent",
@@ -448,7 +479,7 @@ class GitOpsRollbackExecutor:
             )
         if not problems:
             ahead, behind = self._divergence(plan)
-            where = f"{self._remote}/{plan.branch}"
+            where = f"{self._at(plan.branch)}"
             if ahead and behind:
                 problems.append(
                     f"the local branch {plan.branch} has diverged from {where} ({ahead} local "
@@ -462,7 +493,7 @@ class GitOpsRollbackExecutor:
         return problems
 
     def _divergence(self, plan: _Plan) -> tuple[int, int]:
-        what = f"rev-list --count {plan.branch}...{self._remote}/{plan.branch}"
+        what = f"rev-list --count {plan.branch}...{self._at(plan.branch)}"
         answer = self._run(
             "rev-list",
             "--left-right",
@@ -527,14 +558,17 @@ class GitOpsRollbackExecutor:
             change.kind not in {ChangeKind.DEPLOY, ChangeKind.CONFIG}
             or "tag" in change.attributes
             or not FULL_SHA.fullmatch(sha)
+            or change.service not in self._paths.values()
         ):
             return []
         branch = self._branch_name()
         self._fetch(branch)
         tracking = self._tracking(branch)
-        if not self._exists(sha) or not self._is_ancestor(sha, tracking):
+        if self._resolve(sha) != sha or not self._is_ancestor(sha, tracking):
             return []
         plan = self._plan(sha, branch)
+        if change.service not in services_of(self._paths, plan.files):
+            return []  # not a deploy of the service's paths: outside the allow-list
         caveats = self._caveats(plan, change)
         if self._mode == "push":
             problems = self._local_problems(plan)
@@ -556,7 +590,7 @@ class GitOpsRollbackExecutor:
             caveats=tuple(caveats),
             supports_dry_run=True,
         )
-        self._commits[option.id] = sha
+        self._offers[option.id] = (option, sha)
         return [option]
 
     def _caveats(self, plan: _Plan, change: Change) -> list[Caveat]:
@@ -651,46 +685,77 @@ class GitOpsRollbackExecutor:
         self._fetch(branch)
         return self._path_head(target, self._tracking(branch))
 
-    def _commit_of(self, option: RollbackOption) -> str:
-        known = self._commits.get(option.id)
-        if known is not None:
-            return known
-        prefix = option.change_id.split("/", 1)[0]
-        if _HEX_PREFIX.fullmatch(prefix):
-            answer = self._run(
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                f"{prefix}^{{commit}}",
-                what=f"rev-parse {prefix}",
-                check=False,
+    def _commit_of(self, option: RollbackOption) -> tuple[str, bool]:
+        """Return the commit ``option`` reverts, and whether this executor offered it.
+
+        An option this executor offered must come back exactly as offered. Any
+        other (after a resume, an executor has offered nothing) must be one
+        :meth:`options` would offer: its id is ``<name>:<change id>``, its
+        target a service of the path map, its change id the abbreviated id
+        (``/<service>``) of one commit; :meth:`_prepare` then checks that the
+        commit is on the branch and touches the target's paths.
+        """
+        offered = self._offers.get(option.id)
+        if offered is not None:
+            if offered[0] != option:
+                msg = (
+                    f"{self._name}: option {option.id!r} is not the option this executor "
+                    "offered under that id (its content differs); review the rollbacks again "
+                    "and pass the option as offered"
+                )
+                raise RollbackFailedError(msg, source=self._name)
+            return offered[1], True
+        match = _CHANGE_ID.fullmatch(option.change_id)
+        sha = None if match is None else self._resolve(match.group("short"))
+        if option.id != f"{self._name}:{option.change_id}":
+            problem = f"its id is not {self._name!r} followed by ':' and its change id"
+        elif option.target not in self._paths.values():
+            problem = f"its target {option.target!r} is not a service of this executor's paths"
+        elif match is None or match.group("service") not in {None, option.target}:
+            problem = (
+                f"its change id {option.change_id!r} is not the abbreviated commit id (and "
+                "service) of a GitOps deploy of its target"
             )
-            sha = answer.stdout.strip()
-            if answer.returncode == 0 and FULL_SHA.fullmatch(sha):
-                return sha
+        elif sha is None:
+            problem = f"no single commit of {self._git.repo} is {match.group('short')}"
+        elif not option.supports_dry_run:
+            problem = "it says it has no dry run, which every option of this executor has"
+        else:
+            return sha, False
         msg = (
-            f"{self._name}: cannot tell which commit option {option.id!r} reverts; ask this "
-            "executor for its options again (review the rollbacks)"
+            f"{self._name}: option {option.id!r} was not offered by this executor, and it cannot "
+            f"tell which commit the option reverts: {problem}; review the rollbacks again"
         )
         raise RollbackFailedError(msg, source=self._name)
 
     def _prepare(self, option: RollbackOption) -> tuple[_Plan, list[str]]:
         """Fetch, plan the revert and list what stops it (the same for rehearsal and execution)."""
         self._check_own(option)
-        sha = self._commit_of(option)
+        sha, offered = self._commit_of(option)
         branch = self._branch_name()
         self._fetch(branch)
         if not self._is_ancestor(sha, self._tracking(branch)):
             msg = (
-                f"{self._name}: {abbrev(sha)} is not on {self._remote}/{branch} (any more): "
+                f"{self._name}: {abbrev(sha)} is not on {self._at(branch)} (any more): "
                 "nothing to revert there; review the rollbacks again"
             )
             raise RollbackFailedError(msg, source=self._name)
         plan = self._plan(sha, branch)
+        if not offered and option.target not in services_of(self._paths, plan.files):
+            msg = (
+                f"{self._name}: option {option.id!r} was not offered by this executor, and "
+                f"{abbrev(sha)} is not a deploy of {option.target!r} (it touches none of its "
+                "paths): refusing to revert it; review the rollbacks again"
+            )
+            raise RollbackFailedError(msg, source=self._name)
         problems: list[str] = []
         if plan.later:
-            named = " ".join(c.detail for c in option.caveats if c.kind is CaveatKind.OTHER)
+            # Only an option this executor offered says truly which later commits were reviewed.
+            named = (
+                " ".join(c.detail for c in option.caveats if c.kind is CaveatKind.OTHER)
+                if offered
+                else ""
+            )
             unnamed = [c for c in plan.later if abbrev(c[0]) not in named]
             if not self._allow_later:
                 problems.append(
@@ -744,11 +809,11 @@ class GitOpsRollbackExecutor:
                 succeeded=False,
                 dry_run=True,
                 live_version=live,
-                detail=f"reverting {short} on {self._remote}/{plan.branch} would fail: {reason}",
+                detail=f"reverting {short} on {self._at(plan.branch)} would fail: {reason}",
             )
         through = f" (through {_commit_list(plan.later)})" if plan.later else ""
         where = (
-            f"push it to {self._remote}/{plan.branch}"
+            f"push it to {self._at(plan.branch)}"
             if self._mode == "push"
             else f"push branch {self._branch_name_for(plan.sha)} for review"
         )
@@ -757,7 +822,7 @@ class GitOpsRollbackExecutor:
             succeeded=True,
             dry_run=True,
             live_version=live,
-            detail=f"reverting {short} ({plan.subject}) on {self._remote}/{plan.branch} applies "
+            detail=f"reverting {short} ({plan.subject}) on {self._at(plan.branch)} applies "
             f"cleanly{through}; execute would {where}",
         )
 
@@ -878,16 +943,16 @@ class GitOpsRollbackExecutor:
             "--quiet",
             "--porcelain",
             "--end-of-options",
-            self._remote,
+            self._remote.for_git,
             f"{new}:refs/heads/{plan.branch}",
-            what=f"push {self._remote} {plan.branch}",
+            what=f"push {self._remote.shown} {plan.branch}",
             check=False,
         )
         if pushed.returncode != 0:
             restored = self._restore(before, abort=False)
-            refusal = self._git.error(pushed, f"push {self._remote} {plan.branch}")
+            refusal = self._git.error(pushed, f"push {self._remote.shown} {plan.branch}")
             msg = (
-                f"{self._name}: the push of the revert of {short} to {self._remote}/"
+                f"{self._name}: the push of the revert of {short} to {self._remote.shown}/"
                 f"{plan.branch} was refused ({refusal}); {restored}. Nothing is live: fetch, "
                 "review the rollbacks again and retry"
             )
@@ -896,11 +961,11 @@ class GitOpsRollbackExecutor:
         through = f", reverting through {_commit_list(plan.later)}" if plan.later else ""
         detail = (
             f"reverted {short} ({plan.subject}) on {plan.branch} with commit {new} and pushed it "
-            f"to {self._remote}{through}"
+            f"to {self._remote.shown}{through}"
         )
         if live != new:
             detail += (
-                f"; {self._remote}/{plan.branch} is now {abbrev(live) if live else 'missing'}, "
+                f"; {self._at(plan.branch)} is now {abbrev(live) if live else 'missing'}, "
                 "not the revert: someone pushed since"
             )
         return RollbackResult(
@@ -953,21 +1018,21 @@ class GitOpsRollbackExecutor:
             "--quiet",
             "--porcelain",
             "--end-of-options",
-            self._remote,
+            self._remote.for_git,
             f"{new}:refs/heads/{target}",
-            what=f"push {self._remote} {target}",
+            what=f"push {self._remote.shown} {target}",
             check=False,
         )
         if pushed.returncode != 0:
-            refusal = self._git.error(pushed, f"push {self._remote} {target}")
+            refusal = self._git.error(pushed, f"push {self._remote.shown} {target}")
             msg = (
-                f"{self._name}: the push of branch {target} to {self._remote} was refused "
+                f"{self._name}: the push of branch {target} to {self._remote.shown} was refused "
                 f"({refusal}); if the branch exists already, review it or delete it"
             )
             raise RollbackFailedError(msg, source=self._name)
         if self._remote_head(target) != new:
             msg = (
-                f"{self._name}: {self._remote} does not show {target} at {abbrev(new)} after "
+                f"{self._name}: {self._remote.shown} does not show {target} at {abbrev(new)} after "
                 "the push; check the remote"
             )
             raise RollbackFailedError(msg, source=self._name)

@@ -7,6 +7,8 @@ import os
 import re
 import signal
 import subprocess
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from typing import Final, cast
 
 import attrs
@@ -20,10 +22,19 @@ from incidentkit._errors import (
     SourceTimeoutError,
     SourceUnavailableError,
 )
+from incidentkit.adapters.git import _refs as refs
 
 SHORT: Final = 12
 FULL_SHA: Final = re.compile(r"[0-9a-f]{40}")
-_USERINFO: Final = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_URL: Final = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"]*@)?(?P<rest>[^\s'\"<>]*)"
+)
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_PASSWORD_VARIABLE: Final = "INCIDENTKIT_GIT_PASSWORD"  # noqa: S105 - a variable's name
+#: A credential helper (run by git through ``sh``) that answers ``get`` with the password.
+_HELPER: Final = (
+    f'!f() {{ test "$1" = get && printf "password=%s\\n" "${_PASSWORD_VARIABLE}"; }}; f'
+)
 RS: Final = "\x1e"
 US: Final = "\x1f"
 _STDERR_SHOWN: Final = 600
@@ -47,27 +58,134 @@ _DROPPED_ENV: Final = frozenset(
 )
 
 
-def redact(text: str) -> str:
-    """Mask the user information (``user:token@``) of every URL in ``text``."""
-    return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
+def _mask_query(rest: str) -> str:
+    """Mask every value of the query in a URL's tail (``?a=1&b`` -> ``?a=***&b=***``)."""
+    path, question, query = rest.partition("?")
+    if not question:
+        return rest
+    parts: list[str] = []
+    for part in query.split("&"):
+        key, equals, _value = part.partition("=")
+        parts.append(f"{key}=***" if equals else ("***" if part else part))
+    return f"{path}?{'&'.join(parts)}"
 
 
-def check_ref(ref: str, what: str) -> str:
-    if not isinstance(cast("object", ref), str) or not ref.strip() or ref.startswith("-"):
-        msg = f"{what} must be a git ref name that does not start with '-', not {ref!r}"
-        raise InvalidInputError(msg)
-    return ref
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask the credentials of every URL in ``text``, and every one of ``secrets``.
+
+    The user information (``user:password@``) becomes ``***@`` and every query
+    value ``***``; then each secret (a password, and its percent-encoded form)
+    is masked wherever it still appears, whatever git made of the URL.
+    """
+    text = _URL.sub(
+        lambda m: (
+            f"{m.group('scheme')}{'***@' if m.group('userinfo') is not None else ''}"
+            f"{_mask_query(m.group('rest'))}"
+        ),
+        text,
+    )
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def abbrev(sha: str) -> str:
+    """Return the abbreviated (12-character) form of a commit id."""
     return sha[:SHORT]
 
 
-def excerpt(text: str) -> str:
-    text = redact(text.strip())
+def excerpt(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return git's message, redacted and cut to a readable length."""
+    text = redact(text.strip(), secrets)
     if len(text) > _STDERR_SHOWN:
         text = text[:_STDERR_SHOWN] + " ..."
     return text
+
+
+@attrs.frozen
+class Remote:
+    """Where the executor fetches from and pushes to: a remote's name, or a URL.
+
+    A URL's password never reaches git's argument list: git gets the URL
+    without it, and a credential helper given through the environment
+    (``GIT_CONFIG_COUNT``) answers it from ``INCIDENTKIT_GIT_PASSWORD``.
+    Nothing but :attr:`shown` appears in a ``repr``.
+    """
+
+    shown: str
+    for_git: str = attrs.field(repr=False)
+    password: str | None = attrs.field(repr=False)
+    is_url: bool = attrs.field(repr=False)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The texts that must never be shown: the password, raw and percent-encoded."""
+        if not self.password:
+            return ()
+        return (self.password, urllib.parse.quote(self.password, safe=""))
+
+    def env(self) -> dict[str, str]:
+        """The environment that hands git the password through a credential helper."""
+        if self.password is None:
+            return {}
+        return {
+            # Command-line level configuration: the empty value drops every helper configured
+            # elsewhere (so that none stores this password), then ours answers `get` only.
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": "",
+            "GIT_CONFIG_KEY_1": "credential.helper",
+            "GIT_CONFIG_VALUE_1": _HELPER,
+            _PASSWORD_VARIABLE: self.password,
+        }
+
+
+def _url_secrets(text: str) -> tuple[str, ...]:
+    """Return the password of a URL in ``text`` (raw and decoded), to mask it anywhere."""
+    if "://" not in text:
+        return ()
+    userinfo, at, _host = urllib.parse.urlsplit(text).netloc.rpartition("@")
+    _user, colon, encoded = userinfo.partition(":")
+    if not at or not colon or not encoded:
+        return ()
+    return (encoded, urllib.parse.unquote(encoded))
+
+
+def parse_remote(remote: str) -> Remote:
+    """Return the :class:`Remote` for a remote's name or a URL.
+
+    Raises:
+        InvalidInputError: Neither a valid remote name nor a URL, or a URL
+            whose password holds a control character.
+    """
+    if not isinstance(cast("object", remote), str) or not remote:
+        msg = f"remote must be a remote's name (origin) or a URL, not {remote!r}"
+        raise InvalidInputError(msg)
+    if "://" not in remote:
+        problem = refs.refname_problem(f"refs/remotes/{remote}/x")
+        if problem is not None or remote.startswith("-"):
+            msg = (
+                f"remote {redact(remote)!r} must be a remote's name (a valid ref name "
+                "component that does not start with '-') or a URL such as "
+                "https://host/org/repo.git"
+            )
+            raise InvalidInputError(msg)
+        return Remote(shown=remote, for_git=remote, password=None, is_url=False)
+    if _CONTROL.search(remote) or remote.startswith("-"):
+        msg = f"remote URL {redact(remote)!r} must not start with '-' or hold control characters"
+        raise InvalidInputError(msg)
+    parts = urllib.parse.urlsplit(remote)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    password: str | None = None
+    for_git = remote
+    if at:
+        user, colon, encoded = userinfo.partition(":")
+        if colon:
+            password = urllib.parse.unquote(encoded)
+            netloc = f"{user}@{host}" if user else host
+            for_git = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return Remote(shown=redact(remote), for_git=for_git, password=password, is_url=True)
 
 
 class _Failure(enum.Enum):
@@ -138,11 +256,30 @@ class Answer:
 class Git:
     """Runs ``git -C <repo> ...`` with a timeout, a safe environment and typed failures."""
 
-    def __init__(self, *, executable: str, repo: str, timeout: float, source: str) -> None:
+    def __init__(
+        self,
+        *,
+        executable: str,
+        repo: str,
+        timeout: float,
+        source: str,
+        secrets: Iterable[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.executable = executable
         self.repo = repo
         self.timeout = timeout
         self.source = source
+        self.secrets = (*secrets, *_url_secrets(repo))
+        self.extra_env = dict(env or {})
+
+    def redact(self, text: str) -> str:
+        """Mask URL credentials and this runner's secrets in ``text``."""
+        return redact(text, self.secrets)
+
+    def excerpt(self, text: str) -> str:
+        """Return git's message, redacted and cut to a readable length."""
+        return excerpt(text, self.secrets)
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
@@ -154,6 +291,7 @@ class Git:
                 "GIT_PAGER": "cat",
             }
         )
+        env.update(self.extra_env)
         return env
 
     def run(self, *args: str, what: str, check: bool = True, cwd: str | None = None) -> Answer:
@@ -182,18 +320,19 @@ class Git:
                 env=self._env(),
                 start_new_session=True,  # so that a timeout kills git and its helpers
             )
-        except FileNotFoundError as exc:
+        except FileNotFoundError:
             msg = (
                 f"{self.source}: the git executable {self.executable!r} was not found; "
                 "install git (2.31 or newer) or pass git='/path/to/git'"
             )
-            raise SourceUnavailableError(msg, source=self.source) from exc
+            raise SourceUnavailableError(msg, source=self.source) from None
         except OSError as exc:
+            # The cause would carry git's arguments (a URL among them): say why, without it.
             msg = (
-                f"{self.source}: could not run git {self.executable!r} ({exc.strerror or exc}); "
-                "check that it is an executable git binary"
+                f"{self.source}: could not run git {self.executable!r} "
+                f"({exc.strerror or type(exc).__name__}); check that it is an executable git binary"
             )
-            raise SourceUnavailableError(msg, source=self.source) from exc
+            raise SourceUnavailableError(msg, source=self.source) from None
         with process:
             try:
                 out, err = process.communicate(timeout=self.timeout)
@@ -201,9 +340,9 @@ class Git:
                 self._kill(process)
                 process.communicate()
                 msg = (
-                    f"{self.source}: git {redact(what)} in {redact(where)} gave no answer within "
-                    f"{self.timeout:g} s and was stopped; check that the repository and its "
-                    "remote are reachable, or raise the timeout"
+                    f"{self.source}: git {self.redact(what)} in {self.redact(where)} gave no "
+                    f"answer within {self.timeout:g} s and was stopped; check that the repository "
+                    "and its remote are reachable, or raise the timeout"
                 )
                 raise SourceTimeoutError(msg, source=self.source, timeout=self.timeout) from None
         answer = Answer(
@@ -225,9 +364,9 @@ class Git:
     def error(self, answer: Answer, what: str, where: str | None = None) -> SourceError:
         """Return the typed error for a failed git call."""
         # A repository given as a URL may carry a credential: never show it.
-        where = redact(where or self.repo)
-        what = redact(what)
-        said = excerpt(answer.stderr) or f"exit status {answer.returncode}, no message"
+        where = self.redact(where or self.repo)
+        what = self.redact(what)
+        said = self.excerpt(answer.stderr) or f"exit status {answer.returncode}, no message"
         failure = _classify(answer.stderr)
         if failure is _Failure.NOT_A_REPOSITORY:
             msg = (
@@ -259,8 +398,8 @@ class Git:
 
     def malformed(self, what: str, detail: str) -> MalformedResponseError:
         msg = (
-            f"{self.source}: could not read the output of git {redact(what)} in "
-            f"{redact(self.repo)}: "
-            f"{redact(detail)}; check that {self.executable!r} is git 2.31 or newer"
+            f"{self.source}: could not read the output of git {self.redact(what)} in "
+            f"{self.redact(self.repo)}: "
+            f"{self.redact(detail)}; check that {self.executable!r} is git 2.31 or newer"
         )
         return MalformedResponseError(msg, source=self.source)
