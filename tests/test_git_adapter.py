@@ -8,12 +8,16 @@ controlled dates and time zones, tags. The adapter's git runs with an empty
 
 from __future__ import annotations
 
+import base64
+import http.server
 import os
 import pathlib
 import shutil
 import socket
 import stat
 import subprocess
+import threading
+import traceback
 
 import pendulum
 import pytest
@@ -32,6 +36,8 @@ from incidentkit import (
     NaiveDatetimeError,
     RollbackFailedError,
     Severity,
+    SourceAuthError,
+    SourceError,
     SourceRequestError,
     SourceTimeoutError,
     SourceUnavailableError,
@@ -677,8 +683,6 @@ def test_real_fetch_from_a_url_with_credentials_is_redacted(scenario):
 
 def test_authentication_failures_are_auth_errors(tmp_path):
     """Git saying it could not ask for a user name (prompts disabled): SourceAuthError."""
-    from incidentkit import SourceAuthError  # noqa: PLC0415 - only this test needs it
-
     said = "fatal: could not read Username for 'https://git.example.com': terminal prompts disabled"
     fake = wrapper(tmp_path, f'echo "{said}" >&2\nexit 128')
     executor = GitOpsRollbackExecutor(tmp_path, git=fake, branch="main", paths={"a/": "a"})
@@ -1270,3 +1274,261 @@ def test_incident_end_to_end_through_real_git(scenario):
     # The revert is itself a deploy the source now reports.
     later = source.deploys(at(14, 5), pendulum.datetime(2100, 1, 1, tz=UTC), services=["checkout"])
     assert [(c.version, c.previous_version) for c in later][-1] == ("v1.0.0", "v2.14.0")
+
+
+# --------------------------------------------------------------------------- secrets
+
+PASSWORD = "p@ss-s3cr3t"  # noqa: S105 - a test fixture's password, to be masked
+"""The remote's password: its ``@`` is percent-encoded in the URL."""
+ENCODED = "p%40ss-s3cr3t"
+QUERY_SECRET = "q-t0ken-s3cr3t"  # noqa: S105 - a test fixture's token, to be masked
+
+
+class GitHTTPHandler(http.server.BaseHTTPRequestHandler):
+    """Smart HTTP for the repositories under the server's root, behind Basic authentication."""
+
+    server: GitHTTPServer
+
+    def do_GET(self) -> None:
+        """Serve ``info/refs`` through ``git http-backend``."""
+        self.serve()
+
+    def do_POST(self) -> None:
+        """Serve upload-pack and receive-pack through ``git http-backend``."""
+        self.serve()
+
+    def log_message(self, *_args) -> None:
+        """Stay quiet."""
+
+    def serve(self) -> None:
+        """Check the credential, then answer as ``git http-backend`` does."""
+        self.server.authorizations.append(self.headers.get("Authorization", ""))
+        wanted = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {wanted}":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="gitops"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.server.root),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_PROJECT_ROOT": str(self.server.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": "alice",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        out = subprocess.run(
+            [GIT, "http-backend"], input=body, env=env, capture_output=True, timeout=30, check=False
+        ).stdout
+        head, _, payload = out.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = out.partition(b"\n\n")
+        headers = [line.split(b":", 1) for line in head.splitlines() if b":" in line]
+        status = next((int(v.split()[0]) for k, v in headers if k.lower() == b"status"), 200)
+        self.send_response(status)
+        for key, value in headers:
+            if key.lower() != b"status":
+                self.send_header(key.decode(), value.decode().strip())
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class GitHTTPServer(http.server.ThreadingHTTPServer):
+    """A smart HTTP git server on 127.0.0.1 that wants alice's password."""
+
+    daemon_threads = True
+
+    def __init__(self, root: pathlib.Path) -> None:
+        super().__init__(("127.0.0.1", 0), GitHTTPHandler)
+        self.root = root
+        self.authorizations: list[str] = []
+
+    def url(self, path: str = "remote.git", password: str = ENCODED) -> str:
+        """The URL of a repository under the root, with alice's password.
+
+        No query string: git appends ``/info/refs?service=...`` to the URL,
+        which a query in the middle would break.
+        """
+        return f"http://alice:{password}@127.0.0.1:{self.server_port}/{path}"
+
+
+@pytest.fixture
+def git_http(scenario):
+    """The scenario's bare remote, served over smart HTTP behind Basic authentication."""
+    server = GitHTTPServer(scenario.repos.root)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def argv_log(tmp_path, monkeypatch):
+    """A `git` first on PATH that records each call's argv (one file per call), then runs git."""
+    log = tmp_path / "argv"
+    log.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper(
+        bin_dir,
+        f'f=$(mktemp "{log}/call.XXXXXXXX")\nprintf "%s\\0" "$@" > "$f"\nexec "{GIT}" "$@"',
+        name="git",
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    def calls() -> list[list[str]]:
+        """Every recorded call's arguments, in no particular order."""
+        return [p.read_text().split("\0")[:-1] for p in sorted(log.iterdir())]
+
+    return calls
+
+
+SECRETS = (PASSWORD, ENCODED, QUERY_SECRET)
+
+
+def assert_no_secret(*texts: str, exc: BaseException | None = None) -> None:
+    """No secret in the texts, nor in the exception, its chain, or its formatted traceback."""
+    seen = list(texts)
+    while exc is not None:
+        seen += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+        exc = exc.__cause__ or exc.__context__
+    for text in seen:
+        for secret in SECRETS:
+            assert secret not in text, (secret, text)
+
+
+def http_executor(scenario, url: str, **options) -> GitOpsRollbackExecutor:
+    """An executor on the scenario's clone that fetches from and pushes to ``url``."""
+    paths = {"apps/checkout/": "checkout", "apps/search/": "search"}
+    return GitOpsRollbackExecutor(
+        scenario.repos.clone, paths=paths, branch="main", remote=url, **options
+    )
+
+
+def test_repr_and_str_mask_a_remote_url_credentials(tmp_path):
+    """A remote URL's password and query values never show in the executor's repr or str."""
+    url = f"http://alice:{ENCODED}@host/repo.git?token={QUERY_SECRET}"
+    executor = GitOpsRollbackExecutor(tmp_path, remote=url, paths={"a/": "a"})
+    assert_no_secret(repr(executor), str(executor))
+    assert "remote='http://***@host/repo.git?token=***'" in repr(executor)
+
+
+def test_a_revert_through_an_authenticated_http_remote_keeps_the_password_off_argv(
+    scenario, git_http, argv_log
+):
+    """The password reaches the server through the credential helper, never through argv."""
+    executor = http_executor(scenario, git_http.url())
+    (option,) = executor.options(scenario.change(scenario.c2))
+    assert executor.dry_run(option).succeeded
+    result = executor.execute(option)
+    assert result.succeeded
+    assert result.live_version == scenario.repos.remote_head()[:12]
+    assert f"Basic {base64.b64encode(f'alice:{PASSWORD}'.encode()).decode()}" in (
+        git_http.authorizations
+    )
+    calls = argv_log()
+    assert any("push" in call for call in calls)
+    for call in calls:
+        assert_no_secret(*call)
+    assert_no_secret(repr(option), repr(result), exc=None)
+
+
+def test_a_refused_push_leaks_no_secret_into_errors_or_the_journal(scenario, git_http):
+    """A push the remote refuses: no secret in the error, its chain, traceback or journal."""
+    hook = scenario.repos.remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\necho 'frozen for {git_http.url()}' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    executor = http_executor(scenario, git_http.url())
+    before = scenario.repos.remote_head()
+    source = scenario.source()
+    clock = ManualClock(at(14, 10))
+    journal = scenario.repos.root / "incident.jsonl"
+    declared = Incident.declare(
+        title="Checkout returns 5xx",
+        services="checkout",
+        actor="dana",
+        detection=Detection.ALERT,
+        journal=journal,
+        clock=clock,
+    )
+    assessed = declared.assess_impact(
+        actor="dana",
+        severity=Severity.SEV1,
+        ongoing=True,
+        symptom_start=at(14, 5),
+        stated=[Figure("affected_users", 300, "users", evidence=Evidence.text("support"))],
+    ).gather_changes(actor="sam", deploys=[source])
+    reviewed = assessed.review_rollbacks([executor], actor="sam")
+    option = next(o for o in reviewed.rollback_options if o.change_id == scenario.c2[:12])
+    with pytest.raises(RollbackFailedError, match="was refused") as caught:
+        reviewed.roll_back(option, actor="sam")
+    assert "frozen for http://***@127.0.0.1" in str(caught.value)
+    assert_no_secret(journal.read_text(), repr(executor), exc=caught.value)
+    with pytest.raises(RollbackFailedError) as direct:
+        executor.execute(option)
+    assert_no_secret(exc=direct.value)
+    assert scenario.repos.remote_head() == before
+
+
+def test_wrong_password_unreachable_missing_and_hanging_remotes_leak_no_secret(scenario, git_http):
+    """Every failure of an authenticated remote (auth, closed port, 404, hang) is redacted."""
+    change = scenario.change(scenario.c2)
+    wrong = git_http.url(password="wr0ng-" + ENCODED)
+    with pytest.raises(SourceAuthError) as refused:
+        http_executor(scenario, wrong).options(change)
+    assert_no_secret(exc=refused.value)
+    closed = f"http://alice:{ENCODED}@127.0.0.1:{free_port()}/remote.git?token={QUERY_SECRET}"
+    with pytest.raises(SourceUnavailableError) as unreachable:
+        http_executor(scenario, closed).options(change)
+    assert "could not reach the remote" in str(unreachable.value)
+    assert_no_secret(exc=unreachable.value)
+    with pytest.raises(SourceError) as missing:
+        http_executor(scenario, git_http.url("missing.git")).options(change)
+    assert_no_secret(exc=missing.value)
+    with socket.socket() as silent:  # accepts connections (in its backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hanging = f"http://alice:{ENCODED}@127.0.0.1:{port}/remote.git?token={QUERY_SECRET}"
+        with pytest.raises(SourceTimeoutError) as timed_out:
+            http_executor(scenario, hanging, timeout=1.5).options(change)
+    assert_no_secret(exc=timed_out.value)
+    bad_repo = GitOpsRollbackExecutor(
+        scenario.repos.root / "no-clone", paths={"apps/": "app"}, remote=git_http.url()
+    )
+    with pytest.raises(SourceUnavailableError) as not_a_repo:
+        bad_repo.current_version("app")
+    assert_no_secret(repr(bad_repo), exc=not_a_repo.value)
+
+
+def test_a_repository_url_with_a_password_is_masked_everywhere(tmp_path):
+    """A source or executor pointed at a URL with a password never shows it, even chained."""
+    url = f"https://alice:{ENCODED}@127.0.0.1:{free_port()}/x.git?token={QUERY_SECRET}"
+    source = GitDeploySource(url, paths={"apps/": "app"})
+    with pytest.raises(SourceUnavailableError) as caught:
+        source.deploys(*WINDOW)
+    assert_no_secret(repr(source), exc=caught.value)
+    executor = GitOpsRollbackExecutor(url, paths={"apps/": "app"}, remote=url)
+    with pytest.raises(SourceUnavailableError) as again:
+        executor.current_version("app")
+    assert_no_secret(repr(executor), exc=again.value)
+    missing = GitDeploySource(url, paths={"apps/": "app"}, git=str(tmp_path / "no-git"))
+    with pytest.raises(SourceUnavailableError) as no_git:
+        missing.deploys(*WINDOW)
+    assert_no_secret(exc=no_git.value)

@@ -311,8 +311,11 @@ class Git:
             "log.showSignature=false",
             *args,
         ]
+        # Every raise below happens outside the `except` that saw the failure, so that no
+        # exception carries it as __context__: subprocess's errors quote the whole argv.
+        started: subprocess.Popen[bytes] | OSError
         try:
-            process = subprocess.Popen(  # noqa: S603 - an argument list, no shell
+            started = subprocess.Popen(  # noqa: S603 - an argument list, no shell
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -320,31 +323,37 @@ class Git:
                 env=self._env(),
                 start_new_session=True,  # so that a timeout kills git and its helpers
             )
-        except FileNotFoundError:
+        except OSError as exc:
+            started = exc
+        if isinstance(started, FileNotFoundError):
             msg = (
                 f"{self.source}: the git executable {self.executable!r} was not found; "
                 "install git (2.31 or newer) or pass git='/path/to/git'"
             )
-            raise SourceUnavailableError(msg, source=self.source) from None
-        except OSError as exc:
-            # The cause would carry git's arguments (a URL among them): say why, without it.
+            raise SourceUnavailableError(msg, source=self.source)
+        if isinstance(started, OSError):
             msg = (
                 f"{self.source}: could not run git {self.executable!r} "
-                f"({exc.strerror or type(exc).__name__}); check that it is an executable git binary"
+                f"({started.strerror or type(started).__name__}); check that it is an "
+                "executable git binary"
             )
-            raise SourceUnavailableError(msg, source=self.source) from None
-        with process:
+            raise SourceUnavailableError(msg, source=self.source)
+        with started as process:
+            out, err, timed_out = b"", b"", False
             try:
                 out, err = process.communicate(timeout=self.timeout)
             except subprocess.TimeoutExpired:
+                timed_out = True
+            if timed_out:
                 self._kill(process)
                 process.communicate()
-                msg = (
-                    f"{self.source}: git {self.redact(what)} in {self.redact(where)} gave no "
-                    f"answer within {self.timeout:g} s and was stopped; check that the repository "
-                    "and its remote are reachable, or raise the timeout"
-                )
-                raise SourceTimeoutError(msg, source=self.source, timeout=self.timeout) from None
+        if timed_out:
+            msg = (
+                f"{self.source}: git {self.redact(what)} in {self.redact(where)} gave no "
+                f"answer within {self.timeout:g} s and was stopped; check that the repository "
+                "and its remote are reachable, or raise the timeout"
+            )
+            raise SourceTimeoutError(msg, source=self.source, timeout=self.timeout)
         answer = Answer(
             process.returncode,
             out.decode("utf-8", errors="replace"),
