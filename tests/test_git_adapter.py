@@ -9,6 +9,7 @@ controlled dates and time zones, tags. The adapter's git runs with an empty
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import os
 import pathlib
@@ -19,10 +20,14 @@ import subprocess
 import threading
 import traceback
 
+import attrs
 import pendulum
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from incidentkit import (
+    Caveat,
     CaveatKind,
     Change,
     ChangeKind,
@@ -1174,8 +1179,6 @@ def test_options_of_other_executors_and_unknown_commits(scenario):
     """Another executor's option is refused; an option whose commit cannot be found fails."""
     executor = scenario.executor()
     (option,) = executor.options(scenario.change(scenario.c1))
-    import attrs  # noqa: PLC0415 - only this test edits options
-
     with pytest.raises(InvalidInputError, match="offered by"):
         executor.execute(attrs.evolve(option, executor="someone-else"))
     unknown = attrs.evolve(option, id="git-revert:nope", change_id="deploy-4812")
@@ -1378,9 +1381,25 @@ def git_http(scenario):
     thread.join(timeout=10)
 
 
+class ArgvLog:
+    """The argv of every git call, as a `git` first on PATH records them (a file per call)."""
+
+    def __init__(self, directory: pathlib.Path) -> None:
+        self.directory = directory
+
+    def calls(self) -> list[list[str]]:
+        """Every recorded call's arguments, in no particular order."""
+        return [p.read_text().split("\0")[:-1] for p in sorted(self.directory.iterdir())]
+
+    def clear(self) -> None:
+        """Forget the calls recorded so far."""
+        for path in self.directory.iterdir():
+            path.unlink()
+
+
 @pytest.fixture
 def argv_log(tmp_path, monkeypatch):
-    """A `git` first on PATH that records each call's argv (one file per call), then runs git."""
+    """Put a `git` first on PATH that records each call's argv, then runs the real git."""
     log = tmp_path / "argv"
     log.mkdir()
     bin_dir = tmp_path / "bin"
@@ -1391,12 +1410,7 @@ def argv_log(tmp_path, monkeypatch):
         name="git",
     )
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-
-    def calls() -> list[list[str]]:
-        """Every recorded call's arguments, in no particular order."""
-        return [p.read_text().split("\0")[:-1] for p in sorted(log.iterdir())]
-
-    return calls
+    return ArgvLog(log)
 
 
 SECRETS = (PASSWORD, ENCODED, QUERY_SECRET)
@@ -1442,7 +1456,7 @@ def test_a_revert_through_an_authenticated_http_remote_keeps_the_password_off_ar
     assert f"Basic {base64.b64encode(f'alice:{PASSWORD}'.encode()).decode()}" in (
         git_http.authorizations
     )
-    calls = argv_log()
+    calls = argv_log.calls()
     assert any("push" in call for call in calls)
     for call in calls:
         assert_no_secret(*call)
@@ -1532,3 +1546,367 @@ def test_a_repository_url_with_a_password_is_masked_everywhere(tmp_path):
     with pytest.raises(SourceUnavailableError) as no_git:
         missing.deploys(*WINDOW)
     assert_no_secret(exc=no_git.value)
+
+
+# --------------------------------------------------------------------------- acting only on offers
+
+
+def later_checkout_commit(scenario) -> str:
+    """Another engineer pushes a commit after c2 that touches c2's manifest; return its id."""
+    other = scenario.repos.other_clone()
+    later = scenario.repos.commit(
+        {"apps/checkout/deploy.yaml": CHECKOUT_V2.replace("replicas: 3", "replicas: 7")},
+        "checkout: scale to 7",
+        "2026-11-20T14:25:00+00:00",
+        repo=other,
+    )
+    scenario.repos.push(other)
+    return later
+
+
+def test_an_option_altered_after_it_was_offered_is_refused(scenario):
+    """An offered option whose caveats were edited to name a later commit is not executed."""
+    executor = scenario.executor(allow_revert_through_later_changes=True)
+    (option,) = executor.options(scenario.change(scenario.c2))
+    later = later_checkout_commit(scenario)
+    forged = attrs.evolve(
+        option, caveats=(*option.caveats, Caveat(CaveatKind.OTHER, f"reviewed: {later[:12]}"))
+    )
+    for call in (executor.execute, executor.dry_run):
+        with pytest.raises(RollbackFailedError, match="content differs"):
+            call(forged)
+    assert scenario.repos.remote_head() == later
+
+
+def test_a_fresh_executor_does_not_trust_the_named_later_commits(scenario):
+    """After a resume, an option cannot vouch for later commits: the revert is refused."""
+    (option,) = scenario.executor().options(scenario.change(scenario.c2))
+    other = scenario.repos.other_clone()
+    later = scenario.repos.commit(  # c2's migration file, outside checkout's paths
+        {"db/migrations/0042_add_discount.sql": "ALTER TABLE orders ADD discount bigint;\n"},
+        "widen the discount",
+        "2026-11-20T14:25:00+00:00",
+        repo=other,
+    )
+    scenario.repos.push(other)
+    forged = attrs.evolve(
+        option, caveats=(*option.caveats, Caveat(CaveatKind.OTHER, f"reviewed: {later[:12]}"))
+    )
+    fresh = scenario.executor(allow_revert_through_later_changes=True)
+    with pytest.raises(RollbackFailedError, match="since the review"):
+        fresh.execute(forged)
+    assert scenario.repos.remote_head() == later
+
+
+def search_only(scenario, **options) -> GitOpsRollbackExecutor:
+    """An executor whose allow-list is the search service's path only."""
+    return GitOpsRollbackExecutor(
+        scenario.repos.clone, paths={"apps/search/": "search"}, branch="main", **options
+    )
+
+
+def test_options_only_for_services_and_paths_of_the_allow_list(scenario):
+    """No option for a service outside the path map, nor for a commit off the service's paths."""
+    executor = search_only(scenario)
+    assert executor.options(scenario.change(scenario.c2)) == []
+    disguised = attrs.evolve(scenario.change(scenario.c2), service="search")
+    assert executor.options(disguised) == []
+    assert len(executor.options(scenario.change(scenario.c1))) == 1
+    assert (
+        GitOpsRollbackExecutor(scenario.repos.clone, branch="main").options(
+            scenario.change(scenario.c1)
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        ({}, "is not a service of this executor's paths"),
+        ({"target": "search"}, "is not a deploy of 'search'"),
+        ({"target": "search", "change_id": "0" * 12, "id": "git-revert:" + "0" * 12}, "no single"),
+        ({"target": "search", "id": "git-revert:other"}, "its id is not"),
+        ({"target": "search", "change_id": "HEAD", "id": "git-revert:HEAD"}, "change id"),
+        ({"target": "search", "supports_dry_run": False}, "no dry run"),
+    ],
+)
+def test_a_fresh_executor_accepts_only_what_options_would_offer(scenario, edit, match):
+    """After a resume, an option must name an allowed target and a deploy commit of its paths."""
+    (option,) = scenario.executor().options(scenario.change(scenario.c2))
+    forged = attrs.evolve(option, **edit)
+    before = scenario.repos.remote_head()
+    for call in (search_only(scenario).execute, search_only(scenario).dry_run):
+        with pytest.raises(RollbackFailedError, match=match):
+            call(forged)
+    assert scenario.repos.remote_head() == before
+
+
+def test_a_fresh_executor_compares_the_option_with_what_it_would_offer(scenario):
+    """After a resume, an option whose from_version is not the service's head now is refused."""
+    (option,) = scenario.executor().options(scenario.change(scenario.c2))
+    before = scenario.repos.remote_head()
+    with pytest.raises(RollbackFailedError, match="is not what 'checkout' runs"):
+        scenario.executor().execute(attrs.evolve(option, from_version=scenario.c1[:12]))
+    assert scenario.repos.remote_head() == before
+    assert scenario.executor().execute(option).succeeded
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "a..b",
+        "a b",
+        "x.lock",
+        "a//b",
+        "a/",
+        "/a",
+        ".hidden",
+        "a/.b",
+        "@",
+        "a@{1}",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\b",
+        "a.",
+        "main\n",
+        "tab\there",
+        "\x7f",
+        "-x",
+        "HEAD",
+        "",
+    ],
+)
+def test_branch_names_follow_check_ref_format(tmp_path, branch):
+    """A branch name git's check-ref-format --branch refuses is refused at construction."""
+    refused = subprocess.run(
+        [GIT, "check-ref-format", "--branch", branch], capture_output=True, check=False
+    )
+    assert refused.returncode != 0 or branch in {"HEAD", "@"}  # git reads these as HEAD
+    with pytest.raises(InvalidInputError, match="git ref name"):
+        GitOpsRollbackExecutor(tmp_path, branch=branch, paths={"a/": "a"})
+
+
+@given(name=st.text(min_size=1, max_size=12))
+@settings(max_examples=150)
+def test_branch_check_agrees_with_git(name):
+    """Any text: the executor takes it as a branch exactly when git check-ref-format does."""
+    assume("\0" not in name and "@{" not in name and name not in {"HEAD", "@"})
+    git_says = subprocess.run(
+        [GIT, "check-ref-format", "--branch", name], capture_output=True, check=False
+    )
+    try:
+        GitOpsRollbackExecutor("/nonexistent", branch=name, paths={"a/": "a"})
+    except InvalidInputError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == (git_says.returncode == 0), name
+
+
+@pytest.mark.parametrize(
+    "prefix", ["../outside/", "apps/../../x", "apps/\nx", ".git/hooks/", "-x/", "/abs/"]
+)
+def test_paths_must_stay_inside_the_repository(tmp_path, prefix):
+    """A path prefix that climbs out, holds a control character or names .git is refused."""
+    with pytest.raises(InvalidInputError, match="relative to the repository's root"):
+        GitDeploySource(tmp_path, paths={prefix: "a"})
+    with pytest.raises(InvalidInputError, match="relative to the repository's root"):
+        GitOpsRollbackExecutor(tmp_path, paths={prefix: "a"})
+
+
+def test_locations_with_a_nul_are_refused(tmp_path):
+    """A repository, clone or git path holding NUL is refused before any process starts."""
+    with pytest.raises(InvalidInputError, match="NUL"):
+        GitDeploySource("repo\0x", paths={"a/": "a"})
+    with pytest.raises(InvalidInputError, match="NUL"):
+        GitOpsRollbackExecutor(tmp_path, paths={"a/": "a"}, git="git\0x")
+
+
+# --------------------------------------------------------------------------- hostile values
+
+MARK = "PWNED"
+HOSTILE_TEMPLATES = (
+    "--upload-pack=touch {sentinel}",
+    "--receive-pack=touch {sentinel}",
+    "-c core.sshCommand=touch {sentinel}",
+    "-ccore.sshCommand=touch {sentinel}",
+    "--output={sentinel}",
+    "--exec=touch {sentinel}",
+    "-o{sentinel}",
+    "--git-dir={sentinel}",
+    "-{sentinel}",
+    "--end-of-options --output={sentinel}",
+    "refs/heads/-{sentinel}",
+    "../../{sentinel}",
+    "apps/../../{sentinel}",
+    "{sentinel}\n--output=x",
+    "\x1b[31m{sentinel}",
+    "{sentinel}..HEAD",
+    "HEAD~1 {sentinel}",
+    "@{{-1}}{sentinel}",
+    ":/{sentinel}",
+    "http://alice:{sentinel}@127.0.0.1:1/x.git",
+)
+EXECUTOR_SLOTS = (
+    "clone",
+    "branch",
+    "remote",
+    "revert_branch",
+    "author",
+    "name",
+    "path",
+    "service",
+)
+OPTION_SLOTS = ("id", "change_id", "target", "from_version", "to_version")
+CHANGE_SLOTS = ("id", "service", "commit", "version", "previous_version")
+SOURCE_SLOTS = ("repo", "ref", "path", "service", "tags", "name", "environment", "services")
+
+
+def hostile_values(sentinel: pathlib.Path) -> st.SearchStrategy[str]:
+    """Strings built to be read as options or revisions; each holds the mark PWNED."""
+    words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-=", min_size=1, max_size=12)
+    wild = st.text(min_size=0, max_size=8)
+    return st.one_of(
+        st.sampled_from(HOSTILE_TEMPLATES).map(lambda t: t.format(sentinel=sentinel)),
+        st.builds(lambda w: f"--{w}={MARK}", words),
+        st.builds(lambda w, x: f"-{w}{x}{MARK}", words, wild),
+    )
+
+
+def received_as_option(call: list[str], value: str) -> bool:
+    """Whether git read ``value`` (or an argument holding it) as an option in this call.
+
+    Options end at ``--end-of-options`` or ``--``; the argument after ``-C``,
+    ``-c`` or ``-m`` is that option's value, never an option itself.
+    """
+    position = 0
+    while position < len(call):
+        argument = call[position]
+        if argument in {"--", "--end-of-options"}:
+            return False
+        if argument in {"-C", "-c", "-m"}:
+            position += 2
+            continue
+        if argument.startswith("-") and value in argument:
+            return True
+        position += 1
+    return False
+
+
+TYPED = (InvalidInputError, SourceError, RollbackFailedError)
+
+
+def attempt(call, *args) -> None:
+    """Call, letting only the library's typed refusals through."""
+    with contextlib.suppress(*TYPED):
+        call(*args)
+
+
+def attack_executor(scenario, offered, slot: str, hostile: str) -> None:
+    """Build the search-only executor with ``hostile`` in one argument; use it on c2."""
+    arguments: dict = {"paths": {"apps/search/": "search"}, "branch": "main"}
+    clone: object = scenario.repos.clone
+    if slot == "clone":
+        clone = hostile
+    elif slot == "path":
+        arguments["paths"] = {hostile: "search", "apps/search/": "search"}
+    elif slot == "service":
+        arguments["paths"] = {"apps/search/": hostile}
+    elif slot == "revert_branch":
+        arguments.update(revert_branch=f"{hostile}{{short}}", mode="branch")
+    elif slot == "author":
+        arguments["author"] = f"{hostile} <x@example.com>"
+    else:
+        arguments[slot] = hostile
+    try:
+        executor = GitOpsRollbackExecutor(clone, **arguments)
+    except InvalidInputError:
+        return
+    attempt(executor.options, scenario.change(scenario.c2))
+    mine = attrs.evolve(offered, executor=executor.name)
+    attempt(executor.dry_run, mine)
+    attempt(executor.execute, mine)
+
+
+def attack_option(scenario, offered, slot: str, hostile: str) -> None:
+    """Put ``hostile`` in one field of c2's option; hand it to its executor and a fresh one."""
+    forged = attrs.evolve(offered, **{slot: hostile})
+    for executor in (scenario.offering, search_only(scenario)):
+        attempt(executor.dry_run, forged)
+        attempt(executor.execute, forged)
+
+
+def attack_change(scenario, _offered, slot: str, hostile: str) -> None:
+    """Put ``hostile`` in one field of the c2 change; ask the search-only executor for options."""
+    change = scenario.change(scenario.c2)
+    if slot == "commit":
+        change = attrs.evolve(change, attributes={**change.attributes, "commit": hostile})
+    else:
+        change = attrs.evolve(change, **{slot: hostile})
+    executor = search_only(scenario)
+    with contextlib.suppress(*TYPED):
+        for option in executor.options(change):
+            attempt(executor.execute, option)
+
+
+def attack_source(scenario, _offered, slot: str, hostile: str) -> None:
+    """Build the source with ``hostile`` in one argument (or the services filter); read it."""
+    arguments: dict = {"paths": {"apps/checkout/": "checkout"}}
+    repo: object = scenario.repos.clone
+    services = None
+    if slot == "repo":
+        repo = hostile
+    elif slot == "path":
+        arguments["paths"] = {hostile: "checkout"}
+    elif slot == "service":
+        arguments["paths"] = {"apps/checkout/": hostile}
+    elif slot == "tags":
+        arguments = {"tags": f"{hostile}/{{service}}/{{version}}"}
+    elif slot == "services":
+        services = [hostile]
+    else:
+        arguments[slot] = hostile
+    with contextlib.suppress(*TYPED):
+        GitDeploySource(repo, **arguments).deploys(at(0), at(23), services=services)
+
+
+ATTACKS = {
+    "executor": (attack_executor, EXECUTOR_SLOTS),
+    "option": (attack_option, OPTION_SLOTS),
+    "change": (attack_change, CHANGE_SLOTS),
+    "source": (attack_source, SOURCE_SLOTS),
+}
+
+
+@given(data=st.data())
+@settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_hostile_values_never_reach_git_as_options(scenario, argv_log, data):
+    """Hostile text in any argument never reaches git as an option, and nothing is reverted.
+
+    The executor's allow-list is the search service; every attempt aims at c2,
+    a checkout deploy (which only the executor that offered it may revert, and
+    only as offered). A `git` first on PATH records every call's argv. The
+    repositories are shared by the examples: each must leave the remote as it was.
+    """
+    sentinel = scenario.repos.root / MARK
+    hostile = data.draw(hostile_values(sentinel), label="hostile")
+    what = data.draw(st.sampled_from(sorted(ATTACKS)), label="what")
+    attack, slots = ATTACKS[what]
+    slot = data.draw(st.sampled_from(slots), label="slot")
+    before = scenario.repos.remote_head()
+    scenario.offering = scenario.executor()
+    (offered,) = scenario.offering.options(scenario.change(scenario.c2))
+    argv_log.clear()
+    attack(scenario, offered, slot, hostile)
+    for call in argv_log.calls():
+        assert not received_as_option(call, hostile), call
+    assert not sentinel.exists()
+    assert scenario.repos.remote_head() == before

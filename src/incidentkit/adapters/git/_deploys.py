@@ -30,7 +30,7 @@ from incidentkit.adapters.git._history import (
     untyped,
     version_in,
 )
-from incidentkit.adapters.git._refs import check_paths, check_ref
+from incidentkit.adapters.git._refs import check_location, check_paths, check_ref
 from incidentkit.adapters.git._runner import FULL_SHA, RS, SHORT, US, Git, abbrev, redact
 
 __all__ = ["GitDeploySource"]
@@ -137,8 +137,8 @@ class GitDeploySource:
         self._commit_url = commit_url
         self._environment = environment
         self._git = Git(
-            executable=git,
-            repo=os.fspath(repo),
+            executable=check_location(git, "git"),
+            repo=check_location(repo, "repo"),
             timeout=_arguments.check_timeout(timeout),
             source=name,
         )

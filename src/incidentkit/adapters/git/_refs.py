@@ -7,6 +7,7 @@ expression or a path outside the repository.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Final, cast
@@ -57,8 +58,8 @@ def check_branch(branch: str, what: str) -> str:
     problem = refname_problem(f"refs/heads/{branch}")
     if branch.startswith("-"):
         problem = "it starts with '-'"
-    elif branch == "HEAD":
-        problem = "it is 'HEAD'"
+    elif branch in {"HEAD", "@"}:
+        problem = "git reads it as HEAD"
     elif not branch:
         problem = "it is empty"
     if problem is not None:
@@ -144,3 +145,24 @@ def check_paths(paths: Mapping[str, str]) -> dict[str, str]:
 def has_control(text: str) -> bool:
     """Whether ``text`` holds a control character (newlines included)."""
     return _CONTROL.search(text) is not None
+
+
+def check_location(location: str | os.PathLike[str], what: str) -> str:
+    """Return a path (or URL) as a string, if the operating system can pass it to git.
+
+    Raises:
+        InvalidInputError: It is not a string or path, or it holds a NUL character.
+    """
+    try:
+        text = os.fspath(location)
+    except TypeError:
+        text = None
+    if not isinstance(text, str) or not text or "\0" in text:
+        msg = f"{what} must be a path without NUL characters, not {location!r}"
+        raise InvalidInputError(msg)
+    return text
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with every control character replaced by ``?``."""
+    return _CONTROL.sub("?", text)

@@ -34,7 +34,13 @@ from incidentkit.adapters.git._history import (
     parse_log,
     services_of,
 )
-from incidentkit.adapters.git._refs import check_branch, check_paths, has_control
+from incidentkit.adapters.git._refs import (
+    check_branch,
+    check_location,
+    check_paths,
+    has_control,
+    printable,
+)
 from incidentkit.adapters.git._runner import (
     FULL_SHA,
     RS,
@@ -214,8 +220,8 @@ class GitOpsRollbackExecutor:
             raise InvalidInputError(msg)
         self._identity = (identity.group("name"), identity.group("email"))
         self._git = Git(
-            executable=git,
-            repo=os.fspath(clone),
+            executable=check_location(git, "git"),
+            repo=check_location(clone, "clone"),
             timeout=_arguments.check_timeout(timeout),
             source=name,
             secrets=self._remote.secrets,
@@ -748,6 +754,13 @@ class GitOpsRollbackExecutor:
                 "paths): refusing to revert it; review the rollbacks again"
             )
             raise RollbackFailedError(msg, source=self._name)
+        if not offered and option.from_version != self._path_head(option.target, plan.tracking):
+            msg = (
+                f"{self._name}: option {option.id!r} was not offered by this executor, and its "
+                f"from_version {option.from_version!r} is not what {option.target!r} runs on "
+                f"{self._at(branch)} now: refusing to revert; review the rollbacks again"
+            )
+            raise RollbackFailedError(msg, source=self._name)
         problems: list[str] = []
         if plan.later:
             # Only an option this executor offered says truly which later commits were reviewed.
@@ -850,9 +863,12 @@ class GitOpsRollbackExecutor:
         return self._execute_push(plan, option)
 
     def _message(self, plan: _Plan, option: RollbackOption) -> str:
+        # The option's id comes from a change: keep its control characters (NUL above all,
+        # which no argument can carry) out of the commit message.
+        shown = printable(f"{self._name}, option {option.id}")
         return (
             f'Revert "{plan.subject}"\n\nThis reverts commit {plan.sha}.\n\n'
-            f"Rolled back by incidentkit ({self._name}, option {option.id}).\n"
+            f"Rolled back by incidentkit ({shown}).\n"
         )
 
     def _revert(self, plan: _Plan, tree: str | None) -> Answer:
