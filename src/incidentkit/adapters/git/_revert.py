@@ -115,9 +115,17 @@ class GitOpsRollbackExecutor:
     """**Implements**: :class:`~incidentkit.protocols.RollbackExecutor`, by ``git revert``.
 
     It rolls back a deploy that :class:`GitDeploySource` read in GitOps mode
-    (any change whose ``commit`` attribute names a commit of the branch) by
-    reverting that commit. Every call first fetches the branch from the
-    remote, so that it judges what is live, not a stale clone.
+    (any change of a mapped service whose ``commit`` attribute names a commit
+    of the branch that touches the service's paths) by reverting that commit.
+    Every call first fetches the branch from the remote, so that it judges
+    what is live, not a stale clone.
+
+    **It acts only on what it offered.** :meth:`execute` and :meth:`dry_run`
+    take an option it offered only as it was offered; an option it did not
+    offer (after a resume, a new executor has offered nothing) only if
+    :meth:`options` would offer it now: an allowed target, the change id
+    :class:`GitDeploySource` gives to one commit of the branch that touches
+    the target's paths, and the target's current version as ``from_version``.
 
     * ``mode="push"`` (the default) works in the clone's working tree: the
       branch must be checked out, with no uncommitted changes to tracked
@@ -154,11 +162,17 @@ class GitOpsRollbackExecutor:
 
     Args:
         clone: A clone of the GitOps repository with a working tree.
-        paths: ``{path prefix: service}``, as for :class:`GitDeploySource`;
-            needed by :meth:`current_version` and ``from_version``.
+        paths: ``{path prefix: service}``, as for :class:`GitDeploySource`:
+            the allow-list (only commits that touch a mapped service's paths
+            are offered and reverted, for that service; without it nothing
+            is offered), and what :meth:`current_version` and
+            ``from_version`` read.
         branch: The live branch; ``None`` means the branch checked out in
             the clone at each call.
-        remote: The remote to fetch from and push to.
+        remote: The remote to fetch from and push to: a remote's name, or a
+            URL. A URL's password never reaches git's arguments (a credential
+            helper given through the environment answers it) and is masked
+            in ``repr``, messages and errors, as are query values.
         mode: ``"push"`` or ``"branch"`` (see above).
         name: The executor's name, used in the journal and in option ids.
         migrations: A regular expression searched in each file path to spot
@@ -799,8 +813,9 @@ class GitOpsRollbackExecutor:
 
         Raises:
             InvalidInputError: Another executor offered the option.
-            RollbackFailedError: The option's commit is unknown or no longer
-                on the branch.
+            RollbackFailedError: The option was edited since it was offered,
+                or was not offered and :meth:`options` would not offer it, or
+                its commit is no longer on the branch.
             SourceError: git failed or the remote could not be fetched.
         """
         plan, problems = self._prepare(option)
@@ -849,7 +864,9 @@ class GitOpsRollbackExecutor:
 
         Raises:
             InvalidInputError: Another executor offered the option.
-            RollbackFailedError: The revert was refused (later commits to the
+            RollbackFailedError: The option was edited since it was offered, or
+                was not offered and :meth:`options` would not offer it; or the
+                revert was refused (later commits to the
                 same files, a diverged or dirty clone), conflicted, or could
                 not be pushed; the clone is left as it was.
             SourceError: git failed or the remote could not be fetched.
