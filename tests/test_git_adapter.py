@@ -1441,6 +1441,9 @@ def test_repr_and_str_mask_a_remote_url_credentials(tmp_path):
     executor = GitOpsRollbackExecutor(tmp_path, remote=url, paths={"a/": "a"})
     assert_no_secret(repr(executor), str(executor))
     assert "remote='http://***@host/repo.git?token=***'" in repr(executor)
+    unparsable = f"http://alice:{ENCODED}@[::1/x.git"  # urllib.parse refuses this one
+    odd = GitOpsRollbackExecutor(unparsable, remote=unparsable, paths={"a/": "a"})
+    assert_no_secret(repr(odd), repr(GitDeploySource(unparsable, paths={"a/": "a"})))
 
 
 def test_a_revert_through_an_authenticated_http_remote_keeps_the_password_off_argv(

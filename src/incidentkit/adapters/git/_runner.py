@@ -141,13 +141,26 @@ class Remote:
         }
 
 
+def _split_url(url: str) -> tuple[str, str | None, str, str]:
+    """Split ``scheme://userinfo@host/tail`` into its four parts (userinfo ``None`` if absent).
+
+    By hand rather than with :func:`urllib.parse.urlsplit`, which raises on
+    text it cannot parse (``http://[x``): any text must split.
+    """
+    scheme, _, rest = url.partition("://")
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    userinfo, at, host = authority.rpartition("@")
+    return f"{scheme}://", (userinfo if at else None), host, tail
+
+
 def _url_secrets(text: str) -> tuple[str, ...]:
     """Return the password of a URL in ``text`` (raw and decoded), to mask it anywhere."""
     if "://" not in text:
         return ()
-    userinfo, at, _host = urllib.parse.urlsplit(text).netloc.rpartition("@")
-    _user, colon, encoded = userinfo.partition(":")
-    if not at or not colon or not encoded:
+    _scheme, userinfo, _host, _tail = _split_url(text)
+    _user, colon, encoded = (userinfo or "").partition(":")
+    if not colon or not encoded:
         return ()
     return (encoded, urllib.parse.unquote(encoded))
 
@@ -175,16 +188,13 @@ def parse_remote(remote: str) -> Remote:
     if _CONTROL.search(remote) or remote.startswith("-"):
         msg = f"remote URL {redact(remote)!r} must not start with '-' or hold control characters"
         raise InvalidInputError(msg)
-    parts = urllib.parse.urlsplit(remote)
-    userinfo, at, host = parts.netloc.rpartition("@")
+    scheme, userinfo, host, tail = _split_url(remote)
     password: str | None = None
     for_git = remote
-    if at:
-        user, colon, encoded = userinfo.partition(":")
-        if colon:
-            password = urllib.parse.unquote(encoded)
-            netloc = f"{user}@{host}" if user else host
-            for_git = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    user, colon, encoded = (userinfo or "").partition(":")
+    if colon:
+        password = urllib.parse.unquote(encoded)
+        for_git = f"{scheme}{user}@{host}{tail}" if user else f"{scheme}{host}{tail}"
     return Remote(shown=redact(remote), for_git=for_git, password=password, is_url=True)
 
 
