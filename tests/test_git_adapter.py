@@ -26,11 +26,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from fakes import World
 from incidentkit import (
     Caveat,
     CaveatKind,
     Change,
     ChangeKind,
+    ChecklistItem,
     Detection,
     Evidence,
     Figure,
@@ -39,6 +41,7 @@ from incidentkit import (
     MalformedResponseError,
     ManualClock,
     NaiveDatetimeError,
+    Recovered,
     RollbackFailedError,
     Severity,
     SourceAuthError,
@@ -1501,6 +1504,43 @@ def test_a_refused_push_leaks_no_secret_into_errors_or_the_journal(scenario, git
         executor.execute(option)
     assert_no_secret(exc=direct.value)
     assert scenario.repos.remote_head() == before
+
+
+def test_a_refused_push_leaks_no_secret_into_the_report(scenario, git_http):
+    """An incident whose git rollback was refused, resolved another way: no secret reported."""
+    hook = scenario.repos.remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\necho 'frozen for {git_http.url()}' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    executor = http_executor(scenario, git_http.url())
+    world = World(scenario.repos.root)
+    assessed = world.assess(world.declare()).gather_changes(
+        actor="bob", deploys=[world.deploys, scenario.source()]
+    )
+    reviewed = assessed.review_rollbacks([world.executor, executor], actor="bob")
+    world.clock.advance(minutes=1)
+    refused = next(o for o in reviewed.rollback_options if o.executor == executor.name)
+    with pytest.raises(RollbackFailedError, match="frozen for http://"):
+        reviewed.roll_back(refused, actor="bob")
+    world.clock.advance(minutes=1)
+    fake = next(o for o in reviewed.rollback_options if o.executor != executor.name)
+    intervened = reviewed.roll_back(fake, actor="bob")
+    world.clock.advance(minutes=20)
+    recovered = intervened.verify_recovery(
+        actor="bob", errors=world.errors(), traffic=world.traffic()
+    )
+    assert isinstance(recovered, Recovered)
+    resolved = (
+        recovered.begin_diagnosis(actor="alice")
+        .hypothesis("deploy d1 broke checkout", actor="alice", evidence=[Evidence.change("d1")])
+        .check(ChecklistItem.DEPLOYS, actor="alice", conclusion="d1 preceded the symptom")
+        .waive(ChecklistItem.INFRASTRUCTURE, actor="alice", reason="no infra changes")
+        .waive(ChecklistItem.DEPENDENCIES, actor="alice", reason="vendors green")
+        .resolve(actor="alice", root_cause="deploy d1", evidence=[Evidence.change("d1")])
+    )
+    report = resolved.report()
+    markdown = report.to_markdown()
+    assert "frozen for http://***@127.0.0.1" in markdown
+    assert_no_secret(markdown, report.to_json(), world.path.read_text())
 
 
 def test_wrong_password_unreachable_missing_and_hanging_remotes_leak_no_secret(scenario, git_http):
