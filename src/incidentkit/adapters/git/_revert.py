@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, Literal, cast
@@ -53,6 +52,7 @@ from incidentkit.adapters.git._runner import (
     parse_remote,
     redact,
 )
+from incidentkit.adapters.git._worktree import Worktree
 
 #: The change ids GitDeploySource gives a GitOps deploy: ``<12 hex>`` or ``<12 hex>/<service>``.
 _HEX: Final = re.compile(r"[0-9a-f]{4,40}")
@@ -938,8 +938,8 @@ class GitOpsRollbackExecutor:
             cwd=tree,
         )
 
-    def _worktree(self, commit: str) -> _Worktree:
-        return _Worktree(self._git, commit)
+    def _worktree(self, commit: str) -> Worktree:
+        return Worktree(self._git, commit)
 
     def _execute_push(self, plan: _Plan, option: RollbackOption) -> RollbackResult:
         short = abbrev(plan.sha)
@@ -1088,50 +1088,3 @@ class GitOpsRollbackExecutor:
         if not FULL_SHA.fullmatch(sha):
             raise self._git.malformed("rev-parse HEAD", f"{sha[:60]!r} is not a commit id")
         return sha
-
-
-class _Worktree:
-    """A detached worktree in a temporary directory, removed on exit."""
-
-    def __init__(self, git: Git, commit: str) -> None:
-        self._git = git
-        self._commit = commit
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._path = ""
-
-    def __enter__(self) -> str:
-        self._tmp = tempfile.TemporaryDirectory(
-            prefix="incidentkit-git-", ignore_cleanup_errors=True
-        )
-        self._path = str(Path(self._tmp.name) / "tree")
-        try:
-            self._git.run(
-                "worktree",
-                "add",
-                "--quiet",
-                "--detach",
-                "--end-of-options",
-                self._path,
-                self._commit,
-                what="worktree add",
-            )
-        except BaseException:
-            self._tmp.cleanup()
-            raise
-        return self._path
-
-    def __exit__(self, *_exc: object) -> None:
-        try:
-            self._git.run(
-                "worktree",
-                "remove",
-                "--force",
-                "--force",
-                self._path,
-                what="worktree remove",
-                check=False,
-            )
-            self._git.run("worktree", "prune", what="worktree prune", check=False)
-        finally:
-            if self._tmp is not None:
-                self._tmp.cleanup()
