@@ -8,20 +8,31 @@ controlled dates and time zones, tags. The adapter's git runs with an empty
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.server
 import os
 import pathlib
 import shutil
 import socket
 import stat
 import subprocess
+import threading
+import traceback
 
+import attrs
 import pendulum
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from fakes import World
 from incidentkit import (
+    Caveat,
     CaveatKind,
     Change,
     ChangeKind,
+    ChecklistItem,
     Detection,
     Evidence,
     Figure,
@@ -30,8 +41,11 @@ from incidentkit import (
     MalformedResponseError,
     ManualClock,
     NaiveDatetimeError,
+    Recovered,
     RollbackFailedError,
     Severity,
+    SourceAuthError,
+    SourceError,
     SourceRequestError,
     SourceTimeoutError,
     SourceUnavailableError,
@@ -677,8 +691,6 @@ def test_real_fetch_from_a_url_with_credentials_is_redacted(scenario):
 
 def test_authentication_failures_are_auth_errors(tmp_path):
     """Git saying it could not ask for a user name (prompts disabled): SourceAuthError."""
-    from incidentkit import SourceAuthError  # noqa: PLC0415 - only this test needs it
-
     said = "fatal: could not read Username for 'https://git.example.com': terminal prompts disabled"
     fake = wrapper(tmp_path, f'echo "{said}" >&2\nexit 128')
     executor = GitOpsRollbackExecutor(tmp_path, git=fake, branch="main", paths={"a/": "a"})
@@ -1170,8 +1182,6 @@ def test_options_of_other_executors_and_unknown_commits(scenario):
     """Another executor's option is refused; an option whose commit cannot be found fails."""
     executor = scenario.executor()
     (option,) = executor.options(scenario.change(scenario.c1))
-    import attrs  # noqa: PLC0415 - only this test edits options
-
     with pytest.raises(InvalidInputError, match="offered by"):
         executor.execute(attrs.evolve(option, executor="someone-else"))
     unknown = attrs.evolve(option, id="git-revert:nope", change_id="deploy-4812")
@@ -1270,3 +1280,676 @@ def test_incident_end_to_end_through_real_git(scenario):
     # The revert is itself a deploy the source now reports.
     later = source.deploys(at(14, 5), pendulum.datetime(2100, 1, 1, tz=UTC), services=["checkout"])
     assert [(c.version, c.previous_version) for c in later][-1] == ("v1.0.0", "v2.14.0")
+
+
+# --------------------------------------------------------------------------- secrets
+
+PASSWORD = "p@ss-s3cr3t"  # noqa: S105 - a test fixture's password, to be masked
+"""The remote's password: its ``@`` is percent-encoded in the URL."""
+ENCODED = "p%40ss-s3cr3t"
+QUERY_SECRET = "q-t0ken-s3cr3t"  # noqa: S105 - a test fixture's token, to be masked
+
+
+class GitHTTPHandler(http.server.BaseHTTPRequestHandler):
+    """Smart HTTP for the repositories under the server's root, behind Basic authentication."""
+
+    server: GitHTTPServer
+
+    def do_GET(self) -> None:
+        """Serve ``info/refs`` through ``git http-backend``."""
+        self.serve()
+
+    def do_POST(self) -> None:
+        """Serve upload-pack and receive-pack through ``git http-backend``."""
+        self.serve()
+
+    def log_message(self, *_args) -> None:
+        """Stay quiet."""
+
+    def serve(self) -> None:
+        """Check the credential, then answer as ``git http-backend`` does."""
+        self.server.authorizations.append(self.headers.get("Authorization", ""))
+        wanted = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {wanted}":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="gitops"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(self.server.root),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_PROJECT_ROOT": str(self.server.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": "alice",
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        out = subprocess.run(
+            [GIT, "http-backend"], input=body, env=env, capture_output=True, timeout=30, check=False
+        ).stdout
+        head, _, payload = out.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = out.partition(b"\n\n")
+        headers = [line.split(b":", 1) for line in head.splitlines() if b":" in line]
+        status = next((int(v.split()[0]) for k, v in headers if k.lower() == b"status"), 200)
+        self.send_response(status)
+        for key, value in headers:
+            if key.lower() != b"status":
+                self.send_header(key.decode(), value.decode().strip())
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class GitHTTPServer(http.server.ThreadingHTTPServer):
+    """A smart HTTP git server on 127.0.0.1 that wants alice's password."""
+
+    daemon_threads = True
+
+    def __init__(self, root: pathlib.Path) -> None:
+        super().__init__(("127.0.0.1", 0), GitHTTPHandler)
+        self.root = root
+        self.authorizations: list[str] = []
+
+    def url(self, path: str = "remote.git", password: str = ENCODED) -> str:
+        """The URL of a repository under the root, with alice's password.
+
+        No query string: git appends ``/info/refs?service=...`` to the URL,
+        which a query in the middle would break.
+        """
+        return f"http://alice:{password}@127.0.0.1:{self.server_port}/{path}"
+
+
+@pytest.fixture
+def git_http(scenario):
+    """The scenario's bare remote, served over smart HTTP behind Basic authentication."""
+    server = GitHTTPServer(scenario.repos.root)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+class ArgvLog:
+    """The argv of every git call, as a `git` first on PATH records them (a file per call)."""
+
+    def __init__(self, directory: pathlib.Path) -> None:
+        self.directory = directory
+
+    def calls(self) -> list[list[str]]:
+        """Every recorded call's arguments, in no particular order."""
+        return [p.read_text().split("\0")[:-1] for p in sorted(self.directory.iterdir())]
+
+    def clear(self) -> None:
+        """Forget the calls recorded so far."""
+        for path in self.directory.iterdir():
+            path.unlink()
+
+
+@pytest.fixture
+def argv_log(tmp_path, monkeypatch):
+    """Put a `git` first on PATH that records each call's argv, then runs the real git."""
+    log = tmp_path / "argv"
+    log.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper(
+        bin_dir,
+        f'f=$(mktemp "{log}/call.XXXXXXXX")\nprintf "%s\\0" "$@" > "$f"\nexec "{GIT}" "$@"',
+        name="git",
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return ArgvLog(log)
+
+
+SECRETS = (PASSWORD, ENCODED, QUERY_SECRET)
+
+
+def assert_no_secret(*texts: str, exc: BaseException | None = None) -> None:
+    """No secret in the texts, nor in the exception, its chain, or its formatted traceback."""
+    seen = list(texts)
+    while exc is not None:
+        seen += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+        exc = exc.__cause__ or exc.__context__
+    for text in seen:
+        for secret in SECRETS:
+            assert secret not in text, (secret, text)
+
+
+def http_executor(scenario, url: str, **options) -> GitOpsRollbackExecutor:
+    """An executor on the scenario's clone that fetches from and pushes to ``url``."""
+    paths = {"apps/checkout/": "checkout", "apps/search/": "search"}
+    return GitOpsRollbackExecutor(
+        scenario.repos.clone, paths=paths, branch="main", remote=url, **options
+    )
+
+
+def test_repr_and_str_mask_a_remote_url_credentials(tmp_path):
+    """A remote URL's password and query values never show in the executor's repr or str."""
+    url = f"http://alice:{ENCODED}@host/repo.git?token={QUERY_SECRET}"
+    executor = GitOpsRollbackExecutor(tmp_path, remote=url, paths={"a/": "a"})
+    assert_no_secret(repr(executor), str(executor))
+    assert "remote='http://***@host/repo.git?token=***'" in repr(executor)
+    unparsable = f"http://alice:{ENCODED}@[::1/x.git"  # urllib.parse refuses this one
+    odd = GitOpsRollbackExecutor(unparsable, remote=unparsable, paths={"a/": "a"})
+    assert_no_secret(repr(odd), repr(GitDeploySource(unparsable, paths={"a/": "a"})))
+
+
+def test_a_revert_through_an_authenticated_http_remote_keeps_the_password_off_argv(
+    scenario, git_http, argv_log
+):
+    """The password reaches the server through the credential helper, never through argv."""
+    executor = http_executor(scenario, git_http.url())
+    (option,) = executor.options(scenario.change(scenario.c2))
+    assert executor.dry_run(option).succeeded
+    result = executor.execute(option)
+    assert result.succeeded
+    assert result.live_version == scenario.repos.remote_head()[:12]
+    assert f"Basic {base64.b64encode(f'alice:{PASSWORD}'.encode()).decode()}" in (
+        git_http.authorizations
+    )
+    calls = argv_log.calls()
+    assert any("push" in call for call in calls)
+    for call in calls:
+        assert_no_secret(*call)
+    assert_no_secret(repr(option), repr(result), exc=None)
+
+
+def test_a_refused_push_leaks_no_secret_into_errors_or_the_journal(scenario, git_http):
+    """A push the remote refuses: no secret in the error, its chain, traceback or journal."""
+    hook = scenario.repos.remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\necho 'frozen for {git_http.url()}' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    executor = http_executor(scenario, git_http.url())
+    before = scenario.repos.remote_head()
+    source = scenario.source()
+    clock = ManualClock(at(14, 10))
+    journal = scenario.repos.root / "incident.jsonl"
+    declared = Incident.declare(
+        title="Checkout returns 5xx",
+        services="checkout",
+        actor="dana",
+        detection=Detection.ALERT,
+        journal=journal,
+        clock=clock,
+    )
+    assessed = declared.assess_impact(
+        actor="dana",
+        severity=Severity.SEV1,
+        ongoing=True,
+        symptom_start=at(14, 5),
+        stated=[Figure("affected_users", 300, "users", evidence=Evidence.text("support"))],
+    ).gather_changes(actor="sam", deploys=[source])
+    reviewed = assessed.review_rollbacks([executor], actor="sam")
+    option = next(o for o in reviewed.rollback_options if o.change_id == scenario.c2[:12])
+    with pytest.raises(RollbackFailedError, match="was refused") as caught:
+        reviewed.roll_back(option, actor="sam")
+    assert "frozen for http://***@127.0.0.1" in str(caught.value)
+    assert_no_secret(journal.read_text(), repr(executor), exc=caught.value)
+    with pytest.raises(RollbackFailedError) as direct:
+        executor.execute(option)
+    assert_no_secret(exc=direct.value)
+    assert scenario.repos.remote_head() == before
+
+
+def test_a_refused_push_leaks_no_secret_into_the_report(scenario, git_http):
+    """An incident whose git rollback was refused, resolved another way: no secret reported."""
+    hook = scenario.repos.remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\necho 'frozen for {git_http.url()}' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    executor = http_executor(scenario, git_http.url())
+    world = World(scenario.repos.root)
+    assessed = world.assess(world.declare()).gather_changes(
+        actor="bob", deploys=[world.deploys, scenario.source()]
+    )
+    reviewed = assessed.review_rollbacks([world.executor, executor], actor="bob")
+    world.clock.advance(minutes=1)
+    refused = next(o for o in reviewed.rollback_options if o.executor == executor.name)
+    with pytest.raises(RollbackFailedError, match="frozen for http://"):
+        reviewed.roll_back(refused, actor="bob")
+    world.clock.advance(minutes=1)
+    fake = next(o for o in reviewed.rollback_options if o.executor != executor.name)
+    intervened = reviewed.roll_back(fake, actor="bob")
+    world.clock.advance(minutes=20)
+    recovered = intervened.verify_recovery(
+        actor="bob", errors=world.errors(), traffic=world.traffic()
+    )
+    assert isinstance(recovered, Recovered)
+    resolved = (
+        recovered.begin_diagnosis(actor="alice")
+        .hypothesis("deploy d1 broke checkout", actor="alice", evidence=[Evidence.change("d1")])
+        .check(ChecklistItem.DEPLOYS, actor="alice", conclusion="d1 preceded the symptom")
+        .waive(ChecklistItem.INFRASTRUCTURE, actor="alice", reason="no infra changes")
+        .waive(ChecklistItem.DEPENDENCIES, actor="alice", reason="vendors green")
+        .resolve(actor="alice", root_cause="deploy d1", evidence=[Evidence.change("d1")])
+    )
+    report = resolved.report()
+    markdown = report.to_markdown()
+    assert "frozen for http://***@127.0.0.1" in markdown
+    assert_no_secret(markdown, report.to_json(), world.path.read_text())
+
+
+def test_wrong_password_unreachable_missing_and_hanging_remotes_leak_no_secret(scenario, git_http):
+    """Every failure of an authenticated remote (auth, closed port, 404, hang) is redacted."""
+    change = scenario.change(scenario.c2)
+    wrong = git_http.url(password="wr0ng-" + ENCODED)
+    with pytest.raises(SourceAuthError) as refused:
+        http_executor(scenario, wrong).options(change)
+    assert_no_secret(exc=refused.value)
+    closed = f"http://alice:{ENCODED}@127.0.0.1:{free_port()}/remote.git?token={QUERY_SECRET}"
+    with pytest.raises(SourceUnavailableError) as unreachable:
+        http_executor(scenario, closed).options(change)
+    assert "could not reach the remote" in str(unreachable.value)
+    assert_no_secret(exc=unreachable.value)
+    with pytest.raises(SourceError) as missing:
+        http_executor(scenario, git_http.url("missing.git")).options(change)
+    assert_no_secret(exc=missing.value)
+    with socket.socket() as silent:  # accepts connections (in its backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hanging = f"http://alice:{ENCODED}@127.0.0.1:{port}/remote.git?token={QUERY_SECRET}"
+        with pytest.raises(SourceTimeoutError) as timed_out:
+            http_executor(scenario, hanging, timeout=1.5).options(change)
+    assert_no_secret(exc=timed_out.value)
+    bad_repo = GitOpsRollbackExecutor(
+        scenario.repos.root / "no-clone", paths={"apps/": "app"}, remote=git_http.url()
+    )
+    with pytest.raises(SourceUnavailableError) as not_a_repo:
+        bad_repo.current_version("app")
+    assert_no_secret(repr(bad_repo), exc=not_a_repo.value)
+
+
+def test_a_repository_url_with_a_password_is_masked_everywhere(tmp_path):
+    """A source or executor pointed at a URL with a password never shows it, even chained."""
+    url = f"https://alice:{ENCODED}@127.0.0.1:{free_port()}/x.git?token={QUERY_SECRET}"
+    source = GitDeploySource(url, paths={"apps/": "app"})
+    with pytest.raises(SourceUnavailableError) as caught:
+        source.deploys(*WINDOW)
+    assert_no_secret(repr(source), exc=caught.value)
+    executor = GitOpsRollbackExecutor(url, paths={"apps/": "app"}, remote=url)
+    with pytest.raises(SourceUnavailableError) as again:
+        executor.current_version("app")
+    assert_no_secret(repr(executor), exc=again.value)
+    missing = GitDeploySource(url, paths={"apps/": "app"}, git=str(tmp_path / "no-git"))
+    with pytest.raises(SourceUnavailableError) as no_git:
+        missing.deploys(*WINDOW)
+    assert_no_secret(exc=no_git.value)
+
+
+# --------------------------------------------------------------------------- acting only on offers
+
+
+def later_checkout_commit(scenario) -> str:
+    """Another engineer pushes a commit after c2 that touches c2's manifest; return its id."""
+    other = scenario.repos.other_clone()
+    later = scenario.repos.commit(
+        {"apps/checkout/deploy.yaml": CHECKOUT_V2.replace("replicas: 3", "replicas: 7")},
+        "checkout: scale to 7",
+        "2026-11-20T14:25:00+00:00",
+        repo=other,
+    )
+    scenario.repos.push(other)
+    return later
+
+
+def test_an_option_altered_after_it_was_offered_is_refused(scenario):
+    """An offered option whose caveats were edited to name a later commit is not executed."""
+    executor = scenario.executor(allow_revert_through_later_changes=True)
+    (option,) = executor.options(scenario.change(scenario.c2))
+    later = later_checkout_commit(scenario)
+    forged = attrs.evolve(
+        option, caveats=(*option.caveats, Caveat(CaveatKind.OTHER, f"reviewed: {later[:12]}"))
+    )
+    for call in (executor.execute, executor.dry_run):
+        with pytest.raises(RollbackFailedError, match="content differs"):
+            call(forged)
+    assert scenario.repos.remote_head() == later
+
+
+def test_a_fresh_executor_does_not_trust_the_named_later_commits(scenario):
+    """After a resume, an option cannot vouch for later commits: the revert is refused."""
+    (option,) = scenario.executor().options(scenario.change(scenario.c2))
+    other = scenario.repos.other_clone()
+    later = scenario.repos.commit(  # c2's migration file, outside checkout's paths
+        {"db/migrations/0042_add_discount.sql": "ALTER TABLE orders ADD discount bigint;\n"},
+        "widen the discount",
+        "2026-11-20T14:25:00+00:00",
+        repo=other,
+    )
+    scenario.repos.push(other)
+    forged = attrs.evolve(
+        option, caveats=(*option.caveats, Caveat(CaveatKind.OTHER, f"reviewed: {later[:12]}"))
+    )
+    fresh = scenario.executor(allow_revert_through_later_changes=True)
+    with pytest.raises(RollbackFailedError, match="since the review"):
+        fresh.execute(forged)
+    assert scenario.repos.remote_head() == later
+
+
+def search_only(scenario, **options) -> GitOpsRollbackExecutor:
+    """An executor whose allow-list is the search service's path only."""
+    return GitOpsRollbackExecutor(
+        scenario.repos.clone, paths={"apps/search/": "search"}, branch="main", **options
+    )
+
+
+def test_options_only_for_services_and_paths_of_the_allow_list(scenario):
+    """No option for a service outside the path map, nor for a commit off the service's paths."""
+    executor = search_only(scenario)
+    assert executor.options(scenario.change(scenario.c2)) == []
+    disguised = attrs.evolve(scenario.change(scenario.c2), service="search")
+    assert executor.options(disguised) == []
+    assert len(executor.options(scenario.change(scenario.c1))) == 1
+    assert (
+        GitOpsRollbackExecutor(scenario.repos.clone, branch="main").options(
+            scenario.change(scenario.c1)
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        ({}, "is not a service of this executor's paths"),
+        ({"target": "search"}, "is not a deploy of 'search'"),
+        ({"target": "search", "change_id": "0" * 12, "id": "git-revert:" + "0" * 12}, "no single"),
+        ({"target": "search", "id": "git-revert:other"}, "its id is not"),
+        ({"target": "search", "change_id": "HEAD", "id": "git-revert:HEAD"}, "change id"),
+        ({"target": "search", "supports_dry_run": False}, "no dry run"),
+    ],
+)
+def test_a_fresh_executor_accepts_only_what_options_would_offer(scenario, edit, match):
+    """After a resume, an option must name an allowed target and a deploy commit of its paths."""
+    (option,) = scenario.executor().options(scenario.change(scenario.c2))
+    forged = attrs.evolve(option, **edit)
+    before = scenario.repos.remote_head()
+    for call in (search_only(scenario).execute, search_only(scenario).dry_run):
+        with pytest.raises(RollbackFailedError, match=match):
+            call(forged)
+    assert scenario.repos.remote_head() == before
+
+
+def test_a_fresh_executor_compares_the_option_with_what_it_would_offer(scenario):
+    """After a resume, an option whose from_version is not the service's head now is refused."""
+    (option,) = scenario.executor().options(scenario.change(scenario.c2))
+    before = scenario.repos.remote_head()
+    with pytest.raises(RollbackFailedError, match="is not what 'checkout' runs"):
+        scenario.executor().execute(attrs.evolve(option, from_version=scenario.c1[:12]))
+    assert scenario.repos.remote_head() == before
+    assert scenario.executor().execute(option).succeeded
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "a..b",
+        "a b",
+        "x.lock",
+        "a//b",
+        "a/",
+        "/a",
+        ".hidden",
+        "a/.b",
+        "@",
+        "a@{1}",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\b",
+        "a.",
+        "main\n",
+        "tab\there",
+        "\x7f",
+        "-x",
+        "HEAD",
+        "",
+    ],
+)
+def test_branch_names_follow_check_ref_format(tmp_path, branch):
+    """A branch name git's check-ref-format --branch refuses is refused at construction."""
+    refused = subprocess.run(
+        [GIT, "check-ref-format", "--branch", branch], capture_output=True, check=False
+    )
+    assert refused.returncode != 0 or branch in {"HEAD", "@"}  # git reads these as HEAD
+    with pytest.raises(InvalidInputError, match="git ref name"):
+        GitOpsRollbackExecutor(tmp_path, branch=branch, paths={"a/": "a"})
+
+
+@given(name=st.text(min_size=1, max_size=12))
+@settings(max_examples=150)
+def test_branch_check_agrees_with_git(name):
+    """Any text: the executor takes it as a branch exactly when git check-ref-format does."""
+    assume("\0" not in name and "@{" not in name and name not in {"HEAD", "@"})
+    git_says = subprocess.run(
+        [GIT, "check-ref-format", "--branch", name], capture_output=True, check=False
+    )
+    try:
+        GitOpsRollbackExecutor("/nonexistent", branch=name, paths={"a/": "a"})
+    except InvalidInputError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == (git_says.returncode == 0), name
+
+
+@pytest.mark.parametrize(
+    "prefix", ["../outside/", "apps/../../x", "apps/\nx", ".git/hooks/", "-x/", "/abs/"]
+)
+def test_paths_must_stay_inside_the_repository(tmp_path, prefix):
+    """A path prefix that climbs out, holds a control character or names .git is refused."""
+    with pytest.raises(InvalidInputError, match="relative to the repository's root"):
+        GitDeploySource(tmp_path, paths={prefix: "a"})
+    with pytest.raises(InvalidInputError, match="relative to the repository's root"):
+        GitOpsRollbackExecutor(tmp_path, paths={prefix: "a"})
+
+
+def test_locations_with_a_nul_are_refused(tmp_path):
+    """A repository, clone or git path holding NUL is refused before any process starts."""
+    with pytest.raises(InvalidInputError, match="NUL"):
+        GitDeploySource("repo\0x", paths={"a/": "a"})
+    with pytest.raises(InvalidInputError, match="NUL"):
+        GitOpsRollbackExecutor(tmp_path, paths={"a/": "a"}, git="git\0x")
+
+
+# --------------------------------------------------------------------------- hostile values
+
+MARK = "PWNED"
+HOSTILE_TEMPLATES = (
+    "--upload-pack=touch {sentinel}",
+    "--receive-pack=touch {sentinel}",
+    "-c core.sshCommand=touch {sentinel}",
+    "-ccore.sshCommand=touch {sentinel}",
+    "--output={sentinel}",
+    "--exec=touch {sentinel}",
+    "-o{sentinel}",
+    "--git-dir={sentinel}",
+    "-{sentinel}",
+    "--end-of-options --output={sentinel}",
+    "refs/heads/-{sentinel}",
+    "../../{sentinel}",
+    "apps/../../{sentinel}",
+    "{sentinel}\n--output=x",
+    "\x1b[31m{sentinel}",
+    "{sentinel}..HEAD",
+    "HEAD~1 {sentinel}",
+    "@{{-1}}{sentinel}",
+    ":/{sentinel}",
+    "http://alice:{sentinel}@127.0.0.1:1/x.git",
+)
+EXECUTOR_SLOTS = (
+    "clone",
+    "branch",
+    "remote",
+    "revert_branch",
+    "author",
+    "name",
+    "path",
+    "service",
+)
+OPTION_SLOTS = ("id", "change_id", "target", "from_version", "to_version")
+CHANGE_SLOTS = ("id", "service", "commit", "version", "previous_version")
+SOURCE_SLOTS = ("repo", "ref", "path", "service", "tags", "name", "environment", "services")
+
+
+def hostile_values(sentinel: pathlib.Path) -> st.SearchStrategy[str]:
+    """Strings built to be read as options or revisions; each holds the mark PWNED."""
+    words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-=", min_size=1, max_size=12)
+    wild = st.text(min_size=0, max_size=8)
+    return st.one_of(
+        st.sampled_from(HOSTILE_TEMPLATES).map(lambda t: t.format(sentinel=sentinel)),
+        st.builds(lambda w: f"--{w}={MARK}", words),
+        st.builds(lambda w, x: f"-{w}{x}{MARK}", words, wild),
+    )
+
+
+def received_as_option(call: list[str], value: str) -> bool:
+    """Whether git read ``value`` (or an argument holding it) as an option in this call.
+
+    Options end at ``--end-of-options`` or ``--``; the argument after ``-C``,
+    ``-c`` or ``-m`` is that option's value, never an option itself.
+    """
+    position = 0
+    while position < len(call):
+        argument = call[position]
+        if argument in {"--", "--end-of-options"}:
+            return False
+        if argument in {"-C", "-c", "-m"}:
+            position += 2
+            continue
+        if argument.startswith("-") and value in argument:
+            return True
+        position += 1
+    return False
+
+
+TYPED = (InvalidInputError, SourceError, RollbackFailedError)
+
+
+def attempt(call, *args) -> None:
+    """Call, letting only the library's typed refusals through."""
+    with contextlib.suppress(*TYPED):
+        call(*args)
+
+
+def attack_executor(scenario, offered, slot: str, hostile: str) -> None:
+    """Build the search-only executor with ``hostile`` in one argument; use it on c2."""
+    arguments: dict = {"paths": {"apps/search/": "search"}, "branch": "main"}
+    clone: object = scenario.repos.clone
+    if slot == "clone":
+        clone = hostile
+    elif slot == "path":
+        arguments["paths"] = {hostile: "search", "apps/search/": "search"}
+    elif slot == "service":
+        arguments["paths"] = {"apps/search/": hostile}
+    elif slot == "revert_branch":
+        arguments.update(revert_branch=f"{hostile}{{short}}", mode="branch")
+    elif slot == "author":
+        arguments["author"] = f"{hostile} <x@example.com>"
+    else:
+        arguments[slot] = hostile
+    try:
+        executor = GitOpsRollbackExecutor(clone, **arguments)
+    except InvalidInputError:
+        return
+    attempt(executor.options, scenario.change(scenario.c2))
+    mine = attrs.evolve(offered, executor=executor.name)
+    attempt(executor.dry_run, mine)
+    attempt(executor.execute, mine)
+
+
+def attack_option(scenario, offered, slot: str, hostile: str) -> None:
+    """Put ``hostile`` in one field of c2's option; hand it to its executor and a fresh one."""
+    forged = attrs.evolve(offered, **{slot: hostile})
+    for executor in (scenario.offering, search_only(scenario)):
+        attempt(executor.dry_run, forged)
+        attempt(executor.execute, forged)
+
+
+def attack_change(scenario, _offered, slot: str, hostile: str) -> None:
+    """Put ``hostile`` in one field of the c2 change; ask the search-only executor for options."""
+    change = scenario.change(scenario.c2)
+    if slot == "commit":
+        change = attrs.evolve(change, attributes={**change.attributes, "commit": hostile})
+    else:
+        change = attrs.evolve(change, **{slot: hostile})
+    executor = search_only(scenario)
+    with contextlib.suppress(*TYPED):
+        for option in executor.options(change):
+            attempt(executor.execute, option)
+
+
+def attack_source(scenario, _offered, slot: str, hostile: str) -> None:
+    """Build the source with ``hostile`` in one argument (or the services filter); read it."""
+    arguments: dict = {"paths": {"apps/checkout/": "checkout"}}
+    repo: object = scenario.repos.clone
+    services = None
+    if slot == "repo":
+        repo = hostile
+    elif slot == "path":
+        arguments["paths"] = {hostile: "checkout"}
+    elif slot == "service":
+        arguments["paths"] = {"apps/checkout/": hostile}
+    elif slot == "tags":
+        arguments = {"tags": f"{hostile}/{{service}}/{{version}}"}
+    elif slot == "services":
+        services = [hostile]
+    else:
+        arguments[slot] = hostile
+    with contextlib.suppress(*TYPED):
+        GitDeploySource(repo, **arguments).deploys(at(0), at(23), services=services)
+
+
+ATTACKS = {
+    "executor": (attack_executor, EXECUTOR_SLOTS),
+    "option": (attack_option, OPTION_SLOTS),
+    "change": (attack_change, CHANGE_SLOTS),
+    "source": (attack_source, SOURCE_SLOTS),
+}
+
+
+@given(data=st.data())
+@settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_hostile_values_never_reach_git_as_options(scenario, argv_log, data):
+    """Hostile text in any argument never reaches git as an option, and nothing is reverted.
+
+    The executor's allow-list is the search service; every attempt aims at c2,
+    a checkout deploy (which only the executor that offered it may revert, and
+    only as offered). A `git` first on PATH records every call's argv. The
+    repositories are shared by the examples: each must leave the remote as it was.
+    """
+    sentinel = scenario.repos.root / MARK
+    hostile = data.draw(hostile_values(sentinel), label="hostile")
+    what = data.draw(st.sampled_from(sorted(ATTACKS)), label="what")
+    attack, slots = ATTACKS[what]
+    slot = data.draw(st.sampled_from(slots), label="slot")
+    before = scenario.repos.remote_head()
+    scenario.offering = scenario.executor()
+    (offered,) = scenario.offering.options(scenario.change(scenario.c2))
+    argv_log.clear()
+    attack(scenario, offered, slot, hostile)
+    for call in argv_log.calls():
+        assert not received_as_option(call, hostile), call
+    assert not sentinel.exists()
+    assert scenario.repos.remote_head() == before
