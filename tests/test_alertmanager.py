@@ -474,7 +474,9 @@ def test_declare_if_filters_new_incidents_only(tmp_path, clock) -> None:
         declare_if=lambda p: p.common_labels.get("severity") == "page",
         actor="pager-bot",
     )
-    ticket = payload(commonLabels={"alertname": "HighErrorRate", "severity": "ticket"})
+    ticket = payload(
+        alert(fingerprint="7777"), commonLabels={"alertname": "HighErrorRate", "severity": "ticket"}
+    )
     ignored = paging.handle(ticket)
     assert ignored.action == "ignored"
     assert "declare_if" in ignored.detail
@@ -568,7 +570,7 @@ def test_a_racing_declaration_becomes_a_note(tmp_path) -> None:
                 rival.handle(payload())
             return clock.now()
 
-    outcome = AlertIntake(tmp_path, clock=Racing()).handle(payload())
+    outcome = AlertIntake(tmp_path, clock=Racing()).handle(payload(alert(fingerprint="ee55")))
     assert outcome.action == "noted"
     phase = Incident.resume(outcome.journal)
     assert phase.events[0].actor == Actor("rival")
@@ -580,11 +582,11 @@ def test_threads_declare_once(intake) -> None:
     outcomes: list[IntakeOutcome] = []
     barrier = threading.Barrier(8)
 
-    def work() -> None:
+    def work(index: int) -> None:
         barrier.wait()
-        outcomes.append(intake.handle(payload()))
+        outcomes.append(intake.handle(payload(alert(fingerprint=f"f{index}"))))
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -638,15 +640,16 @@ def test_stray_files_are_not_journals(intake) -> None:
     )
     stray.write_text("not a journal")
     assert intake.journals(GROUP_KEY) == (intake.journal_path(GROUP_KEY, 1),)
-    assert intake.handle(payload()).action == "noted"
+    assert intake.handle(payload(resolved_alert())).action == "noted"
 
 
 # --- AlertmanagerReceiver over HTTP -------------------------------------------------
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST"):
-    """Send a request; return the status, the decoded JSON body (or None) and the headers."""
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)  # noqa: S310
+    """Send a JSON request; return the status, the decoded JSON body (or None) and the headers."""
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             raw = answer.read()
@@ -746,7 +749,7 @@ def raw_request(url: str, lines: list[bytes], body: bytes = b"") -> tuple[int, d
 def test_receiver_refuses_bad_lengths(receiver) -> None:
     """No Content-Length gets 411; an invalid one or a short body gets 400."""
     path = b"POST /alertmanager HTTP/1.1"
-    host = b"Host: 127.0.0.1"
+    host = b"Host: 127.0.0.1\r\nContent-Type: application/json"
     status, answer = raw_request(receiver.url, [path, host])
     assert status == 411
     status, answer = raw_request(receiver.url, [path, host, b"Content-Length: many"])
