@@ -44,10 +44,15 @@ _DEFAULT_MAX_BODY = 4 * 1024 * 1024
 #: not a reset that could destroy it.
 _DRAIN_LIMIT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
+#: How long a connection answered 503 may linger while its client finishes sending.
+_LINGER = 1.0
+_MAX_LINGERING = 128
 #: The most a request's line and headers may take, in bytes.
 _HEAD_LIMIT = 64 * 1024
 #: How long an answer may take to write once the request is read.
 _WRITE_TIMEOUT = 2.0
+#: At most this much of http.server's own refusal message (which quotes the request).
+_SHOWN = 200
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _JSON = "application/json"
 _CHARSETS = frozenset({"utf-8", "utf8"})
@@ -124,12 +129,18 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     receiver: AlertmanagerReceiver
     slots: threading.BoundedSemaphore
+    #: Connections answered 503, read until the client is done (or for a moment),
+    #: so that closing them does not reset the answer before the client reads it.
+    lingering: deque[tuple[socket.socket, float]]
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        self.lingering = deque()  # before binding, whose failure calls server_close
+        super().__init__(address, handler)
 
     @override
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
             self._busy(cast("socket.socket", request), str(client_address[0]))
-            self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
@@ -145,11 +156,11 @@ class _Server(http.server.ThreadingHTTPServer):
             self.slots.release()
 
     def _busy(self, connection: socket.socket, client: str) -> None:
-        """Answer 503 without blocking the accepting thread.
+        """Answer 503 without blocking the accepting thread, then let the connection linger.
 
-        The answer is written only if the socket takes it at once, and what
-        the client already sent is read without waiting, so that the close
-        does not reset the answer.
+        The answer is written only if the socket takes it at once (a fresh
+        socket always does); :meth:`service_actions` then reads and discards
+        what the client sends, without waiting, and closes the connection.
         """
         receiver = self.receiver
         message = (
@@ -166,13 +177,48 @@ class _Server(http.server.ThreadingHTTPServer):
         try:
             connection.settimeout(0.0)
             connection.send(head + data)
-            connection.recv(_CHUNK)
+            connection.shutdown(socket.SHUT_WR)
         except OSError:
-            pass
+            connection.close()
+            return
+        if len(self.lingering) >= _MAX_LINGERING:
+            self.lingering.popleft()[0].close()
+        self.lingering.append((connection, time.monotonic() + _LINGER))
+
+    @override
+    def service_actions(self) -> None:
+        """Close the lingering connections whose clients are done (or whose moment is up)."""
+        super().service_actions()
+        now = time.monotonic()
+        still: deque[tuple[socket.socket, float]] = deque()
+        for connection, until in self.lingering:
+            if _drained(connection) or now > until:
+                connection.close()
+            else:
+                still.append((connection, until))
+        self.lingering = still
+
+    @override
+    def server_close(self) -> None:
+        super().server_close()
+        while self.lingering:
+            self.lingering.popleft()[0].close()
 
     @override
     def handle_error(self, request: Any, client_address: Any) -> None:
         _log.error("unexpected failure serving %s", client_address[0], exc_info=True)
+
+
+def _drained(connection: socket.socket) -> bool:
+    """Read what a non-blocking socket holds; whether the client has finished (or failed)."""
+    try:
+        while connection.recv(_CHUNK):
+            pass
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 class _Server6(_Server):
@@ -191,6 +237,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self._responded = False
+        # What parse_request sets, for an answer to a request that never arrived:
+        self.command, self.requestline, self.request_version = "", "", "HTTP/1.0"
         self.rfile.close()  # replaced by one that honours the request's deadline
         self._input = _DeadlineReader(
             self.connection, time.monotonic() + self.receiver.request_timeout
@@ -214,6 +262,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._responded = True
         self.connection.settimeout(_WRITE_TIMEOUT)
         super().send_response(code, message)
+
+    @override
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer http.server's own refusals (a garbled request line, ...) in JSON too."""
+        if self.request_version == "HTTP/0.9":  # not spoken here: answer with a status line
+            self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        text = message or self.responses.get(code, ("refused",))[0]
+        self._refuse(code, text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
 
     @override
     def log_message(self, format: str, *args: Any) -> None:
