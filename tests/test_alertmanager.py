@@ -1009,14 +1009,68 @@ def test_real_alertmanager_with_a_wrong_token_is_refused(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_real_alertmanager_with_basic_auth(tmp_path) -> None:
+    """Alertmanager 0.25 sending http_config.basic_auth is let in; a wrong pair gets 401."""
+    require_executables("prometheus-alertmanager")
+    pair = ("alertmanager", "basic s3cret: pass")
+    intake = AlertIntake(tmp_path)
+    with AlertmanagerReceiver(intake, basic_auth=pair, token_env=None) as receiver:
+        wrong = webhook_config(receiver.url, basic_auth=("alertmanager", "guess"))
+        with LocalAlertmanager(wrong) as alertmanager:
+            alertmanager.post_alerts([{"labels": {"alertname": "Down", "service": "cart"}}])
+            wait_for(lambda: len(receiver.errors) >= 1, "a refused delivery", alertmanager)
+        assert {e.status for e in receiver.errors} == {401}
+        assert receiver.outcomes == ()
+        with LocalAlertmanager(webhook_config(receiver.url, basic_auth=pair)) as alertmanager:
+            alertmanager.post_alerts([{"labels": {"alertname": "Down", "service": "cart"}}])
+            wait_for(lambda: len(receiver.outcomes) >= 1, "the notification", alertmanager)
+    assert receiver.outcomes[0].action == "declared"
+    assert {e.status for e in receiver.errors} == {401}
+    assert all(pair[1] not in e.message for e in receiver.errors)
+
+
+def test_webhook_config_takes_one_credential() -> None:
+    """webhook_config writes basic_auth, and refuses a token and a pair together."""
+    config = json.loads(webhook_config("http://127.0.0.1:1/x", basic_auth=("u", "p")))
+    http_config = config["receivers"][0]["webhook_configs"][0]["http_config"]
+    assert http_config == {"basic_auth": {"username": "u", "password": "p"}}
+    with pytest.raises(ValueError, match="not both"):
+        webhook_config("http://127.0.0.1:1/x", token="t", basic_auth=("u", "p"))  # noqa: S106
+
+
+def child_processes() -> set[int]:
+    """The ids of this process's children, running or not yet reaped (Linux)."""
+    found: set[int] = set()
+    for task in pathlib.Path("/proc/self/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+def test_local_alertmanager_leaves_no_process() -> None:
+    """A started Alertmanager is a child process until stop(), which ends and reaps it."""
+    require_executables("prometheus-alertmanager")
+    before = child_processes()
+    alertmanager = LocalAlertmanager(webhook_config("http://127.0.0.1:9/x")).start()
+    try:
+        started = child_processes() - before
+        assert len(started) == 1
+    finally:
+        alertmanager.stop()
+    assert child_processes() <= before
+    (pid,) = started
+    assert not pathlib.Path(f"/proc/{pid}").exists()
+
+
 def test_local_alertmanager_reports_a_bad_configuration() -> None:
     """An Alertmanager that cannot start fails with its log, and nothing is left running."""
     require_executables("prometheus-alertmanager")
     broken = LocalAlertmanager("route: [this is not a route", startup_timeout=10)
+    before = child_processes()
     with pytest.raises(RuntimeError, match="did not become ready") as caught:
         broken.start()
     assert "alertmanager.yml" in str(caught.value) or "yaml" in str(caught.value).lower()
-    assert broken._process is None
+    assert child_processes() <= before  # no Alertmanager left running, nor a zombie
     assert "alertmanager" in broken.output.lower()  # the log outlives the process
     with (
         pytest.raises(RuntimeError, match="refused the alerts with HTTP 400"),
