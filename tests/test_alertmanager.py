@@ -25,6 +25,8 @@ from typing import Any
 import attrs
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from incidentkit import (
     Actor,
@@ -1142,6 +1144,47 @@ def test_parse_does_not_echo_hostile_values() -> None:
     assert len(str(caught.value)) < 400
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=30,
+)
+
+
+def _mangled_payloads() -> st.SearchStrategy[dict[str, Any]]:
+    """A valid payload with one field, top-level or of its first alert, replaced by any JSON."""
+    top = st.sampled_from(sorted(payload()))
+    inner = st.sampled_from(sorted(alert()))
+
+    def mangle(where: tuple[str, str], value: Any) -> dict[str, Any]:
+        body = payload()
+        if where[0] == "alert":
+            body["alerts"][0][where[1]] = value
+        else:
+            body[where[1]] = value
+        return body
+
+    where = st.tuples(st.just("top"), top) | st.tuples(st.just("alert"), inner)
+    return st.builds(mangle, where, JSON_VALUES)
+
+
+@given(st.one_of(JSON_VALUES, _mangled_payloads()))
+def test_parse_fails_only_with_malformed_response_error(document) -> None:
+    """Any JSON document either parses or raises MalformedResponseError, as bytes or decoded."""
+    for body in (document, json.dumps(document).encode()):
+        if not isinstance(body, (bytes, dict)):
+            continue
+        with contextlib.suppress(MalformedResponseError):
+            assert isinstance(parse_webhook(body), WebhookPayload)
+
+
+@given(st.binary(max_size=200))
+def test_parse_refuses_any_bytes_cleanly(body) -> None:
+    """Arbitrary bytes either parse or raise MalformedResponseError, never anything else."""
+    with contextlib.suppress(MalformedResponseError):
+        parse_webhook(body)
+
+
 def test_receiver_answers_400_to_deep_and_huge_bodies(intake) -> None:
     """Deep JSON and huge integers get 400 with a clear message; the receiver carries on."""
     with AlertmanagerReceiver(intake, token_env=None) as receiver:
@@ -1477,8 +1520,7 @@ def test_extra_connections_get_503_at_once(intake) -> None:
         try:
             for sock in stalled:
                 sock.sendall(b"POST /alertmanager HTTP/1.1\r\n")  # and then nothing
-            time.sleep(0.2)
-            assert threading.active_count() == before + 2
+            wait_until(lambda: threading.active_count() == before + 2, "two handler threads")
             with socket.create_connection((address.hostname, address.port), timeout=5) as extra:
                 started = time.monotonic()
                 data = extra.recv(65536)
