@@ -772,6 +772,17 @@ def test_receiver_refuses_bad_lengths(receiver) -> None:
     assert raw_request(receiver.url, lines)[0] == 404
 
 
+def test_receiver_refuses_a_flood_of_headers(receiver) -> None:
+    """Headers beyond 64 KiB get 431, whatever the request, and are not read further."""
+    flood = [f"X-Filler-{i}: {'y' * 1000}".encode() for i in range(80)]
+    path = b"POST /alertmanager HTTP/1.1"
+    status, answer = raw_request(receiver.url, [path, b"Host: 127.0.0.1", *flood])
+    assert status == 431
+    assert "exceed 65536 bytes" in answer["error"]
+    assert raw_request(receiver.url, [b"GET /elsewhere HTTP/1.1", *flood])[0] == 431
+    assert [e.status for e in receiver.errors] == [431, 431]
+
+
 def test_receiver_logs_garbage_requests(receiver, caplog) -> None:
     """A request line http.server cannot parse is answered 400 and logged, not printed."""
     address = urllib.parse.urlsplit(receiver.url)
@@ -1144,10 +1155,11 @@ def test_parse_does_not_echo_hostile_values() -> None:
     assert len(str(caught.value)) < 400
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
-    max_leaves=30,
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+JSON_VALUES = (
+    JSON_LEAVES
+    | st.lists(JSON_LEAVES, max_size=4)
+    | st.dictionaries(st.text(max_size=12), JSON_LEAVES | st.lists(JSON_LEAVES, max_size=3))
 )
 
 
@@ -1638,7 +1650,7 @@ def hostile_requests(url: str, token: str) -> list[tuple[str, bytes, int | None,
             "header flood",
             request_bytes(url, good, {**auth, **{f"X-{i}": "y" * 1000 for i in range(90)}}),
             None,
-            {400, 411, 415, 431},
+            {431},
         ),
         ("stalled head", request_bytes(url, good, auth), 20, {408}),
         ("stalled body", request_bytes(url, good, auth), 300, {408}),

@@ -44,7 +44,7 @@ _DEFAULT_MAX_BODY = 4 * 1024 * 1024
 #: not a reset that could destroy it.
 _DRAIN_LIMIT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
-#: How long a connection answered 503 may linger while its client finishes sending.
+#: How long a connection may linger after its answer while its client finishes sending.
 _LINGER = 1.0
 _MAX_LINGERING = 128
 #: The most a request's line and headers may take, in bytes.
@@ -100,6 +100,7 @@ class _DeadlineReader(io.RawIOBase):
         self._deadline = deadline
         self.expired = False
         self.budget = _HEAD_LIMIT  # bytes left to read; raised once the head is read
+        self.exhausted = False
 
     @override
     def readable(self) -> bool:
@@ -113,7 +114,8 @@ class _DeadlineReader(io.RawIOBase):
             msg = "the request's deadline passed"
             raise TimeoutError(msg)
         if self.budget <= 0:
-            return 0  # the head is too long: an end of input, and http.server refuses it
+            self.exhausted = True
+            return 0  # an end of input for http.server's parser; the handler answers 431
         self._sock.settimeout(left)
         view = memoryview(buffer).cast("B")
         try:
@@ -258,6 +260,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._refuse(408, message)
 
     @override
+    def finish(self) -> None:
+        """Half-close, then read what the client still sends, for a moment at most.
+
+        Closing a socket with unread input sends a reset, which can destroy the
+        answer before the client reads it (a request answered 408 or 413 before
+        its body arrived): a lingering close sends a FIN after the answer instead.
+        """
+        super().finish()
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            until = time.monotonic() + _LINGER
+            left = _DRAIN_LIMIT
+            while left > 0 and (wait := until - time.monotonic()) > 0:
+                self.connection.settimeout(wait)
+                chunk = self.connection.recv(_CHUNK)
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    @override
     def send_response(self, code: int, message: str | None = None) -> None:
         self._responded = True
         self.connection.settimeout(_WRITE_TIMEOUT)
@@ -310,6 +334,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _on_path(self) -> bool:
+        if self._input.exhausted:
+            self.close_connection = True
+            self._refuse(431, f"the request line and headers exceed {_HEAD_LIMIT} bytes")
+            return False
         self._input.budget = _HEAD_LIMIT + _DRAIN_LIMIT + self.receiver.max_body
         if urllib.parse.urlsplit(self.path).path == self.receiver.path:
             return True
@@ -427,7 +455,8 @@ class AlertmanagerReceiver:
     * ``404`` for any other path, ``405`` for a method other than POST,
       ``408`` when the whole request did not arrive within
       ``request_timeout``, ``411`` without a ``Content-Length``, ``413`` for
-      a body over ``max_body``, ``415`` unless the ``Content-Type`` is
+      a body over ``max_body``, ``431`` for a request line and headers over
+      64 KiB, ``415`` unless the ``Content-Type`` is
       ``application/json`` (so a web page cannot post one cross-origin
       without a CORS preflight, which this server refuses);
     * ``500`` when handling failed (a journal locked by another process too
@@ -474,7 +503,7 @@ class AlertmanagerReceiver:
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``basic_auth``, ``allow_unauthenticated``, ``request_timeout`` and
-       ``max_connections``; ``408``, ``415`` and ``503`` answers; a
+       ``max_connections``; ``408``, ``415``, ``431`` and ``503`` answers; a
        non-loopback ``host`` requires a credential.
     """
 
