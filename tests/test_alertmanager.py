@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import collections
+import concurrent.futures
 import contextlib
 import copy
 import datetime as dt
@@ -9,6 +12,8 @@ import fcntl
 import http.client
 import json
 import pathlib
+import select
+import socket
 import threading
 import time
 import urllib.error
@@ -17,8 +22,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from incidentkit import (
     Actor,
@@ -474,7 +482,9 @@ def test_declare_if_filters_new_incidents_only(tmp_path, clock) -> None:
         declare_if=lambda p: p.common_labels.get("severity") == "page",
         actor="pager-bot",
     )
-    ticket = payload(commonLabels={"alertname": "HighErrorRate", "severity": "ticket"})
+    ticket = payload(
+        alert(fingerprint="7777"), commonLabels={"alertname": "HighErrorRate", "severity": "ticket"}
+    )
     ignored = paging.handle(ticket)
     assert ignored.action == "ignored"
     assert "declare_if" in ignored.detail
@@ -568,7 +578,7 @@ def test_a_racing_declaration_becomes_a_note(tmp_path) -> None:
                 rival.handle(payload())
             return clock.now()
 
-    outcome = AlertIntake(tmp_path, clock=Racing()).handle(payload())
+    outcome = AlertIntake(tmp_path, clock=Racing()).handle(payload(alert(fingerprint="ee55")))
     assert outcome.action == "noted"
     phase = Incident.resume(outcome.journal)
     assert phase.events[0].actor == Actor("rival")
@@ -580,11 +590,11 @@ def test_threads_declare_once(intake) -> None:
     outcomes: list[IntakeOutcome] = []
     barrier = threading.Barrier(8)
 
-    def work() -> None:
+    def work(index: int) -> None:
         barrier.wait()
-        outcomes.append(intake.handle(payload()))
+        outcomes.append(intake.handle(payload(alert(fingerprint=f"f{index}"))))
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -638,15 +648,16 @@ def test_stray_files_are_not_journals(intake) -> None:
     )
     stray.write_text("not a journal")
     assert intake.journals(GROUP_KEY) == (intake.journal_path(GROUP_KEY, 1),)
-    assert intake.handle(payload()).action == "noted"
+    assert intake.handle(payload(resolved_alert())).action == "noted"
 
 
 # --- AlertmanagerReceiver over HTTP -------------------------------------------------
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None, method: str = "POST"):
-    """Send a request; return the status, the decoded JSON body (or None) and the headers."""
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)  # noqa: S310
+    """Send a JSON request; return the status, the decoded JSON body (or None) and the headers."""
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             raw = answer.read()
@@ -746,7 +757,7 @@ def raw_request(url: str, lines: list[bytes], body: bytes = b"") -> tuple[int, d
 def test_receiver_refuses_bad_lengths(receiver) -> None:
     """No Content-Length gets 411; an invalid one or a short body gets 400."""
     path = b"POST /alertmanager HTTP/1.1"
-    host = b"Host: 127.0.0.1"
+    host = b"Host: 127.0.0.1\r\nContent-Type: application/json"
     status, answer = raw_request(receiver.url, [path, host])
     assert status == 411
     status, answer = raw_request(receiver.url, [path, host, b"Content-Length: many"])
@@ -759,6 +770,17 @@ def test_receiver_refuses_bad_lengths(receiver) -> None:
     assert [e.status for e in receiver.errors] == [411, 400, 400, 400]
     lines = [b"POST /other HTTP/1.1", host, b"Content-Length: abc"]
     assert raw_request(receiver.url, lines)[0] == 404
+
+
+def test_receiver_refuses_a_flood_of_headers(receiver) -> None:
+    """Headers beyond 64 KiB get 431, whatever the request, and are not read further."""
+    flood = [f"X-Filler-{i}: {'y' * 1000}".encode() for i in range(80)]
+    path = b"POST /alertmanager HTTP/1.1"
+    status, answer = raw_request(receiver.url, [path, b"Host: 127.0.0.1", *flood])
+    assert status == 431
+    assert "exceed 65536 bytes" in answer["error"]
+    assert raw_request(receiver.url, [b"GET /elsewhere HTTP/1.1", *flood])[0] == 431
+    assert [e.status for e in receiver.errors] == [431, 431]
 
 
 def test_receiver_logs_garbage_requests(receiver, caplog) -> None:
@@ -1000,14 +1022,68 @@ def test_real_alertmanager_with_a_wrong_token_is_refused(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_real_alertmanager_with_basic_auth(tmp_path) -> None:
+    """Alertmanager 0.25 sending http_config.basic_auth is let in; a wrong pair gets 401."""
+    require_executables("prometheus-alertmanager")
+    pair = ("alertmanager", "basic s3cret: pass")
+    intake = AlertIntake(tmp_path)
+    with AlertmanagerReceiver(intake, basic_auth=pair, token_env=None) as receiver:
+        wrong = webhook_config(receiver.url, basic_auth=("alertmanager", "guess"))
+        with LocalAlertmanager(wrong) as alertmanager:
+            alertmanager.post_alerts([{"labels": {"alertname": "Down", "service": "cart"}}])
+            wait_for(lambda: len(receiver.errors) >= 1, "a refused delivery", alertmanager)
+        assert {e.status for e in receiver.errors} == {401}
+        assert receiver.outcomes == ()
+        with LocalAlertmanager(webhook_config(receiver.url, basic_auth=pair)) as alertmanager:
+            alertmanager.post_alerts([{"labels": {"alertname": "Down", "service": "cart"}}])
+            wait_for(lambda: len(receiver.outcomes) >= 1, "the notification", alertmanager)
+    assert receiver.outcomes[0].action == "declared"
+    assert {e.status for e in receiver.errors} == {401}
+    assert all(pair[1] not in e.message for e in receiver.errors)
+
+
+def test_webhook_config_takes_one_credential() -> None:
+    """webhook_config writes basic_auth, and refuses a token and a pair together."""
+    config = json.loads(webhook_config("http://127.0.0.1:1/x", basic_auth=("u", "p")))
+    http_config = config["receivers"][0]["webhook_configs"][0]["http_config"]
+    assert http_config == {"basic_auth": {"username": "u", "password": "p"}}
+    with pytest.raises(ValueError, match="not both"):
+        webhook_config("http://127.0.0.1:1/x", token="t", basic_auth=("u", "p"))  # noqa: S106
+
+
+def child_processes() -> set[int]:
+    """The ids of this process's children, running or not yet reaped (Linux)."""
+    found: set[int] = set()
+    for task in pathlib.Path("/proc/self/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+def test_local_alertmanager_leaves_no_process() -> None:
+    """A started Alertmanager is a child process until stop(), which ends and reaps it."""
+    require_executables("prometheus-alertmanager")
+    before = child_processes()
+    alertmanager = LocalAlertmanager(webhook_config("http://127.0.0.1:9/x")).start()
+    try:
+        started = child_processes() - before
+        assert len(started) == 1
+    finally:
+        alertmanager.stop()
+    assert child_processes() <= before
+    (pid,) = started
+    assert not pathlib.Path(f"/proc/{pid}").exists()
+
+
 def test_local_alertmanager_reports_a_bad_configuration() -> None:
     """An Alertmanager that cannot start fails with its log, and nothing is left running."""
     require_executables("prometheus-alertmanager")
     broken = LocalAlertmanager("route: [this is not a route", startup_timeout=10)
+    before = child_processes()
     with pytest.raises(RuntimeError, match="did not become ready") as caught:
         broken.start()
     assert "alertmanager.yml" in str(caught.value) or "yaml" in str(caught.value).lower()
-    assert broken._process is None
+    assert child_processes() <= before  # no Alertmanager left running, nor a zombie
     assert "alertmanager" in broken.output.lower()  # the log outlives the process
     with (
         pytest.raises(RuntimeError, match="refused the alerts with HTTP 400"),
@@ -1036,3 +1112,641 @@ def test_payload_helpers_are_not_shared() -> None:
     second = copy.deepcopy(first)
     first["alerts"][0]["labels"]["service"] = "x"
     assert payload() == second
+
+
+# --- hostile bodies -----------------------------------------------------------------
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+HUGE = b'{"version": "4", "truncatedAlerts": 1' + b"0" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "body", [DEEP, DEEP.decode(), b'{"version": "4", "alerts": ' + DEEP + b"}"]
+)
+def test_parse_refuses_json_nested_too_deep(body) -> None:
+    """100,000 nesting levels are a MalformedResponseError, not a RecursionError."""
+    with pytest.raises(MalformedResponseError, match="nested deeper than the JSON parser allows"):
+        parse_webhook(body)
+
+
+@pytest.mark.parametrize("body", [HUGE, HUGE.decode(), b"-" + b"9" * 5000])
+def test_parse_refuses_huge_integers(body) -> None:
+    """An integer of 100,000 digits is a MalformedResponseError, not Python's ValueError."""
+    with pytest.raises(MalformedResponseError, match="at most 64 digits") as caught:
+        parse_webhook(body)
+    assert len(str(caught.value)) < 400  # the digits are not echoed
+
+
+def test_parse_reads_long_floats_and_moderate_integers() -> None:
+    """A long float and a 64-digit count are read as usual (only longer integers are refused)."""
+    body = payload(truncatedAlerts=10**63)
+    body["extra"] = float("1" * 400)
+    assert parse_webhook(json.dumps(body)).truncated_alerts == 10**63
+
+
+def test_parse_does_not_echo_hostile_values() -> None:
+    """A wrong field is described by its kind and a short excerpt, never echoed whole."""
+    body = payload()
+    body["alerts"][0]["startsAt"] = "x" * 100_000
+    body["status"] = "y" * 100_000
+    with pytest.raises(MalformedResponseError) as caught:
+        parse_webhook(body)
+    assert len(str(caught.value)) < 400
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+JSON_VALUES = (
+    JSON_LEAVES
+    | st.lists(JSON_LEAVES, max_size=4)
+    | st.dictionaries(st.text(max_size=12), JSON_LEAVES | st.lists(JSON_LEAVES, max_size=3))
+)
+
+
+def _mangled_payloads() -> st.SearchStrategy[dict[str, Any]]:
+    """A valid payload with one field, top-level or of its first alert, replaced by any JSON."""
+    top = st.sampled_from(sorted(payload()))
+    inner = st.sampled_from(sorted(alert()))
+
+    def mangle(where: tuple[str, str], value: Any) -> dict[str, Any]:
+        body = payload()
+        if where[0] == "alert":
+            body["alerts"][0][where[1]] = value
+        else:
+            body[where[1]] = value
+        return body
+
+    where = st.tuples(st.just("top"), top) | st.tuples(st.just("alert"), inner)
+    return st.builds(mangle, where, JSON_VALUES)
+
+
+@given(st.one_of(JSON_VALUES, _mangled_payloads()))
+def test_parse_fails_only_with_malformed_response_error(document) -> None:
+    """Any JSON document either parses or raises MalformedResponseError, as bytes or decoded."""
+    for body in (document, json.dumps(document).encode()):
+        if not isinstance(body, (bytes, dict)):
+            continue
+        with contextlib.suppress(MalformedResponseError):
+            assert isinstance(parse_webhook(body), WebhookPayload)
+
+
+@given(st.binary(max_size=200))
+def test_parse_refuses_any_bytes_cleanly(body) -> None:
+    """Arbitrary bytes either parse or raise MalformedResponseError, never anything else."""
+    with contextlib.suppress(MalformedResponseError):
+        parse_webhook(body)
+
+
+def test_receiver_answers_400_to_deep_and_huge_bodies(intake) -> None:
+    """Deep JSON and huge integers get 400 with a clear message; the receiver carries on."""
+    with AlertmanagerReceiver(intake, token_env=None) as receiver:
+        status, answer, _ = post(receiver.url, DEEP)
+        assert status == 400
+        assert "nested deeper than the JSON parser allows" in answer["error"]
+        status, answer, _ = post(receiver.url, HUGE)
+        assert status == 400
+        assert "at most 64 digits" in answer["error"]
+        assert post(receiver.url, body_of(payload()))[0] == 200
+        assert [e.status for e in receiver.errors] == [400, 400]
+
+
+# --- content type -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/jsonx",
+    ],
+)
+def test_receiver_refuses_other_content_types(receiver, content_type) -> None:
+    """Only application/json is a notification: a form a web page can post is refused with 415."""
+    address = urllib.parse.urlsplit(receiver.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    try:
+        connection.request("POST", address.path, body_of(payload()), headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 415
+    assert "must be application/json" in answer["error"]
+    assert response.getheader("Accept-Post") == "application/json"
+    assert receiver.outcomes == ()
+    assert list(receiver.intake.journal_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"],
+)
+def test_receiver_accepts_json_with_parameters(receiver, content_type) -> None:
+    """application/json, with or without a UTF-8 charset, in any case, is accepted."""
+    status, answer, _ = post(receiver.url, body_of(payload()), {"Content-Type": content_type})
+    assert (status, answer["action"]) == (200, "declared")
+
+
+# --- authentication -----------------------------------------------------------------
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    """An Authorization header for HTTP basic auth."""
+    pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {pair}"}
+
+
+def test_receiver_accepts_basic_auth(intake) -> None:
+    """With basic_auth, the right pair passes; a wrong user, password or scheme gets 401."""
+    with AlertmanagerReceiver(intake, basic_auth=("am", "pa:ss word")) as guarded:
+        assert "auth='basic'" in repr(guarded)
+        assert "pa:ss" not in repr(guarded)
+        for headers in (
+            {},
+            basic("am", "wrong"),
+            basic("AM", "pa:ss word"),
+            basic("am", "pa:ss word ").copy(),
+            {"Authorization": "Basic not*base64"},
+            {"Authorization": "Basic " + base64.b64encode(b"no colon").decode()},
+            {"Authorization": "Bearer pa:ss word"},
+        ):
+            status, answer, response_headers = post(guarded.url, body_of(payload()), headers)
+            assert status == 401
+            assert response_headers["WWW-Authenticate"].startswith("Basic ")
+            assert "pa:ss" not in json.dumps(answer)
+        assert all("pa:ss" not in e.message for e in guarded.errors)
+        assert post(guarded.url, body_of(payload()), basic("am", "pa:ss word"))[0] == 200
+
+
+def test_receiver_accepts_either_credential_when_both_are_set(intake) -> None:
+    """With a token and a basic-auth pair, either passes and the 401 offers both schemes."""
+    with AlertmanagerReceiver(intake, token="tok", basic_auth=("u", "p")) as guarded:  # noqa: S106
+        assert "auth='bearer+basic'" in repr(guarded)
+        status, _, headers = post(guarded.url, body_of(payload()), basic("u", "tok"))
+        assert status == 401
+        assert headers["WWW-Authenticate"] == (
+            'Bearer realm="incidentkit", Basic realm="incidentkit", charset="UTF-8"'
+        )
+        assert post(guarded.url, body_of(payload()), basic("u", "p"))[0] == 200
+        ok = {"Authorization": "Bearer tok"}
+        assert post(guarded.url, body_of(payload(resolved_alert())), ok)[0] == 200
+
+
+def test_receiver_refuses_a_public_address_without_credentials(intake, monkeypatch) -> None:
+    """Beyond loopback, a credential is required unless allow_unauthenticated=True is passed."""
+    monkeypatch.delenv(DEFAULT_TOKEN_ENV, raising=False)
+    for host in ("0.0.0.0", "::", ""):  # noqa: S104 - the addresses refused
+        with pytest.raises(InvalidInputError, match="not a loopback address, without credentials"):
+            AlertmanagerReceiver(intake, host=host)
+    with pytest.raises(InvalidInputError, match="allow_unauthenticated=True"):
+        AlertmanagerReceiver(intake, host="0.0.0.0", token_env=None)  # noqa: S104
+    for allowed in (
+        {"allow_unauthenticated": True},
+        {"token": "t"},
+        {"basic_auth": ("u", "p")},
+    ):
+        AlertmanagerReceiver(intake, host="0.0.0.0", **allowed).close()  # noqa: S104
+    monkeypatch.setenv(DEFAULT_TOKEN_ENV, "from-env")
+    AlertmanagerReceiver(intake, host="0.0.0.0").close()  # noqa: S104
+    for loopback in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        AlertmanagerReceiver(intake, host=loopback, token_env=None).close()
+
+
+def test_receiver_checks_its_new_arguments(intake) -> None:
+    """Empty basic-auth parts, a ':' in its username and non-positive limits are refused."""
+    for pair in (("", "p"), ("u", ""), ("u", " ")):
+        with pytest.raises(InvalidInputError, match="basic_auth needs a username"):
+            AlertmanagerReceiver(intake, basic_auth=pair)
+    with pytest.raises(InvalidInputError, match="cannot hold ':'"):
+        AlertmanagerReceiver(intake, basic_auth=("a:b", "p"))
+    for name in ("request_timeout", "max_connections"):
+        with pytest.raises(InvalidInputError, match=f"{name} must be positive"):
+            AlertmanagerReceiver(intake, **{name: 0})
+
+
+# --- idempotency --------------------------------------------------------------------
+
+
+def test_a_retried_notification_is_noted_once(intake) -> None:
+    """The same notification handled three times declares once and writes no second note."""
+    outcomes = [intake.handle(payload()) for _ in range(3)]
+    assert [o.action for o in outcomes] == ["declared", "ignored", "ignored"]
+    assert outcomes[1].detail.startswith("duplicate: this firing notification")
+    assert outcomes[1].incident_id == outcomes[0].incident_id
+    assert outcomes[1].journal == outcomes[0].journal
+    resolved = [intake.handle(payload(resolved_alert())) for _ in range(3)]
+    assert [o.action for o in resolved] == ["noted", "ignored", "ignored"]
+    assert len(notes(Incident.resume(outcomes[0].journal))) == 2
+
+
+def test_what_makes_a_notification_new() -> None:
+    """Status, fingerprint, labels, startsAt or endsAt change the digest; order and prose do not."""
+    base = parse_webhook(payload(alert(), alert(fingerprint="bb22")))
+    same = parse_webhook(
+        payload(
+            alert(fingerprint="bb22", annotations={"summary": "reworded"}),
+            alert(generatorURL="http://elsewhere"),
+            receiver="other",
+            truncatedAlerts=3,
+            externalURL="http://am-2:9093",
+        )
+    )
+    assert same.digest == base.digest
+    assert len(base.digest) == 64
+    changes = [
+        payload(alert(), alert(fingerprint="cc33")),
+        payload(alert(), alert(fingerprint="bb22", startsAt="2026-11-20T14:02:14Z")),
+        payload(alert(), resolved_alert(fingerprint="bb22")),
+        payload(alert(), alert(fingerprint="bb22", labels={"alertname": "Other"})),
+        payload(alert(), alert(fingerprint="bb22"), groupKey="{}:{}"),
+        payload(alert(), alert(fingerprint="bb22"), status="resolved"),
+    ]
+    digests = {parse_webhook(c).digest for c in changes}
+    assert len(digests) == len(changes)
+    assert base.digest not in digests
+
+
+def test_a_replay_after_a_restart_is_recognised(tmp_path, clock) -> None:
+    """A new intake on the same directory (a restarted receiver) recognises notes already made."""
+    first = AlertIntake(tmp_path, clock=clock)
+    declared = first.handle(payload())
+    first.handle(payload(resolved_alert()))
+    _resolve(declared.journal)
+    restarted = AlertIntake(tmp_path, clock=clock)
+    assert restarted.handle(payload()).action == "ignored"  # no new incident for a replay
+    assert restarted.handle(payload(resolved_alert())).action == "ignored"
+    assert restarted.journals(GROUP_KEY) == (pathlib.Path(declared.journal),)
+    again = restarted.handle(payload(alert(startsAt="2026-11-20T15:00:00Z")))
+    assert again.action == "declared"  # a new firing episode is not a replay
+
+
+def test_journals_without_digests_still_work(tmp_path, clock) -> None:
+    """A journal written before digests (notes without the digest line) takes new notes."""
+    intake = AlertIntake(tmp_path, clock=clock)
+    journal = intake.journal_path(GROUP_KEY, 1)
+    old = Incident.declare(
+        title="Checkout 5xx above 5%",
+        services=["checkout"],
+        actor="alertmanager",
+        detection=Detection.ALERT,
+        journal=journal,
+        clock=clock,
+    )
+    old.note("alertmanager: firing notification for group ... (an 0.1.0 note)", actor="am")
+    assert intake.handle(payload()).action == "noted"
+    assert intake.handle(payload()).action == "ignored"
+    texts = notes(Incident.resume(journal))
+    assert len(texts) == 2
+    assert (
+        texts[-1].rpartition("\n")[2]
+        == f"notification digest sha256:{parse_webhook(payload()).digest}"
+    )
+
+
+def test_a_forged_digest_line_in_a_label_does_not_suppress(intake) -> None:
+    """A digest smuggled into a group key or a label is not taken for the note's own digest."""
+    target = parse_webhook(payload(resolved_alert())).digest
+    forged = f"x\nnotification digest sha256:{target}"
+    first = intake.handle(payload(alert(labels={"alertname": "HighErrorRate", "service": forged})))
+    assert first.action == "declared"
+    assert intake.handle(payload(resolved_alert())).action == "noted"
+    sneaky = intake.handle(payload(groupKey=GROUP_KEY + "\n" + forged.split("\n")[1]))
+    assert sneaky.action == "declared"  # another group; and its own digest ends the note
+    assert intake.handle(payload(resolved_alert())).action == "ignored"
+
+
+def test_receiver_retries_are_idempotent(receiver) -> None:
+    """Alertmanager posting one notification three times gets 200 each time and one note."""
+    answers = [post(receiver.url, body_of(payload()))[1] for _ in range(3)]
+    assert [a["action"] for a in answers] == ["declared", "ignored", "ignored"]
+    assert len(notes(Incident.resume(answers[0]["journal"]))) == 1
+
+
+# --- slow clients and the connection cap --------------------------------------------
+
+
+def request_bytes(url: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
+    """A whole HTTP/1.1 POST to the receiver's path, as bytes."""
+    address = urllib.parse.urlsplit(url)
+    fields = {
+        "Host": f"{address.hostname}:{address.port}",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        **(headers or {}),
+    }
+    head = f"POST {address.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    return head.encode() + b"\r\n" + body
+
+
+def answer_status(data: bytes) -> int | None:
+    """The status code of a raw HTTP answer, or None if there is none."""
+    first = data.split(b"\r\n", 1)[0].split()
+    return int(first[1]) if len(first) >= 2 and first[1].isdigit() else None
+
+
+def trickle(
+    url: str, data: bytes, every: float, *, timeout: float = 30.0
+) -> tuple[int | None, float]:
+    """Send ``data`` one byte per ``every`` seconds until the server answers or closes.
+
+    Returns the answer's status (None if the connection ended without one) and
+    the seconds from connecting to the answer.
+    """
+    address = urllib.parse.urlsplit(url)
+    started = time.monotonic()
+    with socket.create_connection((address.hostname, address.port), timeout=timeout) as sock:
+        for byte in data:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break
+            ready, _, _ = select.select([sock], [], [], every)
+            if ready:
+                break
+        received = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    return answer_status(received), time.monotonic() - started
+
+
+def test_a_trickling_client_is_cut_off_at_the_deadline(intake) -> None:
+    """A client sending a byte every 0.1 s is answered 408 at request_timeout, not per read."""
+    with AlertmanagerReceiver(intake, token_env=None, request_timeout=1.0) as receiver:
+        whole = request_bytes(receiver.url, body_of(payload()))
+        status, took = trickle(receiver.url, whole, 0.1)  # would need 0.1 s x ~1,000 bytes
+        assert status == 408
+        assert 0.9 <= took < 3.0
+        assert [e.status for e in receiver.errors] == [408]
+        assert "not received within 1 s" in receiver.errors[0].message
+        assert post(receiver.url, body_of(payload()))[0] == 200
+
+
+def test_a_trickled_body_is_cut_off_too(intake) -> None:
+    """Headers sent at once and a body trickled byte by byte also end at the deadline."""
+    with AlertmanagerReceiver(intake, token_env=None, request_timeout=1.0) as receiver:
+        address = urllib.parse.urlsplit(receiver.url)
+        whole = request_bytes(receiver.url, body_of(payload()))
+        head, _, body = whole.partition(b"\r\n\r\n")
+        started = time.monotonic()
+        with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+            sock.sendall(head + b"\r\n\r\n")
+            answered = b""
+            for byte in body:
+                with contextlib.suppress(OSError):
+                    sock.sendall(bytes([byte]))
+                if select.select([sock], [], [], 0.05)[0]:
+                    with contextlib.suppress(OSError):
+                        answered = sock.recv(65536)
+                    break
+        assert answer_status(answered) == 408
+        assert time.monotonic() - started < 3.0
+        assert receiver.outcomes == ()
+
+
+def test_an_idle_connection_is_closed_at_the_deadline(intake) -> None:
+    """A connection that sends nothing is answered 408 and closed at the deadline."""
+    with AlertmanagerReceiver(intake, token_env=None, request_timeout=0.5) as receiver:
+        address = urllib.parse.urlsplit(receiver.url)
+        with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+            started = time.monotonic()
+            data = sock.recv(65536)
+            took = time.monotonic() - started
+        assert answer_status(data) == 408
+        assert 0.4 <= took < 2.5
+
+
+def test_extra_connections_get_503_at_once(intake) -> None:
+    """Beyond max_connections, a connection is answered 503 with Retry-After, no thread started."""
+    with AlertmanagerReceiver(
+        intake, token_env=None, max_connections=2, request_timeout=2.0
+    ) as receiver:
+        address = urllib.parse.urlsplit(receiver.url)
+        before = threading.active_count()
+        stalled = [socket.create_connection((address.hostname, address.port)) for _ in range(2)]
+        try:
+            for sock in stalled:
+                sock.sendall(b"POST /alertmanager HTTP/1.1\r\n")  # and then nothing
+            wait_until(lambda: threading.active_count() == before + 2, "two handler threads")
+            with socket.create_connection((address.hostname, address.port), timeout=5) as extra:
+                started = time.monotonic()
+                data = extra.recv(65536)
+                assert time.monotonic() - started < 1.0
+            assert answer_status(data) == 503
+            assert b"Retry-After: 1" in data
+            assert threading.active_count() == before + 2
+        finally:
+            for sock in stalled:
+                sock.close()
+        assert [e.status for e in receiver.errors if e.status == 503] == [503]
+        wait_until(lambda: threading.active_count() == before, "the stalled threads to end")
+        assert post(receiver.url, body_of(payload()))[0] == 200
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll until condition() holds, or fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+# --- the goal: 1,000 hostile requests -----------------------------------------------
+
+
+def exchange(url: str, data: bytes, *, stall_after: int | None = None) -> int | None:
+    """Send raw bytes (stopping after ``stall_after`` of them), half-close, read the answer."""
+    address = urllib.parse.urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        received = b""
+        with contextlib.suppress(OSError):  # the server may answer before all is sent
+            sock.sendall(data if stall_after is None else data[:stall_after])
+            if stall_after is None:
+                sock.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    return answer_status(received)
+
+
+def resident_kib() -> int:
+    """This process's resident memory in KiB (Linux)."""
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    pytest.fail("no VmRSS in /proc/self/status")
+
+
+def hostile_requests(url: str, token: str) -> list[tuple[str, bytes, int | None, set[int]]]:
+    """The kinds of hostile request: (name, bytes, stall_after, the statuses acceptable)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    good = body_of(payload())
+    nested = b'{"version": "4", "alerts": ' + DEEP + b"}"
+    return [
+        ("not json", request_bytes(url, b"{not json", auth), None, {400}),
+        ("deep", request_bytes(url, DEEP, auth), None, {400}),
+        ("deep payload", request_bytes(url, nested, auth), None, {400}),
+        ("huge integer", request_bytes(url, HUGE, auth), None, {400}),
+        ("not utf-8", request_bytes(url, b'{"version": "\xff"}', auth), None, {400}),
+        ("a list", request_bytes(url, b"[1, 2, 3]", auth), None, {400}),
+        (
+            "missing fields",
+            request_bytes(url, b'{"version": "4", "alerts": [{}]}', auth),
+            None,
+            {400},
+        ),
+        (
+            "text/plain",
+            request_bytes(url, good, {**auth, "Content-Type": "text/plain"}),
+            None,
+            {415},
+        ),
+        (
+            "form",
+            request_bytes(url, good, {**auth, "Content-Type": "application/x-www-form-urlencoded"}),
+            None,
+            {415},
+        ),
+        ("no auth", request_bytes(url, good), None, {401}),
+        (
+            "wrong token",
+            request_bytes(url, good, {"Authorization": "Bearer guess"}),
+            None,
+            {401},
+        ),
+        (
+            "basic garbage",
+            request_bytes(url, good, {"Authorization": "Basic ???"}),
+            None,
+            {401},
+        ),
+        (
+            "oversize",
+            request_bytes(url, b"x" * 300_000, {**auth, "Content-Length": "50000000"}),
+            None,
+            {413},
+        ),
+        (
+            "length lies",
+            request_bytes(url, b"{}", {**auth, "Content-Length": "9" * 30}),
+            None,
+            {400},
+        ),
+        (
+            "short body",
+            request_bytes(url, good, {**auth, "Content-Length": "99999"}),
+            None,
+            {400},
+        ),
+        ("garbage line", b"GARBAGE\x00\xff\r\n\r\n", None, {400}),
+        ("bad version", b"POST /alertmanager HTTP/7.7\r\n\r\n", None, {505}),
+        (
+            "header flood",
+            request_bytes(url, good, {**auth, **{f"X-{i}": "y" * 1000 for i in range(90)}}),
+            None,
+            {431},
+        ),
+        ("stalled head", request_bytes(url, good, auth), 20, {408}),
+        ("stalled body", request_bytes(url, good, auth), 300, {408}),
+        (
+            "wrong path",
+            request_bytes(url.replace("/alertmanager", "/x"), good, auth),
+            None,
+            {404},
+        ),
+    ]
+
+
+@attrs.define
+class Storm:
+    """What a storm of requests met: wrong answers, 503s on the way, the most threads at once."""
+
+    unexpected: list[tuple[str, int | None]] = attrs.Factory(list)
+    busy: list[str] = attrs.Factory(list)
+    peak_threads: int = 0
+
+
+def storm(url: str, plan: list[tuple[str, bytes, int | None, set[int]]], workers: int) -> Storm:
+    """Send the planned requests from ``workers`` threads; retry each 503 as Alertmanager would."""
+    met = Storm(peak_threads=threading.active_count())
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.005):
+            met.peak_threads = max(met.peak_threads, threading.active_count())
+
+    def send(item: tuple[str, bytes, int | None, set[int]]) -> None:
+        name, data, stall_after, allowed = item
+        status = exchange(url, data, stall_after=stall_after)
+        while status == 503:  # each is then refused on its own merits
+            met.busy.append(name)
+            time.sleep(0.02)
+            status = exchange(url, data, stall_after=stall_after)
+        if status not in allowed:
+            met.unexpected.append((name, status))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(send, plan))
+    finally:
+        stop.set()
+        watcher.join()
+    return met
+
+
+def test_a_thousand_hostile_requests(tmp_path, caplog) -> None:
+    """1,000 hostile requests: no crash, bounded threads and memory, one note per notification."""
+    token = "hostile-test-token"  # noqa: S105 - a test token
+    receiver = AlertmanagerReceiver(
+        AlertIntake(tmp_path, clock=ManualClock(NOW)),
+        token=token,
+        max_body=256 * 1024,
+        request_timeout=0.5,
+        max_connections=12,
+        history=50,
+    )
+    threads_before = threading.active_count()
+    memory_before = resident_kib()
+    kinds = hostile_requests(receiver.url, token)
+    auth = {"Authorization": f"Bearer {token}"}
+    distinct = [
+        payload(alert(fingerprint=f"{n:04x}"), groupKey=f'{{}}:{{group="{n % 4}"}}')
+        for n in range(10)
+    ]
+    valid = [request_bytes(receiver.url, body_of(d), auth) for d in distinct] * 3  # retries
+    plan = [kinds[i % len(kinds)] for i in range(1000)]
+    for k, data in enumerate(valid):  # the retries, spread among the hostile requests
+        plan.insert(k * 34, ("valid", data, None, {200}))
+    with receiver:
+        met = storm(receiver.url, plan, workers=16)
+        for data in valid:  # the retries of the retries, after the storm
+            assert exchange(receiver.url, data) == 200
+        assert collections.Counter(met.unexpected) == {}
+        assert met.busy  # the connection cap was met, and answered
+        # the server still handles a valid notification
+        status, answer, _ = post(receiver.url, body_of(payload(resolved_alert())), auth)
+        assert (status, answer["action"]) == (200, "ignored")  # no open incident in GROUP_KEY
+        wait_until(
+            lambda: threading.active_count() <= threads_before + 1, "the handler threads to end"
+        )
+    # at most: the serving thread, the cap of handlers, the 16 clients and their watcher
+    assert met.peak_threads <= threads_before + 1 + 12 + 16 + 1
+    assert threading.active_count() == threads_before
+    assert resident_kib() - memory_before < 64 * 1024
+    assert not [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
+    assert len(receiver.errors) == 50  # history bounds what is kept
+    journals = sorted(tmp_path.glob("alertmanager-*.jsonl"))
+    assert len(journals) == 4  # four groups
+    noted = [t for j in journals for t in notes(Incident.resume(j))]
+    assert len(noted) == 10  # one note per distinct notification, however often it came
+    assert sorted(t.rpartition("sha256:")[2] for t in noted) == sorted(
+        parse_webhook(d).digest for d in distinct
+    )

@@ -1,6 +1,6 @@
 """Reading fields out of a decoded JSON answer, each mistake a precise MalformedResponseError.
 
-Shared by the JSON adapters (GitHub, Statuspage). Every reader takes the
+Shared by the JSON adapters (GitHub, Statuspage, Alertmanager). Every reader takes the
 object, the key, where the object sits in the answer (``deployments[3]``),
 the adapter's name, and a hint that ends the message (what the user should
 check: usually, that the URL points at the right API). The message names
@@ -10,6 +10,10 @@ A document a person wrote (a dataset file) is read with :class:`Problems`
 instead: its readers record each mistake with its JSON path and carry on, and
 :meth:`Problems.raise_if_any` reports them all at once as an
 :class:`~incidentkit.InvalidInputError` (the document is input, not an answer).
+The readers from :func:`as_object` on describe a wrong value by its JSON kind
+(``is not a string (got a list)``) rather than by its ``repr``, so that a
+hostile document's content is not echoed into logs; they join ``where`` and
+``key`` with :func:`path`, so an empty ``where`` names a top-level field.
 """
 
 from __future__ import annotations
@@ -26,17 +30,26 @@ from incidentkit._time import parse_instant
 
 __all__ = [
     "Problems",
+    "as_list",
+    "as_object",
+    "choice",
+    "count",
     "get",
     "instant",
     "integer",
     "json_list",
     "json_object",
     "json_type",
+    "kind",
     "malformed",
     "member_path",
     "optional_instant",
     "optional_string_map",
     "optional_text",
+    "path",
+    "rfc3339",
+    "string",
+    "string_map",
     "text",
 ]
 
@@ -244,3 +257,140 @@ def optional_string_map(
             problem = f"is {type(item).__name__}, not a string"
             raise malformed(source, f"{at}[{name!r}]", problem, hint=hint)
     return dict(cast("Mapping[str, str]", mapping))
+
+
+# --- readers that name a wrong value's kind, never its content ---------------------
+
+_RFC3339 = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<time>\d{2}:\d{2}:\d{2})"
+    r"(?:\.(?P<fraction>\d+))?(?P<offset>[Zz]|[+-]\d{2}:\d{2})\Z"
+)
+_SHOWN = 64  # at most this many characters of a bad value are quoted
+
+
+def path(where: str, key: str) -> str:
+    """Return the path of ``key`` inside ``where`` (just ``key`` at the top level)."""
+    return f"{where}.{key}" if where else key
+
+
+def kind(value: object) -> str:
+    """Name the JSON kind of ``value`` (``a string``, ``an object``, ``null``, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def as_object(value: object, where: str, source: str, *, hint: str) -> Mapping[str, object]:
+    """Return ``value`` if it is a JSON object (``where`` is its own path)."""
+    if not isinstance(value, Mapping):
+        raise malformed(source, where, f"is not an object (got {kind(value)})", hint=hint)
+    return cast("Mapping[str, object]", value)
+
+
+def _present(obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str) -> object:
+    if key not in obj:
+        raise malformed(source, path(where, key), "is missing", hint=hint)
+    return obj[key]
+
+
+def as_list(
+    obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str
+) -> list[object]:
+    """Return the list under ``key``, which must be there."""
+    value = _present(obj, key, where, source, hint=hint)
+    if not isinstance(value, list):
+        problem = f"is not a list (got {kind(value)})"
+        raise malformed(source, path(where, key), problem, hint=hint)
+    return cast("list[object]", value)
+
+
+def string(
+    obj: Mapping[str, object],
+    key: str,
+    where: str,
+    source: str,
+    *,
+    hint: str,
+    default: str | None = None,
+) -> str:
+    """Return the string (possibly empty) under ``key``; ``default`` if given and absent."""
+    if default is not None and key not in obj:
+        return default
+    value = _present(obj, key, where, source, hint=hint)
+    if not isinstance(value, str):
+        problem = f"is not a string (got {kind(value)})"
+        raise malformed(source, path(where, key), problem, hint=hint)
+    return value
+
+
+def choice(
+    obj: Mapping[str, object],
+    key: str,
+    where: str,
+    source: str,
+    choices: tuple[str, ...],
+    *,
+    hint: str,
+) -> str:
+    """Return the string under ``key``, which must be one of ``choices``."""
+    value = string(obj, key, where, source, hint=hint)
+    if value not in choices:
+        allowed = " or ".join(repr(c) for c in choices)
+        problem = f"is {value[:_SHOWN]!r}, not {allowed}"
+        raise malformed(source, path(where, key), problem, hint=hint)
+    return value
+
+
+def string_map(
+    obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str
+) -> dict[str, str]:
+    """Return the object of strings under ``key`` (labels, annotations) as a new dict."""
+    at = path(where, key)
+    mapping = as_object(_present(obj, key, where, source, hint=hint), at, source, hint=hint)
+    for name, value in mapping.items():
+        if not isinstance(value, str):
+            problem = f"is not a string (got {kind(value)})"
+            raise malformed(source, f"{at}.{name[:_SHOWN]}", problem, hint=hint)
+    return dict(cast("Mapping[str, str]", mapping))
+
+
+def count(
+    obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str, default: int
+) -> int:
+    """Return the non-negative integer under ``key`` (not a boolean); ``default`` if absent."""
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        got = str(value) if isinstance(value, int) and not isinstance(value, bool) else kind(value)
+        raise malformed(source, path(where, key), f"is not a count (got {got})", hint=hint)
+    return value
+
+
+def rfc3339(
+    obj: Mapping[str, object], key: str, where: str, source: str, *, hint: str
+) -> pendulum.DateTime:
+    """Return the RFC 3339 time with an offset under ``key``, as a UTC instant.
+
+    Fractional seconds of any precision are accepted (Go sends nine digits)
+    and kept to the microsecond.
+    """
+    at = path(where, key)
+    value = string(obj, key, where, source, hint=hint)
+    match = _RFC3339.match(value)
+    if match is None:
+        problem = f"is not an RFC 3339 time with an offset: {value[:_SHOWN]!r}"
+        raise malformed(source, at, problem, hint=hint)
+    fraction = (match["fraction"] or "")[:6].ljust(6, "0")
+    offset = "+00:00" if match["offset"] in {"Z", "z"} else match["offset"]
+    try:
+        return parse_instant(f"{match['date']}T{match['time']}.{fraction}{offset}")
+    except InvalidInputError as exc:
+        problem = f"is not a valid time: {value!r} ({exc})"
+        raise malformed(source, at, problem, hint=hint) from None

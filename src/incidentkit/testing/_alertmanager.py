@@ -65,6 +65,7 @@ def webhook_config(
     url: str,
     *,
     token: str | None = None,
+    basic_auth: tuple[str, str] | None = None,
     group_by: Sequence[str] = ("alertname", "service"),
     group_wait: str = "1s",
     group_interval: str = "1s",
@@ -79,6 +80,8 @@ def webhook_config(
     Args:
         url: The webhook receiver's URL.
         token: A bearer token Alertmanager sends (``http_config.authorization``).
+        basic_auth: A ``(username, password)`` pair Alertmanager sends instead
+            (``http_config.basic_auth``); not together with ``token``.
         group_by: The labels alerts are grouped by.
         group_wait: How long a new group waits before its first notification.
         group_interval: How long a group waits before notifying a change.
@@ -86,8 +89,17 @@ def webhook_config(
         send_resolved: Whether resolved alerts are notified.
         max_alerts: The most alerts a notification holds (``0``: no limit).
 
+    Raises:
+        ValueError: Both ``token`` and ``basic_auth`` are given (Alertmanager
+            refuses such a configuration).
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``basic_auth``.
     """
+    if token is not None and basic_auth is not None:
+        msg = "give token or basic_auth, not both: Alertmanager accepts one of them"
+        raise ValueError(msg)
     webhook: dict[str, object] = {
         "url": url,
         "send_resolved": send_resolved,
@@ -95,6 +107,9 @@ def webhook_config(
     }
     if token is not None:
         webhook["http_config"] = {"authorization": {"type": "Bearer", "credentials": token}}
+    if basic_auth is not None:
+        username, password = basic_auth
+        webhook["http_config"] = {"basic_auth": {"username": username, "password": password}}
     config = {
         "route": {
             "receiver": "incidentkit",
