@@ -68,7 +68,16 @@ METRIC_CHECKS = (
     "secrets",
     "incident",
 )
-EXECUTOR_CHECKS = ("protocol", "answer", "dry_run", "errors", "deadline", "secrets", "incident")
+EXECUTOR_CHECKS = (
+    "protocol",
+    "answer",
+    "dry_run",
+    "forged_options",
+    "errors",
+    "deadline",
+    "secrets",
+    "incident",
+)
 
 
 def assert_conforms(

@@ -35,22 +35,10 @@ def test_package_is_marked_typed() -> None:
     assert (Path(incidentkit.__file__).parent / "py.typed").is_file()
 
 
-def test_every_adapter_has_an_extra_that_adds_nothing_today() -> None:
-    """`incidentkit[prometheus]` and the others install cleanly and pull in no dependency.
-
-    The adapters run on the standard library; the extras exist so that a
-    requirement naming one keeps working if an adapter ever needs more.
-    """
+def test_the_package_needs_only_its_four_runtime_dependencies() -> None:
+    """The adapters run on the standard library: no extra, no dependency beyond the four."""
     metadata = importlib.metadata.metadata("incidentkit")
-    extras = set(metadata.get_all("Provides-Extra") or [])
-    assert extras == {
-        "adapters",
-        "alertmanager",
-        "git",
-        "github",
-        "kubectl",
-        "prometheus",
-        "statuspage",
-    }
+    assert not metadata.get_all("Provides-Extra")
     requires = importlib.metadata.requires("incidentkit") or []
-    assert [r for r in requires if "extra ==" in r] == []
+    names = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires}
+    assert names == {"attrs", "cattrs", "pendulum", "typing-extensions"}

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from incidentkit._rules import PHASES, STEPS
+from incidentkit._rules import PHASES, STEPS, render_docs_table
 
 FORBIDDEN_FILE = pathlib.Path(__file__).parent / "typing" / "check_forbidden.py"
 
@@ -35,3 +35,12 @@ def test_each_forbidden_step_is_a_checked_type_error(phase):
     """Every step the table forbids in a phase is called there in check_forbidden.py, no more."""
     forbidden = {step.name for step in STEPS if phase not in step.allowed}
     assert _calls_per_phase()[phase] == forbidden
+
+
+def test_the_docs_table_of_steps_is_the_rule_table():
+    """docs/protocol.md shows exactly the table rendered from the rule table."""
+    docs = (pathlib.Path(__file__).parent.parent / "docs" / "protocol.md").read_text(
+        encoding="utf-8"
+    )
+    shown = docs.split("<!-- steps-table:start -->\n", 1)[1].split("<!-- steps-table:end -->", 1)[0]
+    assert shown == render_docs_table()

@@ -131,10 +131,11 @@ class _Core:
             self.state.validate(event)
             try:
                 record = self.journal.append(unstructure_event(event), expect_head=self.head)
-            except ConcurrentAppendError as exc:
+            except ConcurrentAppendError:  # its advice (resume) becomes refresh() here
                 raise ConcurrentAppendError(
-                    f"{exc} Written meanwhile: {self._describe_unfolded()}. "
-                    "Call refresh() on the phase to catch up, then retry.",
+                    f"another responder wrote to {self.journal.path} first; nothing was "
+                    f"written. Written meanwhile: {self._describe_unfolded()}. Call refresh() "
+                    "on the phase to catch up, then retry the step.",
                     path=str(self.journal.path),
                 ) from None
             self.state.apply(record.seq, event)
