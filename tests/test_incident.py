@@ -1251,7 +1251,7 @@ def test_second_writer_gets_concurrent_append_error(world):
     first = Incident.resume(world.path, clock=world.clock)
     second = Incident.resume(world.path, clock=world.clock)
     first.note("first writer", actor="alice")
-    with pytest.raises(ConcurrentAppendError, match=r"first writer. Call refresh()") as info:
+    with pytest.raises(ConcurrentAppendError, match=r"first writer\. Call refresh\(\)") as info:
         second.note("second writer", actor="bob")
     assert info.value.path == str(world.path)
     with pytest.raises(ConcurrentAppendError):
