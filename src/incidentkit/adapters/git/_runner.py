@@ -22,13 +22,11 @@ from incidentkit._errors import (
     SourceTimeoutError,
     SourceUnavailableError,
 )
+from incidentkit._redact import redact as shared_redact
 from incidentkit.adapters.git import _refs as refs
 
 SHORT: Final = 12
 FULL_SHA: Final = re.compile(r"[0-9a-f]{40}")
-_URL: Final = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s'\"]*@)?(?P<rest>[^\s'\"<>]*)"
-)
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _PASSWORD_VARIABLE: Final = "INCIDENTKIT_GIT_PASSWORD"  # noqa: S105 - a variable's name
 #: A credential helper (run by git through ``sh``) that answers ``get`` with the password.
@@ -58,36 +56,15 @@ _DROPPED_ENV: Final = frozenset(
 )
 
 
-def _mask_query(rest: str) -> str:
-    """Mask every value of the query in a URL's tail (``?a=1&b`` -> ``?a=***&b=***``)."""
-    path, question, query = rest.partition("?")
-    if not question:
-        return rest
-    parts: list[str] = []
-    for part in query.split("&"):
-        key, equals, _value = part.partition("=")
-        parts.append(f"{key}=***" if equals else ("***" if part else part))
-    return f"{path}?{'&'.join(parts)}"
-
-
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask the credentials of every URL in ``text``, and every one of ``secrets``.
 
-    The user information (``user:password@``) becomes ``***@`` and every query
-    value ``***``; then each secret (a password, and its percent-encoded form)
-    is masked wherever it still appears, whatever git made of the URL.
+    The user information (``user:password@``) becomes ``***@``, every query
+    value and fragment ``***``; then each secret, in every form it may take
+    (percent-encoded, escaped, base64), is masked wherever it still appears.
+    The one redaction of the library (:mod:`incidentkit._redact`).
     """
-    text = _URL.sub(
-        lambda m: (
-            f"{m.group('scheme')}{'***@' if m.group('userinfo') is not None else ''}"
-            f"{_mask_query(m.group('rest'))}"
-        ),
-        text,
-    )
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return shared_redact(text, secrets)
 
 
 def abbrev(sha: str) -> str:
