@@ -612,13 +612,9 @@ class _AfterImpact(_Open):
                 core.now,
                 as_actor(actor),
                 reason=reason,
-                severity=None if severity is None else _severity(severity),
+                severity=_severity(severity),
                 ongoing=ongoing,
-                symptom_start=(
-                    None
-                    if symptom_start is None
-                    else to_instant(symptom_start, what="symptom_start")
-                ),
+                symptom_start=_instant(symptom_start),
                 services=services,
                 regions=regions,
                 user_segments=user_segments,
@@ -629,8 +625,14 @@ class _AfterImpact(_Open):
         return self
 
 
-def _severity(value: Severity | str) -> Severity:
-    return severity(value)
+def _severity(value: Severity | str | None) -> Severity | None:
+    """Return the severity given (``"sev2"`` accepted), or ``None``."""
+    return None if value is None else severity(value)
+
+
+def _instant(value: dt.datetime | float | None) -> pendulum.DateTime | None:
+    """Return the symptom start given as an aware instant, or ``None``."""
+    return None if value is None else to_instant(value, what="symptom_start")
 
 
 class _Reviewing(_Open):
@@ -946,12 +948,8 @@ class Declared(_DiagnosingOverride):
                 core.now,
                 as_actor(actor),
                 ongoing=ongoing,
-                severity=None if severity is None else _severity(severity),
-                symptom_start=(
-                    None
-                    if symptom_start is None
-                    else to_instant(symptom_start, what="symptom_start")
-                ),
+                severity=_severity(severity),
+                symptom_start=_instant(symptom_start),
                 services=services,
                 regions=regions,
                 user_segments=user_segments,
