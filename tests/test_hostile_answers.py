@@ -666,6 +666,19 @@ def test_checked_changes_with_problems_drops_the_bad_change_and_keeps_the_good()
     ]
 
 
+def test_checked_changes_with_nothing_usable_fails_the_answer_even_with_problems() -> None:
+    """A source whose every change is bad failed: it did not answer "no change"."""
+    problems: list[str] = []
+    answer = [smuggled(deploy("b1"), "link", b"x")]
+    changes, error = checked_changes("acme", answer, DEPLOY_KINDS, problems=problems)
+    assert changes == []
+    assert (
+        error
+        == "acme: change 0 ('b1'): its link is bytes, not a string or None; the change is dropped"
+    )
+    assert problems == []
+
+
 def test_checked_options_with_problems_drops_the_bad_option_and_keeps_the_good() -> None:
     """With problems=[...], an option with caveats="oops" is listed and dropped; the rest stay."""
     good = FakeExecutor(name="acme").options(deploy("d1"))[0]

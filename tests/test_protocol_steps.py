@@ -11,6 +11,7 @@ from incidentkit import (
     ConcurrentAppendError,
     Evidence,
     Figure,
+    Finding,
     FindingKind,
     Incident,
     InvalidInputError,
@@ -231,7 +232,7 @@ def test_resume_with_an_anchor_refuses_a_shorter_journal(world):
     anchor = assessed.anchor
     lines = world.path.read_bytes().splitlines(keepends=True)
     world.path.write_bytes(b"".join(lines[:-1]))
-    with pytest.raises(JournalCorruptedError, match="records were removed"):
+    with pytest.raises(JournalCorruptedError, match=r"record\(s\) were cut from the end"):
         Incident.resume(world.path, anchor=anchor, clock=world.clock)
 
 
@@ -243,7 +244,7 @@ def test_resume_with_an_anchor_refuses_a_diverging_journal(world, tmp_path):
     other_phase = other.declare(title="another incident")
     other_phase.note("a", actor="bob")
     other_phase.note("b", actor="bob")
-    with pytest.raises(JournalCorruptedError, match="diverges"):
+    with pytest.raises(JournalCorruptedError, match="cut back and rewritten"):
         Incident.resume(world.path, anchor=str(other_phase.anchor), clock=world.clock)
 
 
@@ -494,7 +495,7 @@ def test_values_print_as_one_readable_line(world):
     option = reviewed.rollback_options[0]
     texts = {
         "change": str(reviewed.changes[0]),
-        "finding": str(reviewed.findings[0]) if reviewed.findings else "monitoring gap: x",
+        "finding": str(Finding(FindingKind.MONITORING_GAP, "a source failed", "prom: refused")),
         "option": str(option),
         "result": str(RollbackResult(option.id, succeeded=True, dry_run=True, detail="ok")),
         "figure": str(reviewed.impact.figures[0]),
@@ -508,3 +509,4 @@ def test_values_print_as_one_readable_line(world):
     assert texts["change"].startswith("deploy d1 of checkout")
     assert "roll back checkout" in texts["option"]
     assert texts["impact"].startswith("sev2, ongoing")
+    assert texts["finding"] == "monitoring gap: a source failed: prom: refused"

@@ -42,6 +42,7 @@ __all__ = [
     "ProblemKind",
     "VerificationReport",
     "analyse",
+    "anchor_problems",
     "check_bytes",
     "decode_body",
     "encode_body",
@@ -591,6 +592,19 @@ def _anchor_problems(
     ]
 
 
+def anchor_problems(records: Sequence[JournalRecord], anchor: Anchor) -> list[JournalProblem]:
+    """Check clean records (one a line, in order) against an anchor kept elsewhere.
+
+    Returns a ``truncated`` problem when the records end before the anchor or
+    the record at its seq is not the one it names; nothing when they agree.
+    """
+
+    def find(seq: int) -> tuple[int, str] | None:
+        return (seq + 1, records[seq].digest) if seq < len(records) else None
+
+    return _anchor_problems(anchor, find, len(records) - 1, len(records))
+
+
 def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
     """Check a whole journal's bytes: the fast path first, the full analysis if needed."""
     lines = data.split(b"\n")
@@ -600,11 +614,7 @@ def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
         return analyse(lines, tail, len(data) - len(tail), anchor)
     problems: list[JournalProblem] = []
     if anchor is not None:
-
-        def find(seq: int) -> tuple[int, str] | None:
-            return (seq + 1, records[seq].digest) if seq < len(records) else None
-
-        problems.extend(_anchor_problems(anchor, find, len(records) - 1, len(lines)))
+        problems.extend(anchor_problems(records, anchor))
     torn_offset = None
     if tail:
         torn_offset = len(data) - len(tail)

@@ -448,7 +448,10 @@ def checked_changes(
             reading the answer to its end, one line each (naming the source,
             the change's position and id, and the field). When given, such a
             change is dropped and the good ones are returned without an
-            error; when ``None``, any such problem fails the whole answer.
+            error (unless no change at all was usable: then the answer
+            fails, as a source that answered nothing usable did not answer
+            "no change"); when ``None``, any such problem fails the whole
+            answer.
 
     Returns:
         The changes and ``""``, or what was kept and why the answer fails as a
@@ -470,9 +473,11 @@ def checked_changes(
             changes.append(change)
         else:
             found.append(f"{problem}; the change is dropped" if problems is not None else problem)
-    if problems is not None:
+    if problems is not None and (changes or not found):
         problems.extend(found)
         return changes, ""
+    # Without ``problems``, or when nothing at all was usable: the source failed; it did not
+    # answer "no change" (which would count it as consulted for the checklist).
     return (changes, _joined(label, found)) if found else (changes, "")
 
 

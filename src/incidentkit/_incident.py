@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias, cast
 import pendulum
 from typing_extensions import Self
 
+from incidentkit._chain import anchor_problems
 from incidentkit._errors import (
     ConcurrentAppendError,
     InvalidInputError,
@@ -64,7 +65,8 @@ from incidentkit._rules import OVERRIDE_TARGETS, PHASES, STEPS, Phase, require, 
 from incidentkit._specs import Measure, Metric
 from incidentkit._state import IncidentState
 from incidentkit._steps import _diagnosis, _gathering, _impact, _rollback, _team, _verify
-from incidentkit._steps._common import Outcome, is_text, seconds, severity, sources, text
+from incidentkit._steps._common import Outcome, is_text, seconds, severity, sources
+from incidentkit._steps._common import text as checked_text
 from incidentkit._time import SystemClock, to_instant
 
 if TYPE_CHECKING:
@@ -201,15 +203,20 @@ class _Core:
             return _PHASE_CLASSES[self.state.phase](self)
 
 
-def _checked_event(journal: Journal, record: JournalRecord, state: IncidentState) -> Event:
-    """Structure a record into an event the protocol allows next, or call it corruption."""
+def _structured(journal: Journal, record: JournalRecord) -> Event:
+    """Structure a record into an event, or call it corruption."""
     try:
-        event = structure_event(record.body)
+        return structure_event(record.body)
     except Exception as exc:  # any structuring failure is corruption
         raise JournalCorruptedError(
             f"{journal.path}: record {record.seq} is not a valid event: {exc}",
             path=str(journal.path),
         ) from exc
+
+
+def _checked_event(journal: Journal, record: JournalRecord, state: IncidentState) -> Event:
+    """Structure a record into an event the protocol allows next, or call it corruption."""
+    event = _structured(journal, record)
     try:
         state.validate(event)
     except ProtocolViolation as exc:
@@ -388,7 +395,7 @@ class _Phase:
             This phase (a note does not move the incident on).
         """
         core = self._enter("note")
-        core.record(NoteAdded(core.now(), as_actor(actor), _text(text, "a note")))
+        core.record(NoteAdded(core.now(), as_actor(actor), checked_text(text, "a note")))
         return self
 
     def follow_up(self, action: str, *, owner: str, actor: Actor | str, notes: str = "") -> Self:
@@ -441,14 +448,10 @@ class _Phase:
                 step,
                 core.state.phase,
                 OVERRIDE_TARGETS[step],
-                _text(reason, "an override's reason"),
+                checked_text(reason, "an override's reason"),
             )
         )
         return core
-
-
-def _text(value: str, what: str) -> str:
-    return text(value, what)
 
 
 class _Open(_Phase):
@@ -770,9 +773,9 @@ class _Intervening(_Open):
             MitigationApplied(
                 core.now(),
                 as_actor(actor),
-                _text(action, "a mitigation's action"),
+                checked_text(action, "a mitigation's action"),
                 kind,
-                _text(why_not_rollback, "why_not_rollback"),
+                checked_text(why_not_rollback, "why_not_rollback"),
             )
         )
         return Intervened(core)
@@ -1278,7 +1281,7 @@ class Incident:
             now,
             as_actor(actor),
             incident_id or f"INC-{now.format('YYYYMMDD-HHmmss')}-{os.urandom(2).hex()}",
-            _text(title, "title"),
+            checked_text(title, "title"),
             names,
             detection,
             detected,
@@ -1328,14 +1331,7 @@ class Incident:
             raise JournalCorruptedError(msg, path=str(store.path))
         if anchor is not None:
             _check_anchor(store, Anchor.parse(anchor) if isinstance(anchor, str) else anchor)
-        first = records[0]
-        try:
-            declared = structure_event(first.body)
-        except Exception as exc:  # any structuring failure is corruption
-            raise JournalCorruptedError(
-                f"{store.path}: record {first.seq} is not a valid event: {exc}",
-                path=str(store.path),
-            ) from exc
+        declared = _structured(store, records[0])
         if not isinstance(declared, IncidentDeclared):
             raise JournalCorruptedError(
                 f"{store.path}: the first record is {declared.TYPE}, not incident_declared",
@@ -1350,16 +1346,8 @@ class Incident:
 
 def _check_anchor(store: Journal, anchor: Anchor) -> None:
     """Refuse a journal shorter than the anchor kept elsewhere, or diverging from it."""
-    records = store.records
-    if anchor.seq >= len(records):
-        msg = (
-            f"{store.path} holds {len(records)} record(s) but the anchor kept elsewhere is at "
-            f"record {anchor.seq}: records were removed since the anchor was taken"
-        )
-        raise JournalCorruptedError(msg, path=str(store.path))
-    if records[anchor.seq].digest != anchor.digest:
-        msg = (
-            f"{store.path}: record {anchor.seq} is not the one the anchor names ({anchor}): "
-            "the journal diverges from the chain the anchor was taken on"
-        )
+    problems = anchor_problems(store.records, anchor)
+    if problems:
+        found = "; ".join(problem.detail for problem in problems)
+        msg = f"{store.path} does not reach the anchor kept elsewhere ({anchor}): {found}"
         raise JournalCorruptedError(msg, path=str(store.path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import attrs
 import pendulum
@@ -94,15 +94,16 @@ def sources(value: Sequence[_T] | _T, what: str, method: str) -> list[_T]:
     accepted; anything that is neither an adapter with ``method`` nor a
     sequence of them is refused with a message naming the argument.
     """
-    if hasattr(value, method):
-        return [value]  # type: ignore[list-item]
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+    given = cast("object", value)
+    if hasattr(given, method):
+        return [cast("_T", given)]
+    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
         msg = (
             f"{what} must be a list of adapters with a {method}() method (or a single one), "
-            f"not {type(value).__name__}"
+            f"not {type(given).__name__}"
         )
         raise InvalidInputError(msg)
-    items: list[_T] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+    items = [cast("_T", item) for item in cast("Sequence[object]", given)]
     for item in items:
         if not hasattr(item, method):
             msg = (

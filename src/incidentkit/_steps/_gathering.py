@@ -93,11 +93,7 @@ def gather(
         dropped: list[str] = []
         if not error:
             changes, error = checked_changes(name, answer.result, kinds, problems=dropped)
-        if dropped and not changes and not error:
-            # Nothing usable at all: the source failed, it did not answer "no change".
-            error = "; ".join(dropped)
-        elif not error:
-            bad_changes.extend(dropped)
+        bad_changes.extend(dropped)
         if error:
             outcomes.append(SourceOutcome(name, item, ok=False, error=error, seconds=seconds))
             gaps.append(error)

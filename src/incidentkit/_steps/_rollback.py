@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from incidentkit._errors import InvalidInputError, RollbackFailedError, SourceError
+from incidentkit._errors import InvalidInputError, RollbackFailedError
 from incidentkit._events import Event, FindingRecorded, RollbackExecuted, RollbacksReviewed
 from incidentkit._gather import (
     adapter_name,
+    call_adapter,
     call_concurrently,
     checked_options,
     checked_result,
-    described,
-    unprefixed,
 )
 from incidentkit._model import (
     Actor,
@@ -189,17 +188,7 @@ def roll_back(
                 state, now, who, option=option, rehearsal=rehearsal, result=None, error=error
             )
     try:
-        executed = runner.execute(option)
-    except Exception as exc:  # noqa: BLE001 - any adapter failure is recorded, then reported
-        return _failed(
-            state,
-            now,
-            who,
-            option=option,
-            rehearsal=rehearsal,
-            result=None,
-            error=_adapter_error(name, exc),
-        )
+        executed, error = call_adapter(name, "rollback", partial(runner.execute, option))
     except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised by the caller
         # Interrupted (Ctrl-C, SystemExit) mid-rollback: what happened is unknown, and the
         # journal must say that an attempt was made before the interruption goes on.
@@ -207,6 +196,10 @@ def roll_back(
             now(), who, option, rehearsal, None, f"{name}: interrupted: {type(exc).__name__}"
         )
         return Outcome((attempt,), exc)
+    if error:
+        return _failed(
+            state, now, who, option=option, rehearsal=rehearsal, result=None, error=error
+        )
     result, error = checked_result(name, executed)
     if not error and result is not None and (result.dry_run or not result.succeeded):
         error = f"{name}: rollback failed: {result.detail}"
@@ -215,14 +208,6 @@ def roll_back(
             state, now, who, option=option, rehearsal=rehearsal, result=result, error=error
         )
     return Outcome((RollbackExecuted(now(), who, option, rehearsal, result),))
-
-
-def _adapter_error(name: str, exc: Exception) -> str:
-    """Say what an executor raised, as the other adapter calls do, its name said once."""
-    text = unprefixed(name, described(exc))
-    if isinstance(exc, SourceError):
-        return f"{name}: rollback failed: {text}"
-    return f"{name}: rollback raised {type(exc).__name__}: {text}"
 
 
 def _failed(
