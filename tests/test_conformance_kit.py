@@ -18,6 +18,7 @@ import os
 import pathlib
 import threading
 import time
+from array import array
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -890,18 +891,19 @@ def test_a_nan_sample_points_at_series_from_pairs():
 
 
 def test_a_metric_source_whose_values_bypass_validation_is_flagged():
-    """A NaN smuggled past the Sample validator is still found in the answer."""
+    """An infinity smuggled into the values column past Series' checks is still found."""
 
-    class SmuggledNaN(ApiMetricSource):
+    class SmuggledInf(ApiMetricSource):
         def _series(self, asked, pairs):
             series = super()._series(asked, pairs)
-            for sample in series.samples[:1]:
-                object.__setattr__(sample, "value", float("nan"))
+            values = array("d", series.values)
+            values[0] = float("inf")
+            object.__setattr__(series, "_values", values)
             return series
 
-    report = check_api_metrics(SmuggledNaN)
+    report = check_api_metrics(SmuggledInf)
     assert "answer" in failures(report)
-    assert "not a finite number" in report["answer"].detail
+    assert "values[0] is inf" in report["answer"].detail
     assert "Series.from_pairs" in report["answer"].detail
 
 

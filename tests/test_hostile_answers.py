@@ -20,6 +20,7 @@ import pathlib
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -723,16 +724,20 @@ BAD_SERIES: list[Callable[[Series], object]] = [
     lambda s: smuggled(s, "warnings", ("partial \ud800",)),
     lambda s: smuggled(s, "warnings", "not a tuple"),
     lambda s: smuggled(s, "query", "errors"),
-    lambda s: smuggled(s, "samples", list(s.samples)),
-    lambda s: smuggled(s, "samples", (*s.samples[:-1], smuggled(s.samples[-1], "value", math.nan))),
-    lambda s: smuggled(s, "samples", (*s.samples[:-1], smuggled(s.samples[-1], "value", 10**400))),
-    lambda s: smuggled(s, "samples", (*s.samples[:-1], smuggled(s.samples[-1], "value", "0.5"))),
-    lambda s: smuggled(s, "samples", (*s.samples[:-1], smuggled(s.samples[-1], "at", NAIVE))),
-    lambda s: smuggled(s, "samples", tuple(reversed(s.samples))),
+    lambda s: smuggled(s, "_times", list(s.times)),
+    lambda s: smuggled(s, "_values", array("f", s.values)),
+    lambda s: smuggled(s, "_values", array("d", [*s.values[:-1], math.inf])),
+    lambda s: smuggled(s, "_values", array("d", [*s.values[:-1], -math.inf])),
+    lambda s: smuggled(s, "_values", array("d", s.values[:-1])),
+    lambda s: smuggled(s, "_times", array("d", [*s.times[:-1], math.nan])),
+    lambda s: smuggled(s, "_times", array("d", [*s.times[:-1], 1e300])),
+    lambda s: smuggled(s, "_times", array("d", reversed(s.times))),
+    lambda s: smuggled(s, "_times", array("d", [s.times[0], *s.times[:-1]])),
+    lambda s: smuggled(s, "_values", array("d", [1e308] * len(s.values))),
     lambda s: smuggled(s, "query", smuggled(s.query, "source", b"prom")),
     lambda s: smuggled(s, "query", smuggled(s.query, "query", "err\ud800")),
     lambda s: {"query": s.query.query},
-    lambda s: [(x.at, x.value) for x in s.samples],
+    lambda s: list(zip(s.times, s.values, strict=True)),
     lambda _s: None,
 ]
 """Ways to spoil a valid series; each must be refused."""

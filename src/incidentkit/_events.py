@@ -15,6 +15,7 @@ import attrs
 import cattrs
 import pendulum
 
+from incidentkit._columns import from_pairs
 from incidentkit._model import (
     Actor,
     Change,
@@ -28,12 +29,13 @@ from incidentkit._model import (
     Role,
     RollbackOption,
     RollbackResult,
-    Sample,
     Series,
     Severity,
+    columnar,
+    columns,
 )
 from incidentkit._recovery import RecoveryVerdict
-from incidentkit._time import UTC, format_instant, parse_instant
+from incidentkit._time import format_instant, parse_instant
 
 if TYPE_CHECKING:
     # Imported when the converter is built: the analysis modules stay out of
@@ -490,9 +492,13 @@ def _make_converter() -> cattrs.Converter:
 
     # A series is stored compactly: [[unix seconds, value or null], ...].
     def unstructure_series(series: Series) -> dict[str, Any]:
+        times, values = columns(series)
         body = {
             "query": conv.unstructure(series.query),
-            "samples": [[s.at.timestamp(), s.value] for s in series.samples],
+            "samples": [
+                [at, None if value != value else value]  # noqa: PLR0124 - NaN is the gap
+                for at, value in zip(times, values, strict=True)
+            ],
             "non_finite": series.non_finite,
         }
         if series.warnings:  # stored only when there are some, as most series have none
@@ -501,12 +507,9 @@ def _make_converter() -> cattrs.Converter:
 
     def structure_series(value: Mapping[str, Any], _: object) -> Series:
         query = conv.structure(value["query"], MetricQuery)
-        samples = tuple(
-            Sample(pendulum.from_timestamp(at, tz=UTC), None if v is None else float(v))
-            for at, v in value["samples"]
-        )
+        times, values, _non_finite = from_pairs(value["samples"])
         warnings = tuple(str(w) for w in value.get("warnings", ()))
-        return Series(query, samples, int(value.get("non_finite", 0)), warnings)
+        return columnar(Series, query, (times, values, int(value.get("non_finite", 0))), warnings)
 
     # Actors repeat in every event; resuming a long journal builds each one once.
     actors: dict[tuple[str, str | None], Actor] = {}

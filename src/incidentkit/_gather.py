@@ -16,15 +16,18 @@ error is made safe first (:func:`shown`, :func:`described`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar, cast
 
 import attrs
 import pendulum
 
+from incidentkit._columns import MAX_SECONDS, MIN_SECONDS, Column, increasing
 from incidentkit._errors import SourceError
 from incidentkit._model import (
     Caveat,
@@ -35,8 +38,8 @@ from incidentkit._model import (
     PartialChanges,
     RollbackOption,
     RollbackResult,
-    Sample,
     Series,
+    columns,
 )
 
 __all__ = [
@@ -498,59 +501,54 @@ def _query_problem(query: object) -> tuple[str, str]:
     return "", ""
 
 
-def _samples_problem(samples: object) -> tuple[str, str]:
-    if not isinstance(samples, tuple):
-        return "samples", f"is {_type_name(samples)}, not a tuple of Sample"
-    previous: pendulum.DateTime | None = None
-    magnitudes: list[float] = []
-    for position, sample in enumerate(cast("tuple[object, ...]", samples)):
-        if not issubclass(type(sample), Sample):
-            return f"samples[{position}]", f"is {_type_name(sample)}, not a Sample"
-        at = cast("object", cast("Sample", sample).at)
-        value = cast("object", cast("Sample", sample).value)
-        field, problem = _first(
-            lambda: ("at", _instant_problem(at)),  # noqa: B023 - called at once, in the loop
-            lambda: ("value", _number_problem(value, optional=True)),  # noqa: B023 - idem
+def _column_problem(name: str, column: object) -> str:
+    kind = _type_name(column)
+    if not isinstance(column, array) or cast("Column", column).typecode != "d":
+        return f"is {kind}, not an array of doubles ({name} are built by Series)"
+    return ""
+
+
+def _columns_problem(times: Column, values: Column) -> tuple[str, str]:
+    """The columns' problem (one C-level pass each on a good series), or ``("", "")``."""
+    if len(times) != len(values):
+        return "values", f"has {len(values)} values for {len(times)} instants"
+    if times and not math.isfinite(sum(times)):
+        position = next(i for i, at in enumerate(times) if not math.isfinite(at))
+        return f"times[{position}]", f"is {times[position]!r}, not a finite instant"
+    if times and not (times[0] >= MIN_SECONDS and times[-1] <= MAX_SECONDS):
+        return "times", "reach beyond the years 1 to 9999"
+    if not increasing(times):
+        position = next(i + 1 for i, (a, b) in enumerate(itertools.pairwise(times)) if b <= a)
+        return f"times[{position}]", "is not after the one before it"
+    if any(map(math.isinf, values)):
+        position = next(i for i, value in enumerate(values) if math.isinf(value))
+        return f"values[{position}]", (
+            f"is {values[position]!r}: build the series with Series.from_pairs, which turns "
+            "NaN and infinities into gaps"
         )
-        if problem and field == "value" and isinstance(value, float):
-            problem += (
-                " (build the series with Series.from_pairs, which turns NaN and infinities "
-                "into gaps)"
-            )
-        if problem:
-            return f"samples[{position}].{field}", problem
-        instant = cast("pendulum.DateTime", at)
-        if previous is not None and instant <= previous:
-            return f"samples[{position}].at", f"({instant}) is not after the one before it"
-        previous = instant
-        if value is not None:
-            magnitudes.append(abs(float(cast("float", value))))
-    return _magnitude_problem(magnitudes)
+    return _magnitude_problem(itertools.filterfalse(math.isnan, map(abs, values)))
 
 
-def _magnitude_problem(magnitudes: Sequence[float]) -> tuple[str, str]:
+def _magnitude_problem(magnitudes: Iterable[float]) -> tuple[str, str]:
     """A series whose values do not add up to a float has no mean: say so, or ``""``."""
-    try:
-        math.fsum(magnitudes)
-    except OverflowError:
-        return "samples", (
+    if math.isinf(sum(magnitudes)):
+        return "values", (
             "hold values too large to compute with: their magnitudes add up beyond the largest "
             "float (1.8e308), so no mean or burn rate of them can be taken"
         )
     return "", ""
 
 
-def _series_problem(series: Series) -> tuple[str, str]:
-    field, problem = _query_problem(series.query)
-    if problem:
-        return field, problem
-    field, problem = _samples_problem(series.samples)
-    if problem:
-        return field, problem
-    non_finite = cast("object", series.non_finite)
-    if isinstance(non_finite, bool) or not isinstance(non_finite, int) or non_finite < 0:
-        return "non_finite", f"is {shown(non_finite)}, not a count"
-    warnings = cast("object", series.warnings)
+def _series_columns_problem(series: Series) -> tuple[str, str]:
+    times, values = columns(series)
+    for name, column in (("times", times), ("values", values)):
+        problem = _column_problem(name, column)
+        if problem:
+            return name, problem
+    return _columns_problem(times, values)
+
+
+def _warnings_problem(warnings: object) -> tuple[str, str]:
     if not isinstance(warnings, tuple):
         return "warnings", f"is {_type_name(warnings)}, not a tuple of strings"
     for position, warning in enumerate(cast("tuple[object, ...]", warnings)):
@@ -560,14 +558,29 @@ def _series_problem(series: Series) -> tuple[str, str]:
     return "", ""
 
 
+def _series_problem(series: Series) -> tuple[str, str]:
+    non_finite = cast("object", series.non_finite)
+    return _first(
+        lambda: _query_problem(series.query),
+        lambda: _series_columns_problem(series),
+        lambda: (
+            "non_finite",
+            f"is {shown(non_finite)}, not a count"
+            if isinstance(non_finite, bool) or not isinstance(non_finite, int) or non_finite < 0
+            else "",
+        ),
+        lambda: _warnings_problem(cast("object", series.warnings)),
+    )
+
+
 def checked_series(name: str, answer: object) -> tuple[Series | None, str]:
     """Check that ``answer`` is a :class:`Series` the journal and the analyses can take.
 
-    Beyond its type: every sample an aware instant, in order, with a finite
-    value or ``None``; values whose magnitudes still add up to a float (a
-    series of 1e308s has no mean); the query's texts valid Unicode; the
-    warnings strings. A series that fails is refused whole, with an error
-    naming the source and the field.
+    Beyond its type: its columns arrays of doubles of one length, the instants
+    finite and strictly increasing, the values finite or NaN (a gap); values
+    whose magnitudes still add up to a float (a series of 1e308s has no mean);
+    the query's texts valid Unicode; the warnings strings. A series that fails
+    is refused whole, with an error naming the source and the field.
     """
     label = _safe(name)
     if not issubclass(type(answer), Series):

@@ -57,6 +57,7 @@ intervention, and an evenly spaced subsample of the baseline.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import functools
 import math
@@ -66,8 +67,10 @@ from typing import TYPE_CHECKING, Literal, cast
 import attrs
 import pendulum
 
+from incidentkit._columns import NAN as _NAN
+from incidentkit._columns import microseconds
 from incidentkit._errors import InvalidInputError
-from incidentkit._model import Series
+from incidentkit._model import Series, columns
 
 if TYPE_CHECKING:
     import statistics
@@ -90,15 +93,27 @@ differences of values, which beyond it could overflow to infinity."""
 
 def _too_large(series: Series, start: pendulum.DateTime, end: pendulum.DateTime) -> str:
     """Return why ``series`` holds a value too large to judge in ``[start, end]``, or ``""``."""
-    for sample in series.samples:
-        value = sample.value
-        if value is not None and start <= sample.at <= end and abs(value) > _LARGEST_VALUE:
-            return (
-                f"{series.query.source}: {series.query.query!r} has the value {value:.6g} at "
-                f"{sample.at}, beyond the {_LARGEST_VALUE:g} in magnitude that the comparison "
-                "can compute with: no verdict can be drawn from it (check the query)"
-            )
-    return ""
+    times, values = columns(series)
+    lo = bisect.bisect_left(times, start.timestamp())
+    hi = bisect.bisect_right(times, end.timestamp())
+    window = values[lo:hi]
+    if not any(map(_LARGEST_VALUE.__lt__, map(abs, window))):  # NaN compares False
+        return ""
+    index = next(i for i, value in enumerate(window) if abs(value) > _LARGEST_VALUE)
+    return (
+        f"{series.query.source}: {series.query.query!r} has the value {window[index]:.6g} at "
+        f"{_instant(times[lo + index])}, beyond the {_LARGEST_VALUE:g} in magnitude that the "
+        "comparison can compute with: no verdict can be drawn from it (check the query)"
+    )
+
+
+def _instant(seconds: float) -> pendulum.DateTime:
+    return pendulum.from_timestamp(seconds, tz=pendulum.UTC)
+
+
+def _seconds_between(later: float, earlier: float) -> float:
+    """``later - earlier`` in seconds, to the microsecond (as a timedelta would give it)."""
+    return round((later - earlier) * 1e6) / 1e6
 
 
 def _variance(values: Sequence[float]) -> float:
@@ -399,7 +414,10 @@ class RecoveryVerdict:
 
 
 def _quantile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
+    return _quantile_of_sorted(sorted(values), q)
+
+
+def _quantile_of_sorted(ordered: Sequence[float], q: float) -> float:
     if len(ordered) == 1:
         return ordered[0]
     position = q * (len(ordered) - 1)
@@ -428,33 +446,35 @@ def _above(value: float, limit: float) -> bool:
     return value > limit + _ROUNDING * max(abs(limit), abs(value))
 
 
-@attrs.frozen
-class _Point:
-    at: pendulum.DateTime
-    state: Literal["healthy", "bad", "gap", "low_traffic"]
-    value: float | None
+_State = Literal["healthy", "bad", "gap", "low_traffic"]
 
 
 @attrs.frozen
 class _Walk:
-    """The samples since the intervention, judged one by one (rule 3)."""
+    """The samples since the intervention, judged one by one (rule 3), as columns."""
 
-    points: tuple[_Point, ...]
+    at: list[float]
+    """Each judged sample's instant, Unix seconds."""
+    state: list[_State]
+    value: list[float]
+    """Each judged sample's value, NaN for a missing one."""
     gaps: int
     low_traffic: int
-    streak_start: pendulum.DateTime | None
+    streak_start: float | None
     broken_by: Literal["bad", "gap", "low_traffic"] | None
-    last_at: pendulum.DateTime
+    last_at: float
     stale: bool
 
     @property
     def last_state(self) -> str:
-        return self.points[-1].state if self.points else "none"
+        return self.state[-1] if self.state else "none"
 
     @property
     def last_value(self) -> float | None:
-        values = [p.value for p in self.points if p.state != "gap"]
-        return values[-1] if values else None
+        for state, value in zip(reversed(self.state), reversed(self.value), strict=True):
+            if state != "gap":
+                return value
+        return None
 
 
 def _walk(
@@ -467,56 +487,91 @@ def _walk(
     min_traffic: float,
     max_silence: float,
 ) -> _Walk:
-    traffic_at = {s.at: s.value for s in traffic.samples}
-    points: list[_Point] = []
+    times, values = columns(errors)
+    since_s, until_s = since.timestamp(), until.timestamp()
+    lo, hi = bisect.bisect_left(times, since_s), bisect.bisect_right(times, until_s)
+    traffic_times, traffic_values = columns(traffic)
+    t_lo = bisect.bisect_left(traffic_times, since_s - 1)
+    t_hi = bisect.bisect_right(traffic_times, until_s + 1)
+    traffic_at = dict(
+        zip(
+            map(microseconds, traffic_times[t_lo:t_hi]),
+            traffic_values[t_lo:t_hi],
+            strict=True,
+        )
+    )
+    at_column: list[float] = []
+    state_column: list[_State] = []
+    value_column: list[float] = []
     gaps = 0
     low_traffic = 0
-    streak_start: pendulum.DateTime | None = None
+    streak_start: float | None = None
     broken_by: Literal["bad", "gap", "low_traffic"] | None = None
-    last_at = since
-    for sample in errors.samples:
-        if not since <= sample.at <= until:
-            continue
-        if (sample.at - last_at).total_seconds() > max_silence:
+    last_at = since_s
+    state: _State
+    silence = round(max_silence * 1e6)
+    for at, value in zip(times[lo:hi], values[lo:hi], strict=True):
+        if microseconds(at) - microseconds(last_at) > silence:
             gaps += 1
             streak_start, broken_by = None, "gap"
-        last_at = sample.at
-        value = sample.value
-        volume = traffic_at.get(sample.at)
-        if value is None or volume is None:
+        last_at = at
+        volume = traffic_at.get(microseconds(at), _NAN)
+        if value != value or volume != volume:  # noqa: PLR0124 - NaN is the gap
             gaps += 1
             streak_start, broken_by = None, "gap"
-            points.append(_Point(sample.at, "gap", value))
+            state = "gap"
         elif volume < min_traffic:
             low_traffic += 1
             streak_start, broken_by = None, "low_traffic"
-            points.append(_Point(sample.at, "low_traffic", value))
+            state = "low_traffic"
         elif value > threshold:
             streak_start, broken_by = None, "bad"
-            points.append(_Point(sample.at, "bad", value))
+            state = "bad"
         else:
             if streak_start is None:
-                streak_start = sample.at
-            points.append(_Point(sample.at, "healthy", value))
-    stale = (until - last_at).total_seconds() > max_silence
+                streak_start = at
+            state = "healthy"
+        at_column.append(at)
+        state_column.append(state)
+        value_column.append(value)
+    stale = microseconds(until_s) - microseconds(last_at) > silence
     if stale:
         gaps += 1
-    return _Walk(tuple(points), gaps, low_traffic, streak_start, broken_by, last_at, stale)
+    return _Walk(
+        at_column,
+        state_column,
+        value_column,
+        gaps,
+        low_traffic,
+        streak_start,
+        broken_by,
+        last_at,
+        stale,
+    )
 
 
-def _window(walk: _Walk, policy: RecoveryPolicy) -> list[_Point]:
-    """Return the comparison window (rule 7).
+def _window(walk: _Walk, policy: RecoveryPolicy) -> list[float]:
+    """Return the values of the comparison window (rule 7).
 
     The samples of the current healthy streak within the trailing hold; when
     they are fewer than ``min_post_samples``, the latest ``min_post_samples``
     samples that have a value and enough traffic (healthy or bad).
     """
-    start = walk.last_at.subtract(seconds=policy.hold)
+    start = walk.last_at - policy.hold
     if walk.streak_start is not None:
         start = max(start, walk.streak_start)
-    recent = [p for p in walk.points if p.at >= start and p.state == "healthy"]
+    first = bisect.bisect_left(walk.at, start)
+    recent = [
+        value
+        for state, value in zip(walk.state[first:], walk.value[first:], strict=True)
+        if state == "healthy"
+    ]
     if len(recent) < policy.min_post_samples:
-        usable = [p for p in walk.points if p.state in {"healthy", "bad"}]
+        usable = [
+            value
+            for state, value in zip(walk.state, walk.value, strict=True)
+            if state in {"healthy", "bad"}
+        ]
         recent = usable[-policy.min_post_samples :]
     return recent[-policy.max_samples :]
 
@@ -524,13 +579,17 @@ def _window(walk: _Walk, policy: RecoveryPolicy) -> list[_Point]:
 def _compare(
     verdict: RecoveryVerdict,
     baseline: Sequence[float],
-    window: Sequence[_Point],
+    sorted_baseline: Sequence[float],
+    values: Sequence[float],
     policy: RecoveryPolicy,
 ) -> RecoveryVerdict:
-    """Compare the window with the baseline (rules 7 and 9); return the verdict with the figures."""
-    values = [p.value for p in window if p.value is not None]
+    """Compare the window with the baseline (rules 7 and 9); return the verdict with the figures.
+
+    ``baseline`` is in time order (the test takes evenly spaced samples of it),
+    ``sorted_baseline`` the same values sorted.
+    """
     test = mann_whitney(_spread(baseline, policy.max_samples), values, confidence=policy.confidence)
-    median = _quantile(baseline, 0.5)
+    median = _quantile_of_sorted(sorted_baseline, 0.5)
     baseline_mean = math.fsum(baseline) / len(baseline)
     post_mean = math.fsum(values) / len(values)
     allowed = policy.allowed_increase * median + policy.absolute_tolerance
@@ -585,6 +644,14 @@ def _shift_text(verdict: RecoveryVerdict) -> str:
         f"{verdict.post_samples} samples against {verdict.baseline_samples}), "
         f"the allowed shift {verdict.allowed_shift:.6g}"
     )
+
+
+def _present(series: Series, start: pendulum.DateTime, end: pendulum.DateTime) -> list[float]:
+    """The values of ``series`` with ``start <= at < end``, gaps left out, in time order."""
+    times, values = columns(series)
+    lo = bisect.bisect_left(times, start.timestamp())
+    hi = bisect.bisect_left(times, end.timestamp())
+    return [value for value in values[lo:hi] if value == value]  # noqa: PLR0124 - NaN
 
 
 def _validate(
@@ -673,12 +740,8 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
     if too_large:
         return RecoveryVerdict(RecoveryOutcome.INCONCLUSIVE, (too_large,), monitoring_gap=True)
 
-    base_errors = [
-        s.value for s in errors.between(baseline_start, baseline_end) if s.value is not None
-    ]
-    base_traffic = [
-        v for s in traffic.between(baseline_start, baseline_end) if (v := s.value) is not None
-    ]
+    base_errors = _present(errors, baseline_start, baseline_end)
+    base_traffic = _present(traffic, baseline_start, baseline_end)
     if len(base_errors) < policy.min_baseline_samples or not base_traffic:
         return RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,
@@ -691,7 +754,8 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
             ),
             monitoring_gap=True,
         )
-    baseline_level = _quantile(base_errors, policy.baseline_quantile)
+    sorted_errors = sorted(base_errors)
+    baseline_level = _quantile_of_sorted(sorted_errors, policy.baseline_quantile)
     threshold = baseline_level * (1 + policy.allowed_increase) + policy.absolute_tolerance
     baseline_traffic = _quantile(base_traffic, 0.5)
     if baseline_traffic <= 0:
@@ -720,11 +784,11 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
         threshold=threshold,
         baseline_traffic=baseline_traffic,
         last_value=walk.last_value,
-        checked_samples=len(walk.points),
+        checked_samples=len(walk.at),
         gaps=walk.gaps,
         low_traffic_samples=walk.low_traffic,
     )
-    if not walk.points:
+    if not walk.at:
         return attrs.evolve(
             verdict,
             reasons=(
@@ -737,7 +801,7 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
         )
     window = _window(walk, policy)
     if window:
-        verdict = _compare(verdict, base_errors, window, policy)
+        verdict = _compare(verdict, base_errors, sorted_errors, window, policy)
     comparison = verdict.comparison
     if walk.last_state == "bad" and not walk.stale:
         return attrs.evolve(
@@ -755,9 +819,12 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
         return attrs.evolve(
             verdict,
             reasons=(
-                f"data stops at {walk.last_at}, before the check at {until}"
+                f"data stops at {_instant(walk.last_at)}, before the check at {until}"
                 if walk.stale
-                else f"the latest sample at {walk.last_at} is missing a value or its traffic",
+                else (
+                    f"the latest sample at {_instant(walk.last_at)} is missing a value or its "
+                    "traffic"
+                ),
                 "missing data is never recovery",
             ),
             monitoring_gap=True,
@@ -773,9 +840,9 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
             ),
             monitoring_gap=True,
         )
-    streak_start = walk.streak_start
-    assert streak_start is not None  # noqa: S101 - a healthy latest sample implies a streak
-    held_for = (walk.last_at - streak_start).total_seconds()
+    assert walk.streak_start is not None  # noqa: S101 - a healthy latest sample implies a streak
+    streak_start = _instant(walk.streak_start)
+    held_for = _seconds_between(walk.last_at, walk.streak_start)
     verdict = attrs.evolve(verdict, healthy_since=streak_start, held_for=held_for)
     if comparison == "high" and len(window) >= policy.min_post_samples:
         return attrs.evolve(
@@ -786,7 +853,7 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
                 _shift_text(verdict),
             ),
         )
-    streak = sum(1 for p in walk.points if p.at >= streak_start)
+    streak = len(walk.at) - bisect.bisect_left(walk.at, walk.streak_start)
     if held_for < policy.hold or streak < policy.min_post_samples:
         restarted = {
             "gap": "a gap in the data restarted it",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
@@ -12,7 +13,16 @@ import pendulum
 from incidentkit._errors import InvalidInputError
 from incidentkit._events import Event, ImpactAssessed, ImpactUpdated, Measurement
 from incidentkit._gather import adapter_name
-from incidentkit._model import Actor, Evidence, Figure, Impact, Series, Severity
+from incidentkit._model import (
+    Actor,
+    Evidence,
+    Figure,
+    Impact,
+    Series,
+    Severity,
+    columns,
+    sliced,
+)
 from incidentkit._specs import Measure, Metric
 from incidentkit._state import IncidentState
 from incidentkit._steps._common import Now, Outcome, gap, text
@@ -77,7 +87,7 @@ def assess(
     lookback_start = (symptom_start or detected).subtract(seconds=_ONSET_LOOKBACK)
     _read_main_metrics(reading, errors, traffic, users, lookback_start, at, timeout)
     error_series = reading.fetched.get("errors")
-    if error_series is not None and not error_series.present():
+    if error_series is not None and error_series.gaps == len(error_series):
         query = error_series.query
         reading.gaps.append(f"{query.source}: {query.query!r} has no samples")
         error_series = None
@@ -230,8 +240,11 @@ def _measure(
     for measure in measures:
         already = reading.read.get(metric_key(measure.metric))
         if already is not None:
-            series: Series | None = attrs.evolve(
-                already, samples=already.between(start, end.add(microseconds=1))
+            times, _values = columns(already)
+            series: Series | None = sliced(
+                already,
+                bisect.bisect_left(times, start.timestamp()),
+                bisect.bisect_right(times, end.timestamp()),
             )
             error = ""
         else:
@@ -239,7 +252,7 @@ def _measure(
         if series is None:
             reading.gaps.append(error)
             continue
-        values = [v for _at, v in series.present()]
+        values = [v for v in columns(series)[1] if v == v]  # noqa: PLR0124 - NaN is the gap
         if not values:
             source = adapter_name(measure.metric.source)
             reading.gaps.append(

@@ -10,7 +10,7 @@ import attrs
 import pendulum
 
 from incidentkit._gather import adapter_name, call_concurrently, checked_series
-from incidentkit._model import Series
+from incidentkit._model import Series, sliced
 from incidentkit._specs import Metric
 
 if TYPE_CHECKING:
@@ -83,5 +83,5 @@ def current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
             return attrs.evolve(onset, index=index, end_index=end_index, explanation=explanation)
         assert onset.end_index is not None  # noqa: S101 - set together with ended_at
         offset += onset.end_index
-        rest = attrs.evolve(series, samples=series.samples[offset:])
+        rest = sliced(series, offset)
     return None

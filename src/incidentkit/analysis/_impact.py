@@ -7,6 +7,7 @@ SLO period; 14.4 spends a 30-day budget's 2 % in one hour.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import sys
@@ -16,8 +17,9 @@ from typing import cast
 import attrs
 import pendulum
 
+from incidentkit._columns import microseconds
 from incidentkit._errors import InvalidInputError
-from incidentkit._model import Series, Severity
+from incidentkit._model import Series, Severity, columns
 from incidentkit._time import to_instant
 
 __all__ = ["BurnRate", "ImpactNumbers", "impact_numbers"]
@@ -121,19 +123,32 @@ def _weighted_mean(pairs: Sequence[tuple[float, float]]) -> float | None:
 
 def _ratio(
     errors: Series,
-    traffic: dict[pendulum.DateTime, float] | None,
+    traffic: dict[int, float] | None,
     start: pendulum.DateTime,
     end: pendulum.DateTime,
 ) -> tuple[float | None, int]:
     """The (traffic-weighted) mean error ratio of the samples in ``(start, end]``."""
+    times, values = columns(errors)
+    lo = bisect.bisect_right(times, start.timestamp())
+    hi = bisect.bisect_right(times, end.timestamp())
     pairs = [
-        (sample.value, 1.0 if traffic is None else traffic.get(sample.at, 0.0))
-        for sample in errors.samples
-        if start < sample.at <= end and sample.value is not None
+        (value, 1.0 if traffic is None else traffic.get(microseconds(at), 0.0))
+        for at, value in zip(times[lo:hi], values[lo:hi], strict=True)
+        if value == value  # noqa: PLR0124 - NaN is the gap
     ]
     if not pairs:
         return None, 0
     return _weighted_mean(pairs), len(pairs)
+
+
+def _volumes(traffic: Series) -> dict[int, float]:
+    """The traffic at each instant it has a value, keyed by whole microseconds."""
+    times, values = columns(traffic)
+    return {
+        microseconds(at): value
+        for at, value in zip(times, values, strict=True)
+        if value == value  # noqa: PLR0124 - NaN is the gap
+    }
 
 
 def _figure(burn: float) -> str:
@@ -209,9 +224,7 @@ def impact_numbers(  # noqa: C901 - one figure after another
     end = to_instant(at, what="at")
     start = to_instant(symptom_start, what="symptom_start")
     budget = 1 - slo
-    volume = (
-        None if traffic is None else {s.at: s.value for s in traffic.samples if s.value is not None}
-    )
+    volume = None if traffic is None else _volumes(traffic)
     rates: list[BurnRate] = []
     for window in sorted(windows):
         ratio, count = _ratio(errors, volume, end.subtract(seconds=window), end)
@@ -220,7 +233,16 @@ def impact_numbers(  # noqa: C901 - one figure after another
     share, _count = _ratio(errors, volume, start.subtract(microseconds=1), end)
     affected: float | None = None
     if users is not None:
-        seen = [s.value for s in users.samples if s.value is not None and start <= s.at <= end]
+        user_times, user_values = columns(users)
+        seen = [
+            value
+            for value in user_values[
+                bisect.bisect_left(user_times, start.timestamp()) : bisect.bisect_right(
+                    user_times, end.timestamp()
+                )
+            ]
+            if value == value  # noqa: PLR0124 - NaN is the gap
+        ]
         affected = max(seen) if seen else None
 
     burns = {rate.window: rate.burn for rate in rates}

@@ -41,7 +41,7 @@ import attrs
 import pendulum
 
 from incidentkit._errors import InvalidInputError, NaiveDatetimeError
-from incidentkit._model import Series
+from incidentkit._model import Series, columns
 from incidentkit._time import to_instant
 
 __all__ = ["Onset", "detect_onset"]
@@ -190,28 +190,13 @@ def _unix(at: dt.datetime) -> float:
 
 
 def _from_series(series: Series) -> _Input:
-    samples = series.samples
-    toordinal = dt.date.toordinal
+    times, column = columns(series)
+    values: list[float | None] = [None if v != v else v for v in column]  # noqa: PLR0124
 
     def instant(i: int) -> pendulum.DateTime:
-        return samples[i].at
+        return pendulum.from_timestamp(times[i], tz=pendulum.UTC)
 
-    def seconds(i: int) -> float:
-        return _unix(samples[i].at)
-
-    def all_seconds() -> list[float]:
-        ats = [s.at for s in samples]
-        return [
-            toordinal(a) * DAY
-            + a.hour * 3600.0
-            + a.minute * 60.0
-            + a.second
-            + a.microsecond * 1e-6
-            - _EPOCH
-            for a in ats
-        ]
-
-    return _Input([s.value for s in samples], instant, seconds, all_seconds)
+    return _Input(values, instant, times.__getitem__, times.tolist)
 
 
 def _pair_seconds(raw: object, position: int) -> float:

@@ -1,0 +1,198 @@
+"""A series' two columns: Unix seconds and values, as compact arrays of doubles.
+
+:class:`~incidentkit.Series` keeps its samples as two ``array('d')``: the instants in
+Unix seconds, strictly increasing, and the values with NaN for a gap. Building them
+never makes an object per point on the common paths (numbers or numeric strings,
+Unix seconds); every check an input needs is made with C-level passes (``map``,
+``set``, ``sum``), and only a malformed input falls back to a per-point walk, which
+finds the first bad point and names it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import operator
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Final, TypeAlias, cast
+
+from incidentkit._errors import InvalidInputError
+from incidentkit._time import to_instant
+
+__all__ = [
+    "MAX_SECONDS",
+    "MIN_SECONDS",
+    "NAN",
+    "Column",
+    "Columns",
+    "from_columns",
+    "from_pairs",
+    "increasing",
+    "microseconds",
+]
+
+NAN: Final = math.nan
+MIN_SECONDS: Final = -62_135_596_800.0
+"""0001-01-01T00:00:00Z, the earliest instant a datetime can hold."""
+MAX_SECONDS: Final = 253_402_300_799.0
+"""9999-12-31T23:59:59Z, the latest whole second a datetime can hold."""
+
+if TYPE_CHECKING:
+    Column: TypeAlias = array[float]
+else:  # array is generic from Python 3.12 only; annotations are resolved at run time
+    Column = array
+"""A column of doubles."""
+
+Columns: TypeAlias = tuple[Column, Column, int]
+"""Instants (Unix seconds), values (NaN for a gap), and how many values were non-finite."""
+
+_NUMBERS: Final = frozenset({float, int})
+_NUMBERS_OR_TEXT: Final = frozenset({float, int, str})
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+
+
+def microseconds(seconds: float) -> int:
+    """Return an instant in Unix seconds as whole microseconds, the key two series match on."""
+    return round(seconds * 1e6)
+
+
+def increasing(times: Column) -> bool:
+    """Whether ``times`` is strictly increasing (one C-level pass)."""
+    return all(map(operator.lt, times, itertools.islice(times, 1, None)))
+
+
+def _instant_seconds(raw: object, position: int) -> float:
+    """One instant as Unix seconds, with the error a bad one deserves."""
+    if isinstance(raw, float | int) and not isinstance(raw, bool):
+        try:
+            seconds = float(raw)
+        except OverflowError:
+            seconds = math.inf
+        if math.isfinite(seconds) and MIN_SECONDS <= seconds <= MAX_SECONDS:
+            return seconds
+        msg = f"sample {position}: {raw!r} is not a finite Unix time between years 1 and 9999"
+        raise InvalidInputError(msg)
+    # A datetime, or not an instant at all: the conversion's own checks say which.
+    return to_instant(cast("dt.datetime | float", raw), what=f"sample {position}").timestamp()
+
+
+def _value(raw: object, position: int) -> float:
+    """One value as a float (NaN for a gap), with the error a bad one deserves."""
+    if raw is None:
+        return NAN
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        msg = f"sample {position}: value must be a number, a numeric string or None, not {raw!r}"
+        raise InvalidInputError(msg)
+    try:
+        return float(raw)
+    except ValueError:
+        msg = f"sample {position}: value {raw!r} is not a number"
+        raise InvalidInputError(msg) from None
+    except OverflowError:
+        return math.inf  # an integer beyond a double's range: non-finite, so a gap
+
+
+def _times(raw: Sequence[object]) -> Column:
+    """The instants column in Unix seconds, finite; in C-level passes when they are numbers."""
+    if set(map(type, raw)) <= _NUMBERS:
+        try:
+            times = array("d", cast("Sequence[float]", raw))
+        except OverflowError:
+            pass  # an integer beyond a double's range: the walk below names it
+        else:
+            if math.isfinite(sum(times)):
+                return times
+    return array("d", [_instant_seconds(value, i) for i, value in enumerate(raw)])
+
+
+def _values(raw: Sequence[object]) -> tuple[Column, int]:
+    """The values column and the number of ``None`` in it (gaps, not non-finite values)."""
+    kinds = set(map(type, raw))
+    try:
+        if kinds <= _NUMBERS:
+            return array("d", cast("Sequence[float]", raw)), 0
+        if kinds <= _NUMBERS_OR_TEXT:
+            return array("d", map(float, cast("Sequence[str]", raw))), 0
+    except (ValueError, OverflowError):
+        pass  # the walk below names the first value that is not a number
+    return array("d", [_value(value, i) for i, value in enumerate(raw)]), raw.count(None)
+
+
+def _finite(values: Column, nones: int) -> tuple[Column, int]:
+    """Turn every non-finite value into NaN (a gap); return them and how many were not ``None``."""
+    if math.isfinite(sum(values)):
+        return values, 0
+    isfinite = math.isfinite
+    bad = sum(1 for v in values if not isfinite(v))
+    if bad == nones:  # only gaps, already NaN
+        return values, 0
+    return array("d", [v if isfinite(v) else NAN for v in values]), bad - nones
+
+
+def _ordered(times: Column, values: Column) -> tuple[Column, Column]:
+    """Sort both columns by time (stably) and refuse two samples at the same instant."""
+    if not increasing(times):
+        order = sorted(range(len(times)), key=times.__getitem__)
+        times = array("d", map(times.__getitem__, order))
+        values = array("d", map(values.__getitem__, order))
+        if not increasing(times):
+            same = next(b for a, b in itertools.pairwise(times) if a == b)
+            msg = f"two samples at the same instant {to_instant(same)}"
+            raise InvalidInputError(msg)
+    return times, values
+
+
+def from_pairs(pairs: Iterable[object]) -> Columns:
+    """Build the columns from ``(instant, value)`` pairs, sorted by time.
+
+    Raises:
+        InvalidInputError: A pair is not a pair, an instant or a value is malformed,
+            or two samples share an instant.
+        NaiveDatetimeError: An instant is a naive datetime.
+    """
+    seq: Sequence[object] = pairs if isinstance(pairs, list | tuple) else list(pairs)
+    try:
+        well_formed = set(map(len, cast("Sequence[Sequence[object]]", seq))) <= {2}
+    except TypeError:
+        well_formed = False
+    if not well_formed:
+        seq = [_pair(pair, position) for position, pair in enumerate(seq)]
+    try:
+        pair_seq = cast("Sequence[Sequence[object]]", seq)
+        times, values = list(map(_FIRST, pair_seq)), list(map(_SECOND, pair_seq))
+    except (LookupError, TypeError):  # a mapping or a set of two: unpack it as Python would
+        pairs_ = [_pair(pair, position) for position, pair in enumerate(seq)]
+        times, values = list(map(_FIRST, pairs_)), list(map(_SECOND, pairs_))
+    return from_columns(times, values)
+
+
+def _pair(value: object, position: int) -> tuple[object, object]:
+    try:
+        at, raw = cast("Iterable[object]", value)
+    except (TypeError, ValueError):
+        msg = f"sample {position}: expected an (instant, value) pair, got {value!r}"
+        raise InvalidInputError(msg) from None
+    return at, raw
+
+
+def from_columns(times: Sequence[object], values: Sequence[object]) -> Columns:
+    """Build the columns from a sequence of instants and one of values, sorted by time.
+
+    Raises:
+        InvalidInputError: The sequences differ in length, an instant or a value is
+            malformed, or two samples share an instant.
+        NaiveDatetimeError: An instant is a naive datetime.
+    """
+    if len(times) != len(values):
+        msg = f"{len(times)} instants and {len(values)} values: each instant needs one value"
+        raise InvalidInputError(msg)
+    raw_values, nones = _values(values)
+    finite, non_finite = _finite(raw_values, nones)
+    ordered_times, ordered_values = _ordered(_times(times), finite)
+    if ordered_times and not (ordered_times[0] >= MIN_SECONDS and ordered_times[-1] <= MAX_SECONDS):
+        for position, raw in enumerate(times):  # name the first instant out of range
+            _instant_seconds(raw, position)
+    return ordered_times, ordered_values, non_finite

@@ -1,0 +1,207 @@
+"""The columnar Series: building it from pairs and columns, its views, and what it refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from array import array
+
+import attrs
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incidentkit import InvalidInputError, MetricQuery, NaiveDatetimeError, Sample, Series
+from incidentkit._events import get_converter as converter
+
+QUERY = MetricQuery("prom", "errors", 0, 10_000, 15.0)
+T0 = 1_763_647_200.0  # 2025-11-20T14:00:00Z
+
+
+def reference(pairs: list[tuple[object, object]]) -> tuple[list[float], list[float | None], int]:
+    """The series as the per-point implementation built it: instants, values, non-finite."""
+    points: list[tuple[float, float | None]] = []
+    non_finite = 0
+    for at, raw in pairs:
+        seconds = at.timestamp() if isinstance(at, dt.datetime) else float(at)  # type: ignore[arg-type]
+        value = None if raw is None else float(raw)  # type: ignore[arg-type]
+        if value is not None and not math.isfinite(value):
+            value = None
+            non_finite += 1
+        points.append((seconds, value))
+    points.sort(key=lambda p: p[0])
+    return [p[0] for p in points], [p[1] for p in points], non_finite
+
+
+def as_lists(series: Series) -> tuple[list[float], list[float | None], int]:
+    """The series as plain lists: instants, values (None for a gap), non-finite."""
+    values = [None if math.isnan(v) else v for v in series.values]
+    return list(series.times), values, series.non_finite
+
+
+def seconds(at: object) -> float:
+    """Unix seconds of an instant given as a datetime or a number."""
+    return at.timestamp() if isinstance(at, dt.datetime) else float(at)  # type: ignore[arg-type]
+
+
+values_strategy = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**12), 10**12),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["NaN", "+Inf", "-Inf", "1e3"]),
+)
+instant_strategy = st.one_of(
+    st.integers(0, 10**6).map(lambda i: T0 + i * 0.5),
+    st.integers(0, 10**6).map(lambda i: int(T0) + i),
+    st.integers(0, 10**6).map(
+        lambda i: dt.datetime.fromtimestamp(T0 + i, tz=dt.timezone(dt.timedelta(hours=-5)))
+    ),
+)
+
+
+@given(
+    st.lists(st.tuples(instant_strategy, values_strategy), max_size=60).filter(
+        lambda pairs: (
+            len(
+                {
+                    (p[0].timestamp() if isinstance(p[0], dt.datetime) else float(p[0]))
+                    for p in pairs
+                }
+            )
+            == len(pairs)
+        )
+    )
+)
+def test_from_pairs_builds_what_the_per_point_implementation_built(pairs):
+    """The one-pass build agrees with a point-by-point one on any mix of inputs."""
+    series = Series.from_pairs(QUERY, pairs)
+    assert as_lists(series) == reference(pairs)
+    assert len(series) == len(pairs)
+    assert series.gaps == sum(1 for v in reference(pairs)[1] if v is None)
+
+
+def test_prometheus_matrix_values_go_straight_in():
+    """A matrix answer ([seconds, "text"]) is read as is; NaN and +Inf become counted gaps."""
+    matrix = [[T0 + 15 * i, str(0.001 * i)] for i in range(100)]
+    matrix[7][1] = "NaN"
+    matrix[8][1] = "+Inf"
+    series = Series.from_pairs(QUERY, matrix)
+    assert series.non_finite == 2
+    assert series.gaps == 2
+    assert series.values[9] == pytest.approx(0.009)
+    assert series.samples[7] == Sample(pendulum.from_timestamp(T0 + 105), None)
+
+
+def test_from_columns_takes_arrays_and_datetimes():
+    """Two columns, as arrays of doubles or aware datetimes and values with None."""
+    times = array("d", [T0, T0 + 15, T0 + 30])
+    series = Series.from_columns(QUERY, times, array("d", [0.1, math.nan, 0.3]))
+    assert list(series.times) == list(times)
+    assert series.gaps == 1
+    assert series.non_finite == 1  # a NaN given as a value is a non-finite value made a gap
+    aware = [pendulum.from_timestamp(t) for t in times]
+    assert Series.from_columns(QUERY, aware, [0.1, None, 0.3]).non_finite == 0
+    assert Series.from_columns(QUERY, aware, [0.1, None, 0.3]).times.tolist() == list(times)
+
+
+def test_the_samples_constructor_and_its_views_agree():
+    """Series(query, samples) still works, and the Sample views give back what went in."""
+    samples = (
+        Sample(pendulum.from_timestamp(T0), 0.1),
+        Sample(pendulum.from_timestamp(T0 + 15), None),
+        Sample(pendulum.from_timestamp(T0 + 30), 0.3),
+    )
+    series = Series(QUERY, samples, 1, ("partial",))
+    assert series.samples == samples
+    assert series.present() == [(samples[0].at, 0.1), (samples[2].at, 0.3)]
+    assert series.between(samples[1].at, samples[2].at) == (samples[1],)
+    assert series.span(T0 + 1, T0 + 31) == (1, 3)
+    rebuilt = Series.from_pairs(QUERY, [(s.at, s.value) for s in samples], warnings=["partial"])
+    assert rebuilt != series  # non_finite differs: 1 as given, 0 counted from the pairs
+    assert rebuilt == Series(QUERY, samples, 0, ("partial",))
+    assert series.warnings == ("partial",)
+
+
+def test_equal_series_compare_and_hash_equal_gaps_included():
+    """Two series with the same gaps are equal (NaN is not compared as a float)."""
+    pairs = [(T0, 0.1), (T0 + 15, None), (T0 + 30, math.nan)]
+    one, two = Series.from_pairs(QUERY, pairs), Series.from_pairs(QUERY, list(pairs))
+    assert one == two
+    assert hash(one) == hash(two)
+    assert one != Series.from_pairs(QUERY, [(T0, 0.1), (T0 + 15, 0.2), (T0 + 30, math.nan)])
+
+
+def test_evolve_keeps_the_columns_and_checks_new_ones():
+    """attrs.evolve works on a Series, and new columns go through the checks."""
+    series = Series.from_pairs(QUERY, [(T0, 0.1), (T0 + 15, None)])
+    assert attrs.evolve(series, warnings=("w",)).times.tolist() == series.times.tolist()
+    moved = attrs.evolve(series, times=[T0 + 1, T0 + 16])
+    assert moved.times.tolist() == [T0 + 1, T0 + 16]
+    with pytest.raises(InvalidInputError, match="either samples, or both times and values"):
+        Series(QUERY, times=[T0])
+
+
+def test_the_columns_are_read_only_and_the_repr_is_short():
+    """A frozen series cannot be changed through its columns; its repr does not list points."""
+    series = Series.from_pairs(QUERY, [(T0 + i, float(i)) for i in range(100_000)])
+    with pytest.raises(TypeError):
+        series.values[0] = 1.0  # type: ignore[index]
+    assert "points=100000" in repr(series)
+    assert len(repr(series)) < 400
+
+
+@pytest.mark.parametrize(
+    ("pairs", "error", "match"),
+    [
+        ([(T0, 1.0), (T0, 2.0)], InvalidInputError, "same instant"),
+        ([(T0, 1.0), (T0 + 1, 2.0), (T0, 3.0)], InvalidInputError, "same instant"),
+        ([(dt.datetime(2025, 1, 1), 1.0)], NaiveDatetimeError, "naive"),  # noqa: DTZ001
+        ([(T0, True)], InvalidInputError, "sample 0: value must be a number"),
+        ([(T0, 1.0), (True, 1.0)], InvalidInputError, "sample 1"),
+        ([(T0, b"1")], InvalidInputError, "sample 0: value must be a number"),
+        ([(T0, "one")], InvalidInputError, "sample 0: value 'one' is not a number"),
+        ([(T0, 1.0), (T0 + 1, 1.0, 2.0)], InvalidInputError, "sample 1: expected an"),
+        ([(T0,)], InvalidInputError, "sample 0: expected an"),
+        ([7], InvalidInputError, "sample 0: expected an"),
+        ([(math.nan, 1.0)], InvalidInputError, "sample 0"),
+        ([(math.inf, 1.0)], InvalidInputError, "sample 0"),
+        ([(1e300, 1.0)], InvalidInputError, "sample 0"),
+        ([(T0, 1.0), (10**400, 1.0)], InvalidInputError, "sample 1"),
+        ([("2025-01-01", 1.0)], InvalidInputError, "sample 0"),
+    ],
+)
+def test_bad_pairs_get_a_clear_error(pairs, error, match):
+    """Every malformed input gets an error naming the sample and what is wrong."""
+    with pytest.raises(error, match=match):
+        Series.from_pairs(QUERY, pairs)
+
+
+def test_a_huge_integer_value_is_a_non_finite_gap():
+    """An integer beyond a double is non-finite: a counted gap, as an infinity is."""
+    series = Series.from_pairs(QUERY, [(T0, 10**400), (T0 + 1, 1)])
+    assert series.non_finite == 1
+    assert series.gaps == 1
+
+
+def test_columns_of_different_lengths_are_refused():
+    """Each instant needs one value."""
+    with pytest.raises(InvalidInputError, match="2 instants and 1 values"):
+        Series.from_columns(QUERY, [T0, T0 + 1], [1.0])
+
+
+def test_a_generator_of_pairs_and_pairs_of_any_iterable_work():
+    """Pairs may come from a generator, and a pair may be any iterable of two."""
+    series = Series.from_pairs(QUERY, ((T0 + i, i) for i in range(3)))
+    assert series.values.tolist() == [0.0, 1.0, 2.0]
+    assert Series.from_pairs(QUERY, [iter((T0, 1.0))]).values.tolist() == [1.0]
+
+
+def test_the_journal_form_is_unchanged_and_round_trips():
+    """The journal still stores [[seconds, value or null], ...], and reads it back equal."""
+    series = Series.from_pairs(QUERY, [(T0, 0.1), (T0 + 15, None), (T0 + 30, math.inf)])
+    body = converter().unstructure(series)
+    assert body["samples"] == [[T0, 0.1], [T0 + 15, None], [T0 + 30, None]]
+    assert body["non_finite"] == 1
+    assert converter().structure(body, Series) == series
