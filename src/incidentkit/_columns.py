@@ -16,7 +16,7 @@ import math
 import operator
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final, TypeAlias, cast
+from typing import TYPE_CHECKING, Final, SupportsFloat, TypeAlias, cast
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._time import to_instant
@@ -48,7 +48,6 @@ else:  # array is generic from Python 3.12 only; annotations are resolved at run
 Columns: TypeAlias = tuple[Column, Column, int]
 """Instants (Unix seconds), values (NaN for a gap), and how many values were non-finite."""
 
-_NUMBERS: Final = frozenset({float, int})
 _NUMBERS_OR_TEXT: Final = frozenset({float, int, str})
 _FIRST = operator.itemgetter(0)
 _SECOND = operator.itemgetter(1)
@@ -59,7 +58,7 @@ def microseconds(seconds: float) -> int:
     return round(seconds * 1e6)
 
 
-def increasing(times: Column) -> bool:
+def increasing(times: Sequence[float]) -> bool:
     """Whether ``times`` is strictly increasing (one C-level pass)."""
     return all(map(operator.lt, times, itertools.islice(times, 1, None)))
 
@@ -80,44 +79,71 @@ def _instant_seconds(raw: object, position: int) -> float:
 
 
 def _value(raw: object, position: int) -> float:
-    """One value as a float (NaN for a gap), with the error a bad one deserves."""
+    """One value as a float (NaN for a gap), with the error a bad one deserves.
+
+    A number is anything ``float()`` takes but text: ``int``, ``float``, numpy's
+    scalars, ``Decimal``; text must be a numeric string; a bool or bytes is refused.
+    """
     if raw is None:
         return NAN
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        msg = f"sample {position}: value must be a number, a numeric string or None, not {raw!r}"
-        raise InvalidInputError(msg)
+    refused = f"sample {position}: value must be a number, a numeric string or None, not {raw!r}"
+    if isinstance(raw, bool | bytes | bytearray | memoryview):
+        raise InvalidInputError(refused)
     try:
-        return float(raw)
+        return float(cast("SupportsFloat", raw))
     except ValueError:
         msg = f"sample {position}: value {raw!r} is not a number"
         raise InvalidInputError(msg) from None
+    except TypeError:
+        raise InvalidInputError(refused) from None
     except OverflowError:
         return math.inf  # an integer beyond a double's range: non-finite, so a gap
 
 
-def _times(raw: Sequence[object]) -> Column:
-    """The instants column in Unix seconds, finite; in C-level passes when they are numbers."""
-    if set(map(type, raw)) <= _NUMBERS:
-        try:
-            times = array("d", cast("Sequence[float]", raw))
-        except OverflowError:
-            pass  # an integer beyond a double's range: the walk below names it
-        else:
-            if math.isfinite(sum(times)):
-                return times
-    return array("d", [_instant_seconds(value, i) for i, value in enumerate(raw)])
+def _numbers(raw: Sequence[object], *, check_bools: bool = True) -> Column | None:
+    """``raw`` as doubles when every item is a number, else ``None``; C-level passes.
+
+    ``array("d")`` takes bools too; with ``check_bools`` the items' types are looked at
+    to refuse them (a caller that knows no item is 0 or 1 can skip it).
+    """
+    if check_bools and bool in set(map(type, raw)):
+        return None
+    try:
+        return array("d", cast("Sequence[float]", raw))
+    except (TypeError, ValueError, OverflowError):  # text, None, a datetime, a huge integer
+        return None
+
+
+def _times(raw: Sequence[object]) -> tuple[Column, bool]:
+    """The instants column in Unix seconds, finite, and whether it is strictly increasing.
+
+    Numbers are read in C-level passes. A bool can only make a 0.0 or a 1.0, so the
+    items' types are looked at only when an instant is no later than 1 s after the
+    epoch.
+    """
+    if not raw:
+        return array("d"), True
+    times = _numbers(raw, check_bools=False)
+    if times is not None and math.isfinite(sum(times)):
+        # Comparing a list's floats is faster than an array's, which boxes each one.
+        ordered = increasing(cast("Sequence[float]", raw) if isinstance(raw, list) else times)
+        earliest = times[0] if ordered else min(times)
+        if earliest > 1.0 or bool not in set(map(type, raw)):
+            return times, ordered
+    times = array("d", [_instant_seconds(value, i) for i, value in enumerate(raw)])
+    return times, increasing(times)
 
 
 def _values(raw: Sequence[object]) -> tuple[Column, int]:
     """The values column and the number of ``None`` in it (gaps, not non-finite values)."""
-    kinds = set(map(type, raw))
-    try:
-        if kinds <= _NUMBERS:
-            return array("d", cast("Sequence[float]", raw)), 0
-        if kinds <= _NUMBERS_OR_TEXT:
+    values = _numbers(raw)
+    if values is not None:
+        return values, 0
+    if set(map(type, raw)) <= _NUMBERS_OR_TEXT:
+        try:
             return array("d", map(float, cast("Sequence[str]", raw))), 0
-    except (ValueError, OverflowError):
-        pass  # the walk below names the first value that is not a number
+        except (ValueError, OverflowError):
+            pass  # the walk below names the first value that is not a number
     return array("d", [_value(value, i) for i, value in enumerate(raw)]), raw.count(None)
 
 
@@ -132,9 +158,9 @@ def _finite(values: Column, nones: int) -> tuple[Column, int]:
     return array("d", [v if isfinite(v) else NAN for v in values]), bad - nones
 
 
-def _ordered(times: Column, values: Column) -> tuple[Column, Column]:
+def _ordered(times: Column, values: Column, *, ordered: bool) -> tuple[Column, Column]:
     """Sort both columns by time (stably) and refuse two samples at the same instant."""
-    if not increasing(times):
+    if not ordered:
         order = sorted(range(len(times)), key=times.__getitem__)
         times = array("d", map(times.__getitem__, order))
         values = array("d", map(values.__getitem__, order))
@@ -191,7 +217,8 @@ def from_columns(times: Sequence[object], values: Sequence[object]) -> Columns:
         raise InvalidInputError(msg)
     raw_values, nones = _values(values)
     finite, non_finite = _finite(raw_values, nones)
-    ordered_times, ordered_values = _ordered(_times(times), finite)
+    time_column, ordered = _times(times)
+    ordered_times, ordered_values = _ordered(time_column, finite, ordered=ordered)
     if ordered_times and not (ordered_times[0] >= MIN_SECONDS and ordered_times[-1] <= MAX_SECONDS):
         for position, raw in enumerate(times):  # name the first instant out of range
             _instant_seconds(raw, position)
