@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from incidentkit._chain import MAX_RECORD_BYTES
 from incidentkit._errors import (
     ConcurrentAppendError,
     IncidentkitError,
@@ -56,6 +57,7 @@ from incidentkit._journal import (
     repair_torn_tail,
     verify_journal,
 )
+from incidentkit._limits import MAX_JOURNALED_POINTS
 from incidentkit._model import (
     Actor,
     Caveat,
@@ -121,6 +123,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "MAX_JOURNALED_POINTS",
+    "MAX_RECORD_BYTES",
     "Actor",
     "Anchor",
     "AnyPhase",

@@ -28,6 +28,12 @@ import attrs
 
 from incidentkit._errors import InvalidInputError
 
+MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
+"""The largest journal record, in bytes of JSON: a larger one is refused, nothing written.
+
+.. versionadded:: 0.2.0
+"""
+
 if TYPE_CHECKING:
     import json
     from collections.abc import Callable, Sequence
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_VERSION",
     "GENESIS_DIGEST",
+    "MAX_RECORD_BYTES",
     "Anchor",
     "Findings",
     "JournalProblem",
@@ -378,13 +385,21 @@ def encode_body(body: dict[str, Any]) -> bytes:
         msg = f"{where}: JSON object keys must be strings; nothing was written"
         raise InvalidInputError(msg)
     try:
-        return text.encode("utf-8")
+        data = text.encode("utf-8")
     except UnicodeEncodeError as exc:
         msg = (
             f"the body contains a string that is not valid Unicode ({exc.reason}, "
             f"{exc.object[exc.start : exc.end]!r}); nothing was written"
         )
         raise InvalidInputError(msg) from exc
+    if len(data) > MAX_RECORD_BYTES:
+        msg = (
+            f"the record would take {len(data):,} bytes, over the limit of "
+            f"{MAX_RECORD_BYTES:,} a record (incidentkit.MAX_RECORD_BYTES); nothing was "
+            "written. Record less at once: a shorter text, a narrower window of changes."
+        )
+        raise InvalidInputError(msg)
+    return data
 
 
 def _hashed_part(seq: int, prev: str, body_bytes: bytes) -> bytes:

@@ -11,13 +11,15 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._events import Event, FindingRecorded
-from incidentkit._model import Actor, Finding, FindingKind, Severity
+from incidentkit._limits import reduced_for_journal
+from incidentkit._model import Actor, Finding, FindingKind, Series, Severity
 
 __all__ = [
     "Now",
     "Outcome",
     "gap",
     "is_text",
+    "journaled",
     "seconds",
     "severity",
     "sources",
@@ -46,6 +48,25 @@ class Outcome:
 def gap(now: Now, actor: Actor, summary: str, detail: str) -> FindingRecorded:
     """Return a monitoring-gap finding stamped now."""
     return FindingRecorded(now(), actor, Finding(FindingKind.MONITORING_GAP, summary, detail))
+
+
+def journaled(series: Series, now: Now, actor: Actor, findings: list[Event]) -> Series:
+    """Return ``series`` as the journal keeps it (reduced past the limit), noting any reduction.
+
+    A series longer than :data:`~incidentkit.MAX_JOURNALED_POINTS` is reduced to its
+    extremes and gaps (see :mod:`incidentkit._limits`), and an observation finding saying
+    what was reduced is appended to ``findings``.
+    """
+    kept, detail = reduced_for_journal(series)
+    if detail:
+        findings.append(
+            FindingRecorded(
+                now(),
+                actor,
+                Finding(FindingKind.OBSERVATION, "a series was reduced for the journal", detail),
+            )
+        )
+    return kept
 
 
 def is_text(value: object) -> bool:

@@ -25,7 +25,7 @@ from incidentkit._model import (
 )
 from incidentkit._specs import Measure, Metric
 from incidentkit._state import IncidentState
-from incidentkit._steps._common import Now, Outcome, gap, text
+from incidentkit._steps._common import Now, Outcome, gap, journaled, text
 from incidentkit._steps._metrics import MetricKey, current_onset, fetch_all, metric_key, warned
 
 if TYPE_CHECKING:
@@ -119,8 +119,11 @@ def assess(
         tuple(reading.figures),
         summary,
     )
+    reductions: list[Event] = []
+    measurements = _journaled_measurements(reading.measurements, now, who, reductions)
     events: list[Event] = [
-        ImpactAssessed(at, who, impact, tuple(reading.measurements), onset, numbers)
+        ImpactAssessed(at, who, impact, measurements, onset, numbers),
+        *reductions,
     ]
     events.extend(
         gap(now, who, "an impact figure could not be measured", error) for error in reading.gaps
@@ -135,6 +138,17 @@ def assess(
             )
         )
     return Outcome(tuple(events))
+
+
+def _journaled_measurements(
+    measurements: Sequence[Measurement], now: Now, who: Actor, reductions: list[Event]
+) -> tuple[Measurement, ...]:
+    """The measurements with their series as the journal keeps them (see ``journaled``)."""
+    kept: dict[int, Series] = {}  # a series measured twice is reduced (and noted) once
+    for m in measurements:
+        if id(m.series) not in kept:
+            kept[id(m.series)] = journaled(m.series, now, who, reductions)
+    return tuple(attrs.evolve(m, series=kept[id(m.series)]) for m in measurements)
 
 
 def _no_severity(now: Now, who: Actor, gaps: list[str]) -> Outcome:

@@ -8,7 +8,7 @@ from incidentkit._model import Actor
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, check_recovery
 from incidentkit._specs import Metric
 from incidentkit._state import IncidentState
-from incidentkit._steps._common import Now, Outcome, gap
+from incidentkit._steps._common import Now, Outcome, gap, journaled
 from incidentkit._steps._metrics import fetch_all, warned
 
 __all__ = ["verify"]
@@ -63,6 +63,7 @@ def verify(
             step=errors.step,
             policy=policy,
         )
+    reductions: list[Event] = []
     events: list[Event] = [
         RecoveryChecked(
             at,
@@ -71,9 +72,10 @@ def verify(
             since,
             baseline_start,
             baseline_end,
-            error_series,
-            traffic_series,
-        )
+            None if error_series is None else journaled(error_series, now, who, reductions),
+            None if traffic_series is None else journaled(traffic_series, now, who, reductions),
+        ),
+        *reductions,
     ]
     if verdict.monitoring_gap:
         events.append(
