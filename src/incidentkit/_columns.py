@@ -144,7 +144,9 @@ def _values(raw: Sequence[object]) -> tuple[Column, int]:
             return array("d", map(float, cast("Sequence[str]", raw))), 0
         except (ValueError, OverflowError):
             pass  # the walk below names the first value that is not a number
-    return array("d", [_value(value, i) for i, value in enumerate(raw)]), sum(v is None for v in raw)
+    return array("d", [_value(value, i) for i, value in enumerate(raw)]), sum(
+        v is None for v in raw
+    )
 
 
 def _finite(values: Column, nones: int) -> tuple[Column, int]:
