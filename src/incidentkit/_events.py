@@ -486,7 +486,21 @@ def _make_converter() -> cattrs.Converter:
     attrs.resolve_types(ImpactAssessed, localns={"Onset": Onset, "ImpactNumbers": ImpactNumbers})
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(pendulum.DateTime, format_instant)
-    conv.register_structure_hook(pendulum.DateTime, lambda value, _: parse_instant(value))
+    # Instants repeat too (a change's start in every gathering that found it): each
+    # text is parsed once while it stays in this small cache, and the instant, which
+    # is immutable, shared. Cleared when full rather than evicting one by one.
+    instants: dict[str, pendulum.DateTime] = {}
+
+    def structure_instant(value: str, _: object) -> pendulum.DateTime:
+        instant = instants.get(value)
+        if instant is None:
+            instant = parse_instant(value)
+            if len(instants) >= 4096:  # noqa: PLR2004 - a bound, not a tuning knob
+                instants.clear()
+            instants[value] = instant
+        return instant
+
+    conv.register_structure_hook(pendulum.DateTime, structure_instant)
 
     # A series is stored compactly: [[unix seconds, value or null], ...].
     def unstructure_series(series: Series) -> dict[str, Any]:
