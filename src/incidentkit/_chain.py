@@ -22,6 +22,7 @@ record up to its seq; what lies after it only the chain vouches for, and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from array import array
@@ -420,7 +421,6 @@ def decode_body(body_bytes: bytes) -> dict[str, Any]:
 # -- reading -----------------------------------------------------------------
 
 
-_OPEN_BRACE: Final = ord("{")
 _CLOSE_BRACE: Final = ord("}")
 
 
@@ -451,14 +451,10 @@ def scan_clean(data: bytes, seq: int, prev: str) -> tuple[array[int], int]:
         if end < 0:
             break
         middle = b'","seq":%d,"prev":"%s","body":' % (seq, previous)
-        body = pos + _DIGEST_END + len(middle)
         if not (
             startswith(_HEAD, pos)
             and startswith(middle, pos + _DIGEST_END)
-            and body < end - 1
-            and data[body] == _OPEN_BRACE
             and data[end - 1] == _CLOSE_BRACE
-            and data[end - 2] == _CLOSE_BRACE
         ):
             break
         digest = data[pos + len(_HEAD) : pos + _DIGEST_END]
@@ -485,12 +481,20 @@ def parse_body(text: str, seq: int) -> dict[str, Any]:
     Raises:
         ValueError: The text is not a JSON object.
     """
-    try:
-        body = _codec()[1].decode(text)
-    except ValueError as exc:
-        raise _bad_body(seq, f"is not JSON ({exc})") from None
-    except RecursionError:
-        raise _bad_body(seq, "nests too deeply to parse") from None
+    decoder = _codec()[1]
+    body: object = None
+    end = -1
+    # What the journal writes is one object and nothing around it: the scanner
+    # alone reads that. Anything else goes through the decoder's full rules.
+    with contextlib.suppress(ValueError, RecursionError):
+        body, end = decoder.raw_decode(text)
+    if end != len(text):
+        try:
+            body = decoder.decode(text)
+        except ValueError as exc:
+            raise _bad_body(seq, f"is not JSON ({exc})") from None
+        except RecursionError:
+            raise _bad_body(seq, "nests too deeply to parse") from None
     if type(body) is not dict:
         raise _bad_body(seq, f"is a JSON {type(body).__name__}, not an object")
     return cast("dict[str, Any]", body)

@@ -574,7 +574,16 @@ def structure_event(body: Mapping[str, Any]) -> Event:
         ValueError: The tag names no event type.
         cattrs.BaseValidationError: The fields do not fit the event type.
     """
-    fields = dict(body)
+    return structure_owned(dict(body))
+
+
+def structure_owned(fields: dict[str, Any]) -> Event:
+    """Rebuild an event from a JSON object nobody else holds (its ``type`` is taken out).
+
+    Raises:
+        ValueError: The tag names no event type.
+        cattrs.BaseValidationError: The fields do not fit the event type.
+    """
     tag = fields.pop("type", None)
     try:
         cls, hook = _structure_hooks()[tag]

@@ -41,6 +41,7 @@ from incidentkit._events import (
     NoteAdded,
     OverrideRecorded,
     structure_event,
+    structure_owned,
     unstructure_event,
 )
 from incidentkit._gather import adapter_name
@@ -220,9 +221,9 @@ def _bodies(journal: Journal, first: int) -> Iterator[tuple[int, dict[str, Any]]
 
 
 def _structured(journal: Journal, seq: int, body: dict[str, Any]) -> Event:
-    """Structure a record's body into an event, or call it corruption."""
+    """Structure a freshly parsed body (consumed) into an event, or call it corruption."""
     try:
-        return structure_event(body)
+        return structure_owned(body)
     except Exception as exc:  # any structuring failure is corruption
         raise JournalCorruptedError(
             f"{journal.path}: record {seq} is not a valid event: {exc}",
