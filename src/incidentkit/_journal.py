@@ -552,9 +552,9 @@ class Journal:
             os.close(fd)
         starts, stop = scan_clean(data, 0, GENESIS_DIGEST)
         if data.find(b"\n", stop) >= 0:
-            lines = data.split(b"\n")
-            tail = lines.pop()
-            _raise_for(journal_path, analyse(lines, tail, len(data) - len(tail), None))
+            split = data.split(b"\n")
+            tail = split.pop()
+            _raise_for(journal_path, analyse(split, tail, len(data) - len(tail), None))
             raise _corrupted(journal_path, ())  # pragma: no cover - the analysis always finds it
         if stop < len(data):
             raise _torn(journal_path, stop)
@@ -773,8 +773,13 @@ class Journal:
 
 
 def record_lines(journal: Journal) -> RecordLines:
-    """Return the verified lines a journal holds, for readers inside the package."""
-    return journal._lines  # noqa: SLF001 - the journal's own module
+    """Return the verified lines a journal holds, for readers inside the package.
+
+    Resume and catching up read the bodies from here, parsing each once, rather
+    than through :attr:`Journal.records` (a tuple of every record, parsed).
+    """
+    # The journal's own module reads its own slot; there is no public way, on purpose.
+    return journal._lines  # noqa: SLF001 # pyright: ignore[reportPrivateUsage]
 
 
 def verify_journal(
