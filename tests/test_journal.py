@@ -413,6 +413,18 @@ def test_records_read_lazily_are_the_records_written(tmp_path):
     assert list(other.records) == written
 
 
+def test_records_are_parsed_once(tmp_path):
+    """Records read once are kept: reading again after an append parses only the new one."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 3)
+    journal = Journal.open(path)
+    first = journal.records
+    appended = journal.append({"n": 3})
+    again = journal.records
+    assert all(a is b for a, b in zip(first, again, strict=False))
+    assert again[-1] is appended
+
+
 def test_report_text_lists_every_problem(tmp_path):
     """``str(report)`` has a summary line and one line per problem; a clean one says OK."""
     path = tmp_path / "j.jsonl"

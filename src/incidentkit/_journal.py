@@ -413,7 +413,7 @@ class Journal:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_identity", "_lines", "_lock_timeout", "_path", "_size", "_snapshot")
+    __slots__ = ("_identity", "_lines", "_lock_timeout", "_parsed", "_path", "_size", "_snapshot")
 
     def __init__(
         self,
@@ -436,6 +436,8 @@ class Journal:
         self._path = path
         self._lock_timeout = lock_timeout
         self._lines = lines
+        # The records parsed so far, from seq 0: only what ``records`` was asked for.
+        self._parsed: list[JournalRecord] = []
         self._size = size
         self._identity = identity
         self._snapshot: tuple[JournalRecord, ...] | None = None
@@ -589,7 +591,7 @@ class Journal:
         """Every record this object has read or written, in order.
 
         A snapshot: records appended later are not added to it. The bodies
-        are parsed when this is first read after an open or an append.
+        are parsed the first time this is read, and kept from then on.
 
         Raises:
             JournalCorruptedError: A body matches its digest but is not a
@@ -598,7 +600,8 @@ class Journal:
         .. versionadded:: 0.1.0
         """
         if self._snapshot is None:
-            self._snapshot = tuple(self._read(0))
+            self._parsed.extend(self._read(len(self._parsed)))
+            self._snapshot = tuple(self._parsed)
         return self._snapshot
 
     def __len__(self) -> int:
@@ -678,6 +681,8 @@ class Journal:
             os.close(fd)  # also releases the lock
         record = JournalRecord(seq, prev, digest, decode_body(body_bytes))
         self._lines.extend(line, array("q", [0]))
+        if len(self._parsed) == seq:
+            self._parsed.append(record)
         self._size += len(line)
         self._snapshot = None
         return record
@@ -704,7 +709,10 @@ class Journal:
             self._catch_up(fd)
         finally:
             os.close(fd)
-        return tuple(self._read(before))
+        new = self._read(before)
+        if len(self._parsed) == before:
+            self._parsed.extend(new)
+        return tuple(new)
 
     def _catch_up(self, fd: int) -> None:
         """Read and verify what was appended after ``self._size``; the lock is held."""
