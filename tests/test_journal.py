@@ -391,6 +391,16 @@ def test_a_forged_body_that_is_a_json_list_is_reported_when_read(tmp_path):
     assert found(verify_journal(path)) == [("malformed", 2, None)]
 
 
+def test_a_forged_body_that_is_not_utf8_is_reported_when_read(tmp_path):
+    """A digest-valid body that is not UTF-8 is corruption when read, malformed to verify."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 2)
+    forge_last_body(path, b'"record 1"', b'"record \xff"')
+    with pytest.raises(JournalCorruptedError, match=r"record 1's body .* not valid UTF-8"):
+        _ = Journal.open(path).records
+    assert found(verify_journal(path)) == [("malformed", 2, None)]
+
+
 def test_a_body_with_whitespace_around_it_reads_as_before(tmp_path):
     """Whitespace around a digest-valid body is accepted, as the JSON decoder accepts it."""
     path = tmp_path / "j.jsonl"

@@ -475,12 +475,16 @@ def _bad_body(seq: int, problem: str) -> ValueError:
     )
 
 
-def parse_body(text: str, seq: int) -> dict[str, Any]:
-    """Parse a body as the journal's readers see it (strict: no NaN or infinity).
+def parse_body(raw: bytes, seq: int) -> dict[str, Any]:
+    """Parse a body's bytes as the journal's readers see it (strict: no NaN or infinity).
 
     Raises:
-        ValueError: The text is not a JSON object.
+        ValueError: The bytes are not a JSON object in UTF-8.
     """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad_body(seq, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     decoder = _codec()[1]
     body: object = None
     end = -1
@@ -529,12 +533,6 @@ class RecordLines:
         self._start.extend(starts)
         self._chunks.append(chunk)
 
-    def truncate(self, count: int) -> None:
-        """Forget the records from seq ``count`` on."""
-        del self._chunk[count:]
-        del self._start[count:]
-        del self._chunks[self._chunk[-1] + 1 if self._chunk else 0 :]
-
     def digest(self, seq: int) -> str:
         """Return record ``seq``'s digest."""
         start = self._start[seq]
@@ -567,7 +565,7 @@ class RecordLines:
             start = starts[seq]
             body = chunk.index(b'"body":', start + _HASHED_START) + len(b'"body":')
             end = chunk.index(b"\n", body)
-            yield seq, parse_body(chunk[body : end - 1].decode("utf-8"), seq)
+            yield seq, parse_body(chunk[body : end - 1], seq)
 
     def records(self, first: int = 0) -> list[JournalRecord]:
         """Return the records from ``first`` on, their bodies parsed.
