@@ -1,4 +1,4 @@
-"""Resume 100,000 events: ``Incident.resume`` against a bare ``json.loads`` of every line.
+"""Resume and verify 100,000 events, in fresh processes, against reading and hashing floors.
 
 The journal is built once, through the real write path: the incident is declared, its
 impact assessed from a metric source (so the journal holds a measured series) and the
@@ -8,25 +8,33 @@ the events are appended with ``Journal.append``, their bodies made by
 event a ``changes_gathered`` with three changes from two sources. Every append is
 fsynced (the journal has no way to skip that, and this machine does it fast enough).
 
-Then, in one process, interleaved with the order rotating, best of N:
+Then each reader runs in fresh interpreters (``_fresh.interleaved``: a new process per
+run, the cases' order rotating from round to round), the way an ops script resumes an
+incident, and again warm in the same process:
 
-- the baseline: ``[json.loads(line) for line in f]`` over the same file;
-- ``Journal.open(path)``: read, check the hash chain, parse the bodies (no events);
-- ``Incident.resume(path)``: all of that, plus rebuilding every event and replaying it
-  through the protocol's rules.
+- ``Incident.resume(path)``: verify, parse every body, rebuild every event and replay it
+  through the protocol's rules;
+- ``Journal.open(path)``: verify the chain (the bodies are parsed when read);
+- ``verify_journal(path)``: verify the chain and parse every body (the audit);
+- the baseline for resume: ``[json.loads(line) for line in f]`` over the same file;
+- the floor for verification: read the file and ``hashlib.sha256`` each line.
+
+Every reader keeps what it read (as a script holds its phase), so the peak resident set
+size is that of a process holding the result. The cProfile breakdown of one resume is
+added when a goal is missed, or with ``--profile``.
 """
 
 from __future__ import annotations
 
 import cProfile
 import gc
-import json
 import pstats
 import time
 from typing import TYPE_CHECKING, Any
 
 import pendulum
 from _common import Result, journal_dir, median, ratio_text, seconds_text, verdict
+from _fresh import Run, best, best_warm, interleaved, megabytes
 
 from incidentkit import (
     Actor,
@@ -55,14 +63,18 @@ from incidentkit._events import (
 from incidentkit.memory import InMemoryChangeSource, InMemoryDeploySource, InMemoryMetricSource
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
 EVENTS = 100_000
 QUICK_EVENTS = 10_000
-REPEATS = 7
-QUICK_REPEATS = 5
-GOAL = 3.0
+RUNS = 5  # fresh processes per reader
+QUICK_RUNS = 3
+WARM = 3  # warm repetitions in each of those processes
+QUICK_WARM = 2
+RESUME_GOAL = 2.0  # Incident.resume, against the json.loads baseline
+MEMORY_GOAL = 3.0  # Incident.resume's peak RSS, against the file's size
+VERIFY_GOAL = 3.0  # Journal.open and verify_journal, against the read+sha256 floor
 PROFILE_ROWS = 15
 
 _T0 = pendulum.datetime(2026, 3, 14, 9, 0, tz="UTC")
@@ -205,20 +217,6 @@ def build_journal(path: Path, events: int) -> float:
     return time.perf_counter() - began
 
 
-def _json_lines(path: Path) -> object:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
-def _timed(call: Callable[[], object]) -> float:
-    gc.collect()
-    began = time.perf_counter()
-    result = call()
-    elapsed = time.perf_counter() - began
-    del result
-    return elapsed
-
-
 def _origin(filename: str, function: str) -> str:
     """Name what a profiled function belongs to: a module of ours, a library, a builtin."""
     if filename == "~":
@@ -265,7 +263,8 @@ def profile_resume(path: Path) -> tuple[str, dict[str, Any]]:
     group_rows = ["| Where (self time summed) | Self time | Share |", "|---|---|---|"]
     group_rows.extend(f"| {name} | {secs:.3f} s | {secs / total:.1%} |" for name, secs in grouped)
     body = (
-        f"One `Incident.resume` under cProfile took {total:.2f} s of profiled time "
+        f"One `Incident.resume` under cProfile, in the benchmark's own process (warm: the "
+        f"converter built, the imports done), took {total:.2f} s of profiled time "
         "(profiling slows Python code down, so compare shares, not seconds).\n\n"
         "Top functions by self time:\n\n" + "\n".join(rows) + "\n\n"
         "Self time grouped by module (builtins by name):\n\n" + "\n".join(group_rows) + "\n"
@@ -274,66 +273,172 @@ def profile_resume(path: Path) -> tuple[str, dict[str, Any]]:
     return body, {"profiled_seconds": total, "top_self": top, "by_module": grouped}
 
 
+# -- the readers, each as a fresh process runs it ------------------------------
+
+_KEEP = "global kept\nkept.append({read})"
+
+_CASES: dict[str, tuple[str, str, str]] = {
+    # name: (label, setup, the read; ``PATH`` is the journal)
+    "resume": (
+        "`Incident.resume(path)`",
+        "from incidentkit import Incident",
+        "Incident.resume(PATH)",
+    ),
+    "open": (
+        "`Journal.open(path)` (chain verified, bodies parsed when read)",
+        "from incidentkit import Journal",
+        "Journal.open(PATH)",
+    ),
+    "verify": (
+        "`verify_journal(path)` (chain verified, every body parsed)",
+        "from incidentkit import verify_journal",
+        "verify_journal(PATH)",
+    ),
+    "json": (
+        "baseline: `[json.loads(line) for line in f]`",
+        "import json",
+        "[json.loads(line) for line in open(PATH, encoding='utf-8')]",
+    ),
+    "sha": (
+        "floor: read + `sha256(line).hexdigest()` per line",
+        "import hashlib",
+        "[hashlib.sha256(line).hexdigest() for line in open(PATH, 'rb')]",
+    ),
+}
+_BASE = {"resume": "json", "open": "sha", "verify": "sha", "json": "json", "sha": "sha"}
+
+
+def _fresh_cases(path: Path) -> dict[str, tuple[str, str]]:
+    """Return each reader as ``(setup, timed)`` for ``_fresh``; the timed part keeps its result."""
+    return {
+        name: (f"{setup}\nPATH = {str(path)!r}\nkept = []", _KEEP.format(read=read))
+        for name, (_label, setup, read) in _CASES.items()
+    }
+
+
+def _median_fresh(runs: Sequence[Run]) -> float:
+    return median([r.seconds for r in runs])
+
+
+def _median_warm(runs: Sequence[Run]) -> float:
+    times = [w for r in runs for w in r.warm]
+    return median(times) if times else float("nan")
+
+
+def _mid(values: Sequence[int]) -> int:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def _goal_verdicts(
+    ratios: dict[str, dict[str, float]], memory: float
+) -> tuple[list[str], list[str], dict[str, bool]]:
+    """Judge each goal on the best and on the median fresh run; return sentences, misses, met."""
+    sentences: list[str] = []
+    missed: list[str] = []
+    met: dict[str, bool] = {}
+    goals = (
+        ("resume", "`Incident.resume` (fresh process) against `json.loads`", RESUME_GOAL),
+        ("open", "`Journal.open` (fresh process) against read + sha256", VERIFY_GOAL),
+        ("verify", "`verify_journal` (fresh process) against read + sha256", VERIFY_GOAL),
+    )
+    for name, what, goal in goals:
+        ok = True
+        for which in ("best", "median"):
+            sentence, miss = verdict(f"{what}, {which} run", ratios[which][name], goal)
+            sentences.append(sentence)
+            if miss:
+                missed.append(miss)
+                ok = False
+        met[name] = ok
+    what = "`Incident.resume`'s peak RSS (median of the fresh runs)"
+    if memory <= MEMORY_GOAL:
+        sentences.append(
+            f"**Goal met**: {what} is {ratio_text(memory)} the file's size "
+            f"(goal: at most {MEMORY_GOAL:g}x)."
+        )
+    else:
+        miss = (
+            f"**Goal missed**: {what} is {ratio_text(memory)} the file's size, over the goal "
+            f"of {MEMORY_GOAL:g}x by {memory / MEMORY_GOAL - 1:.0%}."
+        )
+        sentences.append(miss)
+        missed.append(miss)
+    met["memory"] = memory <= MEMORY_GOAL
+    return sentences, missed, met
+
+
 def run(*, quick: bool = False, profile: bool = False) -> Result:
-    """Build the journal, time the three readers, profile resume if over the goal."""
+    """Build the journal, time the readers in fresh processes and warm, profile on a miss."""
     events = QUICK_EVENTS if quick else EVENTS
-    repeats = QUICK_REPEATS if quick else REPEATS
+    runs = QUICK_RUNS if quick else RUNS
+    warm = QUICK_WARM if quick else WARM
     with journal_dir() as (directory, where):
         path = directory / "incident.jsonl"
         build_seconds = build_journal(path, events)
         size = path.stat().st_size
-        readers: dict[str, Callable[[], object]] = {
-            "baseline": lambda: _json_lines(path),
-            "open": lambda: Journal.open(path),
-            "resume": lambda: Incident.resume(path),
-        }
-        phase = Incident.resume(path)  # also the untimed warm-up of every cache
+        phase = Incident.resume(path)  # a check that the journal is what we think
         if len(phase.events) != events:
             msg = f"the journal holds {len(phase.events)} events, not {events}"
             raise RuntimeError(msg)
-        for call in readers.values():
-            _timed(call)
-        times: dict[str, list[float]] = {name: [] for name in readers}
-        names = list(readers)
-        for index in range(repeats):
-            shift = index % len(names)
-            for name in names[shift:] + names[:shift]:
-                times[name].append(_timed(readers[name]))
-        best = {name: min(values) for name, values in times.items()}
-        ratio = {name: best[name] / best["baseline"] for name in best}
-        missed_goal = ratio["resume"] > GOAL
+        del phase
+        measured = interleaved(_fresh_cases(path), runs=runs, warm=warm)
+        fresh = {name: best(r) for name, r in measured.items()}
+        fresh_median = {name: _median_fresh(r) for name, r in measured.items()}
+        warm_best = {name: best_warm(r) for name, r in measured.items()}
+        peak = {name: _mid([r.peak_rss for r in rs]) for name, rs in measured.items()}
+        added = {name: _mid([r.added_rss for r in rs]) for name, rs in measured.items()}
+        ratios = {
+            "best": {n: fresh[n] / fresh[_BASE[n]] for n in fresh},
+            "median": {n: fresh_median[n] / fresh_median[_BASE[n]] for n in fresh},
+            "warm": {n: warm_best[n] / warm_best[_BASE[n]] for n in fresh},
+        }
+        memory = peak["resume"] / size
+        sentences, missed, met = _goal_verdicts(ratios, memory)
         profile_text, profile_data = ("", {})
-        if missed_goal or profile:
+        if missed or profile:
             profile_text, profile_data = profile_resume(path)
-    labels = {
-        "resume": "`Incident.resume(path)`",
-        "open": "`Journal.open(path)` (chain verified, no events built)",
-        "baseline": "baseline: `[json.loads(line) for line in f]`",
+    lifetime = any(r.peak_is_lifetime for rs in measured.values() for r in rs)
+    goal_of = {
+        "resume": f"≤ {RESUME_GOAL:g}x; peak RSS ≤ {MEMORY_GOAL:g}x the file",
+        "open": f"≤ {VERIFY_GOAL:g}x",
+        "verify": f"≤ {VERIFY_GOAL:g}x",
+        "json": "baseline",
+        "sha": "floor",
     }
-    goals = {"resume": f"at most {GOAL:g}x", "open": "none set", "baseline": "n/a"}
-    sentence, missed = verdict("`Incident.resume`", ratio["resume"], GOAL)
-    met = {"resume": "yes" if not missed else "**no**", "open": "n/a", "baseline": "n/a"}
+
+    def met_text(name: str) -> str:
+        if name == "resume":
+            return "yes" if met["resume"] and met["memory"] else "**no**"
+        if name in met:
+            return "yes" if met[name] else "**no**"
+        return "n/a"
+
     rows = [
         [
-            labels[name],
-            seconds_text(best[name]),
-            seconds_text(median(times[name])),
-            seconds_text(best["baseline"]),
-            ratio_text(ratio[name]),
-            goals[name],
-            met[name],
+            _CASES[name][0],
+            seconds_text(fresh[name]),
+            seconds_text(fresh_median[name]),
+            ratio_text(ratios["best"][name]) + " / " + ratio_text(ratios["median"][name]),
+            seconds_text(warm_best[name]),
+            ratio_text(ratios["warm"][name]),
+            megabytes(peak[name]),
+            f"{peak[name] / size:.2f}x",
+            megabytes(added[name]),
+            goal_of[name],
+            met_text(name),
         ]
-        for name in ("resume", "open", "baseline")
+        for name in ("resume", "json", "open", "verify", "sha")
     ]
     result = Result(
         name="resume",
-        title=f"2. Resume {events:,} events",
+        title=f"2. Resume and verify {events:,} events",
         setup=[
             (
-                f"Journal of {events:,} events, {size / 1e6:.1f} MB: declared, impact assessed "
-                "from a metric source (73 samples) and changes gathered through the protocol, then "
-                "70% notes, 20% findings and 10% `changes_gathered` (three changes from two "
-                "sources) appended with `Journal.append`."
+                f"Journal of {events:,} events, {megabytes(size)} ({size:,} bytes): declared, "
+                "impact assessed from a metric source (73 samples) and changes gathered through "
+                "the protocol, then 70% notes, 20% findings and 10% `changes_gathered` (three "
+                "changes from two sources) appended with `Journal.append`."
             ),
             (
                 f"Building it (every append fsynced) took {build_seconds:.1f} s; not part of the "
@@ -341,24 +446,55 @@ def run(*, quick: bool = False, profile: bool = False) -> Result:
             ),
             f"Journal in {where}.",
             (
-                f"Best of {repeats} interleaved runs per reader, the order rotating, one untimed "
-                "warm-up each, `gc.collect()` before each timed run; the median is shown too."
+                f"Fresh: {runs} new interpreters per reader (`bench/_fresh.py`), interleaved, "
+                "the order rotating; the imports are done untimed, then one read is timed. "
+                "Best and median of those runs. Each reader's ratio is against its own "
+                "reference: resume against the `json.loads` baseline, `Journal.open` and "
+                "`verify_journal` against the read + sha256 floor."
             ),
             (
-                "The cyclic garbage collector stays on, as in a user's process: its share "
-                "grows with the heap, so the time per event of both readers grows with the "
-                "journal's length (a `--quick` run's ratios are not the same as a full one's)."
+                f"Warm: in each of those processes, {warm} more reads after the fresh one, "
+                "`gc.collect()` before each; best of all of them. Every read keeps its result "
+                "(as a script holds its phase), so the warm ones run with the earlier results "
+                "still on the heap."
             ),
-            "Ratio: best time divided by the baseline's best time.",
+            (
+                "Peak RSS: the whole process's peak resident set size during the fresh read "
+                "(`VmHWM`, reset just before it), median of the runs; *added* is that peak "
+                "minus the resident set just before the read (the interpreter and imports "
+                "excluded). The memory goal is judged on the whole peak."
+                + (" The reset was not available: these are lifetime peaks." if lifetime else "")
+            ),
+            "The cyclic garbage collector is on in every process, as in a user's.",
         ],
-        headers=["Reader", "Best", "Median", "Baseline best", "Ratio", "Goal", "Met"],
+        headers=[
+            "Reader",
+            "Fresh best",
+            "Fresh median",
+            "Ratio (best / median)",
+            "Warm best",
+            "Warm ratio",
+            "Peak RSS",
+            "Peak / file",
+            "Added RSS",
+            "Goal",
+            "Met",
+        ],
         rows=rows,
-        verdicts=[sentence],
-        missed=[missed] if missed else [],
-        data={"events": events, "bytes": size, "times": times, "ratio": ratio},
+        verdicts=sentences,
+        missed=missed,
+        data={
+            "events": events,
+            "bytes": size,
+            "fresh": {n: [r.seconds for r in rs] for n, rs in measured.items()},
+            "warm": {n: [w for r in rs for w in r.warm] for n, rs in measured.items()},
+            "peak_rss": peak,
+            "added_rss": added,
+            "ratios": ratios,
+        },
     )
     if profile_text:
-        heading = "Profile of `Incident.resume`" + (" (goal missed)" if missed_goal else "")
+        heading = "Profile of `Incident.resume`" + (" (a goal missed)" if missed else "")
         result.sections.append((heading, profile_text))
         result.data["profile"] = profile_data
     return result

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
+import hashlib
 import json
 
 import pendulum
@@ -1233,6 +1235,33 @@ def test_resume_refuses_records_that_are_not_events(world):
     journal.append({"type": "coffee_brewed", "at": "2026-11-20T14:11:00.000000Z"})
     with pytest.raises(JournalCorruptedError, match="record 1 is not a valid event"):
         Incident.resume(world.path)
+    assert gc.isenabled()
+
+
+def test_resume_restores_the_garbage_collector_as_it_found_it(world):
+    """Resume pauses the cyclic collector while folding and leaves it as it was."""
+    world.declare()
+    assert gc.isenabled()
+    Incident.resume(world.path)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        Incident.resume(world.path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_resume_refuses_a_forged_body_that_is_not_json(world):
+    """A body matching a recomputed digest but not JSON is corruption on resume."""
+    world.declare()
+    lines = world.path.read_bytes().splitlines(keepends=True)
+    raw = lines[-1].replace(b'"type":"incident_declared"}', b'"type":"incident_declared",}')
+    digest = hashlib.sha256(raw[raw.index(b'"seq":') : -2]).hexdigest().encode()
+    world.path.write_bytes(b"".join([*lines[:-1], raw[:17] + digest + raw[81:]]))
+    with pytest.raises(JournalCorruptedError, match="record 0's body matches its digest but"):
+        Incident.resume(world.path)
+    assert gc.isenabled()
 
 
 def test_resume_refuses_an_empty_journal(world):

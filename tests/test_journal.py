@@ -360,6 +360,81 @@ def test_malformed_lines_are_explained(tmp_path, line, words):
     assert words in report.problems[0].detail
 
 
+def forge_last_body(path: pathlib.Path, old: bytes, new: bytes) -> None:
+    """Rewrite the last record's body bytes and recompute its digest, JSON or not."""
+    lines = read_lines(path)
+    raw = lines[-1].replace(old, new)
+    digest = hashlib.sha256(raw[raw.index(b'"seq":') : -2]).hexdigest().encode()
+    lines[-1] = raw[:17] + digest + raw[81:]
+    write_lines(path, lines)
+
+
+def test_a_forged_body_that_is_not_json_is_reported_when_read(tmp_path):
+    """Open checks the chain only; reading the body, or verify_journal, reports it."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 3)
+    forge_last_body(path, b'"record 2"}', b'"record 2",}')
+    journal = Journal.open(path)
+    assert len(journal) == 3
+    with pytest.raises(JournalCorruptedError, match="record 2's body matches its digest but"):
+        _ = journal.records
+    assert found(verify_journal(path)) == [("malformed", 3, None)]
+
+
+def test_a_forged_body_that_is_a_json_list_is_reported_when_read(tmp_path):
+    """A digest-valid body that is JSON but not an object is corruption when read."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 2)
+    forge_last_body(path, b'{"n":1,"text":"record 1"}', b"[1,{}]")
+    with pytest.raises(JournalCorruptedError, match="record 1's body"):
+        _ = Journal.open(path).records
+    assert found(verify_journal(path)) == [("malformed", 2, None)]
+
+
+def test_a_forged_body_that_is_not_utf8_is_reported_when_read(tmp_path):
+    """A digest-valid body that is not UTF-8 is corruption when read, malformed to verify."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 2)
+    forge_last_body(path, b'"record 1"', b'"record \xff"')
+    with pytest.raises(JournalCorruptedError, match=r"record 1's body .* not valid UTF-8"):
+        _ = Journal.open(path).records
+    assert found(verify_journal(path)) == [("malformed", 2, None)]
+
+
+def test_a_body_with_whitespace_around_it_reads_as_before(tmp_path):
+    """Whitespace around a digest-valid body is accepted, as the JSON decoder accepts it."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 2)
+    forge_last_body(path, b'{"n":1,"text":"record 1"}', b' {"n":1,"text":"record 1"} ')
+    assert Journal.open(path).records[1].body == {"n": 1, "text": "record 1"}
+    assert verify_journal(path).ok
+
+
+def test_records_read_lazily_are_the_records_written(tmp_path):
+    """Records parsed from the file equal those append returned, prev links included."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal.create(path)
+    written = [journal.append({"n": n, "text": "é" * n, "x": [n, None]}) for n in range(12)]
+    assert list(Journal.open(path).records) == written
+    assert list(journal.records) == written
+    other = Journal.open(path)
+    written.append(journal.append({"late": True}))
+    assert list(other.refresh()) == written[-1:]
+    assert list(other.records) == written
+
+
+def test_records_are_parsed_once(tmp_path):
+    """Records read once are kept: reading again after an append parses only the new one."""
+    path = tmp_path / "j.jsonl"
+    make_journal(path, 3)
+    journal = Journal.open(path)
+    first = journal.records
+    appended = journal.append({"n": 3})
+    again = journal.records
+    assert all(a is b for a, b in zip(first, again, strict=False))
+    assert again[-1] is appended
+
+
 def test_report_text_lists_every_problem(tmp_path):
     """``str(report)`` has a summary line and one line per problem; a clean one says OK."""
     path = tmp_path / "j.jsonl"

@@ -11,7 +11,9 @@ A line looks like this (the body's keys are sorted, the digests shortened)::
 The digest is the SHA-256 of the line's bytes from ``"seq":`` up to (not
 including) the final ``}``: the sequence number, the previous digest and the
 body exactly as written. Readers hash the bytes they read instead of
-re-serialising the body, which keeps verification as cheap as parsing.
+re-serialising the body, and opening a journal checks the chain without
+parsing the bodies at all (:func:`scan_clean`): a body is parsed when it is
+read, so verifying costs little more than reading and hashing the file.
 
 An :class:`Anchor` (a head's seq and digest kept elsewhere) fixes every
 record up to its seq; what lies after it only the chain vouches for, and
@@ -20,8 +22,10 @@ record up to its seq; what lies after it only the chain vouches for, and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from array import array
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, TypeAlias, cast
 
 import attrs
@@ -36,7 +40,7 @@ MAX_RECORD_BYTES: Final = 64 * 1024 * 1024
 
 if TYPE_CHECKING:
     import json
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
     "FORMAT_VERSION",
@@ -47,6 +51,7 @@ __all__ = [
     "JournalProblem",
     "JournalRecord",
     "ProblemKind",
+    "RecordLines",
     "VerificationReport",
     "analyse",
     "anchor_problems",
@@ -54,7 +59,8 @@ __all__ = [
     "decode_body",
     "encode_body",
     "encode_line",
-    "parse_clean",
+    "parse_body",
+    "scan_clean",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -430,37 +436,167 @@ def decode_body(body_bytes: bytes) -> dict[str, Any]:
 # -- reading -----------------------------------------------------------------
 
 
-def parse_clean(lines: list[bytes], seq: int, prev: str) -> list[JournalRecord]:
-    """Parse lines expected to be intact records continuing the chain at ``seq``.
+_CLOSE_BRACE: Final = ord("}")
 
-    Stops at the first line that is not exactly the next record; the caller
-    then knows how many were fine and can analyse the rest slowly.
+
+def scan_clean(data: bytes, seq: int, prev: str) -> tuple[array[int], int]:
+    """Check lines expected to be intact records continuing the chain at ``seq``.
+
+    Each complete line (up to a newline) must be laid out exactly as
+    :func:`encode_line` writes it, carry the next seq and the previous
+    record's digest, and hash to its own digest. The bodies are not parsed:
+    the digest vouches for their bytes, which only :func:`encode_body` (valid,
+    canonical JSON) writes; readers parse them when they read them.
+
+    Returns:
+        The offsets in ``data`` where the intact lines start, and the offset
+        just after the last of them: where the first line that is not
+        exactly the next record (or an incomplete last line) begins.
     """
-    records: list[JournalRecord] = []
-    append = records.append
+    starts = array("q")
+    add = starts.append
     sha256 = _sha256()
-    decode = _codec()[1].decode
-    record = JournalRecord
-    for line in lines:
-        middle = f'","seq":{seq},"prev":"{prev}","body":'.encode()
+    find = data.find
+    startswith = data.startswith
+    view = memoryview(data)
+    pos = 0
+    previous = prev.encode("ascii")
+    while True:
+        end = find(b"\n", pos)
+        if end < 0:
+            break
+        middle = b'","seq":%d,"prev":"%s","body":' % (seq, previous)
         if not (
-            line.startswith(_HEAD) and line.startswith(middle, _DIGEST_END) and line.endswith(b"}")
+            startswith(_HEAD, pos)
+            and startswith(middle, pos + _DIGEST_END)
+            and data[end - 1] == _CLOSE_BRACE
         ):
             break
-        digest = line[len(_HEAD) : _DIGEST_END].decode("latin-1")
-        view = memoryview(line)
-        if sha256(view[_HASHED_START:-1]).hexdigest() != digest:
+        digest = data[pos + len(_HEAD) : pos + _DIGEST_END]
+        if sha256(view[pos + _HASHED_START : end - 1]).hexdigest().encode("ascii") != digest:
             break
-        try:
-            body = decode(str(view[_DIGEST_END + len(middle) : -1], "utf-8"))
-        except (ValueError, RecursionError):
-            break
-        if type(body) is not dict:
-            break
-        append(record(seq, prev, digest, cast("dict[str, Any]", body)))
+        add(pos)
+        previous = digest
         seq += 1
-        prev = digest
-    return records
+        pos = end + 1
+    view.release()
+    return starts, pos
+
+
+def _bad_body(seq: int, problem: str) -> ValueError:
+    return ValueError(
+        f"record {seq}'s body matches its digest but {problem}: only a writer that recomputed "
+        "the chain writes that; keep the file as it is and run verify_journal() on it"
+    )
+
+
+def parse_body(raw: bytes, seq: int) -> dict[str, Any]:
+    """Parse a body's bytes as the journal's readers see it (strict: no NaN or infinity).
+
+    Raises:
+        ValueError: The bytes are not a JSON object in UTF-8.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad_body(seq, f"is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    decoder = _codec()[1]
+    body: object = None
+    end = -1
+    # What the journal writes is one object and nothing around it: the scanner
+    # alone reads that. Anything else goes through the decoder's full rules.
+    with contextlib.suppress(ValueError, RecursionError):
+        body, end = decoder.raw_decode(text)
+    if end != len(text):
+        try:
+            body = decoder.decode(text)
+        except ValueError as exc:
+            raise _bad_body(seq, f"is not JSON ({exc})") from None
+        except RecursionError:
+            raise _bad_body(seq, "nests too deeply to parse") from None
+    if type(body) is not dict:
+        raise _bad_body(seq, f"is a JSON {type(body).__name__}, not an object")
+    return cast("dict[str, Any]", body)
+
+
+class RecordLines:
+    """Verified records kept as the bytes of their lines; a record is parsed when read.
+
+    A journal holds its file's bytes (about the file's size in memory) and
+    the offset of each line, rather than a parsed body per record (several
+    times the file's size). Chunks are the blocks read from the file or the
+    lines appended; each record is one line of one chunk.
+    """
+
+    __slots__ = ("_chunk", "_chunks", "_start")
+
+    def __init__(self) -> None:
+        """Start with no record."""
+        self._chunks: list[bytes] = []
+        self._chunk = array("l")  # which chunk each record's line is in
+        self._start = array("q")  # where that line starts in its chunk
+
+    def __len__(self) -> int:
+        """Return how many records there are."""
+        return len(self._start)
+
+    def extend(self, chunk: bytes, starts: array[int]) -> None:
+        """Add the records whose lines start at ``starts`` in ``chunk`` (see :func:`scan_clean`)."""
+        if not starts:
+            return
+        self._chunk.extend(array("l", [len(self._chunks)]) * len(starts))
+        self._start.extend(starts)
+        self._chunks.append(chunk)
+
+    def digest(self, seq: int) -> str:
+        """Return record ``seq``'s digest."""
+        start = self._start[seq]
+        return self._chunks[self._chunk[seq]][start + len(_HEAD) : start + _DIGEST_END].decode()
+
+    def prev(self, seq: int) -> str:
+        """Return the digest record ``seq`` follows (:data:`GENESIS_DIGEST` for seq 0)."""
+        return self.digest(seq - 1) if seq else GENESIS_DIGEST
+
+    @property
+    def last_digest(self) -> str:
+        """The last record's digest, or :data:`GENESIS_DIGEST` if there is none."""
+        return self.prev(len(self._start))
+
+    @property
+    def head(self) -> Anchor | None:
+        """The last record as an anchor, or ``None`` if there is none."""
+        count = len(self._start)
+        return Anchor(count - 1, self.digest(count - 1)) if count else None
+
+    def bodies(self, first: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(seq, body)`` for each record from ``first`` on, parsing each body.
+
+        Raises:
+            ValueError: A body is not a JSON object (see :func:`parse_body`).
+        """
+        chunks, chunk_of, starts = self._chunks, self._chunk, self._start
+        for seq in range(first, len(starts)):
+            chunk = chunks[chunk_of[seq]]
+            start = starts[seq]
+            body = chunk.index(b'"body":', start + _HASHED_START) + len(b'"body":')
+            end = chunk.index(b"\n", body)
+            yield seq, parse_body(chunk[body : end - 1], seq)
+
+    def records(self, first: int = 0) -> list[JournalRecord]:
+        """Return the records from ``first`` on, their bodies parsed.
+
+        Raises:
+            ValueError: A body is not a JSON object (see :func:`parse_body`).
+        """
+        out: list[JournalRecord] = []
+        if first >= len(self._start):
+            return out
+        prev = self.prev(first)
+        for seq, body in self.bodies(first):
+            digest = self.digest(seq)
+            out.append(JournalRecord(seq, prev, digest, body))
+            prev = digest
+        return out
 
 
 @attrs.frozen
@@ -607,7 +743,7 @@ def _anchor_problems(
     ]
 
 
-def anchor_problems(records: Sequence[JournalRecord], anchor: Anchor) -> list[JournalProblem]:
+def anchor_problems(lines: RecordLines, anchor: Anchor) -> list[JournalProblem]:
     """Check clean records (one a line, in order) against an anchor kept elsewhere.
 
     Returns a ``truncated`` problem when the records end before the anchor or
@@ -615,28 +751,45 @@ def anchor_problems(records: Sequence[JournalRecord], anchor: Anchor) -> list[Jo
     """
 
     def find(seq: int) -> tuple[int, str] | None:
-        return (seq + 1, records[seq].digest) if seq < len(records) else None
+        return (seq + 1, lines.digest(seq)) if seq < len(lines) else None
 
-    return _anchor_problems(anchor, find, len(records) - 1, len(records))
+    return _anchor_problems(anchor, find, len(lines) - 1, len(lines))
+
+
+def _bodies_parse(lines: RecordLines) -> bool:
+    """Whether every record's body is a JSON object."""
+    try:
+        for _ in lines.bodies():
+            pass
+    except ValueError:
+        return False
+    return True
 
 
 def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
-    """Check a whole journal's bytes: the fast path first, the full analysis if needed."""
-    lines = data.split(b"\n")
-    tail = lines.pop()
-    records = parse_clean(lines, 0, GENESIS_DIGEST)
-    if len(records) < len(lines):
+    """Check a whole journal's bytes: the fast path first, the full analysis if needed.
+
+    Unlike opening a journal, this also parses every body, so that a line
+    whose body is not a JSON object is reported (as ``malformed``) even when
+    its digest matches.
+    """
+    starts, stop = scan_clean(data, 0, GENESIS_DIGEST)
+    tail = data[stop:]
+    clean = RecordLines()
+    clean.extend(data, starts)
+    if b"\n" in tail or not _bodies_parse(clean):
+        lines = data.split(b"\n")
+        tail = lines.pop()
         return analyse(lines, tail, len(data) - len(tail), anchor)
     problems: list[JournalProblem] = []
     if anchor is not None:
-        problems.extend(anchor_problems(records, anchor))
+        problems.extend(anchor_problems(clean, anchor))
     torn_offset = None
     if tail:
-        torn_offset = len(data) - len(tail)
-        problems.append(_torn_problem(len(lines) + 1, torn_offset, tail))
-    head = records[-1].anchor if records else None
-    uncovered = _uncovered(anchor, len(records) - 1)
-    return Findings(len(records), head, tuple(problems), torn_offset, uncovered)
+        torn_offset = stop
+        problems.append(_torn_problem(len(clean) + 1, torn_offset, tail))
+    uncovered = _uncovered(anchor, len(clean) - 1)
+    return Findings(len(clean), clean.head, tuple(problems), torn_offset, uncovered)
 
 
 def analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | None) -> Findings:

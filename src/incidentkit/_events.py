@@ -481,6 +481,38 @@ EVENT_TYPES: Final[Mapping[str, type[Event]]] = {
 }
 
 
+def _register_read_hooks(conv: cattrs.Converter) -> None:
+    """Register the structure hooks of instants and optional strings: a resume's hot path."""
+    # Instants repeat (a change's start in every gathering that found it): each
+    # text is parsed once while it stays in this small cache, and the instant, which
+    # is immutable, shared. Cleared when full rather than evicting one by one.
+    instants: dict[str, pendulum.DateTime] = {}
+
+    def structure_instant(value: str, _: object) -> pendulum.DateTime:
+        instant = instants.get(value)
+        if instant is None:
+            instant = parse_instant(value)
+            if len(instants) >= 4096:  # noqa: PLR2004 - a bound, not a tuning knob
+                instants.clear()
+            instants[value] = instant
+        return instant
+
+    conv.register_structure_hook(pendulum.DateTime, structure_instant)
+
+    # Optional fields are many (a change has six): cattrs's generic optional hook
+    # looks the inner hook up on every call; these call it directly, same result.
+    structure_str = conv.get_structure_hook(str)
+
+    def structure_optional_str(value: object, _: object) -> str | None:
+        return None if value is None else structure_str(value, str)
+
+    def structure_optional_instant(value: str | None, _: object) -> pendulum.DateTime | None:
+        return None if value is None else structure_instant(value, pendulum.DateTime)
+
+    conv.register_structure_hook(str | None, structure_optional_str)
+    conv.register_structure_hook(pendulum.DateTime | None, structure_optional_instant)
+
+
 def _make_converter() -> cattrs.Converter:
     from incidentkit.analysis._impact import ImpactNumbers  # noqa: PLC0415 - see TYPE_CHECKING
     from incidentkit.analysis._onset import Onset  # noqa: PLC0415
@@ -488,7 +520,7 @@ def _make_converter() -> cattrs.Converter:
     attrs.resolve_types(ImpactAssessed, localns={"Onset": Onset, "ImpactNumbers": ImpactNumbers})
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(pendulum.DateTime, format_instant)
-    conv.register_structure_hook(pendulum.DateTime, lambda value, _: parse_instant(value))
+    _register_read_hooks(conv)
 
     # A series is stored compactly: [[unix seconds, value or null], ...].
     def unstructure_series(series: Series) -> dict[str, Any]:
@@ -563,7 +595,16 @@ def structure_event(body: Mapping[str, Any]) -> Event:
         ValueError: The tag names no event type.
         cattrs.BaseValidationError: The fields do not fit the event type.
     """
-    fields = dict(body)
+    return structure_owned(dict(body))
+
+
+def structure_owned(fields: dict[str, Any]) -> Event:
+    """Rebuild an event from a JSON object nobody else holds (its ``type`` is taken out).
+
+    Raises:
+        ValueError: The tag names no event type.
+        cattrs.BaseValidationError: The fields do not fit the event type.
+    """
     tag = fields.pop("type", None)
     try:
         cls, hook = _structure_hooks()[tag]

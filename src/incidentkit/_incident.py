@@ -14,10 +14,11 @@ methods are thin: each checks the phase, hands the work to its module in
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast
 
 import pendulum
 from typing_extensions import Self
@@ -40,10 +41,11 @@ from incidentkit._events import (
     NoteAdded,
     OverrideRecorded,
     structure_event,
+    structure_owned,
     unstructure_event,
 )
 from incidentkit._gather import adapter_name
-from incidentkit._journal import Anchor, Journal, JournalRecord
+from incidentkit._journal import Anchor, Journal, record_lines
 from incidentkit._model import (
     Actor,
     Change,
@@ -70,6 +72,8 @@ from incidentkit._steps._common import text as checked_text
 from incidentkit._time import SystemClock, to_instant
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from incidentkit._report import Report
     from incidentkit._timeline import TimelineEntry
     from incidentkit.analysis._impact import ImpactNumbers
@@ -170,13 +174,17 @@ class _Core:
         from incidentkit._timeline import describe_event  # noqa: PLC0415 - read only on a race
 
         parts: list[str] = []
-        for record in self.journal.records[self.folded :]:
-            try:
-                event = structure_event(record.body)
-            except Exception:  # noqa: BLE001 - a message, never a second failure
-                parts.append(f"record {record.seq} (unreadable)")
-                continue
-            parts.append(f"record {record.seq} by {event.actor}: {describe_event(event)}")
+        lines = record_lines(self.journal)
+        try:
+            for seq, body in lines.bodies(self.folded):
+                try:
+                    event = structure_event(body)
+                except Exception:  # noqa: BLE001 - a message, never a second failure
+                    parts.append(f"record {seq} (unreadable)")
+                    continue
+                parts.append(f"record {seq} by {event.actor}: {describe_event(event)}")
+        except ValueError:  # a body that is not JSON: the next refresh() says so
+            parts.append("a record that is not JSON")
         return "; ".join(parts) or "nothing readable"
 
     def catch_up(self) -> None:
@@ -188,11 +196,12 @@ class _Core:
         """
         with self.lock:
             self.journal.refresh()
-            for record in self.journal.records[self.folded :]:
-                event = _checked_event(self.journal, record, self.state)
-                self.state.apply(record.seq, event)
-                self.head = record.anchor
-                self.folded = record.seq + 1
+            lines = record_lines(self.journal)
+            for seq, body in _bodies(self.journal, self.folded):
+                event = _checked_event(self.journal, seq, body, self.state)
+                self.state.apply(seq, event)
+                self.head = Anchor(seq, lines.digest(seq))
+                self.folded = seq + 1
 
     def phase(self) -> AnyPhase:
         """Return the current phase object, making a new one if the phase moved on."""
@@ -203,25 +212,33 @@ class _Core:
             return _PHASE_CLASSES[self.state.phase](self)
 
 
-def _structured(journal: Journal, record: JournalRecord) -> Event:
-    """Structure a record into an event, or call it corruption."""
+def _bodies(journal: Journal, first: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(seq, body)`` from seq ``first`` on; a body that is not JSON is corruption."""
     try:
-        return structure_event(record.body)
+        yield from record_lines(journal).bodies(first)
+    except ValueError as exc:
+        raise JournalCorruptedError(f"{journal.path}: {exc}", path=str(journal.path)) from exc
+
+
+def _structured(journal: Journal, seq: int, body: dict[str, Any]) -> Event:
+    """Structure a freshly parsed body (consumed) into an event, or call it corruption."""
+    try:
+        return structure_owned(body)
     except Exception as exc:  # any structuring failure is corruption
         raise JournalCorruptedError(
-            f"{journal.path}: record {record.seq} is not a valid event: {exc}",
+            f"{journal.path}: record {seq} is not a valid event: {exc}",
             path=str(journal.path),
         ) from exc
 
 
-def _checked_event(journal: Journal, record: JournalRecord, state: IncidentState) -> Event:
-    """Structure a record into an event the protocol allows next, or call it corruption."""
-    event = _structured(journal, record)
+def _checked_event(journal: Journal, seq: int, body: dict[str, Any], state: IncidentState) -> Event:
+    """Structure a record's body into an event the protocol allows next, or call it corruption."""
+    event = _structured(journal, seq, body)
     try:
         state.validate(event)
     except ProtocolViolation as exc:
         raise JournalCorruptedError(
-            f"{journal.path}: record {record.seq} breaks the protocol: {exc}",
+            f"{journal.path}: record {seq} breaks the protocol: {exc}",
             path=str(journal.path),
         ) from exc
     return event
@@ -1320,8 +1337,7 @@ class Incident:
             TornRecordError: The journal ends in an incomplete record.
         """
         store = Journal.open(journal, lock_timeout=lock_timeout)
-        records = store.records
-        if not records:
+        if not len(store):
             msg = (
                 f"{store.path} holds no events: it is an empty file, as an interrupted declaration "
                 "leaves (incidentkit 0.1 created the file before writing the declaration). "
@@ -1331,22 +1347,40 @@ class Incident:
             raise JournalCorruptedError(msg, path=str(store.path))
         if anchor is not None:
             _check_anchor(store, Anchor.parse(anchor) if isinstance(anchor, str) else anchor)
-        declared = _structured(store, records[0])
-        if not isinstance(declared, IncidentDeclared):
-            raise JournalCorruptedError(
-                f"{store.path}: the first record is {declared.TYPE}, not incident_declared",
-                path=str(store.path),
-            )
-        state = IncidentState(declared)
-        for record in records[1:]:
-            state.apply(record.seq, _checked_event(store, record, state))
+        # Folding builds a few objects per event and frees none of them: the
+        # cyclic collector would only traverse the growing heap over and over
+        # (a third of the time of a long journal), so it waits until the end.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            state = _fold(store)
+        finally:
+            if collecting:
+                gc.enable()
         core = _Core(store, state, clock or SystemClock())
         return _PHASE_CLASSES[state.phase](core)
 
 
+def _fold(store: Journal) -> IncidentState:
+    """Replay every record of a verified, non-empty journal through the protocol's rules."""
+    bodies = _bodies(store, 0)
+    seq, body = next(bodies)
+    declared = _structured(store, seq, body)
+    if not isinstance(declared, IncidentDeclared):
+        raise JournalCorruptedError(
+            f"{store.path}: the first record is {declared.TYPE}, not incident_declared",
+            path=str(store.path),
+        )
+    state = IncidentState(declared)
+    apply = state.apply
+    for seq, body in bodies:
+        apply(seq, _checked_event(store, seq, body, state))
+    return state
+
+
 def _check_anchor(store: Journal, anchor: Anchor) -> None:
     """Refuse a journal shorter than the anchor kept elsewhere, or diverging from it."""
-    problems = anchor_problems(store.records, anchor)
+    problems = anchor_problems(record_lines(store), anchor)
     if problems:
         found = "; ".join(problem.detail for problem in problems)
         msg = f"{store.path} does not reach the anchor kept elsewhere ({anchor}): {found}"

@@ -19,6 +19,7 @@ import os
 import pathlib
 import stat
 import time
+from array import array
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from incidentkit._chain import (
@@ -29,13 +30,14 @@ from incidentkit._chain import (
     JournalProblem,
     JournalRecord,
     ProblemKind,
+    RecordLines,
     VerificationReport,
     analyse,
     check_bytes,
     decode_body,
     encode_body,
     encode_line,
-    parse_clean,
+    scan_clean,
 )
 from incidentkit._errors import (
     ConcurrentAppendError,
@@ -411,14 +413,14 @@ class Journal:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_identity", "_lock_timeout", "_path", "_records", "_size", "_snapshot")
+    __slots__ = ("_identity", "_lines", "_lock_timeout", "_parsed", "_path", "_size", "_snapshot")
 
     def __init__(
         self,
         path: pathlib.Path,
         *,
         lock_timeout: float,
-        records: list[JournalRecord],
+        lines: RecordLines,
         size: int,
         identity: tuple[int, int],
     ) -> None:
@@ -427,13 +429,15 @@ class Journal:
         Args:
             path: The journal file.
             lock_timeout: Seconds to wait for the file lock.
-            records: The records read so far, verified.
+            lines: The records read so far, verified, as their lines.
             size: The file offset just after the last of them.
             identity: The file's ``(st_dev, st_ino)``.
         """
         self._path = path
         self._lock_timeout = lock_timeout
-        self._records = records
+        self._lines = lines
+        # The records parsed so far, from seq 0: only what ``records`` was asked for.
+        self._parsed: list[JournalRecord] = []
         self._size = size
         self._identity = identity
         self._snapshot: tuple[JournalRecord, ...] | None = None
@@ -491,19 +495,19 @@ class Journal:
         journal_path = pathlib.Path(path)
         body_bytes = None if first is None else encode_body(first)
         _remove_abandoned_temporaries(journal_path)
+        lines = RecordLines()
         if body_bytes is None:
             identity = _create_empty(journal_path)
-            records: list[JournalRecord] = []
             size = 0
         else:
-            digest, line = encode_line(0, GENESIS_DIGEST, body_bytes)
+            _digest, line = encode_line(0, GENESIS_DIGEST, body_bytes)
             identity = _create_with(journal_path, line, timeout)
-            records = [JournalRecord(0, GENESIS_DIGEST, digest, decode_body(body_bytes))]
+            lines.extend(line, array("q", [0]))
             size = len(line)
         return cls(
             journal_path,
             lock_timeout=timeout,
-            records=records,
+            lines=lines,
             size=size,
             identity=identity,
         )
@@ -511,6 +515,11 @@ class Journal:
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> Journal:
         """Open an existing journal, reading and verifying every record.
+
+        The hash chain is checked over every line's bytes; the bodies are
+        parsed only when read (:attr:`records`, :meth:`refresh`), so opening
+        costs little more than reading and hashing the file, and the journal
+        holds the file's bytes rather than a parsed body per record.
 
         Args:
             path: The journal file.
@@ -523,7 +532,10 @@ class Journal:
         Raises:
             JournalError: There is no file at ``path`` or it cannot be read.
             JournalCorruptedError: Records were edited, deleted or reordered,
-                or a line is not a record.
+                or a line is not a record. (A body that matches its digest
+                but is not a JSON object, which only a writer recomputing
+                the chain can leave, is reported when it is read;
+                :func:`verify_journal` parses every body.)
             TornRecordError: The file ends in an incomplete record (and has
                 no other problem); see :func:`repair_torn_tail`.
             JournalLockedError: Another process held the lock too long.
@@ -540,18 +552,20 @@ class Journal:
             data = _read_range(fd, 0, info.st_size)
         finally:
             os.close(fd)
-        lines = data.split(b"\n")
-        tail = lines.pop()
-        records = parse_clean(lines, 0, GENESIS_DIGEST)
-        if len(records) < len(lines):
-            _raise_for(journal_path, analyse(lines, tail, len(data) - len(tail), None))
+        starts, stop = scan_clean(data, 0, GENESIS_DIGEST)
+        if data.find(b"\n", stop) >= 0:
+            split = data.split(b"\n")
+            tail = split.pop()
+            _raise_for(journal_path, analyse(split, tail, len(data) - len(tail), None))
             raise _corrupted(journal_path, ())  # pragma: no cover - the analysis always finds it
-        if tail:
-            raise _torn(journal_path, len(data) - len(tail))
+        if stop < len(data):
+            raise _torn(journal_path, stop)
+        lines = RecordLines()
+        lines.extend(data, starts)
         return cls(
             journal_path,
             lock_timeout=timeout,
-            records=records,
+            lines=lines,
             size=len(data),
             identity=(info.st_dev, info.st_ino),
         )
@@ -570,27 +584,40 @@ class Journal:
 
         .. versionadded:: 0.1.0
         """
-        return self._records[-1].anchor if self._records else None
+        return self._lines.head
 
     @property
     def records(self) -> Sequence[JournalRecord]:
         """Every record this object has read or written, in order.
 
-        A snapshot: records appended later are not added to it.
+        A snapshot: records appended later are not added to it. The bodies
+        are parsed the first time this is read, and kept from then on.
+
+        Raises:
+            JournalCorruptedError: A body matches its digest but is not a
+                JSON object.
 
         .. versionadded:: 0.1.0
         """
         if self._snapshot is None:
-            self._snapshot = tuple(self._records)
+            self._parsed.extend(self._read(len(self._parsed)))
+            self._snapshot = tuple(self._parsed)
         return self._snapshot
 
     def __len__(self) -> int:
         """Return how many records this object knows of."""
-        return len(self._records)
+        return len(self._lines)
 
     def __repr__(self) -> str:
         """Return ``Journal(path=..., records=N)``."""
-        return f"Journal(path={str(self._path)!r}, records={len(self._records)})"
+        return f"Journal(path={str(self._path)!r}, records={len(self._lines)})"
+
+    def _read(self, first: int) -> list[JournalRecord]:
+        """Parse the records from seq ``first`` on; a body that is not JSON is corruption."""
+        try:
+            return self._lines.records(first)
+        except ValueError as exc:
+            raise JournalCorruptedError(f"{self._path}: {exc}", path=str(self._path)) from exc
 
     def append(
         self,
@@ -634,26 +661,28 @@ class Journal:
         fd = _open_fd(self._path, os.O_RDWR | os.O_APPEND)
         try:
             _lock(fd, fcntl.LOCK_EX, self._lock_timeout, self._path)
-            before = len(self._records)
+            before = len(self._lines)
             self._catch_up(fd)
             if expect_head is not _UNSET and expect_head != self.head:
                 expected = "an empty journal" if expect_head is None else f"head {expect_head}"
                 actual = "it is empty" if self.head is None else f"it is {self.head}"
                 msg = (
                     f"the journal {self._path} has moved on: you expected {expected} but "
-                    f"{actual} ({len(self._records) - before} record(s) appended by another "
+                    f"{actual} ({len(self._lines) - before} record(s) appended by another "
                     "writer were just read). Nothing was written: resume from the journal and "
                     "retry the step."
                 )
                 raise ConcurrentAppendError(msg, path=str(self._path))
-            seq = len(self._records)
-            prev = self._records[-1].digest if self._records else GENESIS_DIGEST
+            seq = len(self._lines)
+            prev = self._lines.last_digest
             digest, line = encode_line(seq, prev, body_bytes)
             self._write(fd, line)
         finally:
             os.close(fd)  # also releases the lock
         record = JournalRecord(seq, prev, digest, decode_body(body_bytes))
-        self._records.append(record)
+        self._lines.extend(line, array("q", [0]))
+        if len(self._parsed) == seq:
+            self._parsed.append(record)
         self._size += len(line)
         self._snapshot = None
         return record
@@ -676,11 +705,16 @@ class Journal:
         fd = _open_fd(self._path, os.O_RDONLY)
         try:
             _lock(fd, fcntl.LOCK_SH, self._lock_timeout, self._path)
-            return self._catch_up(fd)
+            before = len(self._lines)
+            self._catch_up(fd)
         finally:
             os.close(fd)
+        new = self._read(before)
+        if len(self._parsed) == before:
+            self._parsed.extend(new)
+        return tuple(new)
 
-    def _catch_up(self, fd: int) -> tuple[JournalRecord, ...]:
+    def _catch_up(self, fd: int) -> None:
         """Read and verify what was appended after ``self._size``; the lock is held."""
         info = os.fstat(fd)
         if (info.st_dev, info.st_ino) != self._identity:
@@ -697,22 +731,18 @@ class Journal:
             )
             raise JournalCorruptedError(msg, path=str(self._path))
         if info.st_size == self._size:
-            return ()
+            return
         data = _read_range(fd, self._size, info.st_size)
-        lines = data.split(b"\n")
-        tail = lines.pop()
-        prev = self._records[-1].digest if self._records else GENESIS_DIGEST
-        new = parse_clean(lines, len(self._records), prev)
-        if len(new) < len(lines):
+        starts, stop = scan_clean(data, len(self._lines), self._lines.last_digest)
+        if data.find(b"\n", stop) >= 0:
             whole = _read_range(fd, 0, info.st_size)
             _raise_for(self._path, check_bytes(whole, None))
             raise _corrupted(self._path, ())  # pragma: no cover - the analysis always finds it
-        if tail:
-            raise _torn(self._path, info.st_size - len(tail))
-        self._records.extend(new)
+        if stop < len(data):
+            raise _torn(self._path, self._size + stop)
+        self._lines.extend(data, starts)
         self._size = info.st_size
         self._snapshot = None
-        return tuple(new)
 
     def _write(self, fd: int, line: bytes) -> None:
         """Write one line with a single write and fsync it; undo a partial write."""
@@ -748,6 +778,16 @@ class Journal:
 
 
 # -- checking and repair -----------------------------------------------------
+
+
+def record_lines(journal: Journal) -> RecordLines:
+    """Return the verified lines a journal holds, for readers inside the package.
+
+    Resume and catching up read the bodies from here, parsing each once, rather
+    than through :attr:`Journal.records` (a tuple of every record, parsed).
+    """
+    # The journal's own module reads its own slot; there is no public way, on purpose.
+    return journal._lines  # noqa: SLF001 # pyright: ignore[reportPrivateUsage]
 
 
 def verify_journal(

@@ -64,6 +64,10 @@ __all__ = [
 ]
 
 
+_NEVER_REFUSED: frozenset[type[Event]] = frozenset({NoteAdded, FindingRecorded, ChangesGathered})
+"""Event types :meth:`IncidentState._refusal` never refuses (its match says so too)."""
+
+
 class IncidentState:
     """Everything the phases need to know, folded from the events in order."""
 
@@ -170,6 +174,8 @@ class IncidentState:
 
     def _refusal(self, event: Event) -> str | None:  # noqa: PLR0911 - one arm per event type
         """Why ``event`` may not happen now beyond the rule table's order, or ``None``."""
+        if type(event) in _NEVER_REFUSED:  # most events: one look-up, not a walk down the match
+            return None
         match event:
             case IncidentDeclared():
                 return "an incident is declared only once"

@@ -32,6 +32,8 @@ def to_instant(value: dt.datetime | float, *, what: str = "instant") -> pendulum
 
     .. versionadded:: 0.1.0
     """
+    if type(value) is pendulum.DateTime and value.tzinfo is UTC:
+        return value  # already what is asked for (the common case, kept cheap)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             msg = (
