@@ -464,11 +464,11 @@ class _Ranker:
         "onset",
         "paths",
         "policy",
-        "scores",
         "shared",
         "start",
         "suspects",
         "too_old",
+        "triples",
         "within",
     )
 
@@ -497,31 +497,33 @@ class _Ranker:
         }
         """Per kind (by identity), per service: the relatedness and kind reasons."""
         self.shared: dict[str, SuspectReason] = {}
+        """The proximity reasons of weight 1, by their words."""
+        self.triples: dict[tuple[int, int], tuple[SuspectReason, ...]] = {}
+        """The reasons of the suspects whose proximity is shared, by identity."""
         self.suspects: list[Suspect] = []
-        self.scores: list[float] = []
-        """Each suspect's score, negated: the first key of the order."""
-        self.after_onset: list[tuple[dt.timedelta, Change]] = []
-        self.too_old: list[tuple[dt.timedelta, Change]] = []
+        self.after_onset: tuple[list[dt.timedelta], list[Change]] = ([], [])
+        """The changes that began after the onset, and when (from the onset)."""
+        self.too_old: tuple[list[dt.timedelta], list[Change]] = ([], [])
+        """The changes that ended before the window, and when (from the onset)."""
 
     def add(self, changes: Iterable[Change]) -> None:
         """Score the changes under way in the window; set aside those after it or too old."""
         onset = self.onset
         start = self.start
         allowance = _capped(self.policy.rollout_allowance)
-        zero = _ZERO
-        exact = -_EXACT
-        since = _since
-        dependency = ChangeKind.DEPENDENCY
+        zero, exact, since, dependency = _ZERO, -_EXACT, _since, ChangeKind.DEPENDENCY
         kinds = self.kinds
         suspect = self.suspects.append
-        score_of = self.scores.append
+        later_start, later = self.after_onset[0].append, self.after_onset[1].append
+        old_end, old = self.too_old[0].append, self.too_old[1].append
         for position, change in enumerate(changes):
             if not isinstance(cast("object", change), Change):
                 msg = f"change {position} is {type(change).__name__}, not a Change"
                 raise InvalidInputError(msg)
             began = since(change.started, onset)  # negative: before the onset
             if began > zero:
-                self.after_onset.append((began, change))
+                later_start(began)
+                later(change)
                 continue
             kind = change.kind
             finished = change.finished
@@ -532,23 +534,27 @@ class _Ranker:
             else:
                 end = min(began + allowance, zero)
             if end < start:
-                self.too_old.append((end, change))
+                old_end(end)
+                old(change)
                 continue
             # Keyed by identity: an enum member hashes in Python, a dozen times slower.
             service = change.service
-            reasons = kinds[id(kind)].get(service) or self.relate(kind, service)
+            related, prior = kinds[id(kind)].get(service) or self.relate(kind, service)
             if end:
                 gap = -end.total_seconds() if end > exact else _before(end)
                 proximity = self.finished(kind, began, gap, unknown=finished is None)
             else:
                 gap = 0.0
                 proximity = self.rolling_out(kind, began, unknown=finished is None)
-            related, prior = reasons
             score = proximity.weight * related.weight * prior.weight
             if not 0.0 < score < 1.0:
                 score = min(1.0, max(0.0, score))
-            suspect(_suspect(change, score, (proximity, related, prior), gap))
-            score_of(-score)
+            reasons = (
+                (proximity, related, prior)
+                if proximity.weight != 1.0
+                else self.share_all(proximity, related, prior)
+            )
+            suspect(_suspect(change, score, reasons, gap))
 
     def relate(self, kind: ChangeKind, service: str) -> tuple[SuspectReason, SuspectReason]:
         """Return (and keep) the relatedness and kind reasons of a change of ``kind``."""
@@ -593,6 +599,13 @@ class _Ranker:
         weight = 0.5 ** ((gap - self.grace) / self.half_life)
         return _reason(SuspectReasonKind.TIME_PROXIMITY, weight, ended + self.decay)
 
+    def share_all(
+        self, proximity: SuspectReason, related: SuspectReason, prior: SuspectReason
+    ) -> tuple[SuspectReason, ...]:
+        """Return the three reasons as a tuple built once per ranking (the proximity shared)."""
+        pair = (id(proximity), id(related))
+        return self.triples.get(pair) or self.triples.setdefault(pair, (proximity, related, prior))
+
     def share(self, kind: SuspectReasonKind, detail: str) -> SuspectReason:
         """Return the reason of weight 1 with this detail, built once per ranking."""
         reason = self.shared.get(detail)
@@ -607,29 +620,13 @@ class _Ranker:
         are sorted again by the whole key, and runs of equal whole keys by ``repr``.
         """
         suspects = self.suspects
-
-        def key(index: int) -> tuple[float, float, float, int, str, str, str]:
-            suspect = suspects[index]
-            change = suspect.change
-            return (
-                -suspect.score,
-                suspect.gap,
-                -(_microseconds(change.started) / 1_000_000),  # -started.timestamp()
-                _KIND_ORDER[change.kind],
-                change.service,
-                change.id,
-                change.source,
-            )
-
-        def by_key(run: list[int]) -> list[int]:
-            keys = {index: key(index) for index in run}
-            return _sorted(run, keys, lambda tied: _by_repr(tied, suspects, _the_change))
-
-        return [suspects[i] for i in _sorted(range(len(suspects)), self.scores, by_key)]
+        suspects.sort(key=_SCORE, reverse=True)  # stable, as the full key's order is
+        _untie(suspects, list(map(_SCORE, suspects)), _by_suspect_key)
+        return suspects
 
     def began_after(self) -> list[Change]:
         """Return the changes that began after the onset, by start, service and id."""
-        return _set_aside(self.after_onset)
+        return _set_aside(*self.after_onset)
 
     def ended_before(self) -> list[Change]:
         """Return the changes that ended before the window, latest end first.
@@ -638,59 +635,28 @@ class _Ranker:
         microsecond apart that the float cannot tell apart tie as they did.
         """
         onset = _microseconds(self.onset)
-        return _set_aside(
-            [(-((onset + end // _MICROSECOND) / 1_000_000), c) for end, c in self.too_old]
-        )
-
-
-def _the_change(suspect: Suspect) -> Change:
-    return suspect.change
-
-
-def _itself(change: Change) -> Change:
-    return change
-
-
-_Instant = TypeVar("_Instant", float, dt.timedelta)
-
-
-def _set_aside(changes: list[tuple[_Instant, Change]]) -> list[Change]:
-    """Return changes by their instant (the first of each pair), service, id and source.
-
-    ``repr`` breaks the remaining ties, as in ``(instant, service, id, source, repr)``.
-    """
-    values = [change for _, change in changes]
-    instants = [instant for instant, _ in changes]
-
-    def key(index: int) -> tuple[_Instant, str, str, str]:
-        change = values[index]
-        return (instants[index], change.service, change.id, change.source)
-
-    def by_key(run: list[int]) -> list[int]:
-        keys = {index: key(index) for index in run}
-        return _sorted(run, keys, lambda tied: _by_repr(tied, values, _itself))
-
-    return [values[i] for i in _sorted(range(len(values)), instants, by_key)]
+        ends, changes = self.too_old
+        return _set_aside([-((onset + end // _MICROSECOND) / 1_000_000) for end in ends], changes)
 
 
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound="SupportsRichComparison")
+_Instant = TypeVar("_Instant", float, dt.timedelta)
+_SCORE: Final = operator.attrgetter("score")
+_KIND_ORDER_BY_ID: Final = {id(kind): order for kind, order in _KIND_ORDER.items()}
+"""The kinds' order by identity: an enum member hashes in Python, a dozen times slower."""
 
 
-def _sorted(
-    indices: Iterable[int],
-    keys: Sequence[SupportsRichComparison] | Mapping[int, SupportsRichComparison],
-    then: Callable[[list[int]], list[int]],
-) -> list[int]:
-    """Return ``indices`` sorted by their ``keys``, each run of equal keys reordered by ``then``.
+def _untie(items: list[_T], keys: list[_K], then: Callable[[list[_T]], None]) -> None:
+    """Reorder in place, with ``then``, each run of ``items`` whose ``keys`` are equal.
 
-    Python's sort is stable, so sorting by a key and then each run of equal keys by
-    a further key is sorting by the pair: only the runs pay for the further key.
+    ``items`` are sorted by ``keys`` (given in the same order). Python's sort is stable,
+    so sorting by a key and then each run of equal keys by a further key is sorting by
+    the pair: only the runs pay for the further key.
     """
-    order = sorted(indices, key=keys.__getitem__)
-    ordered = list(map(keys.__getitem__, order))
     # Where a key equals the next one, found in C: most keys have no equal.
     tied = itertools.compress(
-        itertools.count(), map(operator.eq, ordered, itertools.islice(ordered, 1, None))
+        itertools.count(), map(operator.eq, keys, itertools.islice(keys, 1, None))
     )
     first = last = -2
     for position in (*tied, -2):
@@ -698,14 +664,54 @@ def _sorted(
             last = position
             continue
         if first >= 0:
-            order[first : last + 2] = then(order[first : last + 2])
+            run = items[first : last + 2]
+            then(run)
+            items[first : last + 2] = run
         first = last = position
-    return order
 
 
-def _by_repr(run: list[int], items: Sequence[_T], change: Callable[[_T], Change]) -> list[int]:
-    """Return a run of tied indices ordered by the ``repr`` of their changes (stable)."""
-    return sorted(run, key=lambda index: repr(change(items[index])))
+def _sort_by(items: list[_T], key: Callable[[_T], _K], then: Callable[[list[_T]], None]) -> None:
+    """Sort ``items`` in place by ``key`` (stable), then each run of equal keys by ``then``."""
+    keys = list(map(key, items))
+    order = sorted(range(len(items)), key=keys.__getitem__)
+    items[:] = [items[index] for index in order]
+    _untie(items, [keys[index] for index in order], then)
+
+
+def _suspect_key(suspect: Suspect) -> tuple[float, float, float, int, str, str, str]:
+    change = suspect.change
+    return (
+        -suspect.score,
+        suspect.gap,
+        -(_microseconds(change.started) / 1_000_000),  # -started.timestamp(), to the bit
+        _KIND_ORDER_BY_ID[id(change.kind)],
+        change.service,
+        change.id,
+        change.source,
+    )
+
+
+def _suspect_repr(suspect: Suspect) -> str:
+    return repr(suspect.change)
+
+
+def _by_suspect_key(run: list[Suspect]) -> None:
+    _sort_by(run, _suspect_key, lambda tied: tied.sort(key=_suspect_repr))
+
+
+def _set_aside(instants: list[_Instant], changes: list[Change]) -> list[Change]:
+    """Return changes by their instants, then service, id and source, then ``repr``."""
+    order = sorted(range(len(changes)), key=instants.__getitem__)
+
+    def key(index: int) -> tuple[_Instant, str, str, str]:
+        change = changes[index]
+        return (instants[index], change.service, change.id, change.source)
+
+    def by_names(run: list[int]) -> None:
+        _sort_by(run, key, lambda tied: tied.sort(key=lambda index: repr(changes[index])))
+
+    _untie(order, list(map(instants.__getitem__, order)), by_names)
+    return [changes[index] for index in order]
 
 
 def _explain(
