@@ -464,6 +464,7 @@ class _Ranker:
         "onset",
         "paths",
         "policy",
+        "scores",
         "shared",
         "start",
         "suspects",
@@ -501,23 +502,25 @@ class _Ranker:
         self.triples: dict[tuple[int, int], tuple[SuspectReason, ...]] = {}
         """The reasons of the suspects whose proximity is shared, by identity."""
         self.suspects: list[Suspect] = []
+        self.scores: list[float] = []
+        """The suspects' scores, in the same order (sorted, the first key of their order)."""
         self.after_onset: tuple[list[dt.timedelta], list[Change]] = ([], [])
         """The changes that began after the onset, and when (from the onset)."""
         self.too_old: tuple[list[dt.timedelta], list[Change]] = ([], [])
         """The changes that ended before the window, and when (from the onset)."""
 
-    def add(self, changes: Iterable[Change]) -> None:
+    def add(self, changes: Iterable[object]) -> None:
         """Score the changes under way in the window; set aside those after it or too old."""
         onset = self.onset
         start = self.start
         allowance = _capped(self.policy.rollout_allowance)
         zero, exact, since, dependency = _ZERO, -_EXACT, _since, ChangeKind.DEPENDENCY
         kinds = self.kinds
-        suspect = self.suspects.append
+        suspect, score_of = self.suspects.append, self.scores.append
         later_start, later = self.after_onset[0].append, self.after_onset[1].append
         old_end, old = self.too_old[0].append, self.too_old[1].append
         for position, change in enumerate(changes):
-            if not isinstance(cast("object", change), Change):
+            if not isinstance(change, Change):
                 msg = f"change {position} is {type(change).__name__}, not a Change"
                 raise InvalidInputError(msg)
             began = since(change.started, onset)  # negative: before the onset
@@ -542,10 +545,10 @@ class _Ranker:
             related, prior = kinds[id(kind)].get(service) or self.relate(kind, service)
             if end:
                 gap = -end.total_seconds() if end > exact else _before(end)
-                proximity = self.finished(kind, began, gap, unknown=finished is None)
+                proximity = self.finished(kind, began, gap, finished is None)
             else:
                 gap = 0.0
-                proximity = self.rolling_out(kind, began, unknown=finished is None)
+                proximity = self.rolling_out(kind, began, finished is None)
             score = proximity.weight * related.weight * prior.weight
             if not 0.0 < score < 1.0:
                 score = min(1.0, max(0.0, score))
@@ -555,6 +558,7 @@ class _Ranker:
                 else self.share_all(proximity, related, prior)
             )
             suspect(_suspect(change, score, reasons, gap))
+            score_of(score)
 
     def relate(self, kind: ChangeKind, service: str) -> tuple[SuspectReason, SuspectReason]:
         """Return (and keep) the relatedness and kind reasons of a change of ``kind``."""
@@ -566,7 +570,7 @@ class _Ranker:
         )
         return reasons
 
-    def rolling_out(self, kind: ChangeKind, began: dt.timedelta, *, unknown: bool) -> SuspectReason:
+    def rolling_out(self, kind: ChangeKind, began: dt.timedelta, unknown: bool) -> SuspectReason:  # noqa: FBT001 - positional: called for every change
         """Return the proximity reason of a change under way at the onset."""
         if kind is ChangeKind.DEPENDENCY:
             detail = f"under way at the onset (began {_duration(_before(began))} before it)"
@@ -582,7 +586,11 @@ class _Ranker:
         return self.share(SuspectReasonKind.ROLLING_OUT_AT_ONSET, detail)
 
     def finished(
-        self, kind: ChangeKind, began: dt.timedelta, gap: float, *, unknown: bool
+        self,
+        kind: ChangeKind,
+        began: dt.timedelta,
+        gap: float,
+        unknown: bool,  # noqa: FBT001 - positional: called for every change
     ) -> SuspectReason:
         """Return the proximity reason of a change that ended ``gap`` seconds before the onset."""
         if kind is ChangeKind.DEPENDENCY:
@@ -621,7 +629,8 @@ class _Ranker:
         """
         suspects = self.suspects
         suspects.sort(key=_SCORE, reverse=True)  # stable, as the full key's order is
-        _untie(suspects, list(map(_SCORE, suspects)), _by_suspect_key)
+        self.scores.sort(reverse=True)  # the sorted suspects' scores, without fetching them
+        _untie(suspects, self.scores, _by_suspect_key)
         return suspects
 
     def began_after(self) -> list[Change]:
