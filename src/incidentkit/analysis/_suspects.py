@@ -458,9 +458,11 @@ class _Ranker:
         "after_onset",
         "allowance",
         "decay",
+        "decaying",
         "grace",
         "half_life",
         "kinds",
+        "minutes",
         "onset",
         "paths",
         "policy",
@@ -499,6 +501,10 @@ class _Ranker:
         """Per kind (by identity), per service: the relatedness and kind reasons."""
         self.shared: dict[str, SuspectReason] = {}
         """The proximity reasons of weight 1, by their words."""
+        self.decaying: dict[str, str] = {}
+        """The words of the decaying proximity reasons, one string for each."""
+        self.minutes: dict[int, str] = {}
+        """A duration in words, by its whole minutes."""
         self.triples: dict[tuple[int, int], tuple[SuspectReason, ...]] = {}
         """The reasons of the suspects whose proximity is shared, by identity."""
         self.suspects: list[Suspect] = []
@@ -573,16 +579,18 @@ class _Ranker:
     def rolling_out(self, kind: ChangeKind, began: dt.timedelta, unknown: bool) -> SuspectReason:  # noqa: FBT001 - positional: called for every change
         """Return the proximity reason of a change under way at the onset."""
         if kind is ChangeKind.DEPENDENCY:
-            detail = f"under way at the onset (began {_duration(_before(began))} before it)"
+            detail = f"under way at the onset (began {self.words(_before(began))} before it)"
         elif unknown:
             detail = (
                 "no recorded end: taken as still rolling out at the onset (began "
-                f"{_duration(_before(began))} before it)"
+                f"{self.words(_before(began))} before it)"
             )
         elif not began:
             detail = "began at the onset"
         else:
-            detail = f"still rolling out at the onset (began {_duration(_before(began))} before it)"
+            detail = (
+                f"still rolling out at the onset (began {self.words(_before(began))} before it)"
+            )
         return self.share(SuspectReasonKind.ROLLING_OUT_AT_ONSET, detail)
 
     def finished(
@@ -594,18 +602,36 @@ class _Ranker:
     ) -> SuspectReason:
         """Return the proximity reason of a change that ended ``gap`` seconds before the onset."""
         if kind is ChangeKind.DEPENDENCY:
-            ended = f"ended {_duration(gap)} before the onset"
+            ended = f"ended {self.words(gap)} before the onset"
         elif unknown:
             ended = (
-                f"no recorded end; began {_duration(_before(began))} before the onset, taken as "
-                f"finished {self.allowance} later, {_duration(gap)} before the onset"
+                f"no recorded end; began {self.words(_before(began))} before the onset, taken as "
+                f"finished {self.allowance} later, {self.words(gap)} before the onset"
             )
         else:
-            ended = f"finished {_duration(gap)} before the onset"
+            ended = f"finished {self.words(gap)} before the onset"
         if gap <= self.grace:
             return self.share(SuspectReasonKind.TIME_PROXIMITY, ended + self.within)
         weight = 0.5 ** ((gap - self.grace) / self.half_life)
-        return _reason(SuspectReasonKind.TIME_PROXIMITY, weight, ended + self.decay)
+        detail = self.decaying.get(ended)
+        if detail is None:
+            detail = self.decaying[ended] = ended + self.decay
+        return _reason(SuspectReasonKind.TIME_PROXIMITY, weight, detail)
+
+    def words(self, seconds: float) -> str:
+        """Return ``_duration(seconds)``, kept per whole minute from a minute to two days.
+
+        In that range the words depend on nothing else than the minutes.
+        """
+        if seconds < 60:  # noqa: PLR2004 - a minute
+            return _duration(seconds)
+        minutes = round(seconds / 60)
+        words = self.minutes.get(minutes)
+        if words is None:
+            words = _duration(seconds)
+            if minutes < 48 * 60:
+                self.minutes[minutes] = words
+        return words
 
     def share_all(
         self, proximity: SuspectReason, related: SuspectReason, prior: SuspectReason
