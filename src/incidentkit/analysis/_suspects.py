@@ -576,7 +576,12 @@ class _Ranker:
         )
         return reasons
 
-    def rolling_out(self, kind: ChangeKind, began: dt.timedelta, unknown: bool) -> SuspectReason:  # noqa: FBT001 - positional: called for every change
+    def rolling_out(
+        self,
+        kind: ChangeKind,
+        began: dt.timedelta,
+        unknown: bool,  # noqa: FBT001 - positional: called for every change
+    ) -> SuspectReason:
         """Return the proximity reason of a change under way at the onset."""
         if kind is ChangeKind.DEPENDENCY:
             detail = f"under way at the onset (began {self.words(_before(began))} before it)"
