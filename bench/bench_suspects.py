@@ -13,6 +13,16 @@ Reported: top-1 and top-3 accuracy over the incidents that have a culprit, and h
 each says "no suspect": recall (said when there is none), precision (right when said), and
 how often it is said when there is a culprit. The naive rankers only say it when they have
 nothing at all to name.
+
+Speed: ``rank_suspects`` over one incident's history of 1,000, 10,000 and 100,000 changes
+(``suspects_speed.py``), each run in a fresh interpreter as a user's script runs it
+(``_fresh.py``: the history and its ``Change`` objects are built in the untimed setup),
+then warm in the same process, with the peak resident memory of the timed part. Beside
+it, in the same interleaved rounds, the floor: the same score formula and partition over
+plain tuples of floats ``(started, end, relatedness, prior)``, then a sort, in its own
+fresh process that holds only those tuples. Building the ``Change`` objects from the
+plain rows a source returns is timed apart, since a user pays it too. Goal: at 100,000
+changes, ``rank_suspects`` at most 10x the floor, fresh (best and median) and warm.
 """
 
 from __future__ import annotations
@@ -22,8 +32,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from _common import Result, markdown_table
-from suspects_corpus import CATEGORIES, LAG_BANDS, MAP_EDGE_MISSING, SEED, build_corpus
+from _common import BENCH_DIR, Result, markdown_table, median, ratio_text, seconds_text
+from _fresh import Run, interleaved, megabytes
+from suspects_corpus import (
+    APPS,
+    CATEGORIES,
+    CLUSTERS,
+    LAG_BANDS,
+    MAP_EDGE_MISSING,
+    SEED,
+    STORES,
+    VENDORS,
+    build_corpus,
+    dependency_graph,
+)
 
 from incidentkit import Change, ChangeKind
 from incidentkit.analysis._suspects import (
@@ -44,6 +66,13 @@ GOAL_TOP1 = 0.90
 MISS_EXAMPLES = 8
 SENSITIVITY = ((900.0, 0.25), (3600.0, 0.25), (7200.0, 0.25), (1800.0, 0.1), (3600.0, 0.1))
 """Other ``(half_life, unrelated_weight)`` pairs tried: how much the figures hang on them."""
+
+SPEED_SIZES = ((1_000, 9, 10), (10_000, 7, 5), (100_000, 5, 2))
+"""``(changes, fresh runs, warm repetitions per run)`` of the speed table."""
+QUICK_SPEED_SIZES = ((1_000, 3, 3), (10_000, 3, 2))
+GOAL_SPEED = 10.0
+"""``rank_suspects`` at 100,000 changes: at most this many times the floor."""
+GOAL_SPEED_SIZE = 100_000
 
 
 @dataclass
@@ -247,6 +276,180 @@ def _sensitivity_section(corpus: Sequence[LabelledIncident], scorer: dict[str, f
     )
 
 
+# -- speed -----------------------------------------------------------------------------
+
+_HISTORY = """
+import sys
+sys.path.insert(0, {bench!r})
+import suspects_speed as workload
+rows = workload.history({n}, {services!r})
+depends_on = {depends_on!r}
+result = None
+"""
+_CHANGES = """
+from incidentkit import Change, ChangeKind
+from incidentkit.analysis import rank_suspects
+kinds = {kind.value: kind for kind in ChangeKind}
+"""
+_CHANGES_FROM_ROWS = "[Change(i, kinds[k], s, st, f, source='bench') for i, k, s, st, f in rows]"
+_BUILD = f"global result\nresult = {_CHANGES_FROM_ROWS}"
+_RANK = (
+    "global result\nresult = rank_suspects(changes, workload.ONSET, "
+    "services=[workload.SERVICE], depends_on=depends_on)"
+)
+
+
+def _speed_cases(n: int) -> dict[str, tuple[str, str]]:
+    """Return the fresh-process cases at ``n`` changes: rank, floor, building the changes."""
+    _, given = dependency_graph(SEED)
+    history = _HISTORY.format(
+        bench=str(BENCH_DIR), n=n, services=(*APPS, *STORES, *CLUSTERS, *VENDORS), depends_on=given
+    )
+    changes = history + _CHANGES
+    return {
+        "rank": (changes + f"changes = {_CHANGES_FROM_ROWS}\n", _RANK),
+        "floor": (
+            history + "changes = workload.plain(rows, depends_on)\n",
+            "global result\nresult = workload.floor(changes)",
+        ),
+        "build": (changes, _BUILD),
+    }
+
+
+def _median_fresh(runs: Sequence[Run]) -> float:
+    return median([r.seconds for r in runs])
+
+
+def _best_fresh(runs: Sequence[Run]) -> float:
+    return min(r.seconds for r in runs)
+
+
+def _best_warm(runs: Sequence[Run]) -> float:
+    return min(w for r in runs for w in r.warm)
+
+
+def _peak(runs: Sequence[Run]) -> str:
+    peaks = median([float(r.peak_rss) for r in runs])
+    adds = median([float(r.added_rss) for r in runs])
+    return f"{megabytes(peaks)} (+{megabytes(adds)})"
+
+
+def _speed(*, quick: bool) -> tuple[str, list[str], list[str], dict[str, object]]:
+    """Time ``rank_suspects`` against its floor in fresh processes; return the section."""
+    rows: list[list[str]] = []
+    memory: list[list[str]] = []
+    figures: dict[str, object] = {}
+    verdicts: list[str] = []
+    missed: list[str] = []
+    for n, runs, warm in QUICK_SPEED_SIZES if quick else SPEED_SIZES:
+        measured = interleaved(_speed_cases(n), runs=runs, warm=warm)
+        rank, floor, build = measured["rank"], measured["floor"], measured["build"]
+        best = _best_fresh(rank) / _best_fresh(floor)
+        middle = _median_fresh(rank) / _median_fresh(floor)
+        warmed = _best_warm(rank) / _best_warm(floor)
+        rows.append(
+            [
+                f"{n:,}",
+                f"{seconds_text(_best_fresh(rank))} / {seconds_text(_median_fresh(rank))}",
+                seconds_text(_best_warm(rank)),
+                f"{seconds_text(_best_fresh(floor))} / {seconds_text(_median_fresh(floor))}",
+                seconds_text(_best_warm(floor)),
+                f"**{ratio_text(best)}** / {ratio_text(middle)}",
+                ratio_text(warmed),
+                f"{_best_fresh(rank) / n * 1e6:.2f} µs",
+                f"{seconds_text(_best_fresh(build))} ({_best_fresh(build) / n * 1e6:.1f} µs each)",
+            ]
+        )
+        memory.append([f"{n:,}", _peak(rank), _peak(floor), _peak(build)])
+        figures[str(n)] = {
+            "rank_fresh": [r.seconds for r in rank],
+            "rank_warm": [w for r in rank for w in r.warm],
+            "floor_fresh": [r.seconds for r in floor],
+            "floor_warm": [w for r in floor for w in r.warm],
+            "build_fresh": [r.seconds for r in build],
+            "rank_peak_rss": [r.peak_rss for r in rank],
+            "floor_peak_rss": [r.peak_rss for r in floor],
+            "ratio_best": best,
+            "ratio_median": middle,
+            "ratio_warm": warmed,
+        }
+        if n == GOAL_SPEED_SIZE:
+            for when, ratios, said in (
+                ("fresh", (best, middle), f"best of {runs} and median"),
+                ("warm", (warmed,), "best warm repetition"),
+            ):
+                figures_text = " and ".join(ratio_text(r) for r in ratios)
+                worst = max(ratios)
+                if worst <= GOAL_SPEED:
+                    verdicts.append(
+                        f"**Goal met** ({when}): `rank_suspects` of {n:,} changes is "
+                        f"{figures_text} the floor ({said}; goal: at most {GOAL_SPEED:g}x)."
+                    )
+                else:
+                    sentence = (
+                        f"**Goal missed** ({when}): `rank_suspects` of {n:,} changes is "
+                        f"{figures_text} the floor ({said}), over the goal of {GOAL_SPEED:g}x "
+                        f"(it would have to be {worst / GOAL_SPEED:.2f} times faster)."
+                    )
+                    verdicts.append(sentence)
+                    missed.append(sentence)
+    if not verdicts:
+        verdicts.append(
+            f"No verdict: the goal is judged at {GOAL_SPEED_SIZE:,} changes, which a `--quick` "
+            "run leaves out."
+        )
+    table = markdown_table(
+        [
+            "Changes",
+            "`rank_suspects` fresh (best / median)",
+            "warm (best)",
+            "Floor fresh (best / median)",
+            "Floor warm (best)",
+            "Ratio fresh (best / median)",
+            "Ratio warm",
+            "Per change (fresh)",
+            "Building the `Change` objects (fresh, best)",
+        ],
+        rows,
+    )
+    memory_table = markdown_table(
+        [
+            "Changes",
+            "`rank_suspects`: peak RSS (+ added by the call)",
+            "Floor: peak RSS (+ added)",
+            "Building the changes: peak RSS (+ added)",
+        ],
+        memory,
+    )
+    body = (
+        "One incident's history (`bench/suspects_speed.py`, seed 1): every kind of change to "
+        "the corpus's 35 services, ending from 30 min after the onset to 7 h before it and "
+        "running 1 to 30 min, a tenth with no recorded end; about 85% are under way in the "
+        "6-hour window, 3% begin after the onset, 12% ended before the window. The affected "
+        "service is given with the corpus's dependency map. Each figure is a fresh "
+        "interpreter (`bench/_fresh.py`): the setup, untimed, builds the history and, for "
+        "`rank_suspects`, its `Change` objects; the timed part is the call alone, its result "
+        "kept (a user keeps the ranking); then the same call again warm in that process, "
+        "each result replacing the one before (so a warm call runs beside the previous "
+        "result, which is freed when the new one is assigned, as in a process that ranks "
+        "again). "
+        "The three cases run in interleaved rounds, their order rotating.\n\n"
+        "**The floor** is what a bare Python loop costs for the same answer's numbers: the "
+        "same partition (after the onset, too old) and score formula over plain tuples "
+        "`(started, end, relatedness, prior)` of floats, then a sort by score, gap and "
+        "start; the relatedness and the end of a change with no recorded end are worked out "
+        "in its setup. It builds no reason, no words and no object but the tuples sorted, "
+        "and its process holds nothing else. `rank_suspects` builds every `Suspect` with "
+        "its three reasons and their words, and sorts the changes set aside.\n\n"
+        f"{table}\n\n{' '.join(verdicts)}\n\n"
+        "Peak resident memory during the timed part, median of the runs (the whole "
+        "process's, so the interpreter and the setup's objects are in it; in parentheses "
+        "what the call added at its peak):\n\n"
+        f"{memory_table}"
+    )
+    return body, verdicts, missed, figures
+
+
 def run(*, quick: bool = False) -> Result:
     """Build the corpus, rank every incident three ways, and report accuracy."""
     size = QUICK_SIZE if quick else SIZE
@@ -343,6 +546,7 @@ def run(*, quick: bool = False) -> Result:
     group_rows = _breakdown_rows(tallies)
 
     limits = _limits(dominated, scorer.culprits)
+    speed, _, speed_missed, speed_figures = _speed(quick=quick)
     sensitivity = _sensitivity_section(corpus, figures["scorer"])
     mix = ", ".join(f"{name.replace('_', ' ')} {share:.0%}" for name, share in CATEGORIES)
     lags = ", ".join(f"{name} {share:.0%}" for name, share in LAG_BANDS)
@@ -402,8 +606,9 @@ def run(*, quick: bool = False) -> Result:
         ],
         rows=rows,
         verdicts=[sentence, comparison, limits],
-        missed=[] if met else [sentence],
+        missed=([] if met else [sentence]) + speed_missed,
         sections=[
+            ("Speed: `rank_suspects` against its floor, in fresh processes", speed),
             (
                 "Breakdown",
                 markdown_table(["Incidents", "N", *(labels[n] for n in tallies)], group_rows),
@@ -414,7 +619,13 @@ def run(*, quick: bool = False) -> Result:
                 "\n".join(misses) if misses else "None.",
             ),
         ],
-        data={"size": size, "figures": figures, "seconds": seconds, "dominated": dominated},
+        data={
+            "size": size,
+            "figures": figures,
+            "seconds": seconds,
+            "dominated": dominated,
+            "speed": speed_figures,
+        },
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 
 import attrs
 import pendulum
 from hypothesis import strategies as st
 
-from incidentkit import MetricQuery, RecoveryPolicy, Sample, Series
+from incidentkit import Change, ChangeKind, MetricQuery, RecoveryPolicy, Sample, Series
+from incidentkit.analysis import SuspectPolicy
 
 T0 = pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC")
 
@@ -55,6 +57,113 @@ def naive_datetimes() -> st.SearchStrategy[dt.datetime]:
         min_value=dt.datetime(2000, 1, 1),  # noqa: DTZ001 - naive on purpose
         max_value=dt.datetime(2100, 1, 1),  # noqa: DTZ001
     )
+
+
+SUSPECT_SERVICES = ("checkout", "payments", "stripe", "k8s-prod", "search")
+"""The services of :func:`suspect_cases`: affected ones, dependencies and the unrelated."""
+
+_MICROSECONDS_PER_YEAR = 365 * 86400 * 10**6
+
+
+@attrs.frozen
+class SuspectCase:
+    """The arguments of one ``rank_suspects`` call."""
+
+    changes: tuple[Change, ...]
+    onset: dt.datetime | float
+    options: Mapping[str, object]
+
+
+@st.composite
+def _suspect_change(draw: st.DrawFn, onset: dt.datetime) -> Change:
+    """Draw a change near the onset or long before it, to the microsecond or the second."""
+    before = draw(
+        st.one_of(
+            st.integers(-3600 * 10**6, 3600 * 10**6),  # within the hour, microseconds
+            st.integers(-2 * 86400, 3600).map(lambda s: s * 10**6),  # whole seconds, two days
+            st.sampled_from([0, -300 * 10**6, -6 * 3600 * 10**6]),  # on the edges
+            st.integers(-150 * _MICROSECONDS_PER_YEAR, 0),  # up to 150 years before
+        )
+    )
+    duration = draw(
+        st.none()
+        | st.integers(0, 3 * 3600).map(lambda s: s * 10**6)
+        | st.integers(0, 10 * 3600 * 10**6)
+        | st.integers(0, 200 * _MICROSECONDS_PER_YEAR)
+    )
+    started = onset + dt.timedelta(microseconds=before)
+    finished = None if duration is None else started + dt.timedelta(microseconds=duration)
+    return Change(
+        draw(st.sampled_from(["a", "b", "c"])),
+        draw(st.sampled_from(list(ChangeKind))),
+        draw(st.sampled_from([*SUSPECT_SERVICES, "other"])),
+        started,
+        finished,
+        source=draw(st.sampled_from(["", "git"])),
+        summary=draw(st.sampled_from(["", "rollout"])),
+    )
+
+
+def _weights() -> st.SearchStrategy[float]:
+    return st.sampled_from([0, 1]) | st.floats(min_value=0, max_value=1)
+
+
+@st.composite
+def suspect_cases(draw: st.DrawFn) -> SuspectCase:
+    """Draw a ``rank_suspects`` call: changes (some given twice), onset, services, map, policy.
+
+    Instants run to the microsecond and to the second (so scores, gaps and starts
+    tie), from minutes to 150 years before the onset (past where a difference's float
+    seconds stop being exact); the policy's weights may be integers.
+    """
+    onset = draw(
+        st.datetimes(
+            min_value=dt.datetime(1950, 1, 1),  # noqa: DTZ001 - made aware by timezones
+            max_value=dt.datetime(2100, 1, 1),  # noqa: DTZ001
+            timezones=st.just(dt.timezone.utc),
+        )
+    )
+    changes = draw(st.lists(_suspect_change(onset), max_size=25))
+    if changes:
+        changes += draw(st.lists(st.sampled_from(changes), max_size=5))  # the same, again
+        changes += [
+            attrs.evolve(c, summary="again") for c in draw(st.lists(st.sampled_from(changes)))
+        ]
+    options: dict[str, object] = {
+        "services": draw(
+            st.sampled_from(SUSPECT_SERVICES) | st.lists(st.sampled_from(SUSPECT_SERVICES))
+        ),
+        "depends_on": draw(
+            st.none()
+            | st.dictionaries(
+                st.sampled_from(SUSPECT_SERVICES),
+                st.lists(st.sampled_from([*SUSPECT_SERVICES, "other"]), max_size=3),
+            )
+        ),
+        "min_score": draw(_weights()),
+    }
+    lookback = draw(
+        st.none()
+        | st.floats(min_value=1, max_value=1e10)
+        | st.timedeltas(min_value=dt.timedelta(seconds=1), max_value=dt.timedelta(days=20_000))
+    )
+    if lookback is not None:
+        options["lookback"] = lookback
+    if draw(st.booleans()):
+        options["policy"] = SuspectPolicy(
+            half_life=draw(st.sampled_from([1, 1800]) | st.floats(min_value=1, max_value=1e6)),
+            grace=draw(st.sampled_from([0, 300]) | st.floats(min_value=0, max_value=1e4)),
+            rollout_allowance=draw(st.floats(min_value=0, max_value=1e10)),
+            dependency_weight=draw(_weights()),
+            unrelated_weight=draw(_weights()),
+            kind_weights=draw(st.dictionaries(st.sampled_from(list(ChangeKind)), _weights())),
+        )
+    given = draw(st.sampled_from(["pendulum", "seconds", "datetime"]))
+    if given == "seconds":
+        return SuspectCase(tuple(changes), onset.timestamp(), options)
+    if given == "pendulum":
+        return SuspectCase(tuple(changes), pendulum.instance(onset), options)
+    return SuspectCase(tuple(changes), onset, options)
 
 
 @attrs.frozen

@@ -2,21 +2,32 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 
 import attrs
 import pendulum
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _suspects_reference import reference_rank_suspects
 from incidentkit import Change, ChangeKind, InvalidInputError, NaiveDatetimeError
 from incidentkit.analysis import (
+    Suspect,
     SuspectPolicy,
     SuspectRanking,
+    SuspectReason,
     SuspectReasonKind,
     rank_suspects,
 )
-from incidentkit.analysis._suspects import DEFAULT_KIND_WEIGHTS
+from incidentkit.analysis._suspects import (
+    DEFAULT_KIND_WEIGHTS,
+    _before,
+    _reason,
+    _since,
+    _suspect,
+)
+from strategies import SuspectCase, suspect_cases
 
 ONSET = pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC")
 SERVICES = ("checkout", "payments", "search", "stripe", "k8s-prod")
@@ -385,3 +396,80 @@ def test_an_unrelated_change_never_displaces_a_culprit_rolling_out(
     after = rank([culprit, *unrelated, extra])
     assert before.suspects[0].change == culprit
     assert after.suspects[0].change == culprit
+
+
+# -- the same answers as the straightforward ranking --------------------------------------
+
+
+def assert_same_ranking(new: SuspectRanking, old: SuspectRanking) -> None:
+    """Assert two rankings are the same, value for value and change object for change object."""
+    assert repr(new) == repr(old)
+    assert new == old
+    assert [id(s.change) for s in new.suspects] == [id(s.change) for s in old.suspects]
+    assert list(map(id, new.after_onset)) == list(map(id, old.after_onset))
+    assert list(map(id, new.too_old)) == list(map(id, old.too_old))
+
+
+@settings(max_examples=500)
+@given(suspect_cases())
+def test_the_ranking_is_the_straightforward_one(case: SuspectCase) -> None:
+    """Scores, reasons, order and verdict are those of the per-change pendulum computation."""
+    new = rank_suspects(case.changes, case.onset, **case.options)  # type: ignore[arg-type]
+    old = reference_rank_suspects(case.changes, case.onset, **case.options)  # type: ignore[arg-type]
+    assert_same_ranking(new, old)
+
+
+@pytest.mark.parametrize("resolution", [1, 10**6])
+def test_a_long_history_ranks_as_the_straightforward_one(resolution: int) -> None:
+    """Two thousand changes to the microsecond or the second, some twice: the same ranking."""
+    rng = random.Random(resolution)  # noqa: S311 - reproducible, not a secret
+    changes: list[Change] = []
+    for index in range(2000):
+        began = rng.randrange(-8 * 3600 * 10**6, 1800 * 10**6) // resolution * resolution
+        lasted = rng.randrange(0, 1800 * 10**6) // resolution * resolution
+        changes.append(
+            Change(
+                f"c{index % 400}",
+                rng.choice(list(ChangeKind)),
+                rng.choice(SERVICES),
+                ONSET + dt.timedelta(microseconds=began),
+                None if rng.random() < 0.1 else ONSET + dt.timedelta(microseconds=began + lasted),
+                source="test",
+            )
+        )
+    changes += rng.sample(changes, 100)
+    for services in ([], ["checkout"]):
+        new = rank(changes, services=services)
+        old = reference_rank_suspects(changes, ONSET, services=services, depends_on=DEPENDS_ON)
+        assert_same_ranking(new, old)
+
+
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1, 1, 1),  # noqa: DTZ001 - made aware by timezones
+        timezones=st.just(dt.timezone.utc),
+    ),
+    st.datetimes(
+        min_value=dt.datetime(1, 1, 1),  # noqa: DTZ001
+        timezones=st.just(dt.timezone.utc),
+    ),
+)
+def test_seconds_before_the_onset_are_pendulums(first: dt.datetime, second: dt.datetime) -> None:
+    """The seconds between two instants are pendulum's figure to the bit, however far apart."""
+    onset, instant = (pendulum.instance(t).in_timezone("UTC") for t in sorted((first, second)))
+    onset, instant = instant, onset
+    assert _before(_since(instant, onset)) == (onset - instant).total_seconds()
+
+
+def test_the_fast_constructors_build_what_the_classes_do() -> None:
+    """Suspect and SuspectReason do nothing in __init__ but set their fields, as ours do."""
+    for cls in (Suspect, SuspectReason):
+        assert all(f.validator is None and f.converter is None for f in attrs.fields(cls))
+        assert not hasattr(cls, "__attrs_post_init__")
+        assert not hasattr(cls, "__attrs_pre_init__")
+    reason = _reason(SuspectReasonKind.UNRELATED, 0.25, "far away")
+    assert repr(reason) == repr(SuspectReason(SuspectReasonKind.UNRELATED, 0.25, "far away"))
+    built = change("a")
+    suspect = _suspect(built, 0.5, (reason,), 12.0)
+    assert repr(suspect) == repr(Suspect(built, 0.5, (reason,), 12.0))
+    assert suspect == Suspect(built, 0.5, (reason,), 12.0)

@@ -23,17 +23,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, TypeVar, cast
 
 import attrs
 import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Change, ChangeKind
-from incidentkit._time import to_instant
+from incidentkit._time import UTC, to_instant
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 __all__ = [
     "DEFAULT_KIND_WEIGHTS",
@@ -310,22 +315,63 @@ def _dependencies(
     return paths
 
 
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=UTC)
+"""The epoch in the time zone object every instant of incidentkit carries."""
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+_ZERO: Final = dt.timedelta(0)
+_SPAN: Final = dt.timedelta(days=(dt.date.max - dt.date.min).days + 1)
+"""Longer than any two instants are apart: a longer duration is as good as infinite."""
+_EXACT: Final = dt.timedelta(microseconds=2**51)
+"""Under this (71 years), a difference's float seconds survive pendulum's round trip."""
+
+_since: Final = dt.datetime.__sub__
+"""``datetime``'s own subtraction, in C, returning a timedelta.
+
+pendulum's ``-`` builds an ``Interval``, which costs more than everything else a
+change's score needs. Two instants with the same time zone object (incidentkit's
+UTC) are subtracted field by field, with no ``utcoffset`` call.
+"""
+
+
+def _microseconds(instant: dt.datetime) -> int:
+    """Return an aware instant as whole microseconds since the Unix epoch, exactly."""
+    return _since(instant, _EPOCH) // _MICROSECOND
+
+
+def _before(delta: dt.timedelta) -> float:
+    """Return ``(onset - instant).total_seconds()``, pendulum's figure, from ``instant - onset``.
+
+    pendulum's interval carries the float seconds of the difference through a
+    timedelta again, which rounds them to the microsecond: under 71 years that gives
+    back the same float (the correctly rounded quotient), above it is done its way.
+    """
+    if delta > -_EXACT:
+        return -delta.total_seconds()
+    return dt.timedelta(seconds=-delta.total_seconds()).total_seconds()
+
+
+def _capped(seconds: float) -> dt.timedelta:
+    """Return a non-negative duration in seconds as a timedelta, capped at :data:`_SPAN`."""
+    return dt.timedelta(microseconds=min(round(seconds * 1e6), _SPAN // _MICROSECOND))
+
+
 def _relatedness(
-    change: Change,
+    kind: ChangeKind,
+    service: str,
     services: tuple[str, ...],
     paths: Mapping[str, tuple[str, ...]],
     policy: SuspectPolicy,
 ) -> SuspectReason:
-    what = _TARGET_WORDS[change.kind].format(change.service)
+    what = _TARGET_WORDS[kind].format(service)
     if not services:
         return SuspectReason(
             SuspectReasonKind.SERVICE_UNKNOWN,
             1.0,
             f"{what}; no affected service was given, so relatedness was not judged",
         )
-    if change.service in services:
+    if service in services:
         return SuspectReason(SuspectReasonKind.SAME_SERVICE, 1.0, f"{what}, the affected service")
-    path = paths.get(change.service)
+    path = paths.get(service)
     if path is None:
         return SuspectReason(
             SuspectReasonKind.UNRELATED,
@@ -334,7 +380,7 @@ def _relatedness(
         )
     hops = len(path) - 1
     # An outage of a dependency is a failure of something the service calls: one hop less.
-    outage = change.kind is ChangeKind.DEPENDENCY
+    outage = kind is ChangeKind.DEPENDENCY
     weight = policy.dependency_weight ** (hops - 1 if outage else hops)
     through = f" through {' -> '.join(path[1:-1])}" if hops > 1 else ""
     return SuspectReason(
@@ -342,57 +388,12 @@ def _relatedness(
     )
 
 
-def _end(change: Change, onset: pendulum.DateTime, policy: SuspectPolicy) -> pendulum.DateTime:
-    """Return when the change is taken to have ended, at the latest the onset."""
-    if change.finished is not None:
-        return min(change.finished, onset)
-    if change.kind is ChangeKind.DEPENDENCY:
-        return onset  # an outage with no end is ongoing
-    return min(onset, change.started.add(microseconds=round(policy.rollout_allowance * 1e6)))
-
-
-def _proximity(
-    change: Change, onset: pendulum.DateTime, end: pendulum.DateTime, policy: SuspectPolicy
-) -> tuple[SuspectReason, float]:
-    gap = (onset - end).total_seconds()
-    began = _duration((onset - change.started).total_seconds())
-    unknown = change.finished is None and change.kind is not ChangeKind.DEPENDENCY
-    if gap <= 0:
-        if change.kind is ChangeKind.DEPENDENCY:
-            detail = f"under way at the onset (began {began} before it)"
-        elif unknown:
-            detail = (
-                f"no recorded end: taken as still rolling out at the onset (began {began} "
-                "before it)"
-            )
-        elif change.started == onset:
-            detail = "began at the onset"
-        else:
-            detail = f"still rolling out at the onset (began {began} before it)"
-        return SuspectReason(SuspectReasonKind.ROLLING_OUT_AT_ONSET, 1.0, detail), 0.0
-    if unknown:
-        ended = (
-            f"no recorded end; began {began} before the onset, taken as finished "
-            f"{_duration(policy.rollout_allowance)} later, {_duration(gap)} before the onset"
-        )
-    else:
-        ended = f"{'ended' if change.kind is ChangeKind.DEPENDENCY else 'finished'} "
-        ended += f"{_duration(gap)} before the onset"
-    if gap <= policy.grace:
-        detail = f"{ended}, within the {_duration(policy.grace)} grace for a change to show"
-        return SuspectReason(SuspectReasonKind.TIME_PROXIMITY, 1.0, detail), gap
-    weight = 0.5 ** ((gap - policy.grace) / policy.half_life)
-    detail = f"{ended} (half-life {_duration(policy.half_life)} after a {_duration(policy.grace)} "
-    detail += "grace)"
-    return SuspectReason(SuspectReasonKind.TIME_PROXIMITY, weight, detail), gap
-
-
-def _kind_reason(change: Change, policy: SuspectPolicy) -> SuspectReason:
-    weight = policy.kind_weights[change.kind]
+def _kind_reason(kind: ChangeKind, policy: SuspectPolicy) -> SuspectReason:
+    weight = policy.kind_weights[kind]
     return SuspectReason(
         SuspectReasonKind.CHANGE_KIND,
         weight,
-        f"{_KIND_WORDS[change.kind]} (kind prior {weight:.2f})",
+        f"{_KIND_WORDS[kind]} (kind prior {weight:.2f})",
     )
 
 
@@ -407,18 +408,350 @@ def _seconds(value: float | dt.timedelta, what: str) -> float:
     return float(seconds)
 
 
-def _sort_key(suspect: Suspect) -> tuple[float, float, float, int, str, str, str, str]:
+_new = object.__new__
+_SET_DETAIL = SuspectReason.__dict__["detail"].__set__
+_SET_KIND = SuspectReason.__dict__["kind"].__set__
+_SET_WEIGHT = SuspectReason.__dict__["weight"].__set__
+_SET_CHANGE = Suspect.__dict__["change"].__set__
+_SET_GAP = Suspect.__dict__["gap"].__set__
+_SET_REASONS = Suspect.__dict__["reasons"].__set__
+_SET_SCORE = Suspect.__dict__["score"].__set__
+
+
+def _reason(kind: SuspectReasonKind, weight: float, detail: str) -> SuspectReason:
+    """Build a reason as ``SuspectReason(kind, weight, detail)`` does, setting its slots directly.
+
+    Its ``__init__`` does nothing more (no validator, converter or post-init: a test
+    keeps it so), but goes through the frozen class's guarded ``__setattr__``.
+    """
+    reason = _new(SuspectReason)
+    _SET_KIND(reason, kind)
+    _SET_WEIGHT(reason, weight)
+    _SET_DETAIL(reason, detail)
+    return reason
+
+
+def _suspect(
+    change: Change, score: float, reasons: tuple[SuspectReason, ...], gap: float
+) -> Suspect:
+    """Build a suspect as ``Suspect(change, score, reasons, gap)`` does, as :func:`_reason`."""
+    suspect = _new(Suspect)
+    _SET_CHANGE(suspect, change)
+    _SET_SCORE(suspect, score)
+    _SET_REASONS(suspect, reasons)
+    _SET_GAP(suspect, gap)
+    return suspect
+
+
+class _Ranker:
+    """One ranking: its onset, window and words, the reasons it shares, and the changes sorted.
+
+    Every instant is taken relative to the onset as a timedelta (C arithmetic, exact to
+    the microsecond); the figures are the ones pendulum's arithmetic on the instants
+    gives, to the last bit. The reasons that depend only on a change's kind and
+    service, and the proximity reasons of weight 1 with the same words, are built once
+    and shared: they are frozen values, equal either way.
+    """
+
+    __slots__ = (
+        "affected",
+        "after_onset",
+        "allowance",
+        "decay",
+        "decaying",
+        "grace",
+        "half_life",
+        "kinds",
+        "minutes",
+        "onset",
+        "paths",
+        "policy",
+        "scores",
+        "shared",
+        "start",
+        "suspects",
+        "too_old",
+        "triples",
+        "within",
+    )
+
+    def __init__(
+        self,
+        onset: pendulum.DateTime,
+        window: float,
+        policy: SuspectPolicy,
+        affected: tuple[str, ...],
+        paths: Mapping[str, tuple[str, ...]],
+    ) -> None:
+        self.onset = onset
+        self.start = -_capped(window)
+        self.policy = policy
+        self.affected = affected
+        self.paths = paths
+        self.grace = policy.grace
+        self.half_life = policy.half_life
+        self.allowance = _duration(policy.rollout_allowance)
+        self.within = f", within the {_duration(policy.grace)} grace for a change to show"
+        self.decay = (
+            f" (half-life {_duration(policy.half_life)} after a {_duration(policy.grace)} grace)"
+        )
+        self.kinds: dict[int, dict[str, tuple[SuspectReason, SuspectReason]]] = {
+            id(kind): {} for kind in ChangeKind
+        }
+        """Per kind (by identity), per service: the relatedness and kind reasons."""
+        self.shared: dict[str, SuspectReason] = {}
+        """The proximity reasons of weight 1, by their words."""
+        self.decaying: dict[str, str] = {}
+        """The words of the decaying proximity reasons, one string for each."""
+        self.minutes: dict[int, str] = {}
+        """A duration in words, by its whole minutes."""
+        self.triples: dict[tuple[int, int], tuple[SuspectReason, ...]] = {}
+        """The reasons of the suspects whose proximity is shared, by identity."""
+        self.suspects: list[Suspect] = []
+        self.scores: list[float] = []
+        """The suspects' scores, in the same order (sorted, the first key of their order)."""
+        self.after_onset: tuple[list[dt.timedelta], list[Change]] = ([], [])
+        """The changes that began after the onset, and when (from the onset)."""
+        self.too_old: tuple[list[dt.timedelta], list[Change]] = ([], [])
+        """The changes that ended before the window, and when (from the onset)."""
+
+    def add(self, changes: Iterable[object]) -> None:
+        """Score the changes under way in the window; set aside those after it or too old."""
+        onset = self.onset
+        start = self.start
+        allowance = _capped(self.policy.rollout_allowance)
+        zero, exact, since, dependency = _ZERO, -_EXACT, _since, ChangeKind.DEPENDENCY
+        kinds = self.kinds
+        suspect, score_of = self.suspects.append, self.scores.append
+        later_start, later = self.after_onset[0].append, self.after_onset[1].append
+        old_end, old = self.too_old[0].append, self.too_old[1].append
+        for position, change in enumerate(changes):
+            if not isinstance(change, Change):
+                msg = f"change {position} is {type(change).__name__}, not a Change"
+                raise InvalidInputError(msg)
+            began = since(change.started, onset)  # negative: before the onset
+            if began > zero:
+                later_start(began)
+                later(change)
+                continue
+            kind = change.kind
+            finished = change.finished
+            if finished is not None:
+                end = min(since(finished, onset), zero)
+            elif kind is dependency:
+                end = zero  # an outage with no end is ongoing
+            else:
+                end = min(began + allowance, zero)
+            if end < start:
+                old_end(end)
+                old(change)
+                continue
+            # Keyed by identity: an enum member hashes in Python, a dozen times slower.
+            service = change.service
+            related, prior = kinds[id(kind)].get(service) or self.relate(kind, service)
+            if end:
+                gap = -end.total_seconds() if end > exact else _before(end)
+                proximity = self.finished(kind, began, gap, finished is None)
+            else:
+                gap = 0.0
+                proximity = self.rolling_out(kind, began, finished is None)
+            score = proximity.weight * related.weight * prior.weight
+            if not 0.0 < score < 1.0:
+                score = min(1.0, max(0.0, score))
+            reasons = (
+                (proximity, related, prior)
+                if proximity.weight != 1.0
+                else self.share_all(proximity, related, prior)
+            )
+            suspect(_suspect(change, score, reasons, gap))
+            score_of(score)
+
+    def relate(self, kind: ChangeKind, service: str) -> tuple[SuspectReason, SuspectReason]:
+        """Return (and keep) the relatedness and kind reasons of a change of ``kind``."""
+        of_kind = self.kinds[id(kind)]
+        prior = next(iter(of_kind.values()))[1] if of_kind else _kind_reason(kind, self.policy)
+        reasons = of_kind[service] = (
+            _relatedness(kind, service, self.affected, self.paths, self.policy),
+            prior,
+        )
+        return reasons
+
+    def rolling_out(
+        self,
+        kind: ChangeKind,
+        began: dt.timedelta,
+        unknown: bool,  # noqa: FBT001 - positional: called for every change
+    ) -> SuspectReason:
+        """Return the proximity reason of a change under way at the onset."""
+        if kind is ChangeKind.DEPENDENCY:
+            detail = f"under way at the onset (began {self.words(_before(began))} before it)"
+        elif unknown:
+            detail = (
+                "no recorded end: taken as still rolling out at the onset (began "
+                f"{self.words(_before(began))} before it)"
+            )
+        elif not began:
+            detail = "began at the onset"
+        else:
+            detail = (
+                f"still rolling out at the onset (began {self.words(_before(began))} before it)"
+            )
+        return self.share(SuspectReasonKind.ROLLING_OUT_AT_ONSET, detail)
+
+    def finished(
+        self,
+        kind: ChangeKind,
+        began: dt.timedelta,
+        gap: float,
+        unknown: bool,  # noqa: FBT001 - positional: called for every change
+    ) -> SuspectReason:
+        """Return the proximity reason of a change that ended ``gap`` seconds before the onset."""
+        if kind is ChangeKind.DEPENDENCY:
+            ended = f"ended {self.words(gap)} before the onset"
+        elif unknown:
+            ended = (
+                f"no recorded end; began {self.words(_before(began))} before the onset, taken as "
+                f"finished {self.allowance} later, {self.words(gap)} before the onset"
+            )
+        else:
+            ended = f"finished {self.words(gap)} before the onset"
+        if gap <= self.grace:
+            return self.share(SuspectReasonKind.TIME_PROXIMITY, ended + self.within)
+        weight = 0.5 ** ((gap - self.grace) / self.half_life)
+        detail = self.decaying.get(ended)
+        if detail is None:
+            detail = self.decaying[ended] = ended + self.decay
+        return _reason(SuspectReasonKind.TIME_PROXIMITY, weight, detail)
+
+    def words(self, seconds: float) -> str:
+        """Return ``_duration(seconds)``, kept per whole minute from a minute to two days.
+
+        In that range the words depend on nothing else than the minutes.
+        """
+        if seconds < 60:  # noqa: PLR2004 - a minute
+            return _duration(seconds)
+        minutes = round(seconds / 60)
+        words = self.minutes.get(minutes)
+        if words is None:
+            words = _duration(seconds)
+            if minutes < 48 * 60:
+                self.minutes[minutes] = words
+        return words
+
+    def share_all(
+        self, proximity: SuspectReason, related: SuspectReason, prior: SuspectReason
+    ) -> tuple[SuspectReason, ...]:
+        """Return the three reasons as a tuple built once per ranking (the proximity shared)."""
+        pair = (id(proximity), id(related))
+        return self.triples.get(pair) or self.triples.setdefault(pair, (proximity, related, prior))
+
+    def share(self, kind: SuspectReasonKind, detail: str) -> SuspectReason:
+        """Return the reason of weight 1 with this detail, built once per ranking."""
+        reason = self.shared.get(detail)
+        if reason is None:
+            reason = self.shared[detail] = SuspectReason(kind, 1.0, detail)
+        return reason
+
+    def ranked(self) -> list[Suspect]:
+        """Return the suspects best first: by score, gap, later start, kind, service, id.
+
+        Sorted by score alone (plain floats sort fastest); only runs of equal scores
+        are sorted again by the whole key, and runs of equal whole keys by ``repr``.
+        """
+        suspects = self.suspects
+        suspects.sort(key=_SCORE, reverse=True)  # stable, as the full key's order is
+        self.scores.sort(reverse=True)  # the sorted suspects' scores, without fetching them
+        _untie(suspects, self.scores, _by_suspect_key)
+        return suspects
+
+    def began_after(self) -> list[Change]:
+        """Return the changes that began after the onset, by start, service and id."""
+        return _set_aside(*self.after_onset)
+
+    def ended_before(self) -> list[Change]:
+        """Return the changes that ended before the window, latest end first.
+
+        Their key is ``-end.timestamp()``, a float as it was, so that two ends a
+        microsecond apart that the float cannot tell apart tie as they did.
+        """
+        onset = _microseconds(self.onset)
+        ends, changes = self.too_old
+        return _set_aside([-((onset + end // _MICROSECOND) / 1_000_000) for end in ends], changes)
+
+
+_T = TypeVar("_T")
+_K = TypeVar("_K", bound="SupportsRichComparison")
+_Instant = TypeVar("_Instant", float, dt.timedelta)
+_SCORE: Final = operator.attrgetter("score")
+_KIND_ORDER_BY_ID: Final = {id(kind): order for kind, order in _KIND_ORDER.items()}
+"""The kinds' order by identity: an enum member hashes in Python, a dozen times slower."""
+
+
+def _untie(items: list[_T], keys: list[_K], then: Callable[[list[_T]], None]) -> None:
+    """Reorder in place, with ``then``, each run of ``items`` whose ``keys`` are equal.
+
+    ``items`` are sorted by ``keys`` (given in the same order). Python's sort is stable,
+    so sorting by a key and then each run of equal keys by a further key is sorting by
+    the pair: only the runs pay for the further key.
+    """
+    # Where a key equals the next one, found in C: most keys have no equal.
+    tied = itertools.compress(
+        itertools.count(), map(operator.eq, keys, itertools.islice(keys, 1, None))
+    )
+    first = last = -2
+    for position in (*tied, -2):
+        if position == last + 1:
+            last = position
+            continue
+        if first >= 0:
+            run = items[first : last + 2]
+            then(run)
+            items[first : last + 2] = run
+        first = last = position
+
+
+def _sort_by(items: list[_T], key: Callable[[_T], _K], then: Callable[[list[_T]], None]) -> None:
+    """Sort ``items`` in place by ``key`` (stable), then each run of equal keys by ``then``."""
+    keys = list(map(key, items))
+    order = sorted(range(len(items)), key=keys.__getitem__)
+    items[:] = [items[index] for index in order]
+    _untie(items, [keys[index] for index in order], then)
+
+
+def _suspect_key(suspect: Suspect) -> tuple[float, float, float, int, str, str, str]:
     change = suspect.change
     return (
         -suspect.score,
         suspect.gap,
-        -change.started.timestamp(),
-        _KIND_ORDER[change.kind],
+        -(_microseconds(change.started) / 1_000_000),  # -started.timestamp(), to the bit
+        _KIND_ORDER_BY_ID[id(change.kind)],
         change.service,
         change.id,
         change.source,
-        repr(change),
     )
+
+
+def _suspect_repr(suspect: Suspect) -> str:
+    return repr(suspect.change)
+
+
+def _by_suspect_key(run: list[Suspect]) -> None:
+    _sort_by(run, _suspect_key, lambda tied: tied.sort(key=_suspect_repr))
+
+
+def _set_aside(instants: list[_Instant], changes: list[Change]) -> list[Change]:
+    """Return changes by their instants, then service, id and source, then ``repr``."""
+    order = sorted(range(len(changes)), key=instants.__getitem__)
+
+    def key(index: int) -> tuple[_Instant, str, str, str]:
+        change = changes[index]
+        return (instants[index], change.service, change.id, change.source)
+
+    def by_names(run: list[int]) -> None:
+        _sort_by(run, key, lambda tied: tied.sort(key=lambda index: repr(changes[index])))
+
+    _untie(order, list(map(instants.__getitem__, order)), by_names)
+    return [changes[index] for index in order]
 
 
 def _explain(
@@ -519,34 +852,11 @@ def rank_suspects(
     rules = SuspectPolicy() if policy is None else policy
     affected = _as_names(services, "services")
     paths = _dependencies(affected, depends_on or {})
-    start = at.subtract(microseconds=round(window * 1e6))
-    suspects: list[Suspect] = []
-    after_onset: list[Change] = []
-    too_old: list[Change] = []
-    for position, change in enumerate(changes):
-        if not isinstance(cast("object", change), Change):
-            msg = f"change {position} is {type(change).__name__}, not a Change"
-            raise InvalidInputError(msg)
-        if change.started > at:
-            after_onset.append(change)
-            continue
-        end = _end(change, at, rules)
-        if end < start:
-            too_old.append(change)
-            continue
-        proximity, gap = _proximity(change, at, end, rules)
-        reasons = (
-            proximity,
-            _relatedness(change, affected, paths, rules),
-            _kind_reason(change, rules),
-        )
-        score = min(1.0, max(0.0, math.prod(reason.weight for reason in reasons)))
-        suspects.append(Suspect(change, score, reasons, gap))
-    suspects.sort(key=_sort_key)
-    after_onset.sort(key=lambda c: (c.started, c.service, c.id, c.source, repr(c)))
-    too_old.sort(
-        key=lambda c: (-_end(c, at, rules).timestamp(), c.service, c.id, c.source, repr(c))
-    )
+    ranker = _Ranker(at, window, rules, affected, paths)
+    ranker.add(changes)
+    suspects = ranker.ranked()
+    after_onset = ranker.began_after()
+    too_old = ranker.ended_before()
     no_suspect = not suspects or suspects[0].score < min_score
     return SuspectRanking(
         onset=at,
