@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incidentkit._chain import MAX_RECORD_BYTES
+from incidentkit._chain import MAX_RECORD_BYTES, EncodedRecord
 from incidentkit._errors import (
     ConcurrentAppendError,
     IncidentkitError,
     InvalidInputError,
     JournalCorruptedError,
     JournalError,
+    JournalExistsError,
     JournalLockedError,
     MalformedResponseError,
     NaiveDatetimeError,
@@ -34,6 +35,7 @@ from incidentkit._errors import (
     SourceUnavailableError,
     StalePhaseError,
     StepNotAvailable,
+    StoreUnavailableError,
     TimeOrderError,
     TornRecordError,
 )
@@ -83,6 +85,14 @@ from incidentkit._model import (
 )
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict
 from incidentkit._specs import Measure, Metric
+from incidentkit._team import (
+    IncidentSummary,
+    StoredEvent,
+    copy_incident,
+    list_incidents,
+    verify_store,
+    watch_incident,
+)
 from incidentkit._time import (
     ManualClock,
     SystemClock,
@@ -139,6 +149,7 @@ __all__ = [
     "Declared",
     "Detection",
     "Diagnosing",
+    "EncodedRecord",
     "Evidence",
     "Figure",
     "Finding",
@@ -148,6 +159,7 @@ __all__ = [
     "Impact",
     "ImpactChange",
     "Incident",
+    "IncidentSummary",
     "IncidentkitError",
     "Intervened",
     "Intervention",
@@ -155,6 +167,7 @@ __all__ = [
     "Journal",
     "JournalCorruptedError",
     "JournalError",
+    "JournalExistsError",
     "JournalLockedError",
     "JournalProblem",
     "JournalRecord",
@@ -192,17 +205,23 @@ __all__ = [
     "SourceUnavailableError",
     "StalePhaseError",
     "StepNotAvailable",
+    "StoreUnavailableError",
+    "StoredEvent",
     "SystemClock",
     "TimeOrderError",
     "TimeTo",
     "TimelineEntry",
     "TornRecordError",
     "VerificationReport",
+    "copy_incident",
     "format_instant",
+    "list_incidents",
     "parse_instant",
     "repair_torn_tail",
     "to_instant",
     "verify_journal",
+    "verify_store",
+    "watch_incident",
 ]
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "GENESIS_DIGEST",
     "MAX_RECORD_BYTES",
     "Anchor",
+    "EncodedRecord",
     "Findings",
     "JournalProblem",
     "JournalRecord",
@@ -59,8 +60,10 @@ __all__ = [
     "decode_body",
     "encode_body",
     "encode_line",
+    "encode_record",
     "parse_body",
     "scan_clean",
+    "split_records",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -221,6 +224,84 @@ class JournalRecord:
         .. versionadded:: 0.1.0
         """
         return Anchor(self.seq, self.digest)
+
+
+@attrs.frozen
+class EncodedRecord:
+    """One record as a journal store keeps it: the exact bytes of its line.
+
+    The library encodes and chains records; a store only keeps their bytes,
+    in order, and compares heads (see :class:`~incidentkit.protocols.JournalStore`).
+    Build one with :meth:`from_line`, which checks the line; a store checks
+    every record it is given the same way, so it never holds a broken chain.
+
+    Attributes:
+        seq: The record's sequence number, from 0.
+        prev: The digest of the record before it (:data:`GENESIS_DIGEST` for seq 0).
+        digest: The record's own digest.
+        line: The record's line, newline included, exactly as hashed.
+
+    .. versionadded:: 0.3.0
+    """
+
+    seq: int
+    prev: str
+    digest: str
+    line: bytes = attrs.field(repr=lambda line: f"<{len(line)} bytes>")
+
+    @classmethod
+    def from_line(cls, line: bytes, *, seq: int, prev: str) -> EncodedRecord:
+        """Check that ``line`` is exactly record ``seq`` following ``prev``, and wrap it.
+
+        Raises:
+            InvalidInputError: The line is not one intact record with that
+                seq and prev whose digest matches its bytes.
+        """
+        checked = cast("object", line)
+        if not isinstance(checked, bytes) or not _HEX64.fullmatch(prev) or seq < 0:
+            msg = f"not a record line: {type(checked).__name__} for seq {seq!r}"
+            raise InvalidInputError(msg)
+        starts, stop = scan_clean(line, seq, prev)
+        if len(starts) != 1 or stop != len(line):
+            msg = (
+                f"not record {seq} following {_short(prev)}: the line is not laid out as the "
+                "journal writes it, carries another seq or prev, or does not match its digest"
+            )
+            raise InvalidInputError(msg)
+        return cls(seq, prev, line[len(_HEAD) : _DIGEST_END].decode("ascii"), line)
+
+    @property
+    def anchor(self) -> Anchor:
+        """The anchor of a journal whose head is this record.
+
+        .. versionadded:: 0.3.0
+        """
+        return Anchor(self.seq, self.digest)
+
+
+def encode_record(seq: int, prev: str, body_bytes: bytes) -> EncodedRecord:
+    """Chain an encoded body after ``prev`` as record ``seq``, as an :class:`EncodedRecord`."""
+    digest, line = encode_line(seq, prev, body_bytes)
+    return EncodedRecord(seq, prev, digest, line)
+
+
+def split_records(data: bytes, first: int, prev: str) -> list[EncodedRecord]:
+    """Split verified lines (record ``first`` on, following ``prev``) into records.
+
+    Raises:
+        InvalidInputError: ``data`` is not a run of intact records continuing the chain.
+    """
+    starts, stop = scan_clean(data, first, prev)
+    if stop != len(data):
+        msg = f"the lines from record {first} on are not an intact continuation of the chain"
+        raise InvalidInputError(msg)
+    out: list[EncodedRecord] = []
+    ends = [*starts[1:], len(data)]
+    for offset, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        digest = data[start + len(_HEAD) : start + _DIGEST_END].decode("ascii")
+        out.append(EncodedRecord(first + offset, prev, digest, data[start:end]))
+        prev = digest
+    return out
 
 
 @attrs.frozen
@@ -581,6 +662,25 @@ class RecordLines:
             body = chunk.index(b'"body":', start + _HASHED_START) + len(b'"body":')
             end = chunk.index(b"\n", body)
             yield seq, parse_body(chunk[body : end - 1], seq)
+
+    def data(self, first: int = 0) -> bytes:
+        """Return the lines of the records from ``first`` on, joined, as the file holds them."""
+        count = len(self._start)
+        if first >= count:
+            return b""
+        chunks, chunk_of, starts = self._chunks, self._chunk, self._start
+        parts: list[bytes] = []
+        seq = first
+        while seq < count:
+            index = chunk_of[seq]
+            chunk = chunks[index]
+            last = seq
+            while last + 1 < count and chunk_of[last + 1] == index:
+                last += 1
+            end = chunk.index(b"\n", starts[last]) + 1
+            parts.append(chunk[starts[seq] : end])
+            seq = last + 1
+        return b"".join(parts)
 
     def records(self, first: int = 0) -> list[JournalRecord]:
         """Return the records from ``first`` on, their bodies parsed.

@@ -36,6 +36,7 @@ __all__ = [
     "InvalidInputError",
     "JournalCorruptedError",
     "JournalError",
+    "JournalExistsError",
     "JournalLockedError",
     "MalformedResponseError",
     "NaiveDatetimeError",
@@ -49,6 +50,7 @@ __all__ = [
     "SourceUnavailableError",
     "StalePhaseError",
     "StepNotAvailable",
+    "StoreUnavailableError",
     "TimeOrderError",
     "TornRecordError",
 ]
@@ -204,6 +206,23 @@ class JournalLockedError(JournalError):
     """Another process held the journal's lock for longer than the timeout.
 
     .. versionadded:: 0.1.0
+    """
+
+
+class JournalExistsError(JournalError):
+    """A journal for that incident (or at that path) already exists; nothing was overwritten.
+
+    .. versionadded:: 0.3.0
+    """
+
+
+class StoreUnavailableError(JournalError):
+    """A journal store could not be reached, or stopped answering in time.
+
+    Whether the last append is durable is unknown until the journal is read
+    back: resume (or ``refresh()``) once the store is back, then check.
+
+    .. versionadded:: 0.3.0
     """
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast
 import pendulum
 from typing_extensions import Self
 
-from incidentkit._chain import anchor_problems
+from incidentkit._chain import GENESIS_DIGEST, anchor_problems, encode_body, encode_record
 from incidentkit._errors import (
     ConcurrentAppendError,
     InvalidInputError,
@@ -45,7 +45,7 @@ from incidentkit._events import (
     unstructure_event,
 )
 from incidentkit._gather import adapter_name
-from incidentkit._journal import Anchor, Journal, record_lines
+from incidentkit._journal import Anchor, Journal, create_with_records
 from incidentkit._model import (
     Actor,
     Change,
@@ -69,7 +69,11 @@ from incidentkit._state import IncidentState
 from incidentkit._steps import _diagnosis, _gathering, _impact, _rollback, _team, _verify
 from incidentkit._steps._common import Outcome, is_text, seconds, severity, sources
 from incidentkit._steps._common import text as checked_text
+from incidentkit._stored import JournalHandle, StoreJournal, check_incident_id
+from incidentkit._stored import handle_lines as record_lines
 from incidentkit._time import SystemClock, to_instant
+from incidentkit.protocols import JournalStore
+from incidentkit.stores._file import FileStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -111,7 +115,7 @@ class _Core:
     record twice or append on a state the other is changing.
     """
 
-    def __init__(self, journal: Journal, state: IncidentState, clock: Clock) -> None:
+    def __init__(self, journal: JournalHandle, state: IncidentState, clock: Clock) -> None:
         self.journal = journal
         self.state = state
         self.clock = clock
@@ -139,10 +143,10 @@ class _Core:
                 record = self.journal.append(unstructure_event(event), expect_head=self.head)
             except ConcurrentAppendError:  # its advice (resume) becomes refresh() here
                 raise ConcurrentAppendError(
-                    f"another responder wrote to {self.journal.path} first; nothing was "
+                    f"another responder wrote to {self.journal.location} first; nothing was "
                     f"written. Written meanwhile: {self._describe_unfolded()}. Call refresh() "
                     "on the phase to catch up, then retry the step.",
-                    path=str(self.journal.path),
+                    path=self.journal.location,
                 ) from None
             self.state.apply(record.seq, event)
             self.head = record.anchor
@@ -212,34 +216,36 @@ class _Core:
             return _PHASE_CLASSES[self.state.phase](self)
 
 
-def _bodies(journal: Journal, first: int) -> Iterator[tuple[int, dict[str, Any]]]:
+def _bodies(journal: JournalHandle, first: int) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(seq, body)`` from seq ``first`` on; a body that is not JSON is corruption."""
     try:
         yield from record_lines(journal).bodies(first)
     except ValueError as exc:
-        raise JournalCorruptedError(f"{journal.path}: {exc}", path=str(journal.path)) from exc
+        raise JournalCorruptedError(f"{journal.location}: {exc}", path=journal.location) from exc
 
 
-def _structured(journal: Journal, seq: int, body: dict[str, Any]) -> Event:
+def _structured(journal: JournalHandle, seq: int, body: dict[str, Any]) -> Event:
     """Structure a freshly parsed body (consumed) into an event, or call it corruption."""
     try:
         return structure_owned(body)
     except Exception as exc:  # any structuring failure is corruption
         raise JournalCorruptedError(
-            f"{journal.path}: record {seq} is not a valid event: {exc}",
-            path=str(journal.path),
+            f"{journal.location}: record {seq} is not a valid event: {exc}",
+            path=journal.location,
         ) from exc
 
 
-def _checked_event(journal: Journal, seq: int, body: dict[str, Any], state: IncidentState) -> Event:
+def _checked_event(
+    journal: JournalHandle, seq: int, body: dict[str, Any], state: IncidentState
+) -> Event:
     """Structure a record's body into an event the protocol allows next, or call it corruption."""
     event = _structured(journal, seq, body)
     try:
         state.validate(event)
     except ProtocolViolation as exc:
         raise JournalCorruptedError(
-            f"{journal.path}: record {seq} breaks the protocol: {exc}",
-            path=str(journal.path),
+            f"{journal.location}: record {seq} breaks the protocol: {exc}",
+            path=journal.location,
         ) from exc
     return event
 
@@ -296,6 +302,14 @@ class _Phase:
         return self._core.state.declared.title
 
     @property
+    def declared_at(self) -> pendulum.DateTime:
+        """When the incident was declared (the declaration's own time, not the detection's).
+
+        .. versionadded:: 0.3.0
+        """
+        return self._core.state.declared.at
+
+    @property
     def services(self) -> tuple[str, ...]:
         """The services declared as affected."""
         return self._core.state.declared.services
@@ -335,8 +349,8 @@ class _Phase:
 
     @property
     def journal_path(self) -> str:
-        """The path of the incident's journal file."""
-        return str(self._core.journal.path)
+        """Where the incident's journal is: its file's path, or a store's location and the id."""
+        return self._core.journal.location
 
     @property
     def anchor(self) -> Anchor:
@@ -1249,7 +1263,8 @@ class Incident:
         services: Sequence[str] | str,
         actor: Actor | str,
         detection: Detection,
-        journal: str | os.PathLike[str],
+        journal: str | os.PathLike[str] | None = None,
+        store: JournalStore | None = None,
         detected_at: dt.datetime | float | None = None,
         summary: str = "",
         depends_on: Mapping[str, Sequence[str]] | None = None,
@@ -1265,22 +1280,36 @@ class Incident:
             actor: Who declares it.
             detection: How it was detected.
             journal: The path of the new journal file (one incident a file).
+            store: Or a journal store to keep it in (a
+                :class:`~incidentkit.stores.FileStore`, a PostgreSQL store...):
+                give ``journal`` or ``store``, not both.
             detected_at: When it was detected; by default now.
             summary: A sentence or two on what is known.
             depends_on: The dependency map (each service's direct dependencies:
                 clusters, databases, vendors), so that their changes and
                 incidents rank as related suspects.
             incident_id: An identifier; by default ``INC-<UTC date-time>-<random>``.
+                In a store: 1 to 128 ASCII letters, digits, ``.``, ``_`` or ``-``.
             clock: Where to read the time; by default the system clock.
-            lock_timeout: How long to wait for another writer's lock, in seconds.
+            lock_timeout: How long to wait for another writer's lock, in seconds
+                (a journal file; a store has its own setting).
 
         Returns:
             The declared phase.
 
         Raises:
-            JournalError: The journal file exists already or cannot be written.
+            JournalExistsError: The journal file, or the incident in the
+                store, exists already.
+            JournalError: The journal cannot be written.
+            InvalidInputError: Neither or both of ``journal`` and ``store``
+                were given, or the id cannot be kept in a store.
             NaiveDatetimeError: ``detected_at`` has no time zone.
         """
+        if (journal is None) == (store is None):
+            msg = "give the journal's path (journal=...) or a store (store=...), and only one"
+            raise InvalidInputError(msg)
+        if store is not None and incident_id is not None:
+            check_incident_id(incident_id)
         clock = clock or SystemClock()
         now = to_instant(clock.now(), what="the clock's now()")
         names = (services,) if isinstance(services, str) else tuple(services)
@@ -1305,13 +1334,24 @@ class Incident:
             summary,
             {str(k): tuple(str(v) for v in vs) for k, vs in (depends_on or {}).items()},
         )
-        # Atomic: the file appears holding its declaration, or not at all.
-        store = Journal.create(journal, first=unstructure_event(event), lock_timeout=lock_timeout)
-        return Declared(_Core(store, IncidentState(event), clock))
+        # Atomic: the journal appears holding its declaration, or not at all.
+        body = unstructure_event(event)
+        handle: JournalHandle
+        if store is None:
+            assert journal is not None  # noqa: S101 - checked above
+            handle = Journal.create(journal, first=body, lock_timeout=lock_timeout)
+        elif isinstance(store, FileStore):
+            first = encode_record(0, GENESIS_DIGEST, encode_body(body))
+            path = store.path(event.incident_id)
+            handle = create_with_records(path, (first,), lock_timeout=store.lock_timeout)
+        else:
+            handle = StoreJournal.create(store, event.incident_id, body)
+        return Declared(_Core(handle, IncidentState(event), clock))
 
     @staticmethod
     def resume(
-        journal: str | os.PathLike[str],
+        journal: str | os.PathLike[str] | JournalStore,
+        incident_id: str | None = None,
         *,
         anchor: Anchor | str | None = None,
         clock: Clock | None = None,
@@ -1324,7 +1364,9 @@ class Incident:
         in. Narrow the union with ``match`` or ``isinstance``.
 
         Args:
-            journal: The journal file.
+            journal: The journal file, or the store holding the incident.
+            incident_id: The incident, in a store (required there). With a
+                file, the id the file must hold, if given.
             anchor: The head kept elsewhere (an :class:`Anchor` or its text):
                 a journal shorter than it or diverging from it is refused.
             clock: Where to read the time; by default the system clock.
@@ -1336,15 +1378,16 @@ class Incident:
                 protocol's order.
             TornRecordError: The journal ends in an incomplete record.
         """
-        store = Journal.open(journal, lock_timeout=lock_timeout)
+        store = _open_handle(journal, incident_id, lock_timeout)
         if not len(store):
             msg = (
-                f"{store.path} holds no events: it is an empty file, as an interrupted declaration "
-                "leaves (incidentkit 0.1 created the file before writing the declaration). "
+                f"{store.location} holds no events: it is an empty file, as an interrupted "
+                "declaration leaves (incidentkit 0.1 created the file before writing the "
+                "declaration). "
                 "Nothing in it was acknowledged; declaring the incident again at this path is "
                 "safe, and replaces the empty file."
             )
-            raise JournalCorruptedError(msg, path=str(store.path))
+            raise JournalCorruptedError(msg, path=store.location)
         if anchor is not None:
             _check_anchor(store, Anchor.parse(anchor) if isinstance(anchor, str) else anchor)
         # Folding builds a few objects per event and frees none of them: the
@@ -1357,19 +1400,42 @@ class Incident:
         finally:
             if collecting:
                 gc.enable()
+        if incident_id is not None and state.declared.incident_id != incident_id:
+            msg = (
+                f"{store.location} holds the incident {state.declared.incident_id!r}, "
+                f"not {incident_id!r}"
+            )
+            raise InvalidInputError(msg)
         core = _Core(store, state, clock or SystemClock())
         return _PHASE_CLASSES[state.phase](core)
 
 
-def _fold(store: Journal) -> IncidentState:
+def _open_handle(
+    journal: str | os.PathLike[str] | JournalStore, incident_id: str | None, lock_timeout: float
+) -> JournalHandle:
+    """Open a journal file, or an incident's journal in a store, verified."""
+    if isinstance(journal, (str, os.PathLike)):
+        return Journal.open(journal, lock_timeout=lock_timeout)
+    if not isinstance(cast("object", journal), JournalStore):
+        msg = f"resume() takes a journal's path or a JournalStore, not {journal!r}"
+        raise InvalidInputError(msg)
+    if incident_id is None:
+        msg = f"which incident? {journal.location} is a store: pass incident_id"
+        raise InvalidInputError(msg)
+    if isinstance(journal, FileStore):
+        return journal.open_journal(incident_id)
+    return StoreJournal.open(journal, incident_id)
+
+
+def _fold(store: JournalHandle) -> IncidentState:
     """Replay every record of a verified, non-empty journal through the protocol's rules."""
     bodies = _bodies(store, 0)
     seq, body = next(bodies)
     declared = _structured(store, seq, body)
     if not isinstance(declared, IncidentDeclared):
         raise JournalCorruptedError(
-            f"{store.path}: the first record is {declared.TYPE}, not incident_declared",
-            path=str(store.path),
+            f"{store.location}: the first record is {declared.TYPE}, not incident_declared",
+            path=store.location,
         )
     state = IncidentState(declared)
     apply = state.apply
@@ -1378,10 +1444,10 @@ def _fold(store: Journal) -> IncidentState:
     return state
 
 
-def _check_anchor(store: Journal, anchor: Anchor) -> None:
+def _check_anchor(store: JournalHandle, anchor: Anchor) -> None:
     """Refuse a journal shorter than the anchor kept elsewhere, or diverging from it."""
     problems = anchor_problems(record_lines(store), anchor)
     if problems:
         found = "; ".join(problem.detail for problem in problems)
-        msg = f"{store.path} does not reach the anchor kept elsewhere ({anchor}): {found}"
-        raise JournalCorruptedError(msg, path=str(store.path))
+        msg = f"{store.location} does not reach the anchor kept elsewhere ({anchor}): {found}"
+        raise JournalCorruptedError(msg, path=store.location)

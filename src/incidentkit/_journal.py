@@ -26,6 +26,7 @@ from incidentkit._chain import (
     FORMAT_VERSION,
     GENESIS_DIGEST,
     Anchor,
+    EncodedRecord,
     Findings,
     JournalProblem,
     JournalRecord,
@@ -36,7 +37,7 @@ from incidentkit._chain import (
     check_bytes,
     decode_body,
     encode_body,
-    encode_line,
+    encode_record,
     scan_clean,
 )
 from incidentkit._errors import (
@@ -44,12 +45,13 @@ from incidentkit._errors import (
     InvalidInputError,
     JournalCorruptedError,
     JournalError,
+    JournalExistsError,
     JournalLockedError,
     TornRecordError,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "FORMAT_VERSION",
@@ -97,6 +99,11 @@ def _open_fd(path: pathlib.Path, flags: int) -> int:
         msg = f"{path} is not a regular file, so it cannot be a journal"
         raise JournalError(msg, path=str(path))
     return fd
+
+
+def journal_check_timeout(lock_timeout: float) -> float:
+    """Return ``lock_timeout`` as seconds, or refuse it (negative, not finite, not a number)."""
+    return _check_timeout(lock_timeout)
 
 
 def _check_timeout(lock_timeout: float) -> float:
@@ -199,12 +206,12 @@ _NAME_MAX: Final = 255  # bytes in a file name on every file system we expect
 _CREATE_ATTEMPTS: Final = 5
 
 
-def _exists(path: pathlib.Path) -> JournalError:
+def _exists(path: pathlib.Path) -> JournalExistsError:
     msg = (
         f"a file already exists at {path}: Journal.create() never overwrites. "
         "Use Journal.open() to continue that journal, or choose a new path."
     )
-    return JournalError(msg, path=str(path))
+    return JournalExistsError(msg, path=str(path))
 
 
 def _cannot_create(path: pathlib.Path, exc: OSError) -> JournalError:
@@ -398,6 +405,28 @@ def _create_with(path: pathlib.Path, line: bytes, timeout: float) -> tuple[int, 
     raise JournalError(msg, path=str(path))
 
 
+def create_with_records(
+    path: pathlib.Path, records: Sequence[EncodedRecord], *, lock_timeout: float
+) -> Journal:
+    """Put a journal holding ``records`` (an intact chain from seq 0) at ``path`` atomically.
+
+    Raises:
+        InvalidInputError: ``records`` is empty or not an intact chain from seq 0.
+        JournalExistsError: A journal (a file that is not empty) is there already.
+        JournalError: It cannot be created.
+    """
+    data = b"".join(record.line for record in records)
+    starts, stop = scan_clean(data, 0, GENESIS_DIGEST)
+    if not records or stop != len(data) or len(starts) != len(records):
+        msg = "a journal is created from an intact chain of records starting at seq 0"
+        raise InvalidInputError(msg)
+    _remove_abandoned_temporaries(path)
+    identity = _create_with(path, data, lock_timeout)
+    lines = RecordLines()
+    lines.extend(data, starts)
+    return Journal(path, lock_timeout=lock_timeout, lines=lines, size=len(data), identity=identity)
+
+
 # -- the journal -------------------------------------------------------------
 
 
@@ -493,22 +522,16 @@ class Journal:
         """
         timeout = _check_timeout(lock_timeout)
         journal_path = pathlib.Path(path)
-        body_bytes = None if first is None else encode_body(first)
+        if first is not None:
+            record = encode_record(0, GENESIS_DIGEST, encode_body(first))
+            return create_with_records(journal_path, (record,), lock_timeout=timeout)
         _remove_abandoned_temporaries(journal_path)
-        lines = RecordLines()
-        if body_bytes is None:
-            identity = _create_empty(journal_path)
-            size = 0
-        else:
-            _digest, line = encode_line(0, GENESIS_DIGEST, body_bytes)
-            identity = _create_with(journal_path, line, timeout)
-            lines.extend(line, array("q", [0]))
-            size = len(line)
+        identity = _create_empty(journal_path)
         return cls(
             journal_path,
             lock_timeout=timeout,
-            lines=lines,
-            size=size,
+            lines=RecordLines(),
+            size=0,
             identity=identity,
         )
 
@@ -577,6 +600,14 @@ class Journal:
         .. versionadded:: 0.1.0
         """
         return self._path
+
+    @property
+    def location(self) -> str:
+        """The journal file's path, as text: where the records are, for messages.
+
+        .. versionadded:: 0.3.0
+        """
+        return str(self._path)
 
     @property
     def head(self) -> Anchor | None:
@@ -658,6 +689,38 @@ class Journal:
         .. versionadded:: 0.1.0
         """
         body_bytes = encode_body(body)
+        written = self._append_locked(
+            lambda seq, prev: encode_record(seq, prev, body_bytes), expect_head
+        )
+        record = JournalRecord(written.seq, written.prev, written.digest, decode_body(body_bytes))
+        if len(self._parsed) == written.seq:
+            self._parsed.append(record)
+        return record
+
+    def append_encoded(self, record: EncodedRecord) -> None:
+        """Append a record encoded and chained elsewhere, if it follows the real head.
+
+        What :class:`~incidentkit.stores.FileStore` does for a store's
+        ``append``. The record is checked first (its line, seq and digest).
+
+        Raises:
+            ConcurrentAppendError: The head is not the record ``record`` follows.
+            InvalidInputError: ``record`` is not an intact record, or is seq 0.
+
+        .. versionadded:: 0.3.0
+        """
+        checked = EncodedRecord.from_line(record.line, seq=record.seq, prev=record.prev)
+        if checked.seq == 0:
+            msg = "record 0 starts a journal: create the journal with it instead of appending it"
+            raise InvalidInputError(msg)
+        self._append_locked(lambda _seq, _prev: checked, Anchor(checked.seq - 1, checked.prev))
+
+    def _append_locked(
+        self,
+        build: Callable[[int, str], EncodedRecord],
+        expect_head: Anchor | Literal[_Unset.UNSET] | None,
+    ) -> EncodedRecord:
+        """Under the exclusive lock: catch up, compare heads, write what ``build`` makes."""
         fd = _open_fd(self._path, os.O_RDWR | os.O_APPEND)
         try:
             _lock(fd, fcntl.LOCK_EX, self._lock_timeout, self._path)
@@ -673,17 +736,12 @@ class Journal:
                     "retry the step."
                 )
                 raise ConcurrentAppendError(msg, path=str(self._path))
-            seq = len(self._lines)
-            prev = self._lines.last_digest
-            digest, line = encode_line(seq, prev, body_bytes)
-            self._write(fd, line)
+            record = build(len(self._lines), self._lines.last_digest)
+            self._write(fd, record.line)
         finally:
             os.close(fd)  # also releases the lock
-        record = JournalRecord(seq, prev, digest, decode_body(body_bytes))
-        self._lines.extend(line, array("q", [0]))
-        if len(self._parsed) == seq:
-            self._parsed.append(record)
-        self._size += len(line)
+        self._lines.extend(record.line, array("q", [0]))
+        self._size += len(record.line)
         self._snapshot = None
         return record
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: the module's namespace holds just the pro
 
     import pendulum
 
+    from incidentkit._chain import Anchor, EncodedRecord
     from incidentkit._model import Change, RollbackOption, RollbackResult, Series
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Clock",
     "DependencyStatusSource",
     "DeploySource",
+    "JournalStore",
     "MetricSource",
     "RollbackExecutor",
 ]
@@ -234,5 +236,98 @@ class RollbackExecutor(Protocol):
         Raises:
             RollbackFailedError: The rollback failed.
             SourceError: The executor could not be reached.
+        """
+        ...
+
+
+@runtime_checkable
+class JournalStore(Protocol):
+    """**Protocol**: where incidents' journals are kept, one chain of records per incident.
+
+    A store keeps the bytes of each record's line, in order, and appends by
+    compare-and-append on the chain's head: it never encodes, hashes or
+    parses a record. The library does that (:mod:`incidentkit`'s chain), so
+    the record format and :func:`~incidentkit.verify_store` are the same for
+    every store. :class:`~incidentkit.stores.FileStore` (a directory of
+    JSON Lines files) and :class:`~incidentkit.stores.postgres.PostgresStore`
+    implement it; :func:`incidentkit.testing.check_journal_store` checks a
+    new one against the same suite.
+
+    Every method may be called from several processes (or machines) at once
+    on the same incident: two appends after the same head must never both
+    succeed. Errors are :class:`~incidentkit.JournalError` subclasses whose
+    message never holds a credential.
+
+    .. versionadded:: 0.3.0
+    """
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages and reports; never holds a password."""
+        ...
+
+    def create(self, incident_id: str, records: Sequence[EncodedRecord]) -> None:
+        """Create an incident's journal holding ``records`` (seq 0 on), atomically.
+
+        Either the journal appears holding all of them, or nothing does,
+        whatever kills the process meanwhile.
+
+        Raises:
+            JournalExistsError: The store already holds that incident.
+            InvalidInputError: ``records`` is empty, or not an intact chain
+                from seq 0.
+            JournalError: The store could not be written.
+        """
+        ...
+
+    def read(self, incident_id: str, first: int = 0) -> bytes:
+        """Return the lines of the incident's records from seq ``first`` on, joined.
+
+        The library verifies them (digests, seqs, the chain from the record
+        before ``first``); the store returns them exactly as it was given them.
+
+        Raises:
+            JournalError: The store does not hold that incident, or could not
+                be read.
+        """
+        ...
+
+    def head(self, incident_id: str) -> Anchor:
+        """Return the anchor of the incident's last record, cheaply.
+
+        Raises:
+            JournalError: The store does not hold that incident, or could not
+                be read.
+        """
+        ...
+
+    def append(self, incident_id: str, record: EncodedRecord) -> None:
+        """Append ``record`` if and only if the journal's head is the record it follows.
+
+        The compare (the head is ``(record.seq - 1, record.prev)``) and the
+        append are one atomic, durable step; it returns once the record is
+        durable.
+
+        Raises:
+            ConcurrentAppendError: The head is another record: another writer
+                appended first. Nothing was written.
+            InvalidInputError: ``record`` is not an intact record (checked
+                with :meth:`EncodedRecord.from_line`).
+            JournalError: The store does not hold that incident, or could not
+                be written; whether the record is there is then unknown until
+                it is read back.
+        """
+        ...
+
+    def incidents(self) -> Sequence[str]:
+        """Return the ids of the incidents the store holds, in the order they were created."""
+        ...
+
+    def wait(self, incident_id: str, count: int, timeout: float) -> bool:
+        """Block until the incident's journal holds more than ``count`` records.
+
+        Returns:
+            True if it does, False if ``timeout`` seconds passed first. A store
+            may return early (a spurious wake-up); the caller reads again.
         """
         ...

@@ -39,6 +39,7 @@ from incidentkit.testing._conformance import (
     check_change_source,
     check_dependency_source,
     check_deploy_source,
+    check_journal_store,
     check_metric_source,
     check_rollback_executor,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "check_change_source",
     "check_dependency_source",
     "check_deploy_source",
+    "check_journal_store",
     "check_metric_source",
     "check_rollback_executor",
     "openmetrics_text",
