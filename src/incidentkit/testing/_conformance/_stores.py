@@ -78,8 +78,10 @@ def _raises(
 
 def _protocol(make: Callable[[], JournalStore]) -> list[str]:
     problems = _Failures()
-    store = make()
+    store = cast("object", make())
     problems.expect(isinstance(store, JournalStore), "it does not have the JournalStore shape")
+    if not isinstance(store, JournalStore):
+        return problems
     location = cast("object", store.location)
     problems.expect(isinstance(location, str), "location is not a str")
     return problems
