@@ -15,6 +15,7 @@ import pytest
 
 import incidentkit as ik
 from incidentkit._chain import GENESIS_DIGEST, encode_body, encode_record
+from incidentkit.memory import InMemoryJournalStore
 from incidentkit.protocols import JournalStore
 from incidentkit.stores import FileStore
 from incidentkit.testing import ConformanceError, check_journal_store
@@ -29,6 +30,25 @@ def _declare(store: JournalStore, incident_id: str, title: str = "Checkout 5xx")
         store=store,
         incident_id=incident_id,
     )
+
+
+def test_the_in_memory_store_passes_the_store_suite() -> None:
+    """The in-memory store (the generic path, no file underneath) passes the same suite."""
+    shared = InMemoryJournalStore("kit")
+    check_journal_store(lambda: shared, writers=4, appends=40).raise_for_failures()
+
+
+def test_an_incident_in_memory_runs_through_the_generic_journal() -> None:
+    """Declare, race, refresh and resume through a store that is not a file."""
+    store = InMemoryJournalStore()
+    commander = _declare(store, "INC-1")
+    lead = ik.Incident.resume(store, "INC-1")
+    commander.note("first", actor="alice")
+    with pytest.raises(ik.ConcurrentAppendError, match=r"memory:memory \[incident INC-1\]"):
+        lead.note("second", actor="bob")
+    lead.refresh().note("second", actor="bob")
+    assert ik.Incident.resume(store, "INC-1").anchor.seq == 2
+    assert ik.verify_store(store, "INC-1").ok
 
 
 def test_the_file_store_passes_the_store_suite(tmp_path: pathlib.Path) -> None:

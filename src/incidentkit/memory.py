@@ -37,6 +37,7 @@ from incidentkit._memory._dataset import (
     dump_dataset,
     load_dataset,
 )
+from incidentkit._memory._store import InMemoryJournalStore
 
 __all__ = [
     "DATASET_FORMAT",
@@ -44,6 +45,7 @@ __all__ = [
     "InMemoryChangeSource",
     "InMemoryDependencyStatusSource",
     "InMemoryDeploySource",
+    "InMemoryJournalStore",
     "InMemoryMetricSource",
     "InMemoryRollbackExecutor",
     "MetricData",
