@@ -15,11 +15,12 @@ Usage::
         sleep just before it would be linked into place, until killed.
 
     python _journal_child.py zygote DIR
-        Read commands "declare|resume PATH NOTES DELAY" from stdin, one a line.
+        Read commands "declare|resume[-store] PATH NOTES DELAY" from stdin, one a line.
         For each, fork a worker that declares (or resumes) the incident in the
         journal PATH and then writes NOTES notes, printing "ack SEQ TEXT" after
         each event it was acknowledged (the declaration is "ack 0 declared");
-        after DELAY seconds SIGKILL the worker, reap it and print
+        with "-store", it goes through a FileStore of PATH's directory (the
+        incident id is PATH's stem); after DELAY seconds SIGKILL the worker, reap it and print
         "exit killed" or "exit STATUS". Forking from a warm process makes
         hundreds of kills cheap. DIR is a scratch directory for warming up.
 """
@@ -34,6 +35,7 @@ import time
 
 from incidentkit import Detection, Incident
 from incidentkit._journal import Journal
+from incidentkit.stores import FileStore
 
 _STREAM_LIMIT = 100_000  # a stray child still ends on its own
 
@@ -43,22 +45,28 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
-def _declare(path: str) -> None:
+def _declare(path: str, *, via_store: bool = False) -> None:
+    where = pathlib.Path(path)
     Incident.declare(
         title="Checkout returns 5xx",
         services="checkout",
         actor="child",
         detection=Detection.ALERT,
-        journal=path,
+        incident_id=where.stem,  # so that either road resumes it
+        **({"store": FileStore(where.parent)} if via_store else {"journal": path}),
     )
 
 
 def _work(mode: str, path: str, notes: int) -> None:
     """Run in a forked worker: write each ack with one write(2), never buffered."""
-    if mode == "declare":
-        _declare(path)
+    via_store = mode.endswith("-store")  # through a FileStore: the same file, another road
+    if mode.startswith("declare"):
+        _declare(path, via_store=via_store)
         os.write(1, b"ack 0 declared\n")
-    phase = Incident.resume(path)
+    where = pathlib.Path(path)
+    phase = (
+        Incident.resume(FileStore(where.parent), where.stem) if via_store else Incident.resume(path)
+    )
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
     for n in range(notes):
         text = f"{tag}-{n}"

@@ -1,5 +1,8 @@
 """Reliability: SIGKILLs at random moments of declarations and appends lose no acknowledged event.
 
+Half the rounds declare or resume through a :class:`~incidentkit.stores.FileStore`
+(the journal store of the same files), half through the journal's path.
+
 The seed of each run is printed (``pytest -s``) with what the kills hit; set
 INCIDENTKIT_KILL_SEED to replay one schedule (the kills' timing still varies).
 """
@@ -158,7 +161,8 @@ def test_200_sigkills_during_declarations_and_appends_lose_nothing(tmp_path):
                 if rng.random() < 0.25:  # what an interrupted declaration of 0.1 left
                     path.write_bytes(b"")
             leftover = path.exists()
-            acks, ended = zygote.run(mode, path, 100_000, delay)
+            road = "-store" if rng.random() < 0.5 else ""  # half the rounds through a FileStore
+            acks, ended = zygote.run(mode + road, path, 100_000, delay)
             assert ended == "killed", f"seed {seed}: the worker ended with {ended} before the kill"
             if mode == "resume" or acks:
                 killed_in["appends"] += 1
