@@ -145,9 +145,9 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
 
 
 def dependency_graph(
-    seed: int = SEED,
+    seed: int = SEED, missing: float = MAP_EDGE_MISSING
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """Return the true dependency graph and the one the ranker is given (edges missing)."""
+    """Return the true dependency graph and the one the ranker is given (``missing`` edges out)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible corpus, not a secret
     true: dict[str, tuple[str, ...]] = {}
     for index, app in enumerate(APPS):
@@ -159,8 +159,7 @@ def dependency_graph(
             deps.append(rng.choice(VENDORS))
         true[app] = tuple(deps)
     given = {
-        app: tuple(dep for dep in deps if rng.random() >= MAP_EDGE_MISSING)
-        for app, deps in true.items()
+        app: tuple(dep for dep in deps if rng.random() >= missing) for app, deps in true.items()
     }
     return true, given
 
@@ -401,9 +400,11 @@ def _background(rng: random.Random, build: _Builder, related: set[str], total: i
         build.add(kind, target, end_before=end_before, duration=rng.uniform(1, 30))
 
 
-def build_corpus(size: int, seed: int = SEED) -> list[LabelledIncident]:
-    """Return ``size`` labelled incidents, the same ones for the same seed."""
-    true, given = dependency_graph(seed)
+def build_corpus(
+    size: int, seed: int = SEED, missing: float = MAP_EDGE_MISSING
+) -> list[LabelledIncident]:
+    """Return ``size`` labelled incidents, the same ones for the same seed and ``missing``."""
+    true, given = dependency_graph(seed, missing)
     base = pendulum.datetime(2026, 1, 5, 0, 0, tz="UTC")
     corpus: list[LabelledIncident] = []
     for index in range(size):

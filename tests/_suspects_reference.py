@@ -4,6 +4,8 @@ This is ``rank_suspects`` as it was before it was rewritten over plain numbers
 (pendulum arithmetic per change, a ``Suspect`` built for every change before the
 sort, ``repr`` in every sort key). The tests compare the library's rankings with
 this one, field for field and ``repr`` for ``repr``; it is not used anywhere else.
+Naming the changes near the onset when no suspect scores enough is applied to
+both by the library's own ``reconsidered``: the oracle is for the ranking.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from incidentkit.analysis import (
     SuspectReason,
     SuspectReasonKind,
 )
-from incidentkit.analysis._suspects import DEFAULT_LOOKBACK, DEFAULT_MIN_SCORE
+from incidentkit.analysis._suspects import DEFAULT_LOOKBACK, DEFAULT_MIN_SCORE, reconsidered
 
 _KIND_WORDS = {
     ChangeKind.DEPLOY: "a deploy",
@@ -292,20 +294,23 @@ def reference_rank_suspects(
         key=lambda c: (-_end(c, at, rules).timestamp(), c.service, c.id, c.source, repr(c))
     )
     no_suspect = not suspects or suspects[0].score < min_score
-    return SuspectRanking(
-        onset=at,
-        lookback=window,
-        min_score=float(min_score),
-        suspects=tuple(suspects),
-        after_onset=tuple(after_onset),
-        too_old=tuple(too_old),
-        no_suspect=no_suspect,
-        explanation=_explain(
-            suspects,
-            after_onset,
-            too_old,
+    return reconsidered(
+        SuspectRanking(
+            onset=at,
             lookback=window,
-            min_score=min_score,
+            min_score=float(min_score),
+            suspects=tuple(suspects),
+            after_onset=tuple(after_onset),
+            too_old=tuple(too_old),
             no_suspect=no_suspect,
+            explanation=_explain(
+                suspects,
+                after_onset,
+                too_old,
+                lookback=window,
+                min_score=min_score,
+                no_suspect=no_suspect,
+            ),
         ),
+        affected,
     )

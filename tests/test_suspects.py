@@ -184,13 +184,80 @@ def test_without_a_dependency_map_a_dependency_is_unrelated() -> None:
 
 
 def test_no_suspect_is_a_stated_answer() -> None:
-    """Only unrelated changes near the onset: "no suspect", and they are still listed."""
-    ranking = rank([change("search", "search"), change("pay", "payments", began=-300, ended=-290)])
+    """Nothing related scores enough and nothing was near the onset: "no suspect", all listed."""
+    ranking = rank(
+        [
+            change("search", "search", began=-120, ended=-60),
+            change("pay", "payments", began=-300, ended=-290),
+        ]
+    )
     assert ranking.no_suspect
+    assert ranking.top is None
     assert ranking.likely == ()
+    assert ranking.near_onset == ()
+    assert not ranking.map_may_miss_an_edge
     assert ids(ranking) == ["search", "pay"]
     assert "scores 0.30 or more" in ranking.explanation
     assert "the cause may be outside the sources consulted" in ranking.explanation
+
+
+def test_a_change_near_the_onset_outside_the_map_is_named_first() -> None:
+    """A change to a service missing from the map, a minute before the onset, is named first.
+
+    It scores 0.25 (unrelated), under min_score; a related deploy two hours
+    earlier scores less still. Still "no suspect", but the near one is named
+    first and the map suspected.
+    """
+    ranking = rank(
+        [
+            change("old-pay", "payments", began=-130, ended=-120),
+            change("cache", "cache-cluster", kind=ChangeKind.INFRASTRUCTURE, began=-3, ended=-1),
+            change("search", "search", began=-50, ended=-40),
+        ]
+    )
+    assert ranking.no_suspect
+    assert ids(ranking) == ["cache", "search", "old-pay"]  # the near one scores best here
+    assert [s.change.id for s in ranking.near_onset] == ["cache"]
+    assert ranking.top is None
+    assert ranking.likely == ()
+    assert ranking.map_may_miss_an_edge
+    assert ranking.explanation.startswith(
+        "no related suspect: no change in the 6 h before the onset scores 0.30 or more; "
+        "nearest unrelated: "
+        "infrastructure cache of cache-cluster"
+    )
+    assert "The dependency map may be missing an edge: does checkout depend on cache-cluster?" in (
+        ranking.explanation
+    )
+
+
+def test_a_change_under_way_at_the_onset_outside_the_map_is_named() -> None:
+    """Rolling out at the onset counts as near, whatever the service."""
+    ranking = rank([change("search", "search", began=-5, ended=None)])
+    assert [s.change.id for s in ranking.near_onset] == ["search"]
+    assert "still rolling out at the onset" in ranking.explanation
+
+
+def test_the_best_scoring_change_keeps_first_place_ahead_of_the_near_ones() -> None:
+    """A related change that scores best, though under min_score, stays first."""
+    ranking = rank(
+        [
+            change("pay", "payments", began=-40, ended=-20),  # related, decayed: 0.6 x 0.79
+            change("cache", "cache-cluster", began=-3, ended=-1),  # unrelated, near: 0.25
+        ],
+        min_score=0.5,
+    )
+    assert ranking.no_suspect
+    assert ids(ranking) == ["pay", "cache"]
+    assert [s.change.id for s in ranking.near_onset] == ["cache"]
+
+
+def test_a_related_suspect_keeps_the_unrelated_near_change_out_of_the_lead() -> None:
+    """When a related suspect scores enough, near unrelated changes are ranked as before."""
+    ranking = rank([change("cache", "cache-cluster", began=-3, ended=-1), change("co")])
+    assert ids(ranking) == ["co", "cache"]
+    assert ranking.near_onset == ()
+    assert not ranking.map_may_miss_an_edge
 
 
 def test_min_score_moves_the_line() -> None:
@@ -365,11 +432,20 @@ def test_every_change_lands_in_exactly_one_list(drawn: list[Change], min_score: 
     assert all(s.change.started <= ONSET for s in ranking.suspects)
     assert all(c.started > ONSET for c in ranking.after_onset)
     scores = [s.score for s in ranking.suspects]
-    assert scores == sorted(scores, reverse=True)
+    near = ranking.near_onset
+    lead = 1 if near and ranking.suspects[0] not in near else 0
+    assert ranking.suspects[lead : lead + len(near)] == near  # after the best, then the rest
+    if lead:
+        assert scores[0] == max(scores)
+    for part in (scores[lead : lead + len(near)], scores[lead + len(near) :]):
+        assert part == sorted(part, reverse=True)
     assert all(0.0 <= score <= 1.0 for score in scores)
     for suspect in ranking.suspects:
         assert suspect.score == pytest.approx(math.prod(r.weight for r in suspect.reasons))
-    assert ranking.no_suspect == (not scores or scores[0] < min_score)
+    if near:
+        assert max(scores) < min_score
+        assert all(s.reasons[0].weight == 1.0 for s in near)
+    assert ranking.no_suspect == (not scores or max(scores) < min_score)
 
 
 @given(st.lists(changes(), max_size=10), st.randoms(use_true_random=False))

@@ -16,7 +16,13 @@ change-correlation reasons::
 
 Changes that began after the onset are listed apart (they cannot have caused
 it but can make it worse); changes that ended before the lookback are listed as
-too old. "No suspect" is an answer: when the best score is under ``min_score``.
+too old. "No suspect" is an answer: when the best score is under
+``min_score``. Even then, the changes under way at the onset or ended within
+``grace`` of it (outside the dependency map, which is always incomplete) are
+named, right after the best-scoring change, "no related suspect; nearest
+unrelated: ...", with a word that the
+map may be missing an edge; the plain "no suspect" is left for when nothing at
+all was near the onset.
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ _TARGET_WORDS: Final = {
     ChangeKind.DEPENDENCY: "an incident of {}",
 }
 _KIND_ORDER: Final = {kind: index for index, kind in enumerate(ChangeKind)}
+_NEAR_SHOWN: Final = 3  # changes near the onset the explanation names
 
 
 class SuspectReasonKind(enum.Enum):
@@ -242,11 +249,20 @@ class SuspectRanking:
             of causing the symptom, but they can make it worse.
         too_old: Changes that ended before the window, latest first.
         no_suspect: Whether no suspect scores at least :attr:`min_score`: the
-            cause may be outside the sources consulted. The suspects are still
+            cause may be outside the sources consulted, or outside the
+            dependency map (see :attr:`near_onset`). The suspects are still
             listed, with their low scores.
         explanation: The verdict in plain words.
+        near_onset: When no suspect scores at least :attr:`min_score`: the
+            changes under way at the onset or ended within the grace period
+            of it, whatever their service: the nearest unrelated changes,
+            named because the dependency map may be missing an edge. They
+            follow the best-scoring change in :attr:`suspects` (or lead, when
+            it is one of them). Empty otherwise.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       :attr:`near_onset`, ranked first when there is no suspect.
     """
 
     onset: pendulum.DateTime
@@ -257,6 +273,7 @@ class SuspectRanking:
     too_old: tuple[Change, ...]
     no_suspect: bool
     explanation: str
+    near_onset: tuple[Suspect, ...] = ()
 
     @property
     def likely(self) -> tuple[Suspect, ...]:
@@ -267,6 +284,11 @@ class SuspectRanking:
     def top(self) -> Suspect | None:
         """The best suspect if it scores at least :attr:`min_score`, else ``None``."""
         return None if self.no_suspect else self.suspects[0]
+
+    @property
+    def map_may_miss_an_edge(self) -> bool:
+        """Whether the answer rests on changes outside the dependency map (:attr:`near_onset`)."""
+        return bool(self.near_onset)
 
 
 def _duration(seconds: float) -> str:
@@ -798,6 +820,55 @@ def _explain(
     return text
 
 
+def _near_words(near: Sequence[Suspect], affected: Sequence[str]) -> str:
+    shown = near[:_NEAR_SHOWN]
+    parts = [f"{_what(s.change)} ({s.reasons[0].detail}; score {s.score:.2f})" for s in shown]
+    more = len(near) - len(shown)
+    listed = "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    services = sorted({s.change.service for s in shown})
+    edge = (
+        f"does {', '.join(affected)} depend on {', '.join(services)}?"
+        if affected
+        else "name the affected services and their dependencies."
+    )
+    return f"nearest unrelated: {listed}. The dependency map may be missing an edge: {edge}"
+
+
+def reconsidered(ranking: SuspectRanking, affected: Sequence[str]) -> SuspectRanking:
+    """Name the changes near the onset when no suspect reaches ``min_score`` (see the module).
+
+    Applied to the ranking by score: the best-scoring change stays first, the
+    near changes follow it in the order they had, then the rest in theirs.
+    """
+    if not ranking.no_suspect or not ranking.suspects:
+        return ranking
+    near = tuple(s for s in ranking.suspects if s.reasons[0].weight == 1.0)
+    if not near:
+        return ranking
+    # The best-scoring change keeps first place (on a labelled corpus, putting the
+    # near ones before it lost more related culprits than it found unmapped ones).
+    best = ranking.suspects[0]
+    lead = () if best.reasons[0].weight == 1.0 else (best,)
+    chosen = {id(s) for s in (*lead, *near)}
+    rest = tuple(s for s in ranking.suspects if id(s) not in chosen)
+    window = f"the {_duration(ranking.lookback)} before the onset"
+    head = (
+        f"no related suspect: no change in {window} scores {ranking.min_score:.2f} or more; "
+        f"{_near_words(near, affected)}"
+    )
+    tail = _explain(
+        (),
+        ranking.after_onset,
+        ranking.too_old,
+        lookback=ranking.lookback,
+        min_score=ranking.min_score,
+        no_suspect=True,
+    )
+    tail = tail[tail.index("consulted.") + len("consulted.") :]
+    suspects = (*lead, *near, *rest)
+    return attrs.evolve(ranking, suspects=suspects, explanation=head + tail, near_onset=near)
+
+
 def rank_suspects(
     changes: Iterable[Change],
     onset: dt.datetime | float,
@@ -858,7 +929,7 @@ def rank_suspects(
     after_onset = ranker.began_after()
     too_old = ranker.ended_before()
     no_suspect = not suspects or suspects[0].score < min_score
-    return SuspectRanking(
+    ranking = SuspectRanking(
         onset=at,
         lookback=window,
         min_score=float(min_score),
@@ -875,3 +946,4 @@ def rank_suspects(
             no_suspect=no_suspect,
         ),
     )
+    return reconsidered(ranking, affected)
