@@ -206,11 +206,18 @@ class RecoveryPolicy:
             Mann-Whitney comparison (the latest after the intervention, an
             evenly spaced subsample of the baseline), bounding the pairwise
             differences to ``max_samples ** 2``.
+        resolution: For counts (:func:`check_recovery_counts`): the share of
+            the symptom's excess over the healthy share that the window's
+            exact upper bound must rule out. 0.25: with the symptom at 20%
+            errors and a healthy share of 1%, recovery needs the data to show
+            at most 5.75%, besides not showing more than 1%.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        ``confidence``, ``min_post_samples`` and ``max_samples``;
        ``baseline_quantile`` defaults to 1.0 (it was 0.95).
+    .. versionchanged:: 0.3.0
+       ``resolution``, for the counts judge.
     """
 
     hold: float = attrs.field(default=600.0, validator=_positive)
@@ -222,6 +229,7 @@ class RecoveryPolicy:
     confidence: float = attrs.field(default=0.95, validator=_open_fraction)
     min_post_samples: int = attrs.field(default=5, validator=_count(1))
     max_samples: int = attrs.field(default=480, validator=_count(10))
+    resolution: float = attrs.field(default=0.25, validator=_open_fraction)
 
 
 @attrs.frozen
@@ -378,10 +386,25 @@ class RecoveryVerdict:
         confidence: The interval's two-sided confidence level.
         relative_shift: The shift relative to the baseline median (``None``
             when that median is zero).
+        test: Which judge decided: ``"mann-whitney"`` (error values, a ratio
+            or a rate per sample: :func:`check_recovery`) or
+            ``"exact-binomial"`` (counts of bad and all requests:
+            :func:`check_recovery_counts`). The reasons say why.
+        baseline_bad: The baseline's bad requests, added up (counts only).
+        baseline_total: The baseline's requests, added up (counts only).
+        post_bad: The bad requests of the window judged (counts only).
+        post_total: The requests of the window judged (counts only).
+        rate_lower: The exact lower bound of the window's bad share (counts only).
+        rate_upper: The exact upper bound of the window's bad share (counts only).
+        requests_needed: How many requests in the window would settle an
+            inconclusive verdict at the share seen (counts only; ``None`` if
+            not asked or if no number would).
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        The Mann-Whitney figures, from ``comparison`` on.
+    .. versionchanged:: 0.3.0
+       ``test`` and the counts figures, from ``baseline_bad`` on.
     """
 
     outcome: RecoveryOutcome
@@ -411,6 +434,14 @@ class RecoveryVerdict:
     shift_high: float | None = None
     confidence: float | None = None
     relative_shift: float | None = None
+    test: Literal["mann-whitney", "exact-binomial"] = "mann-whitney"
+    baseline_bad: int | None = None
+    baseline_total: int | None = None
+    post_bad: int | None = None
+    post_total: int | None = None
+    rate_lower: float | None = None
+    rate_upper: float | None = None
+    requests_needed: int | None = None
 
 
 def _quantile(values: Sequence[float], q: float) -> float:

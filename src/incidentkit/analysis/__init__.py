@@ -14,6 +14,7 @@ from incidentkit._recovery import (
     RecoveryVerdict,
     check_recovery,
 )
+from incidentkit._recovery_counts import check_recovery_counts
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
 from incidentkit.analysis._onset import Onset, detect_onset
 from incidentkit.analysis._suspects import (
@@ -38,6 +39,7 @@ __all__ = [
     "SuspectReason",
     "SuspectReasonKind",
     "check_recovery",
+    "check_recovery_counts",
     "detect_onset",
     "impact_numbers",
     "rank_suspects",
