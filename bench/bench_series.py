@@ -51,6 +51,9 @@ RUNS = 5
 QUICK_RUNS = 2
 WARM = 3
 QUICK_WARM = 1
+ANSWER_RUNS = 3
+ANSWER_WARM = 2
+"""Fewer for the Prometheus answer, whose cases take 0.5 to 2 s each and 36 MB a body."""
 STEP = 10.0
 GOAL_BUILD = 5.0
 """``Series.from_pairs`` (and ``from_columns``) at most this many times ``array('d', values)``."""
@@ -425,14 +428,16 @@ def _prometheus(
         f"One series of {n:,} points at a {STEP:g} s step "
         f"({megabytes(float(figures['body_bytes']))} of JSON: times as Prometheus writes "
         "them, whole seconds without a fraction, values as strings in Go's shortest `'f'` "
-        "format), served by a `ThreadingHTTPServer` thread "
+        'format, as Prometheus 2.42 answers here: `[1796454549,"0.497"]`, '
+        '`[1796454548.750,"1"]`), served by a `ThreadingHTTPServer` thread '
         "in the measuring process on 127.0.0.1 (HTTP/1.0, `Content-Length`). The floor of a "
         "query is the fetch with `urllib` plus `json.loads` of the same bytes; the floor of "
         "a parse is `json.loads` of the bytes alone. `query_range` runs with "
         f"`max_points={n + 1:,}`, so one request takes the window (Prometheus itself refuses "
         "more than 11,000 points a request: the default splits this window into "
         f"{-(-n // 11_000)} requests, each parsed the same way). No goal of its own; issue 12 "
-        "names `json.loads` as the floor.\n\n"
+        f"names `json.loads` as the floor. {runs} interleaved rounds, {warm} warm "
+        f"repetition{'s' if warm > 1 else ''} in each process.\n\n"
         f"{table}\n\n"
         f"The adapter's own work (its time less the fetch and `json.loads`, fresh best): "
         f"{seconds_text(own)}, {ratio_text(own / loads[0])} `json.loads`. The columnar path "
@@ -548,7 +553,13 @@ def run(*, quick: bool = False, progress: Callable[[str], None] | None = None) -
         say("building")
         build, kept = _build(folder, runs, warm)
         say("prometheus")
-        prometheus, answers, answer_kept = _prometheus(folder, figures, n, runs, warm)
+        prometheus, answers, answer_kept = _prometheus(
+            folder,
+            figures,
+            n,
+            QUICK_RUNS if quick else ANSWER_RUNS,
+            QUICK_WARM if quick else ANSWER_WARM,
+        )
         say("onset")
         onset, onset_verdicts, onset_missed, onsets = _onset(folder, n, runs, warm, build)
     time_rows, memory_rows = _build_tables(build, kept, n)
