@@ -10,7 +10,13 @@ later), runs ``timed`` once under ``time.perf_counter``, and reports:
 - ``peak_rss``: the peak resident set size during the timed snippet, in bytes (the
   whole process's, so the interpreter and ``setup``'s objects are in it);
 - ``base_rss``: the resident set size just before it, so ``peak_rss - base_rss`` is
-  what the timed snippet itself added at its peak.
+  what the timed snippet itself added at its peak;
+- ``after_rss``: the resident set size after it and a full collection, so
+  ``after_rss - base_rss`` is what the objects it kept (assigned to a global) hold, as
+  the operating system sees it (memory the allocator freed but kept is in it too).
+
+:func:`traced` measures what a snippet keeps exactly, in bytes, with ``tracemalloc``
+in another fresh process (tracing slows the snippet, so it is never timed there).
 
 ``warm=N`` runs the timed snippet ``N`` more times in the same process after the
 fresh run and reports the best of those too (the figure a long-lived process, or a
@@ -28,7 +34,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -63,6 +69,8 @@ t0 = time.perf_counter()
 _timed()
 seconds = time.perf_counter() - t0
 peak = _rss("VmHWM")
+gc.collect()
+after = _rss("VmRSS")
 warm = []
 for _ in range({warm}):
     gc.collect()
@@ -70,8 +78,28 @@ for _ in range({warm}):
     _timed()
     warm.append(time.perf_counter() - t0)
 sys.stdout.write("\\n@@fresh@@" + json.dumps(
-    {{"seconds": seconds, "peak_rss": peak, "base_rss": base, "lifetime": lifetime, "warm": warm}}
+    {{"seconds": seconds, "peak_rss": peak, "base_rss": base, "after_rss": after,
+      "lifetime": lifetime, "warm": warm}}
 ))
+"""
+
+_TRACED_CHILD = """
+import gc, json, sys, tracemalloc
+
+{setup}
+
+def _timed():
+{timed}
+
+gc.collect()
+tracemalloc.start()
+_before = tracemalloc.get_traced_memory()[0]
+_timed()
+_peak = tracemalloc.get_traced_memory()[1]
+gc.collect()
+_kept = tracemalloc.get_traced_memory()[0]
+tracemalloc.stop()
+sys.stdout.write("\\n@@fresh@@" + json.dumps({{"kept": _kept - _before, "peak": _peak - _before}}))
 """
 
 
@@ -86,6 +114,7 @@ class Run:
         warm: The times of the warm repetitions in the same process, if any.
         peak_is_lifetime: Whether ``peak_rss`` is the process's lifetime peak
             (the reset was not available).
+        after_rss: Resident set size after it and a full collection, in bytes.
     """
 
     seconds: float
@@ -93,11 +122,17 @@ class Run:
     base_rss: int
     warm: tuple[float, ...]
     peak_is_lifetime: bool
+    after_rss: int = 0
 
     @property
     def added_rss(self) -> int:
         """What the timed snippet added to the resident set at its peak, in bytes."""
         return max(0, self.peak_rss - self.base_rss)
+
+    @property
+    def held_rss(self) -> int:
+        """What the objects the timed snippet kept hold in the resident set, in bytes."""
+        return max(0, self.after_rss - self.base_rss)
 
 
 def measure(
@@ -118,14 +153,65 @@ def measure(
         env: The child's environment (default: this process's).
         cwd: The child's working directory.
 
+    ``after_rss`` is read after the fresh run and a full collection, before the warm
+    repetitions: for it to mean anything, ``timed`` keeps its result in a global.
+
     Raises:
         RuntimeError: The child failed; its stderr is in the message.
     """
-    code = _CHILD.format(
-        setup=textwrap.dedent(setup),
-        timed=textwrap.indent(textwrap.dedent(timed).strip() or "pass", "    "),
-        warm=int(warm),
+    code = _CHILD.format(setup=textwrap.dedent(setup), timed=_body(timed), warm=int(warm))
+    raw = _child(code, env=env, cwd=cwd)
+    return Run(
+        seconds=float(raw["seconds"]),
+        peak_rss=int(raw["peak_rss"]),
+        base_rss=int(raw["base_rss"]),
+        warm=tuple(float(w) for w in raw["warm"]),
+        peak_is_lifetime=bool(raw["lifetime"]),
+        after_rss=int(raw["after_rss"]),
     )
+
+
+@dataclass(frozen=True)
+class Traced:
+    """What one snippet allocated, traced by ``tracemalloc`` in a fresh process.
+
+    Attributes:
+        kept: Bytes allocated by the snippet and still alive after it and a full
+            collection: what the objects it kept (assigned to a global) hold.
+        peak: The most bytes the snippet had allocated at once, above what the
+            process held before it.
+    """
+
+    kept: int
+    peak: int
+
+
+def traced(
+    setup: str,
+    timed: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Traced:
+    """Run ``setup`` then ``timed`` in a fresh interpreter, tracing what ``timed`` allocates.
+
+    Only the allocations Python's allocators see are traced (objects, ``array``
+    buffers, numpy's data); the interpreter's own and a C library's private ones are
+    not. ``timed`` must assign what it keeps to a global, as for :func:`measure`.
+
+    Raises:
+        RuntimeError: The child failed; its stderr is in the message.
+    """
+    code = _TRACED_CHILD.format(setup=textwrap.dedent(setup), timed=_body(timed))
+    raw = _child(code, env=env, cwd=cwd)
+    return Traced(kept=int(raw["kept"]), peak=int(raw["peak"]))
+
+
+def _body(timed: str) -> str:
+    return textwrap.indent(textwrap.dedent(timed).strip() or "pass", "    ")
+
+
+def _child(code: str, *, env: Mapping[str, str] | None, cwd: str | None) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -138,14 +224,8 @@ def measure(
     if done.returncode != 0 or marker < 0:
         msg = f"fresh process failed (exit {done.returncode}):\n{done.stderr[-4000:]}"
         raise RuntimeError(msg)
-    raw = json.loads(done.stdout[marker + len("@@fresh@@") :])
-    return Run(
-        seconds=float(raw["seconds"]),
-        peak_rss=int(raw["peak_rss"]),
-        base_rss=int(raw["base_rss"]),
-        warm=tuple(float(w) for w in raw["warm"]),
-        peak_is_lifetime=bool(raw["lifetime"]),
-    )
+    raw: dict[str, Any] = json.loads(done.stdout[marker + len("@@fresh@@") :])
+    return raw
 
 
 def interleaved(
@@ -189,6 +269,12 @@ def peak(runs: Sequence[Run]) -> int:
 def added(runs: Sequence[Run]) -> int:
     """The median resident memory the timed snippet added at its peak, in bytes."""
     values = sorted(r.added_rss for r in runs)
+    return values[len(values) // 2]
+
+
+def held(runs: Sequence[Run]) -> int:
+    """The median resident memory held by what the timed snippet kept, in bytes."""
+    values = sorted(r.held_rss for r in runs)
     return values[len(values) // 2]
 
 

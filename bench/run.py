@@ -17,10 +17,20 @@ import bench_import
 import bench_onset
 import bench_recovery
 import bench_resume
+import bench_series
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery", "gather")
+BENCHMARKS = (
+    "append",
+    "resume",
+    "import",
+    "onset",
+    "series",
+    "suspects",
+    "recovery",
+    "gather",
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -32,7 +42,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help="smaller sizes and fewer repetitions, for a check that everything runs "
-        "(400 appends, 10,000 events to resume, 15 import runs)",
+        "(400 appends, 10,000 events to resume, 15 import runs, 100,000-point series)",
     )
     parser.add_argument(
         "--only",
@@ -99,6 +109,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_import.run(quick=args.quick))
         elif name == "onset":
             results.append(bench_onset.run(quick=args.quick))
+        elif name == "series":
+            results.append(bench_series.run(quick=args.quick))
         elif name == "suspects":
             results.append(bench_suspects.run(quick=args.quick))
         elif name == "recovery":
