@@ -84,7 +84,7 @@ from incidentkit._model import (
     Severity,
 )
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict
-from incidentkit._specs import Measure, Metric
+from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
 from incidentkit._team import (
     IncidentSummary,
     StoredEvent,
@@ -146,6 +146,7 @@ __all__ = [
     "ChecklistItem",
     "ChecklistLine",
     "ConcurrentAppendError",
+    "Counts",
     "Declared",
     "Detection",
     "Diagnosing",
@@ -171,6 +172,7 @@ __all__ = [
     "JournalLockedError",
     "JournalProblem",
     "JournalRecord",
+    "LatencyCounts",
     "MalformedResponseError",
     "ManualClock",
     "Measure",

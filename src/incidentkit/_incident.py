@@ -18,7 +18,7 @@ import gc
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast, overload
 
 import pendulum
 from typing_extensions import Self
@@ -64,7 +64,7 @@ from incidentkit._model import (
 )
 from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
 from incidentkit._rules import OVERRIDE_TARGETS, PHASES, STEPS, Phase, require, requirement
-from incidentkit._specs import Measure, Metric
+from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
 from incidentkit._state import IncidentState
 from incidentkit._steps import _diagnosis, _gathering, _impact, _rollback, _team, _verify
 from incidentkit._steps._common import Outcome, is_text, seconds, severity, sources
@@ -815,12 +815,36 @@ class _Intervening(_Open):
 class _Verifying(_Open):
     """Phases that may verify recovery."""
 
+    @overload
     def verify_recovery(
         self,
         *,
         actor: Actor | str,
         errors: Metric,
         traffic: Metric,
+        baseline: float | dt.timedelta = ...,
+        policy: RecoveryPolicy | None = ...,
+        timeout: float | dt.timedelta = ...,
+    ) -> Recovered | Self: ...
+
+    @overload
+    def verify_recovery(
+        self,
+        *,
+        actor: Actor | str,
+        errors: Counts | LatencyCounts,
+        traffic: None = ...,
+        baseline: float | dt.timedelta = ...,
+        policy: RecoveryPolicy | None = ...,
+        timeout: float | dt.timedelta = ...,
+    ) -> Recovered | Self: ...
+
+    def verify_recovery(
+        self,
+        *,
+        actor: Actor | str,
+        errors: Metric | Counts | LatencyCounts,
+        traffic: Metric | None = None,
         baseline: float | dt.timedelta = 3600.0,
         policy: RecoveryPolicy | None = None,
         timeout: float | dt.timedelta = _DEFAULT_TIMEOUT,
@@ -835,8 +859,13 @@ class _Verifying(_Open):
 
         Args:
             actor: Who verifies.
-            errors: The error metric (higher is worse).
-            traffic: The traffic metric (requests per second or per step).
+            errors: The error ratio (higher is worse), judged sample by sample
+                with a Mann-Whitney comparison; or :class:`Counts` of bad and
+                all requests per step (or :class:`LatencyCounts` from a
+                histogram), judged by exact binomial bounds over the hold, which
+                holds at low traffic (see "Verified recovery" in the docs).
+            traffic: The traffic metric (requests per second or per step);
+                required with a ratio, not used with counts (their total is it).
             baseline: The length of the baseline window before the symptom start.
             policy: How strict to be (hold period, tolerance, traffic share).
             timeout: How long each query may take (seconds or a timedelta); the
@@ -851,6 +880,8 @@ class _Verifying(_Open):
         Raises:
             ProtocolViolation: Called before any intervention while the impact
                 was ongoing at assessment.
+            InvalidInputError: A ratio without ``traffic``, or an error metric
+                whose unit is a duration (use :class:`LatencyCounts`).
         """
         core = self._enter("verify_recovery")
         core.run(
@@ -926,7 +957,7 @@ class Declared(_DiagnosingOverride):
         services: Sequence[str] = (),
         regions: Sequence[str] = (),
         user_segments: Sequence[str] = (),
-        errors: Metric | None = None,
+        errors: Metric | Counts | LatencyCounts | None = None,
         traffic: Metric | None = None,
         users: Metric | None = None,
         slo: float | None = None,
@@ -956,8 +987,15 @@ class Declared(_DiagnosingOverride):
             services: Affected services; by default the declared ones.
             regions: Affected regions.
             user_segments: Affected user segments.
-            errors: The error ratio of the affected service (0 to 1).
-            traffic: Its request rate, to weight the error ratio by volume.
+            errors: The error ratio of the affected service (0 to 1); or
+                :class:`Counts` of bad and all requests per step, or
+                :class:`LatencyCounts` from a latency histogram (the share of
+                requests slower than the threshold), from which the ratio and
+                the traffic are derived. A ratio whose unit is a duration, or
+                whose values go above 1, is refused (:class:`InvalidInputError`)
+                with a word on which of these to use.
+            traffic: Its request rate, to weight the error ratio by volume
+                (with counts, their total unless given).
             users: A metric of affected users.
             slo: The availability target (``0.999``) for the burn rates.
             measures: Further figures to measure from metric sources.

@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Final, Literal, TypeAlias, cast
 
 import attrs
 
 from incidentkit._errors import InvalidInputError
 from incidentkit.protocols import MetricSource
 
-__all__ = ["Measure", "Metric"]
+__all__ = [
+    "TIME_UNITS",
+    "Counts",
+    "ErrorSpec",
+    "LatencyCounts",
+    "Measure",
+    "Metric",
+    "refuse_time_unit",
+]
+
+TIME_UNITS: Final = frozenset(
+    {
+        "s",
+        "sec",
+        "secs",
+        "second",
+        "seconds",
+        "ms",
+        "millisecond",
+        "milliseconds",
+        "us",
+        "µs",
+        "ns",
+        "min",
+        "minutes",
+    }
+)
+"""Units that say a metric is a duration, never an error ratio."""
 
 
 def _positive_step(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
@@ -49,3 +76,93 @@ class Measure:
     name: str
     metric: Metric
     reduce: Literal["max", "mean", "last", "min"] = "max"
+
+
+def _same_step(instance: Counts | LatencyCounts, _attribute: object, total: Metric) -> None:
+    first = instance.bad if isinstance(instance, Counts) else instance.fast
+    pair = cast("tuple[object, object]", (first, total))
+    if not all(isinstance(metric, Metric) for metric in pair):
+        msg = "the counts must be two Metric queries"
+        raise InvalidInputError(msg)
+    if first.step != total.step:
+        msg = (
+            f"the two counts must be queried at the same step, not {first.step:g} s and "
+            f"{total.step:g} s: each sample counts the requests of one step"
+        )
+        raise InvalidInputError(msg)
+
+
+@attrs.frozen
+class Counts:
+    """Bad requests and all requests, as counts per step: the errors of an SLO, with their weight.
+
+    With counts the analyses know how much evidence each sample holds: a
+    quiet service's recovery is judged by exact binomial bounds
+    (:func:`~incidentkit.analysis.check_recovery_counts`) rather than on
+    ratios that jump between 0 and large values by chance.
+
+    Example:
+        ``Counts(Metric(prom, 'sum(increase(http_requests_total{code=~"5.."}[1m]))'),
+        Metric(prom, 'sum(increase(http_requests_total[1m]))'))``
+
+    Attributes:
+        bad: Bad requests per step (Prometheus: ``increase()`` over the step).
+        total: All requests per step, at the same step.
+
+    .. versionadded:: 0.3.0
+    """
+
+    bad: Metric
+    total: Metric = attrs.field(validator=_same_step)
+
+
+def _positive_threshold(_instance: object, _attribute: object, value: float) -> None:
+    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+        msg = f"threshold must be a positive number of seconds, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+@attrs.frozen
+class LatencyCounts:
+    """A latency objective from a histogram: requests slower than ``threshold`` are the bad ones.
+
+    From Prometheus' ``le`` buckets the bad share is ``1 - bucket(threshold) /
+    count``: ``fast`` is the increase per step of the bucket whose ``le`` is
+    the threshold, ``total`` that of the histogram's ``_count``. Judged as
+    :class:`Counts` with ``bad = total - fast``.
+
+    Example:
+        ``LatencyCounts(Metric(prom, 'sum(increase(http_request_duration_seconds_bucket'
+        '{le="0.3"}[1m]))'), Metric(prom, 'sum(increase(http_request_duration_seconds_count'
+        '[1m]))'), threshold=0.3)``
+
+    Attributes:
+        fast: Requests at or under the threshold per step (the ``le`` bucket).
+        total: All requests per step (the histogram's count).
+        threshold: The latency threshold, in seconds (the bucket's ``le``).
+
+    .. versionadded:: 0.3.0
+    """
+
+    fast: Metric
+    total: Metric = attrs.field(validator=_same_step)
+    threshold: float = attrs.field(validator=_positive_threshold, kw_only=True)
+
+
+ErrorSpec: TypeAlias = "Metric | Counts | LatencyCounts"
+"""What the impact and recovery steps take as errors: a ratio, or counts."""
+
+
+def refuse_time_unit(metric: Metric, where: str) -> None:
+    """Refuse a metric whose unit is a duration where an error ratio is expected.
+
+    Raises:
+        InvalidInputError: Naming :class:`LatencyCounts`, the latency objective.
+    """
+    if metric.unit.strip().lower() in TIME_UNITS:
+        msg = (
+            f"{where}: {metric.query!r} is in {metric.unit!r}, a duration, not an error ratio "
+            "(0 to 1). For a latency objective pass LatencyCounts(fast=<the histogram's le "
+            "bucket at the threshold>, total=<its count>, threshold=<seconds>)."
+        )
+        raise InvalidInputError(msg)

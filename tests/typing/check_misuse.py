@@ -57,7 +57,7 @@ def missing_required_arguments(
     diagnosing.resolve(actor=ACTOR, root_cause="v42")  # type: ignore[call-arg]
     diagnosing.waive(ChecklistItem.DEPLOYS, actor=ACTOR)  # type: ignore[call-arg]
     declared.assess_impact(actor=ACTOR, severity=Severity.SEV2)  # type: ignore[call-arg]
-    reviewed.verify_recovery(actor=ACTOR, errors=errors)  # type: ignore[call-arg]
+    reviewed.verify_recovery(actor=ACTOR, errors=errors)  # type: ignore[call-overload]
     declared.diagnose_without_recovery(actor=ACTOR)  # type: ignore[call-arg]
     declared.note("paged")  # type: ignore[call-arg]
 

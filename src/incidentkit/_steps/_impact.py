@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 import attrs
 import pendulum
@@ -23,9 +23,17 @@ from incidentkit._model import (
     columns,
     sliced,
 )
-from incidentkit._specs import Measure, Metric
+from incidentkit._specs import (
+    Counts,
+    ErrorSpec,
+    LatencyCounts,
+    Measure,
+    Metric,
+    refuse_time_unit,
+)
 from incidentkit._state import IncidentState
 from incidentkit._steps._common import Now, Outcome, gap, journaled, text
+from incidentkit._steps._counts import count_metrics, derive
 from incidentkit._steps._metrics import MetricKey, current_onset, fetch_all, metric_key, warned
 
 if TYPE_CHECKING:
@@ -60,7 +68,7 @@ def assess(
     services: Sequence[str],
     regions: Sequence[str],
     user_segments: Sequence[str],
-    errors: Metric | None,
+    errors: ErrorSpec | None,
     traffic: Metric | None,
     users: Metric | None,
     slo: float | None,
@@ -76,6 +84,8 @@ def assess(
     data to suggest one, the gaps are still returned (they are what a
     responder needs to see) with an :class:`InvalidInputError` naming them.
     """
+    if isinstance(errors, Metric):
+        refuse_time_unit(errors, "assess_impact(errors=...)")
     at = now()
     detected = state.declared.detected_at
     if symptom_start is not None and symptom_start > at:
@@ -164,7 +174,7 @@ def _no_severity(now: Now, who: Actor, gaps: list[str]) -> Outcome:
 
 def _read_main_metrics(  # noqa: PLR0917 - private; each metric is one positional
     reading: _Reading,
-    errors: Metric | None,
+    errors: ErrorSpec | None,
     traffic: Metric | None,
     users: Metric | None,
     start: pendulum.DateTime,
@@ -172,11 +182,15 @@ def _read_main_metrics(  # noqa: PLR0917 - private; each metric is one positiona
     timeout: float,
 ) -> None:
     """Read the error, traffic and users metrics at once, over the longest window."""
-    wanted = [
-        (label, metric)
-        for label, metric in (("errors", errors), ("traffic", traffic), ("users", users))
-        if metric is not None
-    ]
+    counts = errors if isinstance(errors, (Counts, LatencyCounts)) else None
+    candidates: list[tuple[str, Metric | None]]
+    if counts is not None:
+        first, total = count_metrics(counts)
+        candidates = [("bad" if isinstance(counts, Counts) else "fast", first), ("total", total)]
+    else:
+        candidates = [("errors", cast("Metric | None", errors))]
+    candidates += [("traffic", traffic), ("users", users)]
+    wanted = [(label, metric) for label, metric in candidates if metric is not None]
     answers = fetch_all([m for _label, m in wanted], start, end, timeout)
     for (label, metric), (series, error) in zip(wanted, answers, strict=True):
         if series is None:
@@ -185,7 +199,46 @@ def _read_main_metrics(  # noqa: PLR0917 - private; each metric is one positiona
         reading.fetched[label] = series
         reading.read[metric_key(metric)] = series
         reading.gaps.extend(warned(series))
+        if counts is None:
+            reading.measurements.append(Measurement(label, "series", None, series))
+    if counts is not None:
+        _derive_counts(reading, counts)
+    else:
+        _refuse_non_ratio(reading, errors)
+
+
+def _derive_counts(reading: _Reading, counts: Counts | LatencyCounts) -> None:
+    """Make the error ratio (and traffic, unless given) from the counts read."""
+    first = reading.fetched.pop("bad" if isinstance(counts, Counts) else "fast", None)
+    total = reading.fetched.pop("total", None)
+    if first is None or total is None:
+        return
+    derived = derive(counts, first, total)
+    reading.gaps.extend(derived.problems)
+    reading.fetched["errors"] = derived.ratio
+    reading.fetched.setdefault("traffic", derived.total)
+    for label, series in (
+        ("errors", derived.ratio),
+        ("bad", derived.bad),
+        ("total", derived.total),
+    ):
         reading.measurements.append(Measurement(label, "series", None, series))
+
+
+def _refuse_non_ratio(reading: _Reading, errors: ErrorSpec | None) -> None:
+    """Set aside an error "ratio" whose values go above 1 (a latency or a count), as a gap."""
+    series = reading.fetched.get("errors")
+    if series is None or errors is None:
+        return
+    highest = max((v for v in series.values if v == v), default=0.0)  # noqa: PLR0124 - NaN
+    if highest > 1:  # set aside as a gap: a source's answer never ends the step
+        del reading.fetched["errors"]
+        reading.gaps.append(
+            f"{series.query.source}: errors={series.query.query!r} reaches {highest:.6g}, which "
+            "no error ratio (0 to 1) can, so it was not used: for a latency objective pass "
+            "LatencyCounts(fast=..., total=..., threshold=...) from the histogram; for error "
+            "counts pass Counts(bad=..., total=...)"
+        )
 
 
 def _burn_figures(  # noqa: PLR0917 - private, called once

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from incidentkit._errors import ProtocolViolation
+from incidentkit._errors import InvalidInputError, ProtocolViolation
 from incidentkit._events import Event, RecoveryChecked
 from incidentkit._model import Actor
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, check_recovery
-from incidentkit._specs import Metric
+from incidentkit._recovery_counts import check_recovery_counts
+from incidentkit._specs import Counts, ErrorSpec, LatencyCounts, Metric, refuse_time_unit
 from incidentkit._state import IncidentState
 from incidentkit._steps._common import Now, Outcome, gap, journaled
+from incidentkit._steps._counts import count_metrics, derive
 from incidentkit._steps._metrics import fetch_all, warned
 
 __all__ = ["verify"]
@@ -19,8 +21,8 @@ def verify(
     now: Now,
     who: Actor,
     *,
-    errors: Metric,
-    traffic: Metric,
+    errors: ErrorSpec,
+    traffic: Metric | None,
     baseline: float,
     policy: RecoveryPolicy | None,
     timeout: float,
@@ -33,6 +35,11 @@ def verify(
     Raises:
         ProtocolViolation: The impact was ongoing and nothing was done about it.
     """
+    if isinstance(errors, Metric):
+        refuse_time_unit(errors, "verify_recovery(errors=...)")
+        if traffic is None:
+            msg = "errors given as a ratio need a traffic metric: pass traffic=Metric(...)"
+            raise InvalidInputError(msg)
     impact = state.impact
     assert impact is not None  # noqa: S101 - the rule table allows this only after assessment
     blocker = state.verification_blocker()
@@ -42,15 +49,41 @@ def verify(
     since = state.intervention_at or impact.symptom_start
     baseline_end = impact.symptom_start
     baseline_start = baseline_end.subtract(seconds=baseline)
-    (error_series, error_gap), (traffic_series, traffic_gap) = fetch_all(
-        [errors, traffic], baseline_start, at, timeout
-    )
+    problems: tuple[str, ...] = ()
+    if isinstance(errors, (Counts, LatencyCounts)):
+        first, total = count_metrics(errors)
+        step = first.step
+        (error_series, error_gap), (traffic_series, traffic_gap) = fetch_all(
+            [first, total], baseline_start, at, timeout
+        )
+        if error_series is not None and traffic_series is not None:
+            derived = derive(errors, error_series, traffic_series)
+            error_series, traffic_series, problems = derived.bad, derived.total, derived.problems
+        counted = True
+    else:
+        assert traffic is not None  # noqa: S101 - checked above
+        step = errors.step
+        (error_series, error_gap), (traffic_series, traffic_gap) = fetch_all(
+            [errors, traffic], baseline_start, at, timeout
+        )
+        counted = False
     if error_series is None or traffic_series is None:
         reasons = tuple(r for r in (error_gap, traffic_gap) if r)
         verdict = RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,
             (*reasons, "without data there is no recovery"),
             monitoring_gap=True,
+        )
+    elif counted:
+        verdict = check_recovery_counts(
+            error_series,
+            traffic_series,
+            baseline_start=baseline_start,
+            baseline_end=baseline_end,
+            intervention_at=since,
+            until=at,
+            step=step,
+            policy=policy,
         )
     else:
         verdict = check_recovery(
@@ -60,7 +93,7 @@ def verify(
             baseline_end=baseline_end,
             intervention_at=since,
             until=at,
-            step=errors.step,
+            step=step,
             policy=policy,
         )
     reductions: list[Event] = []
@@ -90,4 +123,5 @@ def verify(
         gap(now, who, "a metric source warned about its answer", warning)
         for warning in (*warned(error_series), *warned(traffic_series))
     )
+    events.extend(gap(now, who, "counts that do not add up", problem) for problem in problems)
     return Outcome(tuple(events))
