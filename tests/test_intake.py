@@ -568,6 +568,34 @@ def test_a_concurrent_writer_is_read_again(tmp_path) -> None:
     assert len(texts) == 3  # written once, after the re-read
 
 
+def test_a_truncation_finding_that_loses_a_race_is_written_after_catching_up(tmp_path) -> None:
+    """A writer getting in between the intake's note and its truncation finding loses nothing."""
+    clock = ManualClock(NOW)
+    intake = AlertIntake(tmp_path, clock=clock)
+    first = intake.handle(payload())
+
+    class Meddling:
+        """A clock that lets another process note once, between the note and the finding."""
+
+        calls = 0
+
+        def now(self) -> pendulum.DateTime:
+            self.calls += 1
+            if self.calls == 2:
+                other = Incident.resume(FileStore(tmp_path), first.incident_id, clock=clock)
+                other.note("an engineer's note", actor="dana")
+            return clock.now()
+
+    more = payload(alert(), alert(fingerprint="ee55"), truncatedAlerts=4)
+    outcome = AlertIntake(tmp_path, clock=Meddling()).handle(more)
+    assert outcome.action == "noted"
+    phase = resume(intake, first.incident_id)
+    kinds = [type(e).__name__ for e in phase.events]
+    assert kinds == ["IncidentDeclared", "NoteAdded", "NoteAdded", "NoteAdded", "FindingRecorded"]
+    assert notes(phase)[2] == "an engineer's note"
+    assert "left 4 alert(s)" in phase.events[-1].finding.summary
+
+
 def test_a_writer_that_never_stops_meddling_fails_the_call(tmp_path) -> None:
     """After three collisions the ConcurrentAppendError reaches the caller."""
     clock = ManualClock(NOW)
