@@ -47,6 +47,7 @@ from incidentkit import (
     MalformedResponseError,
     ManualClock,
     Resolved,
+    StoreUnavailableError,
     verify_store,
 )
 from incidentkit.events import FindingRecorded, IncidentDeclared, NoteAdded
@@ -710,6 +711,26 @@ def test_a_vanished_journal_dir_raises(intake) -> None:
     intake.store.directory.rmdir()
     with pytest.raises(JournalError, match="journal directory"):
         intake.handle(payload())
+
+
+class UnwritableStore(InMemoryJournalStore):
+    """An in-memory store whose creations fail, as a database that went away would."""
+
+    creations = 0
+
+    def create(self, *_: object) -> None:
+        """Fail, counting the attempt."""
+        self.creations += 1
+        raise StoreUnavailableError("the store stopped answering", path=self.location)
+
+
+def test_a_failed_declaration_is_not_taken_for_a_race(clock) -> None:
+    """A store that fails to create raises its JournalError at once; nothing is retried."""
+    store = UnwritableStore()
+    with pytest.raises(StoreUnavailableError, match="stopped answering"):
+        AlertIntake(store, clock=clock).handle(payload())
+    assert store.creations == 1
+    assert store.incidents() == []
 
 
 def test_other_incidents_are_left_alone(intake) -> None:
