@@ -18,7 +18,6 @@ from incidentkit.adapters import ENTRY_POINT_GROUP, AdapterInfo, available_adapt
 from incidentkit.protocols import DeploySource
 
 OURS = {
-    "alertmanager": "incidentkit.adapters.alertmanager:AlertIntake",
     "git-deploys": "incidentkit.adapters.git:GitDeploySource",
     "github-deployments": "incidentkit.adapters.github:GitHubDeploymentSource",
     "gitops-rollback": "incidentkit.adapters.git:GitOpsRollbackExecutor",

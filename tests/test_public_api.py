@@ -12,7 +12,6 @@ import pytest
 
 import incidentkit
 import incidentkit.adapters
-import incidentkit.adapters.alertmanager
 import incidentkit.adapters.git
 import incidentkit.adapters.github
 import incidentkit.adapters.kubectl
@@ -20,6 +19,7 @@ import incidentkit.adapters.prometheus
 import incidentkit.adapters.statuspage
 import incidentkit.analysis
 import incidentkit.events
+import incidentkit.intake
 import incidentkit.memory
 import incidentkit.protocols
 import incidentkit.testing
@@ -34,7 +34,6 @@ from fakes import (
 PUBLIC_MODULES = [
     incidentkit,
     incidentkit.adapters,
-    incidentkit.adapters.alertmanager,
     incidentkit.adapters.git,
     incidentkit.adapters.github,
     incidentkit.adapters.kubectl,
@@ -42,6 +41,7 @@ PUBLIC_MODULES = [
     incidentkit.adapters.statuspage,
     incidentkit.analysis,
     incidentkit.events,
+    incidentkit.intake,
     incidentkit.memory,
     incidentkit.protocols,
     incidentkit.testing,

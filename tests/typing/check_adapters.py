@@ -12,15 +12,16 @@ from typing_extensions import assert_type
 
 from incidentkit import Change, RollbackOption, Series
 from incidentkit.adapters import AdapterInfo, available_adapters
-from incidentkit.adapters.alertmanager import AlertIntake, IntakeOutcome, WebhookPayload
 from incidentkit.adapters.git import GitDeploySource, GitOpsRollbackExecutor
 from incidentkit.adapters.github import GitHubDeploymentSource
 from incidentkit.adapters.kubectl import KubectlDeploySource, KubectlRolloutExecutor
 from incidentkit.adapters.prometheus import PrometheusMetricSource
 from incidentkit.adapters.statuspage import StatuspageSource
+from incidentkit.intake import AlertIntake, IntakeOutcome, WebhookPayload
 from incidentkit.protocols import (
     DependencyStatusSource,
     DeploySource,
+    JournalStore,
     MetricSource,
     RollbackExecutor,
 )
@@ -72,6 +73,21 @@ def answers_have_the_protocol_types(
         assert_type(option, RollbackOption)
     assert_type(intake.handle(payload), IntakeOutcome)
     prometheus.query_range("up", start, start.add(hours=1), "60")  # type: ignore[arg-type]
+
+
+def intake_takes_a_store(store: JournalStore) -> None:
+    import pathlib  # noqa: PLC0415 - only for this case
+
+    for intake in (
+        AlertIntake(store),
+        AlertIntake("/srv/incidents"),
+        AlertIntake(pathlib.Path("x")),
+    ):
+        assert_type(intake.store, JournalStore)
+        assert_type(intake.incidents("{}:{}"), tuple[str, ...])
+        assert_type(intake.incident_id("{}:{}", 1), str)
+        assert_type(intake.handle(b"{}").store, str)
+    AlertIntake(store=42)  # type: ignore[arg-type]
 
 
 def discovery_and_kit(git_source: GitDeploySource, prometheus: PrometheusMetricSource) -> None:

@@ -5,7 +5,6 @@ Each adapter lives in its own module and is imported only when used, so
 
 ========================================  ===========================================
 :mod:`incidentkit.adapters.prometheus`    a metric source over the HTTP API
-:mod:`incidentkit.adapters.alertmanager`  webhook intake: alerts declare incidents
 :mod:`incidentkit.adapters.git`           a deploy source and a GitOps revert executor
 :mod:`incidentkit.adapters.kubectl`       rollout history and ``rollout undo``
 :mod:`incidentkit.adapters.statuspage`    a vendor's Statuspage as dependency incidents
@@ -13,6 +12,8 @@ Each adapter lives in its own module and is imported only when used, so
 ========================================  ===========================================
 
 They need nothing beyond the standard library (``urllib``, ``subprocess``).
+Adapters feed an incident; what declares incidents from alerts is not one of
+them, and lives in :mod:`incidentkit.intake`.
 
 Third-party packages register their adapters under the entry-point group
 ``incidentkit.adapters`` (the way Netflix Dispatch discovers its plugins)::

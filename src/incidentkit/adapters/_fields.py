@@ -1,6 +1,6 @@
 """Reading fields out of a decoded JSON answer, each mistake a precise MalformedResponseError.
 
-Shared by the JSON adapters (GitHub, Statuspage, Alertmanager). Every reader takes the
+Shared by the JSON adapters (GitHub, Statuspage) and the Alertmanager intake. Every reader takes the
 object, the key, where the object sits in the answer (``deployments[3]``),
 the adapter's name, and a hint that ends the message (what the user should
 check: usually, that the URL points at the right API). The message names

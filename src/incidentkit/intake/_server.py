@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any, cast
 from typing_extensions import override
 
 from incidentkit._errors import MalformedResponseError
-from incidentkit.adapters.alertmanager._webhook import parse_webhook
+from incidentkit.intake._webhook import parse_webhook
 
 if TYPE_CHECKING:
-    from incidentkit.adapters.alertmanager._receiver import AlertmanagerReceiver
+    from incidentkit.intake._receiver import AlertmanagerReceiver
 
 __all__ = ["Handler", "Server", "Server6"]
 
-_log = logging.getLogger("incidentkit.adapters.alertmanager")
+_log = logging.getLogger("incidentkit.intake")
 
 #: A refused request's body is read and discarded up to this size (and within the
 #: request's deadline), so that closing the connection sends the answer and a FIN,

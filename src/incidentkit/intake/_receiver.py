@@ -18,14 +18,14 @@ from typing_extensions import Self
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._time import UTC
-from incidentkit.adapters.alertmanager._server import Handler, Server, Server6
+from incidentkit.intake._server import Handler, Server, Server6
 
 if TYPE_CHECKING:
-    from incidentkit.adapters.alertmanager._intake import AlertIntake, IntakeOutcome
+    from incidentkit.intake._intake import AlertIntake, IntakeOutcome
 
 __all__ = ["DEFAULT_TOKEN_ENV", "AlertmanagerReceiver", "ReceiverFailure"]
 
-_log = logging.getLogger("incidentkit.adapters.alertmanager")
+_log = logging.getLogger("incidentkit.intake")
 
 DEFAULT_TOKEN_ENV = "INCIDENTKIT_WEBHOOK_TOKEN"  # noqa: S105 - a variable name, not a secret
 """The environment variable :class:`AlertmanagerReceiver` reads its bearer token from."""
@@ -88,13 +88,14 @@ class AlertmanagerReceiver:
       64 KiB, ``415`` unless the ``Content-Type`` is
       ``application/json`` (so a web page cannot post one cross-origin
       without a CORS preflight, which this server refuses);
-    * ``500`` when handling failed (a journal locked by another process too
-      long, a disk error), so that Alertmanager retries;
+    * ``500`` when handling failed (a journal file locked by another process
+      too long, a disk error, a database store unreachable), so that
+      Alertmanager retries;
     * ``503`` (``Retry-After: 1``) at once when ``max_connections`` requests
       are already being served.
 
-    Refusals and failures are logged to the ``incidentkit.adapters.alertmanager``
-    logger and kept in :attr:`errors`; the server keeps running.
+    Refusals and failures are logged to the ``incidentkit.intake`` logger
+    and kept in :attr:`errors`; the server keeps running.
 
     Args:
         intake: Where notifications go.
