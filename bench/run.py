@@ -15,12 +15,22 @@ import bench_append
 import bench_gather
 import bench_import
 import bench_onset
+import bench_onset_counts
 import bench_recovery
 import bench_resume
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery", "gather")
+BENCHMARKS = (
+    "append",
+    "resume",
+    "import",
+    "onset",
+    "onset-counts",
+    "suspects",
+    "recovery",
+    "gather",
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -99,6 +109,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_import.run(quick=args.quick))
         elif name == "onset":
             results.append(bench_onset.run(quick=args.quick))
+        elif name == "onset-counts":
+            results.append(bench_onset_counts.run(quick=args.quick))
         elif name == "suspects":
             results.append(bench_suspects.run(quick=args.quick))
         elif name == "recovery":

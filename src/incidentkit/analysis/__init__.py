@@ -16,6 +16,7 @@ from incidentkit._recovery import (
 )
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
 from incidentkit.analysis._onset import Onset, detect_onset
+from incidentkit.analysis._onset_counts import detect_onset_counts
 from incidentkit.analysis._suspects import (
     Suspect,
     SuspectPolicy,
@@ -39,6 +40,7 @@ __all__ = [
     "SuspectReasonKind",
     "check_recovery",
     "detect_onset",
+    "detect_onset_counts",
     "impact_numbers",
     "rank_suspects",
 ]

@@ -73,10 +73,10 @@ _MAD_TO_SIGMA: Final = 1.4826
 _MAX_RHO: Final = 0.9
 _BLOCKS: Final = 3
 _MIN_BLOCK: Final = 10
-_GROWTH: Final = 8
+GROWTH: Final = 8
 _FIT_PARAMETERS: Final = 4
-_MIN_FIT: Final = 8
-_MIN_RAMP: Final = 2
+MIN_FIT: Final = 8
+MIN_RAMP: Final = 2
 _RUN: Final = 4
 """Beyond ``CLIP``, a sample counts up to the wider clip only in a run of this many."""
 _DISPLACE: Final = 2.0
@@ -295,7 +295,7 @@ def _normalised(inp: _Input) -> tuple[_Input, int]:
 # -- robust statistics -----------------------------------------------------------------
 
 
-def _median_sorted(ordered: Sequence[float]) -> float:
+def median_sorted(ordered: Sequence[float]) -> float:
     n = len(ordered)
     half = n // 2
     if n % 2:
@@ -306,7 +306,7 @@ def _median_sorted(ordered: Sequence[float]) -> float:
 def _median(values: Sequence[float], lo: int, hi: int) -> float:
     """The median of ``values[lo:hi]``, over at most STATS_CAP evenly spaced values."""
     stride = max(1, -(-(hi - lo) // STATS_CAP))
-    return _median_sorted(sorted(values[lo:hi:stride]))
+    return median_sorted(sorted(values[lo:hi:stride]))
 
 
 def _level_and_noise(values: Sequence[float], lo: int, hi: int) -> tuple[float, float]:
@@ -318,8 +318,8 @@ def _level_and_noise(values: Sequence[float], lo: int, hi: int) -> tuple[float, 
     """
     stride = max(1, -(-(hi - lo) // STATS_CAP))
     part = sorted(values[lo:hi:stride])
-    level = _median_sorted(part)
-    noise = _MAD_TO_SIGMA * _median_sorted(sorted([abs(v - level) for v in part]))
+    level = median_sorted(part)
+    noise = _MAD_TO_SIGMA * median_sorted(sorted([abs(v - level) for v in part]))
     if noise <= 0.0:
         level = math.fsum(part) / len(part)
         noise = math.sqrt(math.fsum((v - level) ** 2 for v in part) / len(part))
@@ -374,7 +374,7 @@ class _Scale:
         return math.sqrt(self.correlation) * self.spread
 
 
-def _character(z: Sequence[float]) -> tuple[float, float]:
+def character(z: Sequence[float]) -> tuple[float, float]:
     """The lag-one autocorrelation and the standard deviation of ``z``, about its mean."""
     mean = math.fsum(z) / len(z)
     centred = [u - mean for u in z]
@@ -416,7 +416,7 @@ def _scale(
     if len(z) < _BLOCKS * _MIN_BLOCK:
         if fallback is None or len(z) < _MIN_BLOCK:
             return _Scale(level, noise, inv, 1.0, 1.0, slack)
-        rho, spread = _character(z)
+        rho, spread = character(z)
         rho = min(_MAX_RHO, max(0.0, rho))
         return _Scale(
             level,
@@ -430,11 +430,11 @@ def _scale(
     rhos: list[float] = []
     spreads: list[float] = []
     for b in range(_BLOCKS):
-        rho, spread = _character(z[b * size : (b + 1) * size])
+        rho, spread = character(z[b * size : (b + 1) * size])
         rhos.append(rho)
         spreads.append(spread)
-    rho = min(_MAX_RHO, max(0.0, _median_sorted(sorted(rhos))))
-    spread = max(1.0, _median_sorted(sorted(spreads)))
+    rho = min(_MAX_RHO, max(0.0, median_sorted(sorted(rhos))))
+    spread = max(1.0, median_sorted(sorted(spreads)))
     return _Scale(level, noise, inv, (1.0 + rho) / (1.0 - rho), spread, slack)
 
 
@@ -551,13 +551,13 @@ def _excursion_end(
 
 
 @attrs.frozen
-class _Fit:
+class Fit:
     quality: float
     start: int
     length: int
 
 
-def _search(p1: list[float], pi: list[float], starts: range, lengths: range, n: int) -> _Fit | None:
+def _search(p1: list[float], pi: list[float], starts: range, lengths: range, n: int) -> Fit | None:
     """Best "flat, linear rise over ``length`` samples, flat" fit over the candidates.
 
     ``p1`` and ``pi`` are the prefix sums of ``z`` and ``i * z`` over the window of
@@ -594,13 +594,23 @@ def _search(p1: list[float], pi: list[float], starts: range, lengths: range, n: 
                 best_q, best_t, best_l = q, t0, length
     if best_t < 0:
         return None
-    return _Fit(best_q, best_t, best_l)
+    return Fit(best_q, best_t, best_l)
 
 
 def _coarse_then_fine(
     p1: list[float], pi: list[float], n: int, *, starts: tuple[int, int], lengths: tuple[int, int]
-) -> _Fit | None:
-    """Search the ``starts`` x ``lengths`` grid (inclusive bounds), coarsely then finely.
+) -> Fit | None:
+    """Search the ``starts`` x ``lengths`` grid (inclusive bounds), coarsely then finely."""
+    return fit_grid(lambda ts, ls: _search(p1, pi, ts, ls, n), starts=starts, lengths=lengths)
+
+
+def fit_grid(
+    search: Callable[[range, range], Fit | None],
+    *,
+    starts: tuple[int, int],
+    lengths: tuple[int, int],
+) -> Fit | None:
+    """Run ``search`` over the ``starts`` x ``lengths`` grid, coarsely then finely.
 
     A grid of over ``_SEARCH_BUDGET`` cells is first searched with a stride, then
     cell by cell around the best coarse cell.
@@ -613,19 +623,16 @@ def _coarse_then_fine(
         return None
     cells = t_count * l_count
     if cells <= _SEARCH_BUDGET:
-        return _search(p1, pi, range(t_lo, t_hi + 1), range(l_lo, l_hi + 1), n)
+        return search(range(t_lo, t_hi + 1), range(l_lo, l_hi + 1))
     ratio = math.sqrt(cells / _SEARCH_BUDGET)
     t_step = max(1, math.ceil(ratio if l_count > 1 else cells / _SEARCH_BUDGET))
     l_step = max(1, math.ceil(ratio)) if l_count > 1 else 1
-    coarse = _search(p1, pi, range(t_lo, t_hi + 1, t_step), range(l_lo, l_hi + 1, l_step), n)
+    coarse = search(range(t_lo, t_hi + 1, t_step), range(l_lo, l_hi + 1, l_step))
     if coarse is None:
         return None
-    fine = _search(
-        p1,
-        pi,
+    fine = search(
         range(max(t_lo, coarse.start - t_step), min(t_hi, coarse.start + t_step) + 1),
         range(max(l_lo, coarse.length - l_step), min(l_hi, coarse.length + l_step) + 1),
-        n,
     )
     return fine if fine is not None and fine.quality >= coarse.quality else coarse
 
@@ -662,8 +669,8 @@ def _locate(
     if step is None:
         return None
     best = _Located(lo + step.start, 0)
-    if ramps and n > _MIN_FIT and n - starts[0] > _MIN_RAMP:
-        ramp = _coarse_then_fine(p1, pi, n, starts=starts, lengths=(_MIN_RAMP, n - starts[0]))
+    if ramps and n > MIN_FIT and n - starts[0] > MIN_RAMP:
+        ramp = _coarse_then_fine(p1, pi, n, starts=starts, lengths=(MIN_RAMP, n - starts[0]))
         if ramp is not None:
             mean = a / n
             spread = math.fsum((v - mean) ** 2 for v in z)
@@ -1005,14 +1012,14 @@ def _place(
 
     While the best fit is a ramp with little of the window left after it (fewer than
     ``duration`` samples, or than half the ramp's length), the window doubles (up to
-    ``_GROWTH`` times), so that a long ramp's end is found too.
+    ``GROWTH`` times), so that a long ramp's end is found too.
     """
     values = work.values
     m = len(values)
     lo, hi = window
     latest = candidates[1]
     located: _Located | None = None
-    for _ in range(_GROWTH):
+    for _ in range(GROWTH):
         after = _median(values, latest, hi) if hi > latest else values[latest]
         shift = max(sign * (after - reference), settings.k * 2.0 * scale.noise)
         y = _shift_units(values, (lo, hi), reference=reference, per_shift=sign / shift, floor=floor)
@@ -1380,7 +1387,7 @@ def _either(found: list[Onset]) -> Onset | None:
     way = "rise" if other.direction == "up" else "fall"
     note = (
         f" Looked for a change either way: a {way} ({other.shift:+.4g}, "
-        f"{abs(other.shift) / other.noise:.3g} times the noise, from {_when(other.at)}) "
+        f"{abs(other.shift) / other.noise:.3g} times the noise, from {when_text(other.at)}) "
         f"was {'earlier but smaller' if other is first else 'seen later'} and is not the "
         "one reported."
     )
@@ -1519,7 +1526,7 @@ def _spike_onset(
     if later is not None:
         text += (
             " A lasting shift followed, from "
-            f"{_when(inp.instant(work.index[later.start]))} (sample {work.index[later.start]})."
+            f"{when_text(inp.instant(work.index[later.start]))} (sample {work.index[later.start]})."
         )
     return attrs.evolve(onset, explanation=text)
 
@@ -1622,9 +1629,9 @@ def _extreme(values: Sequence[float], sign: float) -> float:
 
 def _passed_over(earlier: Onset) -> str:
     """The sentence that tells of an earlier, smaller symptom that was not reported."""
-    ended = f" to {_when(earlier.ended_at)}" if earlier.ended_at is not None else ""
+    ended = f" to {when_text(earlier.ended_at)}" if earlier.ended_at is not None else ""
     return (
-        f" An earlier, smaller shift ({earlier.shift:+.4g}, from {_when(earlier.at)}{ended}) "
+        f" An earlier, smaller shift ({earlier.shift:+.4g}, from {when_text(earlier.at)}{ended}) "
         "was passed over for this one."
     )
 
@@ -1691,7 +1698,7 @@ def _report(
     return attrs.evolve(onset, explanation=_explain(onset, found.length, baseline_samples))
 
 
-def _when(at: pendulum.DateTime) -> str:
+def when_text(at: pendulum.DateTime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -1707,19 +1714,19 @@ def _explain(onset: Onset, ramp_samples: int, baseline_samples: int) -> str:
         else f"baseline: the median of {baseline_samples} samples"
     )
     if onset.shape == "step":
-        how = f"in one step at {_when(onset.at)} (sample {onset.index})"
+        how = f"in one step at {when_text(onset.at)} (sample {onset.index})"
     elif onset.shape == "spike":
-        how = f"in a spike at {_when(onset.at)} (sample {onset.index})"
+        how = f"in a spike at {when_text(onset.at)} (sample {onset.index})"
     elif onset.ramp_end is not None:
         minutes = (onset.ramp_end - onset.at).total_seconds() / 60.0
         how = (
-            f"in a ramp that began at {_when(onset.at)} (sample {onset.index}) and reached "
+            f"in a ramp that began at {when_text(onset.at)} (sample {onset.index}) and reached "
             f"the symptom level {ramp_samples} samples ({minutes:.3g} minutes) later, at "
-            f"{_when(onset.ramp_end)}"
+            f"{when_text(onset.ramp_end)}"
         )
     else:
         how = (
-            f"in a ramp that began at {_when(onset.at)} (sample {onset.index}) and was "
+            f"in a ramp that began at {when_text(onset.at)} (sample {onset.index}) and was "
             "still rising at the end of the series"
         )
     text = (
@@ -1728,12 +1735,13 @@ def _explain(onset: Onset, ramp_samples: int, baseline_samples: int) -> str:
         f"times the noise of {onset.noise:.3g}) {how}. "
     )
     if onset.shape == "spike" and onset.ended_at is not None:
-        text += (
-            f"It was back at baseline at {_when(onset.ended_at)}: a spike, not a lasting shift. "
-        )
+        back = when_text(onset.ended_at)
+        text += f"It was back at baseline at {back}: a spike, not a lasting shift. "
     elif onset.ended_at is not None:
         minutes = (onset.ended_at - onset.at).total_seconds() / 60.0
-        text += f"It was back at baseline at {_when(onset.ended_at)}, {minutes:.4g} minutes later. "
+        text += (
+            f"It was back at baseline at {when_text(onset.ended_at)}, {minutes:.4g} minutes later. "
+        )
     else:
         text += "It had not returned to baseline by the end of the series. "
     return text + f"Confidence {onset.confidence:.2f}."
