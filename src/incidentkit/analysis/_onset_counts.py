@@ -319,8 +319,9 @@ def _place(
 
     Works in units of the shift seen after the latest candidate, clipped at three
     shifts, each step weighted by its events. A ramp is kept over the best step when
-    it lowers the weighted residual sum of squares by more than ``2 ln(n)`` times the
-    residual variance per event (the larger of the fit's own and the binomial one).
+    it lowers the weighted residual sum of squares by more than ``ln(n)`` times the
+    residual variance per event (the larger of the fit's own and the binomial one):
+    the BIC's price of the ramp's one more parameter, its length.
     The window doubles (up to 8 times) while the best fit is a ramp with little of the
     window left after it.
 
@@ -357,7 +358,7 @@ def _place(
                 binomial = base.phi * p_mid * (1.0 - p_mid) / (shift * shift)
                 own = (total_ss - ramp.quality) / max(1, n - 4)
                 variance = max(own, binomial)
-                if ramp.quality - step.quality > 2.0 * math.log(n) * variance:
+                if ramp.quality - step.quality > math.log(n) * variance:
                     located = (lo + ramp.start, ramp.length)
         start, length = located
         if length == 0 or hi >= m:
