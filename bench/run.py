@@ -15,6 +15,7 @@ import bench_append
 import bench_gather
 import bench_import
 import bench_onset
+import bench_onset_counts
 import bench_recovery
 import bench_resume
 import bench_series
@@ -26,6 +27,7 @@ BENCHMARKS = (
     "resume",
     "import",
     "onset",
+    "onset-counts",
     "series",
     "suspects",
     "recovery",
@@ -93,6 +95,23 @@ def _render(results: list[Result], *, quick: bool, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run_one(name: str, args: argparse.Namespace) -> Result:
+    """Run the benchmark called ``name``."""
+    if name == "resume":
+        return bench_resume.run(quick=args.quick, profile=args.profile)
+    modules = {
+        "append": bench_append,
+        "import": bench_import,
+        "onset": bench_onset,
+        "onset-counts": bench_onset_counts,
+        "series": bench_series,
+        "suspects": bench_suspects,
+        "recovery": bench_recovery,
+        "gather": bench_gather,
+    }
+    return modules[name].run(quick=args.quick)
+
+
 def main(argv: list[str]) -> int:
     """Run the benchmarks asked for, write the Markdown, print it; return 0."""
     args = _parse(argv)
@@ -101,25 +120,7 @@ def main(argv: list[str]) -> int:
     results: list[Result] = []
     for name in chosen:
         print(f"running benchmark {name!r}...", file=sys.stderr, flush=True)
-        if name == "append":
-            results.append(bench_append.run(quick=args.quick))
-        elif name == "resume":
-            results.append(bench_resume.run(quick=args.quick, profile=args.profile))
-        elif name == "import":
-            results.append(bench_import.run(quick=args.quick))
-        elif name == "onset":
-            results.append(bench_onset.run(quick=args.quick))
-        elif name == "series":
-            results.append(bench_series.run(quick=args.quick))
-        elif name == "suspects":
-            results.append(bench_suspects.run(quick=args.quick))
-        elif name == "recovery":
-            results.append(bench_recovery.run(quick=args.quick))
-        elif name == "gather":
-            results.append(bench_gather.run(quick=args.quick))
-        else:  # pragma: no cover - argparse restricts the names
-            msg = f"unknown benchmark {name!r}"
-            raise ValueError(msg)
+        results.append(_run_one(name, args))
     text = _render(results, quick=args.quick, seconds=time.perf_counter() - began)
     args.output.write_text(text, encoding="utf-8")
     print(text)

@@ -766,3 +766,137 @@ def test_the_first_symptom_is_kept_unless_a_later_one_is_twice_as_large(
 
 def _when(at: pendulum.DateTime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# -- either direction, spikes, ramp durations ------------------------------------------------
+
+
+def _throughput(n: int = 200, *, drop_at: int | None = None, rise_at: int | None = None):
+    """Requests per second around 1000 (sigma 20): a drop of 400 and/or a rise of 300."""
+    noise = gaussian_noise(3, n, sigma=20.0)
+    values: list[float | None] = []
+    for i, e in enumerate(noise):
+        value = 1000.0 + e
+        if drop_at is not None and i >= drop_at:
+            value -= 400.0
+        if rise_at is not None and i >= rise_at:
+            value += 300.0
+        values.append(value)
+    return make_series(values)
+
+
+def test_either_finds_a_drop_and_says_it_fell():
+    """``direction="either"`` finds a drop that ``"up"`` ignores, and reports it as a fall."""
+    series = _throughput(drop_at=120)
+    assert detect_onset(series) is None
+    onset = found(detect_onset(series, direction="either"))
+    assert onset.index == 120
+    assert onset.direction == "down"
+    assert "fell" in onset.explanation
+    assert onset == found(detect_onset(series, direction="down"))
+
+
+def test_either_finds_a_rise_as_up_does():
+    """On a rise, ``"either"`` gives what ``"up"`` gives."""
+    series = _throughput(rise_at=90)
+    assert detect_onset(series, direction="either") == detect_onset(series, direction="up")
+
+
+def test_either_reports_the_first_of_two_similar_symptoms_and_names_the_other():
+    """A drop, then a recovery overshooting to a rise: the drop is reported, the rise named."""
+    noise = gaussian_noise(4, 300, sigma=20.0)
+    values: list[float | None] = [
+        1000.0 + e + (-400.0 if 100 <= i < 150 else 0.0) + (400.0 if i >= 220 else 0.0)
+        for i, e in enumerate(noise)
+    ]
+    onset = found(detect_onset(make_series(values), direction="either"))
+    assert onset.index == 100
+    assert onset.direction == "down"
+    assert "Looked for a change either way: a rise" in onset.explanation
+
+
+def test_either_reports_a_much_larger_later_symptom():
+    """A small early rise, then a drop more than twice as large: the drop is reported."""
+    noise = gaussian_noise(5, 300, sigma=20.0)
+    values: list[float | None] = [
+        1000.0 + e + (150.0 if i >= 100 else 0.0) - (900.0 if i >= 220 else 0.0)
+        for i, e in enumerate(noise)
+    ]
+    onset = found(detect_onset(make_series(values), direction="either"))
+    assert onset.direction == "down"
+    assert onset.index == 220
+    assert "earlier but smaller" in onset.explanation
+
+
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_a_spike_is_reported_as_a_spike_when_asked(width: int):
+    """With ``spikes=True``, a burst shorter than ``min_duration`` is a spike that ended."""
+    values = error_ratio(200, 10_000)
+    for i in range(120, 120 + width):
+        values[i] = BASE + 40 * NOISE
+    series = make_series(values)
+    assert detect_onset(series) is None
+    onset = found(detect_onset(series, spikes=True))
+    assert onset.shape == "spike"
+    assert onset.index == 120
+    assert onset.end_index == 120 + width
+    assert onset.ended_at == series.samples[120 + width].at
+    assert onset.ramp_seconds is None
+    assert onset.symptom_level == pytest.approx(BASE + 40 * NOISE)
+    assert "a spike, not a lasting shift" in onset.explanation
+
+
+def test_a_spike_before_a_level_shift_is_reported_first_with_the_shift_named():
+    """A spike, then a lasting step: the spike is reported and the step's start given."""
+    values = error_ratio(240, 160)
+    values[60] = BASE + 50 * NOISE
+    onset = found(detect_onset(make_series(values), spikes=True))
+    assert onset.shape == "spike"
+    assert onset.index == 60
+    assert "A lasting shift followed" in onset.explanation
+    assert "(sample 160)" in onset.explanation
+
+
+def test_a_level_shift_is_still_a_step_with_spikes_on():
+    """``spikes=True`` changes nothing for a lasting step without a spike before it."""
+    series = make_series(error_ratio(120, 70))
+    assert detect_onset(series, spikes=True) == detect_onset(series)
+
+
+def test_a_downward_spike_is_found_either_way():
+    """A throughput dip of two samples is a downward spike with ``direction="either"``."""
+    values = [v for _, v in zip(range(200), (s.value for s in _throughput().samples), strict=False)]
+    values[150] = 500.0
+    values[151] = 520.0
+    onset = found(detect_onset(make_series(values), direction="either", spikes=True))
+    assert (onset.shape, onset.direction, onset.index) == ("spike", "down", 150)
+
+
+def test_spikes_in_plain_noise_are_rare():
+    """Gaussian noise alone: no spike reported on 100 seeds of 400 samples."""
+    reported = [
+        seed
+        for seed in range(100)
+        if detect_onset(make_series(list(gaussian_noise(seed, 400))), spikes=True) is not None
+    ]
+    assert len(reported) <= 1, reported
+
+
+def test_a_ramp_reports_its_duration():
+    """A ramp's ``ramp_seconds`` is the time from its start to its top."""
+    n, start, length = 200, 90, 30
+    noise = gaussian_noise(2, n, sigma=NOISE)
+    values: list[float | None] = [
+        BASE + e + BAD * min(1.0, max(0.0, (i - start + 1) / (length + 1)))
+        for i, e in enumerate(noise)
+    ]
+    onset = found(detect_onset(make_series(values)))
+    assert onset.ramp_end is not None
+    assert onset.ramp_seconds == (onset.ramp_end - onset.at).total_seconds()
+    assert abs(onset.ramp_seconds - 60.0 * length) <= 3 * 60.0
+    assert "minutes) later" in onset.explanation
+
+
+def test_a_step_has_no_ramp_duration():
+    """A step has no ramp, so no ramp duration."""
+    assert found(detect_onset(make_series(error_ratio(120, 70)))).ramp_seconds is None

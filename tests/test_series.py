@@ -205,3 +205,57 @@ def test_the_journal_form_is_unchanged_and_round_trips():
     assert body["samples"] == [[T0, 0.1], [T0 + 15, None], [T0 + 30, None]]
     assert body["non_finite"] == 1
     assert converter().structure(body, Series) == series
+
+
+# -- duplicate instants (opt-in) ----------------------------------------------------------
+
+
+REPEATED = [(T0, 1.0), (T0 + 15, 2.0), (T0 + 15, 4.0), (T0 + 30, None), (T0 + 15, 9.0)]
+"""Three samples at T0 + 15 (given second, third and last), as a repeated hour exports them."""
+
+
+@pytest.mark.parametrize(("duplicates", "kept"), [("first", 2.0), ("last", 9.0), ("mean", 5.0)])
+def test_duplicate_instants_are_merged_when_asked(duplicates, kept):
+    """With ``duplicates=``, one value per instant is kept and a warning tells how many."""
+    series = Series.from_pairs(QUERY, REPEATED, warnings=["partial"], duplicates=duplicates)
+    assert series.times.tolist() == [T0, T0 + 15, T0 + 30]
+    assert as_lists(series)[1] == [1.0, kept, None]
+    assert series.warnings[0] == "partial"
+    assert len(series.warnings) == 2
+    assert "1 instant was given more than once (3 samples in all)" in series.warnings[1]
+    assert repr(duplicates) in series.warnings[1]
+    same = Series.from_columns(
+        QUERY, [t for t, _ in REPEATED], [v for _, v in REPEATED], duplicates=duplicates
+    )
+    assert as_lists(same) == as_lists(series)
+    assert same.warnings == series.warnings[1:]
+
+
+def test_a_gap_never_wins_over_a_value_at_a_repeated_instant():
+    """A gap given first (or last) at an instant does not hide the value given with it."""
+    pairs = [(T0, None), (T0, 3.0), (T0 + 1, 1.0), (T0 + 1, None), (T0 + 2, None), (T0 + 2, None)]
+    for duplicates in ("first", "last", "mean"):
+        series = Series.from_pairs(QUERY, pairs, duplicates=duplicates)
+        assert as_lists(series)[1] == [3.0, 1.0, None], duplicates
+        assert "3 instants were given more than once (6 samples in all)" in series.warnings[0]
+
+
+def test_without_duplicates_nothing_is_added_to_the_warnings():
+    """A series without a repeated instant gets no warning, whatever ``duplicates`` says."""
+    series = Series.from_pairs(QUERY, [(T0 + 1, 1.0), (T0, 2.0)], duplicates="mean")
+    assert series.warnings == ()
+    assert series.values.tolist() == [2.0, 1.0]
+
+
+def test_duplicates_are_refused_by_default_with_the_way_out_named():
+    """The default still refuses, and the message names the opt-in."""
+    with pytest.raises(InvalidInputError, match="duplicates='first', 'last' or 'mean'"):
+        Series.from_pairs(QUERY, REPEATED)
+    with pytest.raises(InvalidInputError, match="same instant"):
+        Series.from_columns(QUERY, [T0, T0], [1.0, 2.0], duplicates="refuse")
+
+
+def test_an_unknown_duplicates_choice_is_refused():
+    """Only the four choices are accepted."""
+    with pytest.raises(InvalidInputError, match="duplicates must be"):
+        Series.from_pairs(QUERY, REPEATED, duplicates="max")  # type: ignore[arg-type]

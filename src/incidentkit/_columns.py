@@ -16,20 +16,25 @@ import math
 import operator
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final, SupportsFloat, TypeAlias, cast
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, SupportsFloat, TypeAlias, cast
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._time import to_instant
 
 __all__ = [
+    "DUPLICATES",
     "MAX_SECONDS",
     "MIN_SECONDS",
     "NAN",
     "Column",
     "Columns",
+    "Duplicates",
+    "Merged",
     "from_columns",
     "from_pairs",
     "increasing",
+    "merged_columns",
+    "merged_pairs",
     "microseconds",
 ]
 
@@ -47,6 +52,18 @@ else:  # array is generic from Python 3.12 only; annotations are resolved at run
 
 Columns: TypeAlias = tuple[Column, Column, int]
 """Instants (Unix seconds), values (NaN for a gap), and how many values were non-finite."""
+
+Duplicates: TypeAlias = Literal["refuse", "first", "last", "mean"]
+"""What to do with samples given at the same instant (see :meth:`Series.from_pairs`)."""
+DUPLICATES: Final = ("refuse", "first", "last", "mean")
+
+
+class Merged(NamedTuple):
+    """How many instants were given more than once, and how many samples they held."""
+
+    instants: int
+    samples: int
+
 
 _NUMBERS_OR_TEXT: Final = frozenset({float, int, str})
 _FIRST = operator.itemgetter(0)
@@ -160,17 +177,64 @@ def _finite(values: Column, nones: int) -> tuple[Column, int]:
     return array("d", [v if isfinite(v) else NAN for v in values]), bad - nones
 
 
-def _ordered(times: Column, values: Column, *, ordered: bool) -> tuple[Column, Column]:
-    """Sort both columns by time (stably) and refuse two samples at the same instant."""
-    if not ordered:
-        order = sorted(range(len(times)), key=times.__getitem__)
-        times = array("d", map(times.__getitem__, order))
-        values = array("d", map(values.__getitem__, order))
-        if not increasing(times):
-            same = next(b for a, b in itertools.pairwise(times) if a == b)
-            msg = f"two samples at the same instant {to_instant(same)}"
-            raise InvalidInputError(msg)
-    return times, values
+def _ordered(
+    times: Column, values: Column, *, ordered: bool, duplicates: Duplicates = "refuse"
+) -> tuple[Column, Column, Merged]:
+    """Sort both columns by time (stably), then refuse or merge samples at one instant."""
+    if ordered:
+        return times, values, Merged(0, 0)
+    order = sorted(range(len(times)), key=times.__getitem__)
+    times = array("d", map(times.__getitem__, order))
+    values = array("d", map(values.__getitem__, order))
+    if increasing(times):
+        return times, values, Merged(0, 0)
+    if duplicates == "refuse":
+        same = next(b for a, b in itertools.pairwise(times) if a == b)
+        msg = (
+            f"two samples at the same instant {to_instant(same)}: pass duplicates='first', "
+            "'last' or 'mean' to keep one value per instant (e.g. for an export that repeats "
+            "the hour a clock was set back)"
+        )
+        raise InvalidInputError(msg)
+    return _merge(times, values, duplicates)
+
+
+def _merge(times: Column, values: Column, duplicates: Duplicates) -> tuple[Column, Column, Merged]:
+    """One sample per instant: the first, last or mean of the values given at it.
+
+    The columns are sorted stably, so samples at one instant are in the order given. A
+    gap never wins over a value: "first" is the first value given at that instant, and
+    the instant is a gap only when every sample at it is.
+    """
+    out_times = array("d")
+    out_values = array("d")
+    instants = 0
+    samples = 0
+    n = len(times)
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and times[j] == times[i]:
+            j += 1
+        if j - i == 1:
+            out_times.append(times[i])
+            out_values.append(values[i])
+        else:
+            instants += 1
+            samples += j - i
+            present = [v for v in values[i:j] if v == v]  # noqa: PLR0124 - NaN is a gap
+            if not present:
+                value = NAN
+            elif duplicates == "first":
+                value = present[0]
+            elif duplicates == "last":
+                value = present[-1]
+            else:
+                value = math.fsum(present) / len(present)
+            out_times.append(times[i])
+            out_values.append(value)
+        i = j
+    return out_times, out_values, Merged(instants, samples)
 
 
 def from_pairs(pairs: Iterable[object]) -> Columns:
@@ -179,6 +243,17 @@ def from_pairs(pairs: Iterable[object]) -> Columns:
     Raises:
         InvalidInputError: A pair is not a pair, an instant or a value is malformed,
             or two samples share an instant.
+        NaiveDatetimeError: An instant is a naive datetime.
+    """
+    return merged_pairs(pairs, "refuse")[0]
+
+
+def merged_pairs(pairs: Iterable[object], duplicates: Duplicates) -> tuple[Columns, Merged]:
+    """:func:`from_pairs`, keeping one value per instant as ``duplicates`` says.
+
+    Raises:
+        InvalidInputError: As :func:`from_pairs`; with ``"refuse"``, two samples at
+            one instant.
         NaiveDatetimeError: An instant is a naive datetime.
     """
     seq: Sequence[object] = pairs if isinstance(pairs, list | tuple) else list(pairs)
@@ -194,7 +269,7 @@ def from_pairs(pairs: Iterable[object]) -> Columns:
     except (LookupError, TypeError):  # a mapping or a set of two: unpack it as Python would
         pairs_ = [_pair(pair, position) for position, pair in enumerate(seq)]
         times, values = list(map(_FIRST, pairs_)), list(map(_SECOND, pairs_))
-    return from_columns(times, values)
+    return merged_columns(times, values, duplicates)
 
 
 def _pair(value: object, position: int) -> tuple[object, object]:
@@ -214,14 +289,32 @@ def from_columns(times: Sequence[object], values: Sequence[object]) -> Columns:
             malformed, or two samples share an instant.
         NaiveDatetimeError: An instant is a naive datetime.
     """
+    return merged_columns(times, values, "refuse")[0]
+
+
+def merged_columns(
+    times: Sequence[object], values: Sequence[object], duplicates: Duplicates
+) -> tuple[Columns, Merged]:
+    """:func:`from_columns`, keeping one value per instant as ``duplicates`` says.
+
+    Raises:
+        InvalidInputError: As :func:`from_columns`; with ``"refuse"``, two samples at
+            one instant; ``duplicates`` is not one of :data:`DUPLICATES`.
+        NaiveDatetimeError: An instant is a naive datetime.
+    """
+    if duplicates not in DUPLICATES:
+        msg = f"duplicates must be 'refuse', 'first', 'last' or 'mean', not {duplicates!r}"
+        raise InvalidInputError(msg)
     if len(times) != len(values):
         msg = f"{len(times)} instants and {len(values)} values: each instant needs one value"
         raise InvalidInputError(msg)
     raw_values, nones = _values(values)
     finite, non_finite = _finite(raw_values, nones)
     time_column, ordered = _times(times)
-    ordered_times, ordered_values = _ordered(time_column, finite, ordered=ordered)
+    ordered_times, ordered_values, merged = _ordered(
+        time_column, finite, ordered=ordered, duplicates=duplicates
+    )
     if ordered_times and not (ordered_times[0] >= MIN_SECONDS and ordered_times[-1] <= MAX_SECONDS):
         for position, raw in enumerate(times):  # name the first instant out of range
             _instant_seconds(raw, position)
-    return ordered_times, ordered_values, non_finite
+    return (ordered_times, ordered_values, non_finite), merged

@@ -20,7 +20,7 @@ import pendulum
 from typing_extensions import Self
 
 from incidentkit import _columns
-from incidentkit._columns import Column
+from incidentkit._columns import Column, Duplicates
 from incidentkit._errors import InvalidInputError
 from incidentkit._time import to_instant
 
@@ -444,6 +444,7 @@ class Series:
         pairs: Iterable[tuple[dt.datetime | float, float | str | None]],
         *,
         warnings: Iterable[str] = (),
+        duplicates: Duplicates = "refuse",
     ) -> Series:
         """Build a series from ``(instant or Unix seconds, value)`` pairs.
 
@@ -451,14 +452,28 @@ class Series:
         ``None``. Pairs are sorted by time. Numbers and numeric strings with Unix
         seconds are read in C-level passes, with no object per point.
 
+        Two samples at one instant are refused by default. Real exports repeat an
+        instant now and then (the hour a clock is set back, a retried scrape):
+        ``duplicates="first"``, ``"last"`` or ``"mean"`` keeps one value per instant
+        (the first or last value given at it, in the order given, or their mean; a
+        gap never wins over a value) and adds a warning to :attr:`warnings` that
+        says how many instants were merged, so that the protocol records it.
+
         Raises:
-            InvalidInputError: A pair is malformed, or two samples share an instant.
+            InvalidInputError: A pair is malformed, two samples share an instant
+                (with ``duplicates="refuse"``), or ``duplicates`` is not one of the
+                four choices.
             NaiveDatetimeError: A datetime has no time zone.
 
         .. versionchanged:: 0.2.0
            The ``warnings`` argument.
+        .. versionchanged:: 0.3.0
+           The ``duplicates`` argument.
         """
-        return columnar(cls, query, _columns.from_pairs(pairs), warnings)
+        if duplicates == "refuse":
+            return columnar(cls, query, _columns.from_pairs(pairs), warnings)
+        built, merged = _columns.merged_pairs(pairs, duplicates)
+        return columnar(cls, query, built, _with_merged(warnings, merged, duplicates))
 
     @classmethod
     def from_columns(
@@ -468,21 +483,30 @@ class Series:
         values: Sequence[float | str | None],
         *,
         warnings: Iterable[str] = (),
+        duplicates: Duplicates = "refuse",
     ) -> Series:
         """Build a series from a sequence of instants and a sequence of values.
 
         Instants are aware datetimes or Unix seconds; values are numbers, numeric
         strings or ``None``, NaN or infinities for gaps. An ``array('d')`` or a
-        numpy array of float64 works for either. The samples are sorted by time.
+        numpy array of float64 works for either. The samples are sorted by time;
+        ``duplicates`` is as for :meth:`from_pairs`.
 
         Raises:
             InvalidInputError: The two differ in length, an instant or a value is
-                malformed, or two samples share an instant.
+                malformed, two samples share an instant (with
+                ``duplicates="refuse"``), or ``duplicates`` is not one of the four
+                choices.
             NaiveDatetimeError: A datetime has no time zone.
 
         .. versionadded:: 0.2.0
+        .. versionchanged:: 0.3.0
+           The ``duplicates`` argument.
         """
-        return columnar(cls, query, _columns.from_columns(times, values), warnings)
+        if duplicates == "refuse":
+            return columnar(cls, query, _columns.from_columns(times, values), warnings)
+        built, merged = _columns.merged_columns(times, values, duplicates)
+        return columnar(cls, query, built, _with_merged(warnings, merged, duplicates))
 
     @property
     def times(self) -> memoryview[float]:
@@ -553,6 +577,22 @@ class Series:
         .. versionadded:: 0.2.0
         """
         return bisect.bisect_left(self._times, start), bisect.bisect_left(self._times, end)
+
+
+def _with_merged(
+    warnings: Iterable[str], merged: _columns.Merged, duplicates: Duplicates
+) -> tuple[str, ...]:
+    """The warnings, plus one that tells of the instants merged, if any were."""
+    kept = _strings(warnings)
+    if not merged.instants:
+        return kept
+    how = "the mean of the values" if duplicates == "mean" else f"the {duplicates} value"
+    note = (
+        f"{merged.instants} instant{'s were' if merged.instants != 1 else ' was'} given more "
+        f"than once ({merged.samples} samples in all); kept {how} at each "
+        f"(duplicates={duplicates!r})"
+    )
+    return (*kept, note)
 
 
 def _seconds_instant(seconds: float) -> pendulum.DateTime:

@@ -17,6 +17,7 @@ from incidentkit._recovery import (
 from incidentkit._recovery_counts import check_recovery_counts
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
 from incidentkit.analysis._onset import Onset, detect_onset
+from incidentkit.analysis._onset_counts import detect_onset_counts
 from incidentkit.analysis._suspects import (
     Suspect,
     SuspectPolicy,
@@ -41,6 +42,7 @@ __all__ = [
     "check_recovery",
     "check_recovery_counts",
     "detect_onset",
+    "detect_onset_counts",
     "impact_numbers",
     "rank_suspects",
 ]

@@ -73,10 +73,10 @@ _MAD_TO_SIGMA: Final = 1.4826
 _MAX_RHO: Final = 0.9
 _BLOCKS: Final = 3
 _MIN_BLOCK: Final = 10
-_GROWTH: Final = 8
+GROWTH: Final = 8
 _FIT_PARAMETERS: Final = 4
-_MIN_FIT: Final = 8
-_MIN_RAMP: Final = 2
+MIN_FIT: Final = 8
+MIN_RAMP: Final = 2
 _RUN: Final = 4
 """Beyond ``CLIP``, a sample counts up to the wider clip only in a run of this many."""
 _DISPLACE: Final = 2.0
@@ -98,7 +98,13 @@ _LARGEST: Final = 2.0**100
 _SMALLEST: Final = 2.0**-100
 
 Direction = Literal["up", "down"]
-Shape = Literal["step", "ramp"]
+"""The direction a symptom moved the metric."""
+Looking = Literal["up", "down", "either"]
+"""The direction looked for: ``"either"`` looks both ways."""
+Shape = Literal["step", "ramp", "spike"]
+SPIKE_SIGMAS: Final = 6.0
+"""With ``spikes=True``, a sample this many noise sigmas (times the tail factor) beyond the
+baseline, in a burst shorter than ``min_duration`` that returns, is a spike."""
 Seasonality = Literal["auto", "daily", "none"]
 
 
@@ -123,17 +129,27 @@ class Onset:
             the end).
         noise: The baseline's robust standard deviation (1.4826 MAD) in the series'
             units; with daily seasonality, that of the differences with the day before.
-        shape: ``"step"`` or ``"ramp"``.
+        shape: ``"step"`` (a level shift), ``"ramp"`` (a level shift reached
+            gradually), or ``"spike"`` (a burst shorter than ``min_duration``
+            samples that returned to the baseline; reported only with
+            ``spikes=True``).
         ramp_end: For a ramp, the first instant at the symptom level (``None`` if
             it was still rising at the end of the series); ``None`` for a step.
         ended_at: The first instant back at the baseline, when the symptom ended
-            within the series; ``None`` if it was still there at the end.
+            within the series (for a spike: the sample after it); ``None`` if it
+            was still there at the end.
         end_index: That sample's index, or ``None``.
-        direction: The direction that was looked for.
+        direction: The direction the symptom moved the metric: the one looked
+            for, or with ``direction="either"`` the one found.
         seasonal: Whether values were compared with the same time a day earlier.
         explanation: The finding in plain words, with the figures.
+        ramp_seconds: For a ramp that levelled off within the series, how long
+            it took to reach the symptom level (from :attr:`at` to
+            :attr:`ramp_end`), in seconds; ``None`` otherwise.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``shape="spike"``, :attr:`ramp_seconds`, and a found :attr:`direction`.
     """
 
     at: pendulum.DateTime
@@ -149,6 +165,7 @@ class Onset:
     direction: Direction
     seasonal: bool
     explanation: str
+    ramp_seconds: float | None = None
 
     @property
     def shift(self) -> float:
@@ -278,7 +295,7 @@ def _normalised(inp: _Input) -> tuple[_Input, int]:
 # -- robust statistics -----------------------------------------------------------------
 
 
-def _median_sorted(ordered: Sequence[float]) -> float:
+def median_sorted(ordered: Sequence[float]) -> float:
     n = len(ordered)
     half = n // 2
     if n % 2:
@@ -289,7 +306,7 @@ def _median_sorted(ordered: Sequence[float]) -> float:
 def _median(values: Sequence[float], lo: int, hi: int) -> float:
     """The median of ``values[lo:hi]``, over at most STATS_CAP evenly spaced values."""
     stride = max(1, -(-(hi - lo) // STATS_CAP))
-    return _median_sorted(sorted(values[lo:hi:stride]))
+    return median_sorted(sorted(values[lo:hi:stride]))
 
 
 def _level_and_noise(values: Sequence[float], lo: int, hi: int) -> tuple[float, float]:
@@ -301,8 +318,8 @@ def _level_and_noise(values: Sequence[float], lo: int, hi: int) -> tuple[float, 
     """
     stride = max(1, -(-(hi - lo) // STATS_CAP))
     part = sorted(values[lo:hi:stride])
-    level = _median_sorted(part)
-    noise = _MAD_TO_SIGMA * _median_sorted(sorted([abs(v - level) for v in part]))
+    level = median_sorted(part)
+    noise = _MAD_TO_SIGMA * median_sorted(sorted([abs(v - level) for v in part]))
     if noise <= 0.0:
         level = math.fsum(part) / len(part)
         noise = math.sqrt(math.fsum((v - level) ** 2 for v in part) / len(part))
@@ -357,7 +374,7 @@ class _Scale:
         return math.sqrt(self.correlation) * self.spread
 
 
-def _character(z: Sequence[float]) -> tuple[float, float]:
+def character(z: Sequence[float]) -> tuple[float, float]:
     """The lag-one autocorrelation and the standard deviation of ``z``, about its mean."""
     mean = math.fsum(z) / len(z)
     centred = [u - mean for u in z]
@@ -399,7 +416,7 @@ def _scale(
     if len(z) < _BLOCKS * _MIN_BLOCK:
         if fallback is None or len(z) < _MIN_BLOCK:
             return _Scale(level, noise, inv, 1.0, 1.0, slack)
-        rho, spread = _character(z)
+        rho, spread = character(z)
         rho = min(_MAX_RHO, max(0.0, rho))
         return _Scale(
             level,
@@ -413,11 +430,11 @@ def _scale(
     rhos: list[float] = []
     spreads: list[float] = []
     for b in range(_BLOCKS):
-        rho, spread = _character(z[b * size : (b + 1) * size])
+        rho, spread = character(z[b * size : (b + 1) * size])
         rhos.append(rho)
         spreads.append(spread)
-    rho = min(_MAX_RHO, max(0.0, _median_sorted(sorted(rhos))))
-    spread = max(1.0, _median_sorted(sorted(spreads)))
+    rho = min(_MAX_RHO, max(0.0, median_sorted(sorted(rhos))))
+    spread = max(1.0, median_sorted(sorted(spreads)))
     return _Scale(level, noise, inv, (1.0 + rho) / (1.0 - rho), spread, slack)
 
 
@@ -534,13 +551,13 @@ def _excursion_end(
 
 
 @attrs.frozen
-class _Fit:
+class Fit:
     quality: float
     start: int
     length: int
 
 
-def _search(p1: list[float], pi: list[float], starts: range, lengths: range, n: int) -> _Fit | None:
+def _search(p1: list[float], pi: list[float], starts: range, lengths: range, n: int) -> Fit | None:
     """Best "flat, linear rise over ``length`` samples, flat" fit over the candidates.
 
     ``p1`` and ``pi`` are the prefix sums of ``z`` and ``i * z`` over the window of
@@ -577,13 +594,23 @@ def _search(p1: list[float], pi: list[float], starts: range, lengths: range, n: 
                 best_q, best_t, best_l = q, t0, length
     if best_t < 0:
         return None
-    return _Fit(best_q, best_t, best_l)
+    return Fit(best_q, best_t, best_l)
 
 
 def _coarse_then_fine(
     p1: list[float], pi: list[float], n: int, *, starts: tuple[int, int], lengths: tuple[int, int]
-) -> _Fit | None:
-    """Search the ``starts`` x ``lengths`` grid (inclusive bounds), coarsely then finely.
+) -> Fit | None:
+    """Search the ``starts`` x ``lengths`` grid (inclusive bounds), coarsely then finely."""
+    return fit_grid(lambda ts, ls: _search(p1, pi, ts, ls, n), starts=starts, lengths=lengths)
+
+
+def fit_grid(
+    search: Callable[[range, range], Fit | None],
+    *,
+    starts: tuple[int, int],
+    lengths: tuple[int, int],
+) -> Fit | None:
+    """Run ``search`` over the ``starts`` x ``lengths`` grid, coarsely then finely.
 
     A grid of over ``_SEARCH_BUDGET`` cells is first searched with a stride, then
     cell by cell around the best coarse cell.
@@ -596,19 +623,16 @@ def _coarse_then_fine(
         return None
     cells = t_count * l_count
     if cells <= _SEARCH_BUDGET:
-        return _search(p1, pi, range(t_lo, t_hi + 1), range(l_lo, l_hi + 1), n)
+        return search(range(t_lo, t_hi + 1), range(l_lo, l_hi + 1))
     ratio = math.sqrt(cells / _SEARCH_BUDGET)
     t_step = max(1, math.ceil(ratio if l_count > 1 else cells / _SEARCH_BUDGET))
     l_step = max(1, math.ceil(ratio)) if l_count > 1 else 1
-    coarse = _search(p1, pi, range(t_lo, t_hi + 1, t_step), range(l_lo, l_hi + 1, l_step), n)
+    coarse = search(range(t_lo, t_hi + 1, t_step), range(l_lo, l_hi + 1, l_step))
     if coarse is None:
         return None
-    fine = _search(
-        p1,
-        pi,
+    fine = search(
         range(max(t_lo, coarse.start - t_step), min(t_hi, coarse.start + t_step) + 1),
         range(max(l_lo, coarse.length - l_step), min(l_hi, coarse.length + l_step) + 1),
-        n,
     )
     return fine if fine is not None and fine.quality >= coarse.quality else coarse
 
@@ -645,8 +669,8 @@ def _locate(
     if step is None:
         return None
     best = _Located(lo + step.start, 0)
-    if ramps and n > _MIN_FIT and n - starts[0] > _MIN_RAMP:
-        ramp = _coarse_then_fine(p1, pi, n, starts=starts, lengths=(_MIN_RAMP, n - starts[0]))
+    if ramps and n > MIN_FIT and n - starts[0] > MIN_RAMP:
+        ramp = _coarse_then_fine(p1, pi, n, starts=starts, lengths=(MIN_RAMP, n - starts[0]))
         if ramp is not None:
             mean = a / n
             spread = math.fsum((v - mean) ** 2 for v in z)
@@ -988,14 +1012,14 @@ def _place(
 
     While the best fit is a ramp with little of the window left after it (fewer than
     ``duration`` samples, or than half the ramp's length), the window doubles (up to
-    ``_GROWTH`` times), so that a long ramp's end is found too.
+    ``GROWTH`` times), so that a long ramp's end is found too.
     """
     values = work.values
     m = len(values)
     lo, hi = window
     latest = candidates[1]
     located: _Located | None = None
-    for _ in range(_GROWTH):
+    for _ in range(GROWTH):
         after = _median(values, latest, hi) if hi > latest else values[latest]
         shift = max(sign * (after - reference), settings.k * 2.0 * scale.noise)
         y = _shift_units(values, (lo, hi), reference=reference, per_shift=sign / shift, floor=floor)
@@ -1139,8 +1163,8 @@ def _check_settings(
     threshold: float,
     seasonality: object,
 ) -> None:
-    if direction not in {"up", "down"}:
-        msg = f"direction must be 'up' or 'down', not {direction!r}"
+    if direction not in {"up", "down", "either"}:
+        msg = f"direction must be 'up', 'down' or 'either', not {direction!r}"
         raise InvalidInputError(msg)
     if seasonality not in {"auto", "daily", "none"}:
         msg = f"seasonality must be 'auto', 'daily' or 'none', not {seasonality!r}"
@@ -1234,7 +1258,7 @@ def _climbs(values: Sequence[float], hi: int, sign: float, min_sigmas: float) ->
 def detect_onset(
     series: Series | Iterable[tuple[dt.datetime | float, float | None]],
     *,
-    direction: Direction = "up",
+    direction: Looking = "up",
     baseline: tuple[dt.datetime, dt.datetime] | None = None,
     min_shift: float | None = None,
     min_sigmas: float = 1.0,
@@ -1242,6 +1266,7 @@ def detect_onset(
     threshold: float = 10.0,
     seasonality: Seasonality = "auto",
     ramps: bool = True,
+    spikes: bool = False,
 ) -> Onset | None:
     """Find when a symptom began in a metric series, or that none did.
 
@@ -1250,7 +1275,11 @@ def detect_onset(
             pairs in increasing time order, an instant being an aware datetime or
             Unix seconds and a value a number or ``None`` (a gap; NaN is one too).
         direction: ``"up"`` for a symptom that raises the metric (errors, latency,
-            saturation), ``"down"`` for one that lowers it (throughput, success).
+            saturation), ``"down"`` for one that lowers it (throughput, success),
+            ``"either"`` for a metric whose symptom may go either way (CPU, a
+            queue, traffic): both are looked for and the first symptom is
+            reported, unless the other is more than twice as large in noise
+            sigmas (its explanation names the one passed over).
         baseline: A ``(start, end)`` window of normal behaviour; the onset is then
             looked for from ``end`` on. By default the first quarter of the series
             is the baseline and the onset may be anywhere (if it falls inside that
@@ -1274,6 +1303,12 @@ def detect_onset(
             ``"daily"`` always does (an error if the baseline has no samples a day
             after the series' start); ``"none"`` never does.
         ramps: Whether to tell ramps from steps (``False``: every onset is a step).
+        spikes: Whether to report a spike: a burst of fewer than ``min_duration``
+            samples, each at least ``SPIKE_SIGMAS`` (6) noise sigmas (times the
+            tail factor) beyond the baseline, that returns to it. It is reported,
+            as ``shape="spike"``, when it comes before any lasting shift (whose
+            start the explanation then gives). ``False`` (the default): a spike is
+            not a symptom.
 
     Returns:
         The onset, or ``None`` when no shift in the given direction passes the
@@ -1293,6 +1328,8 @@ def detect_onset(
         NaiveDatetimeError: A baseline bound or an instant has no time zone.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``direction="either"`` and ``spikes``.
     """
     _check_settings(
         direction=direction,
@@ -1310,14 +1347,74 @@ def detect_onset(
     )
     if prepared is None:
         return None
-    sign = 1.0 if direction == "up" else -1.0
-    settings = _Settings(sign, 0.5 * min_sigmas, threshold, min_duration, ramps)
+    ways: tuple[Direction, ...] = ("up", "down") if direction == "either" else (direction,)
+    found = [
+        onset
+        for way in ways
+        if (
+            onset := _detect(
+                inp,
+                prepared,
+                way,
+                _Settings(
+                    1.0 if way == "up" else -1.0, 0.5 * min_sigmas, threshold, min_duration, ramps
+                ),
+                min_sigmas=min_sigmas,
+                min_shift=None if min_shift is None else math.ldexp(min_shift, exponent),
+                exponent=exponent,
+                window=baseline is not None,
+                spikes=spikes,
+            )
+        )
+        is not None
+    ]
+    return _either(found)
+
+
+def _either(found: list[Onset]) -> Onset | None:
+    """Of the onsets found each way, the first, unless the other is much larger.
+
+    Larger in noise sigmas: more than ``_DISPLACE`` times. The other one is named in
+    the explanation.
+    """
+    if len(found) < 2:  # noqa: PLR2004 - one each way at most
+        return found[0] if found else None
+    first, later = sorted(found, key=lambda onset: onset.index)
+    if abs(later.shift) / later.noise > _DISPLACE * abs(first.shift) / first.noise:
+        chosen, other = later, first
+    else:
+        chosen, other = first, later
+    way = "rise" if other.direction == "up" else "fall"
+    note = (
+        f" Looked for a change either way: a {way} ({other.shift:+.4g}, "
+        f"{abs(other.shift) / other.noise:.3g} times the noise, from {when_text(other.at)}) "
+        f"was {'earlier but smaller' if other is first else 'seen later'} and is not the "
+        "one reported."
+    )
+    return attrs.evolve(chosen, explanation=chosen.explanation + note)
+
+
+def _detect(
+    inp: _Input,
+    prepared: _Prepared,
+    direction: Direction,
+    settings: _Settings,
+    *,
+    min_sigmas: float,
+    min_shift: float | None,
+    exponent: int,
+    window: bool,
+    spikes: bool,
+) -> Onset | None:
+    """The onset in one direction (see :func:`detect_onset`), on the prepared input."""
+    sign = settings.sign
+    min_duration = settings.duration
     work = prepared.work
     base_lo, base_hi = prepared.baseline
     default = _scale(work.values, base_lo, base_hi, sign)
     found = _find_rise(work, default, prepared.search_from, settings)
     shortest = max(MIN_BASELINE, 2 * min_duration)
-    if baseline is None:
+    if not window:
         for _ in range(_RETRIES):
             if found is not None or not _climbs(work.values, base_hi, sign, min_sigmas):
                 break
@@ -1333,6 +1430,22 @@ def detect_onset(
                 work, _scale(work.values, base_lo, base_hi, sign, default), 0, settings
             )
             found = again if again is not None else found
+    spike = None
+    if spikes:
+        scale = found.scale if found is not None else default
+        stop = found.start if found is not None else len(work.values)
+        spike = _find_spike(work, scale, prepared.search_from, stop, settings)
+    if spike is not None:
+        return _spike_onset(
+            inp,
+            work,
+            spike,
+            found,
+            direction=direction,
+            scale=found.scale if found is not None else default,
+            exponent=exponent,
+            baseline_samples=base_hi - base_lo,
+        )
     if found is None:
         return None
     if work.lagged is not None:
@@ -1343,10 +1456,79 @@ def detect_onset(
         _episodes(work, found, settings),
         direction=direction,
         min_sigmas=min_sigmas,
-        min_shift=None if min_shift is None else math.ldexp(min_shift, exponent),
+        min_shift=min_shift,
         baseline_samples=base_hi - base_lo,
         exponent=exponent,
     )
+
+
+def _find_spike(
+    work: _Working, scale: _Scale, start: int, stop: int, settings: _Settings
+) -> tuple[int, int] | None:
+    """The first spike in positions ``[start, stop)``: its first position and length.
+
+    A spike is a run of fewer than ``settings.duration`` samples each at least
+    ``SPIKE_SIGMAS`` times the tail factor noise sigmas beyond the baseline (in the
+    direction looked for), followed by a sample back under half that, before ``stop``.
+    """
+    values = work.values
+    bar = SPIKE_SIGMAS * scale.spread
+    level = scale.level
+    inv = scale.inv
+    run = 0
+    for i in range(start, min(stop, len(values))):
+        z = (values[i] - level) * inv
+        if z >= bar:
+            run += 1
+            continue
+        if run and run < settings.duration and z < 0.5 * bar:
+            return i - run, run
+        run = 0
+    return None
+
+
+def _spike_onset(
+    inp: _Input,
+    work: _Working,
+    spike: tuple[int, int],
+    later: _Found | None,
+    *,
+    direction: Direction,
+    scale: _Scale,
+    exponent: int,
+    baseline_samples: int,
+) -> Onset:
+    """Write a spike up, with the lasting shift that followed it, if one did."""
+    start, length = spike
+    peak = _median(work.raw, start, start + length)
+    base = scale.level if work.lagged is None else _median(work.lagged, start, start + length)
+    shift = abs(peak - base)
+    evidence = min(_MAX_EVIDENCE, shift / scale.noise * math.sqrt(length) / scale.error_factor)
+    confidence = evidence * evidence / (evidence * evidence + CONFIDENCE_SCALE**2)
+    index = work.index[start]
+    end_index = work.index[start + length]
+    onset = Onset(
+        at=inp.instant(index),
+        index=index,
+        confidence=confidence,
+        baseline_level=math.ldexp(base, -exponent),
+        symptom_level=math.ldexp(peak, -exponent),
+        noise=math.ldexp(scale.noise, -exponent),
+        shape="spike",
+        ramp_end=None,
+        ended_at=inp.instant(end_index),
+        end_index=end_index,
+        direction=direction,
+        seasonal=work.lagged is not None,
+        explanation="",
+    )
+    text = _explain(onset, 0, baseline_samples)
+    if later is not None:
+        text += (
+            " A lasting shift followed, from "
+            f"{when_text(inp.instant(work.index[later.start]))} (sample {work.index[later.start]})."
+        )
+    return attrs.evolve(onset, explanation=text)
 
 
 def _largest(
@@ -1447,9 +1629,9 @@ def _extreme(values: Sequence[float], sign: float) -> float:
 
 def _passed_over(earlier: Onset) -> str:
     """The sentence that tells of an earlier, smaller symptom that was not reported."""
-    ended = f" to {_when(earlier.ended_at)}" if earlier.ended_at is not None else ""
+    ended = f" to {when_text(earlier.ended_at)}" if earlier.ended_at is not None else ""
     return (
-        f" An earlier, smaller shift ({earlier.shift:+.4g}, from {_when(earlier.at)}{ended}) "
+        f" An earlier, smaller shift ({earlier.shift:+.4g}, from {when_text(earlier.at)}{ended}) "
         "was passed over for this one."
     )
 
@@ -1490,6 +1672,11 @@ def _report(
     at = inp.instant(index)
     shape: Shape = "ramp" if found.length else "step"
     ramp_end = inp.instant(work.index[top]) if found.length and top < len(work.values) else None
+    ramp_seconds = (
+        inp.seconds(work.index[top]) - inp.seconds(work.index[found.start])
+        if ramp_end is not None
+        else None
+    )
     end_index = work.index[end] if end is not None else None
     ended_at = inp.instant(end_index) if end_index is not None else None
     onset = Onset(
@@ -1506,11 +1693,12 @@ def _report(
         direction=direction,
         seasonal=work.lagged is not None,
         explanation="",
+        ramp_seconds=ramp_seconds,
     )
     return attrs.evolve(onset, explanation=_explain(onset, found.length, baseline_samples))
 
 
-def _when(at: pendulum.DateTime) -> str:
+def when_text(at: pendulum.DateTime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -1526,15 +1714,19 @@ def _explain(onset: Onset, ramp_samples: int, baseline_samples: int) -> str:
         else f"baseline: the median of {baseline_samples} samples"
     )
     if onset.shape == "step":
-        how = f"in one step at {_when(onset.at)} (sample {onset.index})"
+        how = f"in one step at {when_text(onset.at)} (sample {onset.index})"
+    elif onset.shape == "spike":
+        how = f"in a spike at {when_text(onset.at)} (sample {onset.index})"
     elif onset.ramp_end is not None:
+        minutes = (onset.ramp_end - onset.at).total_seconds() / 60.0
         how = (
-            f"in a ramp that began at {_when(onset.at)} (sample {onset.index}) and reached "
-            f"the symptom level {ramp_samples} samples later, at {_when(onset.ramp_end)}"
+            f"in a ramp that began at {when_text(onset.at)} (sample {onset.index}) and reached "
+            f"the symptom level {ramp_samples} samples ({minutes:.3g} minutes) later, at "
+            f"{when_text(onset.ramp_end)}"
         )
     else:
         how = (
-            f"in a ramp that began at {_when(onset.at)} (sample {onset.index}) and was "
+            f"in a ramp that began at {when_text(onset.at)} (sample {onset.index}) and was "
             "still rising at the end of the series"
         )
     text = (
@@ -1542,9 +1734,14 @@ def _explain(onset: Onset, ramp_samples: int, baseline_samples: int) -> str:
         f"({base}; a shift of {onset.shift:+.4g}, {abs(onset.shift) / onset.noise:.3g} "
         f"times the noise of {onset.noise:.3g}) {how}. "
     )
-    if onset.ended_at is not None:
+    if onset.shape == "spike" and onset.ended_at is not None:
+        back = when_text(onset.ended_at)
+        text += f"It was back at baseline at {back}: a spike, not a lasting shift. "
+    elif onset.ended_at is not None:
         minutes = (onset.ended_at - onset.at).total_seconds() / 60.0
-        text += f"It was back at baseline at {_when(onset.ended_at)}, {minutes:.4g} minutes later. "
+        text += (
+            f"It was back at baseline at {when_text(onset.ended_at)}, {minutes:.4g} minutes later. "
+        )
     else:
         text += "It had not returned to baseline by the end of the series. "
     return text + f"Confidence {onset.confidence:.2f}."

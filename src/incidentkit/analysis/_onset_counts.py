@@ -1,0 +1,882 @@
+"""Symptom onset from counts: bad events and all events per step, judged as binomial counts.
+
+Where a source gives counts (``increase(errors[1m])`` and ``increase(requests[1m])``),
+the error *ratio* throws away how many requests it was measured on: at a few requests
+per step it jumps between 0 and large values by chance, and a method that reads it as
+a plain series with stationary noise is late or blind. Here each step is what it is:
+``bad`` of ``total`` events, a draw from a binomial with the step's bad share.
+
+The method, in short (``docs/analysis/onset.md`` has the long form):
+
+1. The baseline's bad share ``p0`` is its pooled share, ``(bad + 0.5) / (total + 1)``
+   (a Jeffreys-like half event, so that a baseline without a single bad event is not
+   read as a share of exactly zero). Its *dispersion* ``phi`` (how much more the steps
+   vary than binomial counts would; real traffic comes in bursts) and the lag-one
+   autocorrelation of its Pearson residuals are measured per third of the baseline,
+   the median kept.
+2. A CUSUM of the binomial log-likelihood ratio of ``p1 = p0 + delta`` against ``p0``,
+   divided by ``phi``, raises an alarm past ``threshold`` nats (widened for correlated
+   steps), ``delta`` being ``min_sigmas`` times the share's noise at the baseline's
+   median traffic. A step with more requests weighs more: no traffic floor, no gap
+   when a step is quiet.
+3. Around the alarm, a weighted least-squares fit (each step weighted by its requests)
+   of "flat, then a linear rise, then flat" places the onset at the step, or at the
+   start of a ramp when a ramp fits clearly better.
+4. The shift must persist: after the onset and the alarm, the pooled share of the
+   next ``min_duration`` steps, leaving out the step with the highest share, must still
+   be shifted, and by more than just before the onset.
+5. The same machinery, turned round, finds where the symptom ended.
+
+Pure Python, a few linear passes over the present steps.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import functools
+import math
+from collections.abc import Sequence
+from typing import Final, cast
+
+import attrs
+import pendulum
+
+from incidentkit._errors import InvalidInputError
+from incidentkit._model import Series, columns
+from incidentkit._time import to_instant
+from incidentkit.analysis._onset import (
+    CONFIDENCE_SCALE,
+    DEFAULT_BASELINE_SHARE,
+    GROWTH,
+    MAX_SUPPORT,
+    MIN_BASELINE,
+    MIN_EVIDENCE,
+    MIN_FIT,
+    MIN_RAMP,
+    Direction,
+    Fit,
+    Looking,
+    Onset,
+    character,
+    fit_grid,
+    median_sorted,
+    when_text,
+)
+
+__all__ = ["detect_onset_counts"]
+
+PRIOR: Final = 0.5
+"""The half event (and one event in all) added to the baseline's counts."""
+_CLIP: Final = 4.0
+"""Pearson residuals are clipped here when the dispersion and correlation are measured."""
+_FIT_CLIP: Final = 3.0
+_BLOCKS: Final = 3
+_MIN_BLOCK: Final = 10
+_MAX_RHO: Final = 0.9
+_SLACK: Final = 1.25
+_TINY: Final = 1e-12
+_MAX_EVIDENCE: Final = 1e6
+_MAX_REJECTED: Final = 20
+_EXPECTED: Final = 4.0
+"""The persistence test reads steps until a change of ``margin`` would show this many events."""
+
+
+@attrs.frozen
+class _Counts:
+    """The present steps: bad and total counts, and each one's sample index."""
+
+    bad: list[float]
+    total: list[float]
+    index: list[int]
+    times: Sequence[float]
+    """Every sample's Unix seconds (gaps included)."""
+    skipped: int
+    """Steps with a value but no usable count (negative, or more bad than total)."""
+
+
+@attrs.frozen
+class _Base:
+    """The baseline: its share, dispersion, correlation and traffic."""
+
+    p0: float
+    phi: float
+    correlation: float
+    noise: float
+    """The share's standard deviation per step at the baseline's median traffic."""
+    slack: float
+    """The pooled share's standard error, times 1.25: how far off ``p0`` may be."""
+    samples: int
+    bad: float
+    total: float
+
+
+@attrs.frozen
+class _Rise:
+    start: int
+    length: int
+    alarm: int
+    first: int
+
+
+def _read(bad: Series, total: Series) -> _Counts:
+    """The steps where both counts are present and usable."""
+    bad_times, bad_values = columns(bad)
+    total_times, total_values = columns(total)
+    if bad_times != total_times:
+        msg = (
+            f"bad and total must be at the same instants ({len(bad_times)} and "
+            f"{len(total_times)} samples, not the same instants): query both over the same "
+            "window and step"
+        )
+        raise InvalidInputError(msg)
+    b_out: list[float] = []
+    n_out: list[float] = []
+    index: list[int] = []
+    skipped = 0
+    for i, (b, n) in enumerate(zip(bad_values, total_values, strict=True)):
+        if b != b or n != n or n == 0.0:  # noqa: PLR0124 - NaN is a gap
+            continue
+        if b < 0.0 or n < 0.0 or b > n * (1.0 + 1e-9):
+            skipped += 1
+            continue
+        b_out.append(b)
+        n_out.append(n)
+        index.append(i)
+    return _Counts(b_out, n_out, index, bad_times, skipped)
+
+
+def _share(counts: _Counts, lo: int, hi: int) -> tuple[float, float]:
+    """Pooled bad and total over positions ``[lo, hi)``."""
+    return math.fsum(counts.bad[lo:hi]), math.fsum(counts.total[lo:hi])
+
+
+def _base(counts: _Counts, lo: int, hi: int) -> _Base:
+    """Measure the baseline over positions ``[lo, hi)``."""
+    b0, n0 = _share(counts, lo, hi)
+    p0 = min(max((b0 + PRIOR) / (n0 + 2.0 * PRIOR), _TINY), 1.0 - _TINY)
+    var = p0 * (1.0 - p0)
+    residuals = [
+        min(_CLIP, max(-_CLIP, (b - n * p0) / math.sqrt(n * var)))
+        for b, n in zip(counts.bad[lo:hi], counts.total[lo:hi], strict=True)
+    ]
+    phi, rho = 1.0, 0.0
+    if len(residuals) >= _BLOCKS * _MIN_BLOCK:
+        size = len(residuals) // _BLOCKS
+        phis: list[float] = []
+        rhos: list[float] = []
+        for k in range(_BLOCKS):
+            block = residuals[k * size : (k + 1) * size]
+            phis.append(math.fsum(r * r for r in block) / len(block))
+            rhos.append(character(block)[0])
+        phi = max(1.0, median_sorted(sorted(phis)))
+        rho = min(_MAX_RHO, max(0.0, median_sorted(sorted(rhos))))
+    traffic = median_sorted(sorted(counts.total[lo:hi]))
+    noise = math.sqrt(phi * var / traffic)
+    slack = _SLACK * math.sqrt(phi * var / max(n0, 1.0))
+    return _Base(p0, phi, (1.0 + rho) / (1.0 - rho), noise, slack, hi - lo, b0, n0)
+
+
+def _llr(p: float, q: float) -> tuple[float, float]:
+    """Per bad and per good event, the log-likelihood ratio of share ``p`` against ``q``."""
+    return math.log(p / q), math.log((1.0 - p) / (1.0 - q))
+
+
+def _clamp(p: float) -> float:
+    return min(max(p, _TINY), 1.0 - _TINY)
+
+
+def _cusum(
+    counts: _Counts, start: int, *, p_to: float, p_from: float, scale: float, threshold: float
+) -> tuple[int, int] | None:
+    """A CUSUM of the log-likelihood ratio of ``p_to`` against ``p_from``, per step.
+
+    Returns:
+        ``(first, alarm)``: the position after the last time the sum was zero, and the
+        position where it passed ``threshold``; ``None`` without an alarm.
+    """
+    per_bad, per_good = _llr(p_to, p_from)
+    per_bad /= scale
+    per_good /= scale
+    bad = counts.bad
+    total = counts.total
+    s = 0.0
+    first = start
+    for i in range(start, len(bad)):
+        b = bad[i]
+        s += b * per_bad + (total[i] - b) * per_good
+        if s <= 0.0:
+            s = 0.0
+            first = i + 1
+        elif s > threshold:
+            return first, i
+    return None
+
+
+def _wsearch(
+    sums: _Sums,
+    starts: range,
+    lengths: range,
+) -> Fit | None:
+    """Best weighted "flat, rise over ``length`` steps, flat" fit over the candidates.
+
+    ``sums`` are the prefix sums of ``w``, ``w y``, ``w i``, ``w i y`` and ``w i**2``.
+    The quality is how much the fit lowers the weighted residual sum of squares
+    against a flat line; only rises count. O(1) per candidate.
+    """
+    pw, pwy, pwi, pwiy, pwii = sums
+    n = len(pw) - 1
+    big_w = pw[n]
+    big_wy = pwy[n]
+    mean = big_wy / big_w
+    best_q = 0.0
+    best_t = -1
+    best_l = 0
+    for t0 in starts:
+        k = t0 - 1
+        w_t, wy_t, wi_t, wiy_t, wii_t = pw[t0], pwy[t0], pwi[t0], pwiy[t0], pwii[t0]
+        for length in lengths:
+            end = t0 + length
+            if end > n:
+                break
+            w_r = pw[end] - w_t
+            wy_r = pwy[end] - wy_t
+            wi_r = pwi[end] - wi_t
+            wiy_r = pwiy[end] - wiy_t
+            wii_r = pwii[end] - wii_t
+            inv = 1.0 / (length + 1)
+            rest_w = big_w - pw[end]
+            sg = (wi_r - k * w_r) * inv + rest_w
+            sgy = (wiy_r - k * wy_r) * inv + (big_wy - pwy[end])
+            sgg = (wii_r - 2.0 * k * wi_r + k * k * w_r) * inv * inv + rest_w
+            centred = sgy - sg * mean
+            if centred <= 0.0:
+                continue
+            spread = sgg - sg * sg / big_w
+            if spread <= _TINY * big_w:
+                continue
+            q = centred * centred / spread
+            if q > best_q:
+                best_q, best_t, best_l = q, t0, length
+    if best_t < 0:
+        return None
+    return Fit(best_q, best_t, best_l)
+
+
+_Sums = tuple[list[float], list[float], list[float], list[float], list[float]]
+
+
+def _prefix(
+    counts: _Counts, window: tuple[int, int], reference: float, per: float
+) -> tuple[_Sums, float]:
+    """Prefix sums of ``w``, ``w y``, ``w i``, ``w i y``, ``w i**2`` over ``window``.
+
+    ``y`` is each step's share in units of the shift (``(share - reference) * per``),
+    clipped at three shifts; ``w`` its events. Also returns the sum of ``w y**2``.
+    """
+    lo, hi = window
+    bad = counts.bad[lo:hi]
+    total = counts.total[lo:hi]
+    n = hi - lo
+    pw = [0.0] * (n + 1)
+    pwy = [0.0] * (n + 1)
+    pwi = [0.0] * (n + 1)
+    pwiy = [0.0] * (n + 1)
+    pwii = [0.0] * (n + 1)
+    a_w = a_wy = a_wi = a_wiy = a_wii = 0.0
+    ss = 0.0
+    for i in range(n):
+        w = total[i]
+        y = (bad[i] / w - reference) * per
+        y = _FIT_CLIP if y > _FIT_CLIP else (max(y, -_FIT_CLIP))
+        wy = w * y
+        a_w += w
+        a_wy += wy
+        a_wi += w * i
+        a_wiy += wy * i
+        a_wii += w * i * i
+        ss += wy * y
+        pw[i + 1] = a_w
+        pwy[i + 1] = a_wy
+        pwi[i + 1] = a_wi
+        pwiy[i + 1] = a_wiy
+        pwii[i + 1] = a_wii
+    return (pw, pwy, pwi, pwiy, pwii), ss
+
+
+def _place(
+    counts: _Counts,
+    base: _Base,
+    *,
+    window: tuple[int, int],
+    candidates: tuple[int, int],
+    reference: float,
+    sign: float,
+    delta: float,
+    ramps: bool,
+) -> tuple[int, int] | None:
+    """Fit a rise of the share (``sign`` up or down) from ``reference`` in ``window``.
+
+    Works in units of the shift seen after the latest candidate, clipped at three
+    shifts, each step weighted by its events. A ramp is kept over the best step when
+    it lowers the weighted residual sum of squares by more than ``ln(n)`` times the
+    residual variance per event (the larger of the fit's own and the binomial one):
+    the BIC's price of the ramp's one more parameter, its length.
+    The window doubles (up to 8 times) while the best fit is a ramp with little of the
+    window left after it.
+
+    Returns:
+        ``(start, length)`` in positions, or ``None``.
+    """
+    lo, hi = window
+    m = len(counts.bad)
+    latest = candidates[1]
+    located: tuple[int, int] | None = None
+    for _ in range(GROWTH):
+        b_after, n_after = _share(counts, latest, hi) if hi > latest else (0.0, 0.0)
+        after = b_after / n_after if n_after > 0.0 else reference
+        shift = max(sign * (after - reference), 0.5 * delta, _TINY)
+        per = sign / shift
+        n = hi - lo
+        sums, ss = _prefix(counts, (lo, hi), reference, per)
+        search = functools.partial(_wsearch, sums)
+        a_w, a_wy = sums[0][n], sums[1][n]
+        starts = (max(1, candidates[0] - lo), min(n - 1, candidates[1] - lo))
+        step = fit_grid(search, starts=starts, lengths=(0, 0))
+        if step is None:
+            return None
+        located = (lo + step.start, 0)
+        if ramps and n > MIN_FIT and n - starts[0] > MIN_RAMP:
+            ramp = fit_grid(
+                search,
+                starts=starts,
+                lengths=(MIN_RAMP, n - starts[0]),
+            )
+            if ramp is not None:
+                total_ss = ss - a_wy * a_wy / a_w
+                p_mid = min(max(a_wy / a_w * shift * sign + reference, _TINY), 1.0 - _TINY)
+                binomial = base.phi * p_mid * (1.0 - p_mid) / (shift * shift)
+                own = (total_ss - ramp.quality) / max(1, n - 4)
+                variance = max(own, binomial)
+                if ramp.quality - step.quality > math.log(n) * variance:
+                    located = (lo + ramp.start, ramp.length)
+        start, length = located
+        if length == 0 or hi >= m:
+            break
+        if hi - start - length >= max(5, length // 2):
+            break
+        hi = min(m, lo + 2 * (hi - lo))
+    return located
+
+
+def _without_top(counts: _Counts, lo: int, hi: int, sign: float) -> float | None:
+    """Pooled share over ``[lo, hi)`` without its most extreme step (in ``sign``'s way)."""
+    bad = counts.bad[lo:hi]
+    total = counts.total[lo:hi]
+    b, n = math.fsum(bad), math.fsum(total)
+    if hi - lo >= 2:  # noqa: PLR2004 - leave one out only when one is left
+        top = max(range(hi - lo), key=lambda i: sign * bad[i] / total[i])
+        b -= bad[top]
+        n -= total[top]
+    return b / n if n > 0.0 else None
+
+
+def _confirmed(
+    counts: _Counts,
+    positions: tuple[int, int, int, int],
+    *,
+    duration: int,
+    reference: float,
+    floor: float,
+    margin: float,
+    sign: float,
+) -> bool:
+    """Whether a change at ``start`` (``sign``: a rise; ``-sign``: a fall) persists.
+
+    ``positions`` is ``(lowest, start, first, alarm)``. *After*: the steps from
+    ``max(start + duration, alarm + 1)`` on, at least ``duration`` of them and as many
+    more as it takes to hold ``_EXPECTED / margin`` events (so that a change of
+    ``margin`` would show about ``_EXPECTED`` bad events: at a few requests per step a
+    handful of steps says nothing); not past the series' end. Their pooled share must
+    be beyond ``reference``, and still beyond ``floor`` without the most extreme step
+    (one burst does not make a shift). *Before*: it must exceed the pooled share of up
+    to ``max(2 * duration, 10)`` steps just before ``start`` or ``first``, whichever is
+    earlier, by ``margin``.
+    """
+    lowest, start, first, alarm = positions
+    m = len(counts.bad)
+    lo = max(start + duration, alarm + 1)
+    hi = lo + duration
+    if hi > m:
+        return False
+    need = _EXPECTED / max(margin, _TINY)
+    held = math.fsum(counts.total[lo:hi])
+    while held < need and hi < m:
+        held += counts.total[hi]
+        hi += 1
+    if held < need and hi >= m and hi - lo < 4 * duration:
+        return False
+    b_a, n_a = _share(counts, lo, hi)
+    after = b_a / n_a
+    trimmed = _without_top(counts, lo, hi, -sign)
+    if sign * (after - reference) < 0.0 or trimmed is None or sign * (trimmed - floor) < 0.0:
+        return False
+    before_hi = min(start, first)
+    before_lo = max(lowest, before_hi - max(2 * duration, 10))
+    if before_hi <= before_lo:
+        return True
+    b, n = _share(counts, before_lo, before_hi)
+    return n <= 0.0 or sign * (after - b / n) >= margin
+
+
+def _window(first: int, alarm: int, floor: int, m: int, duration: int) -> tuple[int, int]:
+    reach = max(2 * (alarm - first + 1), 3 * duration, 10)
+    return max(floor, first - reach), min(m, alarm + max(reach, 4 * duration, 20))
+
+
+@attrs.frozen
+class _Settings:
+    sign: float
+    delta: float
+    threshold: float
+    duration: int
+    ramps: bool
+
+
+def _find_rise(counts: _Counts, base: _Base, start: int, settings: _Settings) -> _Rise | None:
+    """The first confirmed change of the share at or after position ``start``."""
+    m = len(counts.bad)
+    sign = settings.sign
+    p_ref = _clamp(base.p0 + sign * base.slack)
+    p1 = _clamp(p_ref + sign * settings.delta)
+    threshold = settings.threshold * base.correlation
+    duration = settings.duration
+    position = start
+    for _ in range(_MAX_REJECTED):
+        if position >= m:
+            return None
+        hit = _cusum(counts, position, p_to=p1, p_from=p_ref, scale=base.phi, threshold=threshold)
+        if hit is None:
+            return None
+        first, alarm = hit
+        window = _window(first, alarm, 0, m, duration)
+        candidates = (max(position, window[0] + 1), min(m - 1, alarm + duration))
+        located = _place(
+            counts,
+            base,
+            window=window,
+            candidates=candidates,
+            reference=base.p0,
+            sign=sign,
+            delta=settings.delta,
+            ramps=settings.ramps,
+        )
+        while (
+            located is not None
+            and located[0] == candidates[1]
+            and candidates[1] < window[1] - duration
+        ):
+            candidates = (candidates[0], min(candidates[1] + duration, m - 1))
+            window = (window[0], min(m, max(window[1], candidates[1] + 4 * duration)))
+            located = _place(
+                counts,
+                base,
+                window=window,
+                candidates=candidates,
+                reference=base.p0,
+                sign=sign,
+                delta=settings.delta,
+                ramps=settings.ramps,
+            )
+        if located is not None and _confirmed(
+            counts,
+            (0, located[0], first, alarm),
+            duration=duration,
+            reference=p_ref + 0.5 * sign * settings.delta,
+            floor=p_ref,
+            margin=0.5 * settings.delta,
+            sign=sign,
+        ):
+            return _Rise(located[0], located[1], alarm, first)
+        position = alarm + 1
+    return None
+
+
+def _find_end(  # noqa: PLR0911 - each way out is a reason there is no end
+    counts: _Counts, base: _Base, rise: _Rise, settings: _Settings
+) -> int | None:
+    """The first position back at the baseline after the symptom, if any."""
+    m = len(counts.bad)
+    sign = settings.sign
+    duration = settings.duration
+    top = rise.start + rise.length
+    if top >= m:
+        return None
+    probe_hi = min(m, max(rise.alarm + 1, top) + 4 * duration)
+    b, n = _share(counts, top, probe_hi)
+    if n <= 0.0:
+        return None
+    p_s = _clamp(b / n)
+    shift = sign * (p_s - base.p0)
+    if shift <= 0.0:
+        return None
+    middle = base.p0 + 0.5 * sign * shift
+    threshold = settings.threshold * base.correlation
+    position = max(top, rise.alarm + 1)
+    for _ in range(_MAX_REJECTED):
+        if position >= m:
+            return None
+        hit = _cusum(
+            counts,
+            position,
+            p_to=_clamp(base.p0),
+            p_from=p_s,
+            scale=base.phi,
+            threshold=threshold,
+        )
+        if hit is None:
+            return None
+        first, alarm = hit
+        window = _window(first, alarm, top, m, duration)
+        located = _place(
+            counts,
+            base,
+            window=window,
+            candidates=(max(position, window[0] + 1), min(m - 1, alarm + duration)),
+            reference=p_s,
+            sign=-sign,
+            delta=settings.delta,
+            ramps=settings.ramps,
+        )
+        if located is not None:
+            end = located[0] + located[1]
+            if end < m and _confirmed(
+                counts,
+                (top, located[0], first, alarm),
+                duration=duration,
+                reference=middle,
+                floor=p_s,
+                margin=0.5 * settings.delta,
+                sign=-sign,
+            ):
+                return end
+        position = alarm + 1
+    return None
+
+
+def _check(
+    *,
+    direction: object,
+    min_shift: float | None,
+    min_sigmas: float,
+    min_duration: int,
+    threshold: float,
+) -> None:
+    if direction not in {"up", "down", "either"}:
+        msg = f"direction must be 'up', 'down' or 'either', not {direction!r}"
+        raise InvalidInputError(msg)
+    if min_shift is not None and not (math.isfinite(min_shift) and 0.0 <= min_shift <= 1.0):
+        msg = f"min_shift must be a share between 0 and 1, not {min_shift!r}"
+        raise InvalidInputError(msg)
+    if not (math.isfinite(min_sigmas) and min_sigmas > 0):
+        msg = f"min_sigmas must be a positive number of noise sigmas, not {min_sigmas!r}"
+        raise InvalidInputError(msg)
+    if isinstance(min_duration, bool) or not isinstance(cast("object", min_duration), int):
+        msg = f"min_duration must be a whole number of samples, not {min_duration!r}"
+        raise InvalidInputError(msg)
+    if min_duration < 1:
+        msg = f"min_duration must be a whole number of samples, at least 1, not {min_duration!r}"
+        raise InvalidInputError(msg)
+    if not (math.isfinite(threshold) and threshold > 0):
+        msg = f"threshold must be a positive number of nats, not {threshold!r}"
+        raise InvalidInputError(msg)
+
+
+def _baseline_positions(
+    counts: _Counts, window: tuple[dt.datetime, dt.datetime]
+) -> tuple[int, int]:
+    start = to_instant(window[0], what="the baseline's start").timestamp()
+    end = to_instant(window[1], what="the baseline's end").timestamp()
+    if end <= start:
+        msg = f"the baseline window ends ({window[1]}) at or before its start ({window[0]})"
+        raise InvalidInputError(msg)
+    times = counts.times
+    present = [times[i] for i in counts.index]
+    return bisect.bisect_left(present, start), bisect.bisect_left(present, end)
+
+
+def detect_onset_counts(
+    bad: Series,
+    total: Series,
+    *,
+    direction: Looking = "up",
+    baseline: tuple[dt.datetime, dt.datetime] | None = None,
+    min_shift: float | None = None,
+    min_sigmas: float = 1.0,
+    min_duration: int = 5,
+    threshold: float = 10.0,
+    ramps: bool = True,
+) -> Onset | None:
+    """Find when the share of bad events began to change, from counts per step.
+
+    Each step is ``bad`` events out of ``total`` (errors and requests, slow requests
+    and requests, as ``increase(...[step])`` gives them), judged as binomial counts:
+    a step with many requests weighs more than a quiet one, a quiet step is never a
+    gap, and no traffic floor is needed. See ``docs/analysis/onset.md``.
+
+    Args:
+        bad: The bad events per step (a count, fractional counts allowed).
+        total: All events per step, at the same instants as ``bad``. A step where
+            either is a gap, or ``total`` is 0, carries no information and is
+            skipped; one with negative counts or more bad than total events is
+            skipped too (and counted in the explanation).
+        direction: ``"up"`` for a rise of the bad share (the usual symptom),
+            ``"down"`` for a fall, ``"either"`` for both (the first is reported,
+            unless the other is more than twice as large in noise sigmas).
+        baseline: A ``(start, end)`` window of normal behaviour; the onset is then
+            looked for from ``end`` on. By default the first quarter of the steps.
+        min_shift: The smallest change of the bad share worth reporting (``0.01``:
+            one percentage point). ``None``: the statistics alone decide.
+        min_sigmas: The smallest change of interest, in sigmas of the share's noise
+            per step at the baseline's median traffic: the CUSUM looks for a change
+            of that size, and a smaller change is not reported.
+        min_duration: The change must still be there this many steps after the
+            onset, and after the alarm.
+        threshold: The CUSUM's decision threshold in nats of log-likelihood ratio
+            (10: about one false alarm in 20,000 steps of binomial noise), widened
+            for correlated steps.
+        ramps: Whether to tell ramps from steps.
+
+    Returns:
+        The onset (its levels are bad shares: ``baseline_level`` the baseline's
+        pooled share, ``symptom_level`` the symptom's, ``noise`` the share's noise
+        per step at the baseline's median traffic), or ``None``. Only the first
+        symptom is reported (with its end, if it ended).
+
+    Raises:
+        InvalidInputError: ``bad`` and ``total`` are not at the same instants, a
+            setting is out of range, or the baseline window is reversed or holds
+            fewer than three steps with counts.
+        NaiveDatetimeError: A baseline bound has no time zone.
+
+    .. versionadded:: 0.3.0
+    """
+    _check(
+        direction=direction,
+        min_shift=min_shift,
+        min_sigmas=min_sigmas,
+        min_duration=min_duration,
+        threshold=threshold,
+    )
+    counts = _read(bad, total)
+    m = len(counts.bad)
+    if baseline is not None:
+        lo, hi = _baseline_positions(counts, baseline)
+        if hi - lo < MIN_BASELINE:
+            msg = (
+                f"the baseline window holds {hi - lo} steps with counts; at least "
+                f"{MIN_BASELINE} are needed: widen it or pass baseline=None"
+            )
+            raise InvalidInputError(msg)
+        search_from = hi
+    else:
+        if m < 2 * min_duration + MIN_BASELINE:
+            return None
+        lo, hi = 0, max(MIN_BASELINE, min(m // 2, int(m * DEFAULT_BASELINE_SHARE)))
+        search_from = 0
+    ways: tuple[Direction, ...] = ("up", "down") if direction == "either" else (direction,)
+    found: list[Onset] = []
+    for way in ways:
+        onset = _detect(
+            counts,
+            (lo, hi),
+            search_from,
+            way,
+            min_sigmas=min_sigmas,
+            min_shift=min_shift,
+            min_duration=min_duration,
+            threshold=threshold,
+            ramps=ramps,
+            window=baseline is not None,
+        )
+        if onset is not None:
+            found.append(onset)
+    if len(found) < 2:  # noqa: PLR2004 - one each way at most
+        return found[0] if found else None
+    first, later = sorted(found, key=lambda o: o.index)
+    if abs(later.shift) / later.noise > 2.0 * abs(first.shift) / first.noise:
+        first, later = later, first
+    kind = "rise" if later.direction == "up" else "fall"
+    note = (
+        f" Looked for a change either way: a {kind} of the share ({later.shift:+.4g}, from "
+        f"{when_text(later.at)}) is not the one reported."
+    )
+    return attrs.evolve(first, explanation=first.explanation + note)
+
+
+def _detect(
+    counts: _Counts,
+    baseline: tuple[int, int],
+    search_from: int,
+    direction: Direction,
+    *,
+    min_sigmas: float,
+    min_shift: float | None,
+    min_duration: int,
+    threshold: float,
+    ramps: bool,
+    window: bool,
+) -> Onset | None:
+    """The onset in one direction (see :func:`detect_onset_counts`)."""
+    sign = 1.0 if direction == "up" else -1.0
+    lo, hi = baseline
+    base = _base(counts, lo, hi)
+
+    def settings_for(b: _Base) -> _Settings:
+        return _Settings(sign, min_sigmas * b.noise, threshold, min_duration, ramps)
+
+    rise = _find_rise(counts, base, search_from, settings_for(base))
+    shortest = max(MIN_BASELINE, 2 * min_duration)
+    if not window and rise is not None and shortest <= rise.start < hi:
+        # The default baseline overlapped the symptom: take it again from before it.
+        retry = _base(counts, lo, rise.start)
+        again = _find_rise(counts, retry, 0, settings_for(retry))
+        if again is not None:
+            base, rise, hi = retry, again, rise.start
+    settings = settings_for(base)
+    end: int | None = None
+    for _ in range(_MAX_REJECTED):
+        if rise is None:
+            return None
+        end = _find_end(counts, base, rise, settings)
+        if end is None:
+            break
+        # Fit the onset again without the steps after the end.
+        lo_fit = _window(rise.first, rise.alarm, 0, end, min_duration)[0]
+        refit = _place(
+            counts,
+            base,
+            window=(lo_fit, end),
+            candidates=(max(0, lo_fit + 1), min(end - 1, rise.alarm + min_duration)),
+            reference=base.p0,
+            sign=sign,
+            delta=settings.delta,
+            ramps=ramps,
+        )
+        if refit is not None:
+            rise = attrs.evolve(rise, start=refit[0], length=refit[1])
+        if end - rise.start >= min_duration:
+            break
+        # Back at the baseline within `min_duration` steps: a burst, not an onset.
+        rise = _find_rise(counts, base, end, settings)
+    if rise is None:
+        return None
+    return _report(
+        counts, base, rise, end, direction=direction, settings=settings, min_shift=min_shift
+    )
+
+
+def _report(
+    counts: _Counts,
+    base: _Base,
+    rise: _Rise,
+    end: int | None,
+    *,
+    direction: Direction,
+    settings: _Settings,
+    min_shift: float | None,
+) -> Onset | None:
+    """Measure the levels, judge the change's size and evidence, and write it up."""
+    sign = settings.sign
+    m = len(counts.bad)
+    top = rise.start + rise.length
+    stop = end if end is not None else m
+    level_lo = top if top < stop else rise.start
+    b_s, n_s = _share(counts, level_lo, stop)
+    if n_s <= 0.0:
+        return None
+    symptom = b_s / n_s
+    baseline_level = base.bad / base.total if base.total > 0.0 else base.p0
+    shift = sign * (symptom - baseline_level)
+    if shift < settings.delta or (min_shift is not None and shift < min_shift):
+        return None
+    support_hi = min(stop, rise.start + MAX_SUPPORT)
+    b_e, n_e = _share(counts, rise.start, support_hi)
+    p_e = _clamp(b_e / n_e) if n_e > 0.0 else base.p0
+    per_bad, per_good = _llr(p_e, base.p0)
+    gain = max(0.0, b_e * per_bad + (n_e - b_e) * per_good) / base.phi
+    evidence = min(_MAX_EVIDENCE, math.sqrt(2.0 * gain / base.correlation))
+    if evidence < MIN_EVIDENCE:
+        return None
+    confidence = evidence * evidence / (evidence * evidence + CONFIDENCE_SCALE**2)
+    index = counts.index[rise.start]
+    times = counts.times
+
+    def instant(i: int) -> pendulum.DateTime:
+        return pendulum.from_timestamp(times[i], tz=pendulum.UTC)
+
+    ramp_end = instant(counts.index[top]) if rise.length and top < m else None
+    end_index = counts.index[end] if end is not None else None
+    onset = Onset(
+        at=instant(index),
+        index=index,
+        confidence=confidence,
+        baseline_level=baseline_level,
+        symptom_level=symptom,
+        noise=base.noise,
+        shape="ramp" if rise.length else "step",
+        ramp_end=ramp_end,
+        ended_at=instant(end_index) if end_index is not None else None,
+        end_index=end_index,
+        direction=direction,
+        seasonal=False,
+        explanation="",
+        ramp_seconds=(times[counts.index[top]] - times[index]) if ramp_end is not None else None,
+    )
+    return attrs.evolve(onset, explanation=_explain(onset, base, rise.length, counts.skipped))
+
+
+def _percent(share: float) -> str:
+    return f"{100.0 * share:.3g}%"
+
+
+def _explain(onset: Onset, base: _Base, ramp_samples: int, skipped: int) -> str:
+    verb = "rose" if onset.direction == "up" else "fell"
+    if onset.shape == "step":
+        how = f"in one step at {when_text(onset.at)} (sample {onset.index})"
+    elif onset.ramp_end is not None:
+        minutes = (onset.ramp_end - onset.at).total_seconds() / 60.0
+        how = (
+            f"in a ramp that began at {when_text(onset.at)} (sample {onset.index}) and reached "
+            f"the symptom level {ramp_samples} steps ({minutes:.3g} minutes) later, at "
+            f"{when_text(onset.ramp_end)}"
+        )
+    else:
+        how = (
+            f"in a ramp that began at {when_text(onset.at)} (sample {onset.index}) and was "
+            "still rising at the end of the series"
+        )
+    dispersion = (
+        f"; the steps varied {base.phi:.3g} times as much as binomial counts would"
+        if base.phi > 1.0
+        else ""
+    )
+    text = (
+        f"The share of bad events {verb} from {_percent(onset.baseline_level)} "
+        f"({base.bad:.6g} of {base.total:.6g} events over the {base.samples} baseline steps"
+        f"{dispersion}) to {_percent(onset.symptom_level)} {how}, judged on the counts "
+        f"(a binomial CUSUM). "
+    )
+    if onset.ended_at is not None:
+        minutes = (onset.ended_at - onset.at).total_seconds() / 60.0
+        text += (
+            f"It was back at baseline at {when_text(onset.ended_at)}, {minutes:.4g} minutes later. "
+        )
+    else:
+        text += "It had not returned to baseline by the end of the series. "
+    if skipped:
+        text += (
+            f"{skipped} step{'s' if skipped != 1 else ''} with negative counts or more bad "
+            "than total events were skipped. "
+        )
+    return text + f"Confidence {onset.confidence:.2f}."

@@ -1,0 +1,212 @@
+"""Symptom onset from counts: the binomial CUSUM on bad and total events per step."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pendulum
+import pytest
+
+from incidentkit import InvalidInputError, MetricQuery, Series
+from incidentkit.analysis import Onset, detect_onset_counts
+
+T0 = 1_794_225_600.0
+STEP = 60.0
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """A Poisson draw (Knuth's product; a rounded normal above 30)."""
+    if lam > 30.0:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def counts(
+    n: int,
+    *,
+    per_step: float,
+    p0: float,
+    p1: float,
+    onset: int | None,
+    ramp: int = 0,
+    end: int | None = None,
+    seed: int = 1,
+) -> tuple[list[int], list[int]]:
+    """Bad and total requests per step: Poisson traffic, binomial bad events."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    bad: list[int] = []
+    total: list[int] = []
+    for i in range(n):
+        requests = _poisson(rng, per_step)
+        share = p0
+        if onset is not None and i >= onset and (end is None or i < end):
+            share = p0 + (p1 - p0) * min(1.0, (i - onset + 1) / (ramp + 1))
+        bad.append(sum(1 for _ in range(requests) if rng.random() < share))
+        total.append(requests)
+    return bad, total
+
+
+def series(values: list[int] | list[float | None], step: float = STEP) -> Series:
+    """A series of ``values`` one ``step`` apart from T0."""
+    times = [T0 + i * step for i in range(len(values))]
+    query = MetricQuery("tests", "metric", T0, times[-1], step)
+    return Series.from_columns(query, times, values)
+
+
+def found(onset: Onset | None) -> Onset:
+    """The onset, which the test expects to exist."""
+    assert onset is not None
+    return onset
+
+
+def test_a_step_of_the_bad_share_is_found_at_its_first_step():
+    """At 120 requests per step, a step from 0.5 % to 8 % is placed exactly, with shares."""
+    bad, total = counts(300, per_step=120, p0=0.005, p1=0.08, onset=200)
+    onset = found(detect_onset_counts(series(bad), series(total)))
+    assert onset.index == 200
+    assert onset.shape == "step"
+    assert onset.direction == "up"
+    assert onset.baseline_level == pytest.approx(0.005, abs=0.003)
+    assert onset.symptom_level == pytest.approx(0.08, abs=0.015)
+    assert onset.ended_at is None
+    assert onset.confidence > 0.99
+    assert "judged on the counts" in onset.explanation
+    assert "sample 200" in onset.explanation
+
+
+def test_at_three_requests_a_step_is_found_near_its_start():
+    """Three requests per step: a step to 30 % is found, near its start.
+
+    The first bad request after the onset comes a step or two late: the placement is
+    judged within 5 steps, and on 10 seeds.
+    """
+    errors = []
+    for seed in range(10):
+        bad, total = counts(400, per_step=3, p0=0.005, p1=0.3, onset=250, seed=seed)
+        onset = detect_onset_counts(series(bad), series(total))
+        if onset is not None:
+            errors.append(abs(onset.index - 250))
+    assert len(errors) >= 9
+    assert sorted(errors)[len(errors) // 2] <= 3
+
+
+def test_a_ramp_is_dated_to_where_it_began_with_its_duration():
+    """A 20-minute ramp at 600 requests per step: placed at its start, with its duration."""
+    bad, total = counts(400, per_step=600, p0=0.004, p1=0.1, onset=220, ramp=20)
+    onset = found(detect_onset_counts(series(bad), series(total)))
+    assert onset.shape == "ramp"
+    assert abs(onset.index - 220) <= 2
+    assert onset.ramp_seconds is not None
+    assert abs(onset.ramp_seconds - 20 * STEP) <= 3 * STEP
+
+
+def test_the_end_is_found_when_the_share_returns():
+    """A symptom that stops has an end at the first step back at the baseline."""
+    bad, total = counts(300, per_step=200, p0=0.005, p1=0.1, onset=150, end=200)
+    onset = found(detect_onset_counts(series(bad), series(total)))
+    assert onset.index == 150
+    assert onset.end_index is not None
+    assert abs(onset.end_index - 200) <= 1
+
+
+@pytest.mark.parametrize("per_step", [3.0, 30.0, 600.0, 60_000.0])
+def test_no_change_is_no_onset(per_step: float):
+    """Binomial noise alone, at any traffic: no onset on 10 seeds."""
+    for seed in range(10):
+        bad, total = counts(300, per_step=per_step, p0=0.01, p1=0.01, onset=None, seed=seed)
+        assert detect_onset_counts(series(bad), series(total)) is None, seed
+
+
+def test_a_burst_shorter_than_min_duration_is_not_an_onset():
+    """Two steps where every request fails, then back: a burst, not an onset."""
+    bad, total = counts(300, per_step=200, p0=0.005, p1=0.005, onset=None, seed=3)
+    bad[180], bad[181] = total[180], total[181]
+    assert detect_onset_counts(series(bad), series(total)) is None
+
+
+def test_a_traffic_drop_alone_is_not_an_onset():
+    """Traffic falls to a tenth with the same bad share: no error onset."""
+    bad, total = counts(300, per_step=600, p0=0.01, p1=0.01, onset=None, seed=4)
+    quiet, quiet_total = counts(300, per_step=60, p0=0.01, p1=0.01, onset=None, seed=5)
+    bad = bad[:200] + quiet[200:]
+    total = total[:200] + quiet_total[200:]
+    assert detect_onset_counts(series(bad), series(total)) is None
+
+
+def test_steps_without_requests_and_gaps_are_skipped():
+    """A step with no request, or a gap in either series, carries no information."""
+    bad, total = counts(300, per_step=100, p0=0.005, p1=0.1, onset=200)
+    bad_values: list[float | None] = [float(b) for b in bad]
+    total_values: list[float | None] = [float(t) for t in total]
+    for i in range(0, 300, 7):
+        total_values[i] = 0.0
+    for i in range(3, 300, 11):
+        bad_values[i] = None
+    onset = found(detect_onset_counts(series(bad_values), series(total_values)))
+    assert onset.index == 200
+    assert bad_values[onset.index] is not None
+    assert total_values[onset.index] != 0.0
+
+
+def test_inconsistent_steps_are_skipped_and_counted():
+    """More bad than total events (a data problem) is skipped and said in the explanation."""
+    bad, total = counts(300, per_step=100, p0=0.005, p1=0.1, onset=200)
+    bad[50] = total[50] + 5
+    onset = found(detect_onset_counts(series(bad), series(total)))
+    assert onset.index == 200
+    assert "1 step with negative counts or more bad than total events" in onset.explanation
+
+
+def test_either_finds_a_fall_of_the_share():
+    """A share that falls (a fix) is found with ``"down"`` and ``"either"``, not ``"up"``."""
+    bad, total = counts(300, per_step=300, p0=0.08, p1=0.005, onset=180)
+    assert detect_onset_counts(series(bad), series(total)) is None
+    down = found(detect_onset_counts(series(bad), series(total), direction="down"))
+    assert down.index == 180
+    assert down.direction == "down"
+    assert "fell" in down.explanation
+    either = found(detect_onset_counts(series(bad), series(total), direction="either"))
+    assert either.index == 180
+    assert either.direction == "down"
+
+
+def test_a_baseline_window_limits_the_search():
+    """With a baseline window the search starts at its end."""
+    bad, total = counts(300, per_step=100, p0=0.005, p1=0.1, onset=40)
+    start = pendulum.from_timestamp(T0 + 100 * STEP)
+    window = (start, start.add(minutes=60))
+    assert detect_onset_counts(series(bad), series(total), baseline=window) is None
+    early = (pendulum.from_timestamp(T0), pendulum.from_timestamp(T0 + 30 * STEP))
+    assert found(detect_onset_counts(series(bad), series(total), baseline=early)).index == 40
+
+
+def test_series_at_different_instants_are_refused():
+    """``bad`` and ``total`` must share their instants."""
+    with pytest.raises(InvalidInputError, match="same instants"):
+        detect_onset_counts(series([1, 2, 3]), series([10, 20, 30], step=30.0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"direction": "sideways"}, "direction"),
+        ({"min_shift": 2.0}, "min_shift"),
+        ({"min_sigmas": 0.0}, "min_sigmas"),
+        ({"min_duration": 0}, "min_duration"),
+        ({"threshold": -1.0}, "threshold"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs: dict[str, object], match: str):
+    """Every setting out of range is refused with its name."""
+    with pytest.raises(InvalidInputError, match=match):
+        detect_onset_counts(series([1] * 30), series([10] * 30), **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_short_series_has_no_onset():
+    """Under ``2 * min_duration + 3`` steps with counts there is nothing to judge."""
+    assert detect_onset_counts(series([0] * 12), series([10] * 12)) is None
