@@ -35,7 +35,10 @@ class FakeKubeAPI:
     ``ssl_context`` it speaks HTTPS (kubectl sends a bearer token only over
     TLS); built with ``token`` it answers 401 to any request that does not
     carry ``Authorization: Bearer <token>``, counting the ones that did in
-    ``authorized``.
+    ``authorized``. ``intercept``, when set, is called first with the request
+    handler, the method, the path and the query; if it returns true it has
+    answered (or hung until ``stopping`` is set, as leaving the block does) and
+    the request goes no further.
     """
 
     def __init__(
@@ -50,6 +53,8 @@ class FakeKubeAPI:
         self.forbidden: set[str] = set()
         self.unauthorized = False
         self.stall = False
+        self.intercept = None
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         api = self
 
@@ -85,7 +90,8 @@ class FakeKubeAPI:
         return self
 
     def __exit__(self, *exc):
-        """Stop serving and close the socket."""
+        """Stop serving (waking any hanging request) and close the socket."""
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -101,6 +107,9 @@ class FakeKubeAPI:
         query = dict(urllib.parse.parse_qsl(parts.query))
         with self._lock:
             self.requests.append((method, parts.path, query))
+        if self.intercept is not None and self.intercept(handler, method, parts.path, query):
+            return
+        with self._lock:
             allowed = not self.unauthorized and (
                 self.token is None or handler.headers.get("Authorization") == f"Bearer {self.token}"
             )

@@ -51,6 +51,7 @@ from incidentkit import (
     SourceUnavailableError,
 )
 from incidentkit.adapters.git import GitDeploySource, GitOpsRollbackExecutor
+from incidentkit.adapters.git._runner import Answer
 from incidentkit.events import RollbackExecuted
 from incidentkit.protocols import DeploySource, RollbackExecutor
 from services import require_executables
@@ -1447,6 +1448,33 @@ def test_repr_and_str_mask_a_remote_url_credentials(tmp_path):
     unparsable = f"http://alice:{ENCODED}@[::1/x.git"  # urllib.parse refuses this one
     odd = GitOpsRollbackExecutor(unparsable, remote=unparsable, paths={"a/": "a"})
     assert_no_secret(repr(odd), repr(GitDeploySource(unparsable, paths={"a/": "a"})))
+
+
+def test_every_query_value_of_a_remote_is_masked_whole(tmp_path):
+    """A query value holding a quote or a space is masked whole, in repr and wherever git says it.
+
+    A quote is legal in a URL's query, and it is where a search for URLs in running text
+    stops: the remote's own secrets (its query values, the basic-auth value git sends
+    for its password) are masked as secrets, not only as parts of a URL.
+    """
+    token = "q't0ken s3cr3t"  # noqa: S105 - a test fixture's token, to be masked
+    url = f"http://alice:{ENCODED}@host/repo.git?a=1&session={token}#frag-s3cr3t"
+    executor = GitOpsRollbackExecutor(tmp_path, remote=url, paths={"a/": "a"})
+    shown = repr(executor)
+    assert "remote='http://***@host/repo.git?a=***&session=***#***'" in shown
+    assert "t0ken" not in shown
+    assert "s3cr3t" not in shown
+    basic = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    said = (
+        f"remote: denied {basic} for session={token}\n"
+        f"fatal: unable to access '{url.replace(ENCODED + '@', '')}/': 403"
+    )
+    runner = executor._git  # the runner that words every git failure
+    cleaned = runner.error(Answer(128, "", said), "fetch").args[0]
+    for secret in (basic, token, "t0ken", "frag-s3cr3t", PASSWORD, ENCODED):
+        assert secret not in cleaned, (secret, cleaned)
+    source = GitDeploySource(url, paths={"a/": "a"})
+    assert "t0ken" not in repr(source)
 
 
 def test_a_revert_through_an_authenticated_http_remote_keeps_the_password_off_argv(

@@ -1255,6 +1255,31 @@ def test_a_failed_rollback_shows_no_token(verb):
     assert all(SECRET not in text for text in texts_of(caught.value))
 
 
+@pytest.mark.parametrize("kind", ["source", "executor"])
+def test_a_bad_field_that_quotes_a_credential_is_masked(kind):
+    """A value the cluster sent back, quoted in a MalformedResponseError, shows no credential.
+
+    Both the adapter's token and a token it never knew (a kubeconfig's, echoed as an
+    ``Authorization`` header) are masked, and no unmasked error is chained.
+    """
+    deployment = json.loads(fixture("get-deployment-checkout.json"))
+    echoed = f"{SECRET} sent as Authorization: Bearer kube-other-t0ken-77"
+    deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = echoed
+    cluster = FakeCluster(deployment=deployment)
+    if kind == "source":
+        call = partial(source(cluster, token=SECRET).deploys, *ALL_DAY)
+    else:
+        call = partial(executor(cluster, token=SECRET).options, changes_now()["checkout@3"])
+    with pytest.raises(MalformedResponseError, match="not a revision number") as caught:
+        call()
+    for text in texts_of(caught.value):
+        assert SECRET not in text
+        assert "kube-other-t0ken-77" not in text
+    assert "Authorization: Bearer ***" in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
 # -- (h) hostile values everywhere, by Hypothesis ------------------------------------------------
 
 HOSTILE = [

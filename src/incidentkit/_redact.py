@@ -11,10 +11,14 @@ finding or a ``repr``:
   ``Location`` with ``?session=...``): :func:`mask_urls` masks the user
   information, every query value and the fragment of every URL in it, whatever
   the parameters are called;
+* text that may quote an ``Authorization`` header the adapter never set (a
+  token from a kubeconfig, git's ``http.extraHeader``, a password from a
+  credential helper or ``GIT_ASKPASS``, echoed by a server or a tool):
+  :func:`mask_authorization` masks its credentials, whatever the scheme;
 * a command line: :func:`mask_argv` masks the values of options named like
   credentials (``--token=...``, ``--password ...``, ``-c http.extraHeader=...``).
 
-:func:`redact` does the first two, which is what a message built from a
+:func:`redact` does the first three, which is what a message built from a
 server's or a tool's words needs.
 """
 
@@ -32,6 +36,7 @@ __all__ = [
     "MASK",
     "basic_credentials",
     "mask_argv",
+    "mask_authorization",
     "mask_secrets",
     "mask_url",
     "mask_urls",
@@ -44,6 +49,19 @@ MASK = "***"
 
 #: A URL in running text: a scheme, ``://``, then up to a space, a quote or a bracket.
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`\\]+")
+#: An ``Authorization`` (or ``Proxy-Authorization``) header's value in text: as a header line
+#: (``Authorization: Bearer X``), an option (``-H "Authorization: token X"``), a JSON or a
+#: Python mapping (``"authorization": "Basic X"``, escaped or not), a setting
+#: (``authorization=X``). ``scheme`` is kept; ``credentials`` is the token (RFC 7235's
+#: token68) or the auth-params (``Digest username="u", response="..."``) that follow it.
+_AUTHORIZATION_PARAM = r"""[A-Za-z0-9_-]+=(?:\\?"(?:[^"\\\n]|\\[^"])*\\?"|[^\s"'\\,;&]*)"""
+_AUTHORIZATION = re.compile(
+    r"""(?P<name>\b(?:proxy-)?authorization(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?)"""
+    r"""(?:(?P<scheme>[A-Za-z][A-Za-z0-9._~+-]*)[ \t]+(?=[^\s"'\\]))?"""
+    rf"""(?P<credentials>(?:{_AUTHORIZATION_PARAM}|[^\s"'\\,;&]+)"""
+    rf"""(?:[ \t]*,[ \t]*{_AUTHORIZATION_PARAM})*)""",
+    re.IGNORECASE,
+)
 #: Words that make an option's value a credential (matched in its lower-cased name).
 _SECRET_WORDS = (
     "token",
@@ -193,14 +211,43 @@ def mask_urls(text: str) -> str:
     return _URL.sub(lambda match: mask_url(match.group()), text)
 
 
+def mask_authorization(text: str) -> str:
+    """Return ``text`` with the credentials of every ``Authorization`` header in it masked.
+
+    The header may be a line of an HTTP dump (``Authorization: Bearer X``),
+    a command-line option (``-H "Authorization: token X"``), a JSON or Python
+    mapping (``"authorization": "Basic X"``) or a setting (``authorization=X``);
+    ``Proxy-Authorization`` too, in any case. The scheme stays, so that the
+    message still says how the client authenticated: ``Authorization: Bearer
+    ***``. The credentials are the token after the scheme, or its
+    comma-separated ``name=value`` parameters (``Digest``).
+
+    Args:
+        text: The text to clean.
+
+    Returns:
+        The text with no header's credentials left in it.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def masked(match: re.Match[str]) -> str:
+        scheme = match["scheme"]
+        return f"{match['name']}{scheme} {MASK}" if scheme else f"{match['name']}{MASK}"
+
+    return _AUTHORIZATION.sub(masked, text)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Return ``text`` with the secrets (in all their forms) and every URL's secrets masked.
 
     What a message needs before it quotes a server or a tool: the known
-    credentials first (also inside URLs), then the URLs' user information,
-    query values and fragments.
+    credentials first (also inside URLs), then the credentials of every
+    ``Authorization`` header (:func:`mask_authorization`: a token the adapter
+    never knew, from a kubeconfig or git's configuration), then the URLs' user
+    information, query values and fragments.
     """
-    return mask_urls(mask_secrets(text, secrets))
+    return mask_urls(mask_authorization(mask_secrets(text, secrets)))
 
 
 def _secret_option(name: str) -> bool:

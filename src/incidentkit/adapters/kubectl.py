@@ -45,7 +45,7 @@ import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import attrs
 import pendulum
@@ -72,6 +72,8 @@ from incidentkit._model import (
 from incidentkit.adapters import _fields, _http
 
 __all__ = ["KubectlDeploySource", "KubectlRolloutExecutor", "Runner"]
+
+_T = TypeVar("_T")
 
 Runner = Callable[[Sequence[str], float], subprocess.CompletedProcess[str]]
 """How a command is run: ``runner(argv, timeout)`` returns the finished process.
@@ -720,10 +722,25 @@ class _Kubectl:
             problem = f"is not JSON ({exc}): {self._redact(out[:200])!r}"
         raise answer.fail("the answer", problem)
 
+    def _read(self, read: Callable[[], _T]) -> _T:
+        """Read kubectl's decoded answer with ``read``; a malformed one's error leaves masked.
+
+        The readers quote the value that is wrong, which the API server (or a
+        proxy in front of it) may have filled with what it received, the
+        ``Authorization`` header included: the message is cleaned by
+        :meth:`_redact` and raised outside the ``except``, so that the original
+        is chained to nothing.
+        """
+        try:
+            return read()
+        except MalformedResponseError as exc:
+            message = str(exc)
+        raise MalformedResponseError(self._redact(message), source=self._name)
+
     def _deployment(self, name: str) -> _Deployment:
         """Read the Deployment ``name`` (one of the configured, well-formed names)."""
         raw, answer = self._get(["get", f"deployment/{name}"])
-        deployment = _read_deployment(raw, "deployment", answer)
+        deployment = self._read(lambda: _read_deployment(raw, "deployment", answer))
         if deployment.name != name:
             problem = f"is {deployment.name!r}, not {name!r}"
             raise answer.fail("deployment.metadata.name", problem)
@@ -731,7 +748,7 @@ class _Kubectl:
 
     def _history(self, deployment: _Deployment) -> list[_Revision]:
         raw, answer = self._get(["get", "replicasets", f"--selector={deployment.selector}"])
-        return _read_history(raw, deployment.uid, answer)
+        return self._read(lambda: _read_history(raw, deployment.uid, answer))
 
 
 # --------------------------------------------------------------------------- the deploy source
@@ -904,10 +921,12 @@ class KubectlDeploySource(_Kubectl):
         if self._deployments is None:
             assert self._selector is not None  # noqa: S101 - the constructor checked
             raw, answer = self._get(["get", "deployments", f"--selector={self._selector}"])
-            listed = [
-                _read_deployment(item, f"items[{position}]", answer)
-                for position, item in enumerate(answer.array(raw, "items", "answer"))
-            ]
+            listed = self._read(
+                lambda: [
+                    _read_deployment(item, f"items[{position}]", answer)
+                    for position, item in enumerate(answer.array(raw, "items", "answer"))
+                ]
+            )
             return [(d, d.name) for d in listed if wanted is None or d.name in wanted]
         return [
             (self._deployment(deployment), service)

@@ -31,7 +31,7 @@ from incidentkit.adapters.git._history import (
     version_in,
 )
 from incidentkit.adapters.git._refs import check_location, check_paths, check_ref
-from incidentkit.adapters.git._runner import FULL_SHA, RS, SHORT, US, Git, abbrev, redact
+from incidentkit.adapters.git._runner import FULL_SHA, RS, SHORT, US, Git, abbrev
 
 __all__ = ["GitDeploySource"]
 
@@ -181,7 +181,7 @@ class GitDeploySource:
     def __repr__(self) -> str:
         """Return the class, the name, the repository and the mode."""
         mode = f"paths={self._paths!r}" if self._paths is not None else f"tags={self._template!r}"
-        return f"GitDeploySource({redact(self.repo)!r}, {mode}, name={self._name!r})"
+        return f"GitDeploySource({self._git.redact(self.repo)!r}, {mode}, name={self._name!r})"
 
     def deploys(
         self,

@@ -48,9 +48,7 @@ from incidentkit.adapters.git._runner import (
     Answer,
     Git,
     abbrev,
-    excerpt,
     parse_remote,
-    redact,
 )
 from incidentkit.adapters.git._worktree import Worktree
 
@@ -307,7 +305,7 @@ class GitOpsRollbackExecutor:
     def __repr__(self) -> str:
         """Return the class, the name, the clone, the remote and the mode."""
         return (
-            f"GitOpsRollbackExecutor({redact(self._git.repo)!r}, name={self._name!r}, "
+            f"GitOpsRollbackExecutor({self._git.redact(self._git.repo)!r}, name={self._name!r}, "
             f"remote={self._remote.shown!r}, branch={self._branch!r}, mode={self._mode!r})"
         )
 
@@ -909,7 +907,7 @@ class GitOpsRollbackExecutor:
             conflicts = self._conflicts(tree)
             if conflicts:
                 return f"conflicts in {', '.join(conflicts)}"
-            return excerpt(answer.stderr) or f"git revert exited with {answer.returncode}"
+            return self._git.excerpt(answer.stderr) or f"git revert exited with {answer.returncode}"
         staged = self._run(
             "diff", "--cached", "--quiet", what="diff --cached", check=False, cwd=tree
         )
@@ -964,7 +962,7 @@ class GitOpsRollbackExecutor:
         committed = self._commit(plan, option, None)
         if committed.returncode != 0:
             restored = self._restore(before, abort=True)
-            said = excerpt(committed.stdout + committed.stderr)
+            said = self._git.excerpt(committed.stdout + committed.stderr)
             msg = (
                 f"{self._name}: could not commit the revert of {short} ({said}); {restored}. "
                 "Nothing was pushed"
@@ -1042,7 +1040,7 @@ class GitOpsRollbackExecutor:
                 raise RollbackFailedError(msg, source=self._name)
             committed = self._commit(plan, option, tree)
             if committed.returncode != 0:
-                said = excerpt(committed.stdout + committed.stderr)
+                said = self._git.excerpt(committed.stdout + committed.stderr)
                 msg = f"{self._name}: could not commit the revert of {short} ({said})"
                 raise RollbackFailedError(msg, source=self._name)
             new = self._tree_head(tree)

@@ -22,6 +22,7 @@ from incidentkit._errors import (
     SourceTimeoutError,
     SourceUnavailableError,
 )
+from incidentkit._redact import basic_credentials, mask_url
 from incidentkit._redact import redact as shared_redact
 from incidentkit.adapters.git import _refs as refs
 
@@ -33,6 +34,9 @@ _PASSWORD_VARIABLE: Final = "INCIDENTKIT_GIT_PASSWORD"  # noqa: S105 - a variabl
 _HELPER: Final = (
     f'!f() {{ test "$1" = get && printf "password=%s\\n" "${_PASSWORD_VARIABLE}"; }}; f'
 )
+#: The shortest query value or fragment of a URL treated as a secret, as the HTTP adapters do:
+#: shorter ones would mask ordinary words.
+_MIN_URL_SECRET: Final = 4
 RS: Final = "\x1e"
 US: Final = "\x1f"
 _STDERR_SHOWN: Final = 600
@@ -87,20 +91,16 @@ class Remote:
     A URL's password never reaches git's argument list: git gets the URL
     without it, and a credential helper given through the environment
     (``GIT_CONFIG_COUNT``) answers it from ``INCIDENTKIT_GIT_PASSWORD``.
-    Nothing but :attr:`shown` appears in a ``repr``.
+    Nothing but :attr:`shown` appears in a ``repr``: the URL with its user
+    information, every query value and its fragment masked.
     """
 
     shown: str
     for_git: str = attrs.field(repr=False)
     password: str | None = attrs.field(repr=False)
     is_url: bool = attrs.field(repr=False)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The texts that must never be shown: the password, raw and percent-encoded."""
-        if not self.password:
-            return ()
-        return (self.password, urllib.parse.quote(self.password, safe=""))
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+    """The texts that must never be shown (see :func:`url_secrets`)."""
 
     def env(self) -> dict[str, str]:
         """The environment that hands git the password through a credential helper."""
@@ -131,15 +131,33 @@ def _split_url(url: str) -> tuple[str, str | None, str, str]:
     return f"{scheme}://", (userinfo if at else None), host, tail
 
 
-def _url_secrets(text: str) -> tuple[str, ...]:
-    """Return the password of a URL in ``text`` (raw and decoded), to mask it anywhere."""
+def url_secrets(text: str) -> tuple[str, ...]:
+    """Return what a URL in ``text`` holds that must never be shown, to mask it anywhere.
+
+    Its password (percent-encoded as written, and decoded), the basic-auth
+    value git sends for it (``base64(user:password)``), and every query value
+    and the fragment of at least four characters (as written, and decoded),
+    whatever the parameters are called. Masking these as secrets, and not
+    only as parts of a URL, keeps them out of git's words where the URL is cut
+    (a search for URLs in running text stops at a quote or a space, both of
+    which a query may hold) or not quoted at all (a server echoing a query).
+    """
     if "://" not in text:
         return ()
-    _scheme, userinfo, _host, _tail = _split_url(text)
-    _user, colon, encoded = (userinfo or "").partition(":")
-    if not colon or not encoded:
-        return ()
-    return (encoded, urllib.parse.unquote(encoded))
+    _scheme, userinfo, _host, tail = _split_url(text)
+    found: list[str] = []
+    user, colon, encoded = (userinfo or "").partition(":")
+    if colon and encoded:
+        password = urllib.parse.unquote(encoded)
+        found += [encoded, password, basic_credentials(urllib.parse.unquote(user), password)]
+    before_fragment, _, fragment = tail.partition("#")
+    query = before_fragment.partition("?")[2]
+    values = [pair.partition("=")[2] if "=" in pair else pair for pair in query.split("&")]
+    for value in (*values, fragment):
+        for form in (value, urllib.parse.unquote(value), urllib.parse.unquote_plus(value)):
+            if len(form) >= _MIN_URL_SECRET:
+                found.append(form)
+    return tuple(dict.fromkeys(found))
 
 
 def parse_remote(remote: str) -> Remote:
@@ -163,7 +181,8 @@ def parse_remote(remote: str) -> Remote:
             raise InvalidInputError(msg)
         return Remote(shown=remote, for_git=remote, password=None, is_url=False)
     if _CONTROL.search(remote) or remote.startswith("-"):
-        msg = f"remote URL {redact(remote)!r} must not start with '-' or hold control characters"
+        shown = redact(remote, url_secrets(remote))
+        msg = f"remote URL {shown!r} must not start with '-' or hold control characters"
         raise InvalidInputError(msg)
     scheme, userinfo, host, tail = _split_url(remote)
     password: str | None = None
@@ -172,7 +191,13 @@ def parse_remote(remote: str) -> Remote:
     if colon:
         password = urllib.parse.unquote(encoded)
         for_git = f"{scheme}{user}@{host}{tail}" if user else f"{scheme}{host}{tail}"
-    return Remote(shown=redact(remote), for_git=for_git, password=password, is_url=True)
+    return Remote(
+        shown=mask_url(remote),
+        for_git=for_git,
+        password=password,
+        is_url=True,
+        secrets=url_secrets(remote),
+    )
 
 
 class _Failure(enum.Enum):
@@ -257,7 +282,7 @@ class Git:
         self.repo = repo
         self.timeout = timeout
         self.source = source
-        self.secrets = (*secrets, *_url_secrets(repo))
+        self.secrets = (*secrets, *url_secrets(repo))
         self.extra_env = dict(env or {})
 
     def redact(self, text: str) -> str:
