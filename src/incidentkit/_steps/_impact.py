@@ -101,15 +101,11 @@ def assess(
         query = error_series.query
         reading.gaps.append(f"{query.source}: {query.query!r} has no samples")
         error_series = None
-    onset: Onset | None = None
-    if error_series is not None and symptom_start is None:
-        onset = current_onset(error_series, detected)
-        if onset is None or onset.at > at:
-            onset = None
-            reading.gaps.append(
-                f"no onset found in {error_series.query.query!r}; the symptom start is "
-                "taken as the detection time"
-            )
+    onset = (
+        None
+        if error_series is None or symptom_start is not None
+        else (_find_onset(reading, error_series, detected, at))
+    )
     start = symptom_start or (onset.at if onset is not None else detected)
     numbers: ImpactNumbers | None = None
     if error_series is not None and slo is not None:
@@ -148,6 +144,27 @@ def assess(
             )
         )
     return Outcome(tuple(events))
+
+
+def _find_onset(
+    reading: _Reading, error_series: Series, detected: pendulum.DateTime, at: pendulum.DateTime
+) -> Onset | None:
+    """Find the onset of this incident's symptom; say so in the gaps when there is none."""
+    onset: Onset | None = None
+    # With counts the binomial detector looks first; what it cannot place yet (a
+    # quiet service a few minutes into the symptom) the ratio detector may.
+    bad, total = reading.fetched.get("bad counts"), reading.fetched.get("total counts")
+    if bad is not None and total is not None:
+        onset = current_onset(bad, detected, total)
+    if onset is None:
+        onset = current_onset(error_series, detected)
+    if onset is None or onset.at > at:
+        reading.gaps.append(
+            f"no onset found in {error_series.query.query!r}; the symptom start is "
+            "taken as the detection time"
+        )
+        return None
+    return onset
 
 
 def _journaled_measurements(
@@ -216,6 +233,8 @@ def _derive_counts(reading: _Reading, counts: Counts | LatencyCounts) -> None:
     derived = derive(counts, first, total)
     reading.gaps.extend(derived.problems)
     reading.fetched["errors"] = derived.ratio
+    reading.fetched["bad counts"] = derived.bad
+    reading.fetched["total counts"] = derived.total
     reading.fetched.setdefault("traffic", derived.total)
     for label, series in (
         ("errors", derived.ratio),

@@ -61,19 +61,25 @@ def warned(series: Series | None) -> list[str]:
     return [f"{source}: {query!r}: the source warned: {w}" for w in series.warnings]
 
 
-def current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
+def current_onset(
+    series: Series, detected: pendulum.DateTime, total: Series | None = None
+) -> Onset | None:
     """Detect the onset of the symptom this incident is about, in the error series.
 
     The detector reports the first clear shift of the series. One that was
     over before the incident was detected is an earlier episode, not this
-    symptom: look again after it ended, a few times at most.
+    symptom: look again after it ended, a few times at most. With ``total``,
+    ``series`` holds bad counts and the binomial detector judges them
+    (:func:`~incidentkit.analysis.detect_onset_counts`).
     """
     from incidentkit.analysis._onset import detect_onset  # noqa: PLC0415 - only when used
+    from incidentkit.analysis._onset_counts import detect_onset_counts  # noqa: PLC0415
 
     offset = 0
     rest = series
+    rest_total = total
     for _ in range(_ONSET_EPISODES):
-        onset = detect_onset(rest)
+        onset = detect_onset(rest) if rest_total is None else detect_onset_counts(rest, rest_total)
         if onset is None or onset.ended_at is None or onset.ended_at > detected:
             if onset is None or offset == 0:
                 return onset
@@ -84,4 +90,5 @@ def current_onset(series: Series, detected: pendulum.DateTime) -> Onset | None:
         assert onset.end_index is not None  # noqa: S101 - set together with ended_at
         offset += onset.end_index
         rest = sliced(series, offset)
+        rest_total = None if total is None else sliced(total, offset)
     return None
