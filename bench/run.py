@@ -17,6 +17,7 @@ import bench_import
 import bench_onset
 import bench_onset_counts
 import bench_recovery
+import bench_recovery_counts
 import bench_resume
 import bench_series
 import bench_suspects
@@ -31,6 +32,7 @@ BENCHMARKS = (
     "series",
     "suspects",
     "recovery",
+    "recovery-counts",
     "gather",
 )
 
@@ -107,6 +109,7 @@ def _run_one(name: str, args: argparse.Namespace) -> Result:
         "series": bench_series,
         "suspects": bench_suspects,
         "recovery": bench_recovery,
+        "recovery-counts": bench_recovery_counts,
         "gather": bench_gather,
     }
     return modules[name].run(quick=args.quick)

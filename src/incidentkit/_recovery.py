@@ -208,9 +208,9 @@ class RecoveryPolicy:
             differences to ``max_samples ** 2``.
         resolution: For counts (:func:`check_recovery_counts`): the share of
             the symptom's excess over the healthy share that the window's
-            exact upper bound must rule out. 0.25: with the symptom at 20%
+            exact upper bound must rule out. 0.15: with the symptom at 20%
             errors and a healthy share of 1%, recovery needs the data to show
-            at most 5.75%, besides not showing more than 1%.
+            at most 3.85%, besides not showing more than 1%.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
@@ -229,7 +229,7 @@ class RecoveryPolicy:
     confidence: float = attrs.field(default=0.95, validator=_open_fraction)
     min_post_samples: int = attrs.field(default=5, validator=_count(1))
     max_samples: int = attrs.field(default=480, validator=_count(10))
-    resolution: float = attrs.field(default=0.25, validator=_open_fraction)
+    resolution: float = attrs.field(default=0.15, validator=_open_fraction)
 
 
 @attrs.frozen

@@ -29,7 +29,7 @@ so this judge adds them up:
 8. The streak has not held for ``hold`` seconds or ``min_post_samples``
    samples: **inconclusive**, check again later.
 9. The window's exact upper bound rules out the symptom: it is at or below
-   the threshold plus ``resolution`` (a quarter) of the symptom's excess over
+   the threshold plus ``resolution`` (15 %) of the symptom's excess over
    it (the symptom's share is that of the samples between the baseline's end
    and the intervention; without them, the threshold's own size stands in):
    **recovered**. Rule 7 has already found the share not above the
