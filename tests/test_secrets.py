@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import json
 import traceback
 import urllib.parse
@@ -46,6 +47,7 @@ from incidentkit._redact import mask_argv, mask_secrets, mask_url, mask_urls
 from incidentkit.adapters.github import GitHubDeploymentSource
 from incidentkit.adapters.prometheus import PrometheusMetricSource
 from incidentkit.adapters.statuspage import StatuspageSource
+from incidentkit.reports import render_html, render_json, render_markdown
 from incidentkit.testing._calls import redact as redact_numbered
 
 TOKEN = "tok-Sw33p-9f8e7d6c5b4a"  # noqa: S105 - a fake bearer token
@@ -402,8 +404,8 @@ def test_no_secret_reaches_an_error_or_a_repr(case: Case, monkeypatch: pytest.Mo
     _assert_clean(case, texts)
 
 
-def _work_incident(family: Family, adapter: Any, journal: Any) -> tuple[str, str]:
-    """Run the adapter's step of an incident through to its report; return both renderings."""
+def _work_incident(family: Family, adapter: Any, journal: Any) -> dict[str, str]:
+    """Run the adapter's step of an incident through to its report; return its renderings."""
     declared = Incident.declare(
         title="Checkout returns 5xx",
         services="checkout",
@@ -438,7 +440,10 @@ def _work_incident(family: Family, adapter: Any, journal: Any) -> tuple[str, str
         actor="alice", root_cause="a failing source", evidence=[Evidence.text("the sweep")]
     )
     report = resolved.report()
-    return report.to_markdown(), report.to_json()
+    outputs = {"markdown": render_markdown(report), "json": render_json(report)}
+    if importlib.util.find_spec("jinja2") is not None:  # the html extra
+        outputs["html"] = render_html(report)
+    return outputs
 
 
 @pytest.mark.parametrize("case", INCIDENT_CASES, ids=[c.id for c in INCIDENT_CASES])
@@ -448,10 +453,10 @@ def test_no_secret_reaches_the_journal_or_the_reports(
     """Driven through an incident, the failure's finding keeps every secret out of both outputs."""
     journal = tmp_path / "incident.jsonl"
     with _failing(case, monkeypatch) as adapter:
-        markdown, as_json = _work_incident(case.family, adapter, journal)
+        reports = _work_incident(case.family, adapter, journal)
     written = journal.read_bytes().decode("utf-8")
     assert case.family.name in written  # the failure (or the warning) was recorded
-    _assert_clean(case, {"journal": written, "markdown": markdown, "json": as_json})
+    _assert_clean(case, {"journal": written, **reports})
 
 
 # --------------------------------------------------------------------------- the shared masks
