@@ -16,11 +16,12 @@ import bench_gather
 import bench_import
 import bench_onset
 import bench_recovery
+import bench_report
 import bench_resume
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery", "gather")
+BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery", "gather", "report")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -105,6 +106,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_recovery.run(quick=args.quick))
         elif name == "gather":
             results.append(bench_gather.run(quick=args.quick))
+        elif name == "report":
+            results.append(bench_report.run(quick=args.quick))
         else:  # pragma: no cover - argparse restricts the names
             msg = f"unknown benchmark {name!r}"
             raise ValueError(msg)
