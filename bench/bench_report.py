@@ -407,8 +407,9 @@ def run(*, quick: bool = False) -> Result:
             (
                 "File sizes against the series' length (a small incident)",
                 "The same incident without the bulk of notes (under 20 events), its series "
-                "answered with the number of samples given (the journal keeps 10,000 of each, the extremes included; the "
-                "chart keeps at most three a column of its 1,000).\n\n"
+                "answered with the number of samples given (the journal keeps 10,000 of each, "
+                "the extremes included; the chart keeps at most three a column of its "
+                "1,000).\n\n"
                 + markdown_table(
                     [
                         "Samples a series",
