@@ -23,6 +23,12 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 EXAMPLES = ROOT / "examples"
 SITE_DIR = ROOT / "site"
+EXAMPLE_OUTPUT = ROOT / "build" / "examples"
+"""Where ``nox -s examples`` keeps what the examples write for people to open."""
+EXAMPLE_ARGS = {
+    "checkout_outage.py": ["--html", str(EXAMPLE_OUTPUT / "checkout_outage.html")],
+}
+"""Arguments for the examples that write a file worth keeping."""
 
 
 def _group(name: str) -> tuple[str, ...]:
@@ -42,10 +48,10 @@ def tests(session: nox.Session) -> None:
     """Run the test suite and the documentation's code examples, under coverage.
 
     The package is installed as a wheel (not editable), so the tests run against what
-    users get. Arguments after ``--`` go to pytest, for example
-    ``nox -s tests -- tests/test_journal.py -x``.
+    users get, with the ``html`` extra for the HTML report's tests. Arguments after
+    ``--`` go to pytest, for example ``nox -s tests -- tests/test_journal.py -x``.
     """
-    session.install(".", *_group("test"))
+    session.install(".[html]", *_group("test"))
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", "--markdown-docs", *session.posargs)
     session.run("coverage", "report")
@@ -54,7 +60,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Check types with mypy and pyright, both strict, on the package and the typing tests."""
-    session.install(".", *_group("typecheck"))
+    session.install(".[html]", *_group("typecheck"))
     session.run("mypy")
     python = Path(session.bin) / "python"
     session.run("pyright", "--pythonpath", str(python))
@@ -73,12 +79,15 @@ def examples(session: nox.Session) -> None:
     """Run every ``examples/*.py`` script, in order, and fail if any of them fails.
 
     Each script runs in a fresh empty working directory, so it can rely on nothing but
-    the installed package, and whatever files it writes are thrown away.
+    the installed package (with the ``html`` extra), and whatever files it writes there
+    are thrown away. The checkout outage also writes its HTML report to
+    ``build/examples/checkout_outage.html``, which is kept: open it in a browser.
     """
     scripts = sorted(EXAMPLES.glob("*.py"))
     if not scripts:
         session.error(f"no examples found in {EXAMPLES}")
-    session.install(".")
+    session.install(".[html]")
+    EXAMPLE_OUTPUT.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []
     for script in scripts:
         session.log(f"running example {script.name}")
@@ -87,11 +96,13 @@ def examples(session: nox.Session) -> None:
             session.chdir(workdir),
         ):
             try:
-                session.run("python", str(script))
+                session.run("python", str(script), *EXAMPLE_ARGS.get(script.name, []))
             except nox.command.CommandFailed:
                 failed.append(script.name)
     ran = ", ".join(script.name for script in scripts)
     session.log(f"examples run ({len(scripts)}): {ran}")
+    for kept in sorted(EXAMPLE_OUTPUT.glob("*")):
+        session.log(f"kept: {kept}")
     if failed:
         session.error(f"{len(failed)} of {len(scripts)} examples failed: {', '.join(failed)}")
 

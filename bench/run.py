@@ -18,6 +18,7 @@ import bench_onset
 import bench_onset_counts
 import bench_recovery
 import bench_recovery_counts
+import bench_report
 import bench_resume
 import bench_series
 import bench_suspects
@@ -34,6 +35,7 @@ BENCHMARKS = (
     "recovery",
     "recovery-counts",
     "gather",
+    "report",
 )
 
 
@@ -111,6 +113,7 @@ def _run_one(name: str, args: argparse.Namespace) -> Result:
         "recovery": bench_recovery,
         "recovery-counts": bench_recovery_counts,
         "gather": bench_gather,
+        "report": bench_report,
     }
     return modules[name].run(quick=args.quick)
 

@@ -6,12 +6,17 @@ impact, gathers what changed, reviews the rollback options, rolls the checkout
 deploy back, verifies recovery in monitoring, walks the diagnosis checklist,
 resolves the incident and prints the Markdown report.
 
-Run it with ``python examples/checkout_outage.py [JOURNAL]``. The journal goes
-to a temporary folder unless a path is given (the file must not exist yet).
+Run it with ``python examples/checkout_outage.py [JOURNAL] [--html REPORT]``.
+The journal goes to a temporary folder unless a path is given (the file must
+not exist yet). With ``--html``, the report is also written as one
+self-contained HTML file with the incident's chart (it needs the
+``incidentkit[html]`` extra: ``pip install '.[html]'``); ``nox -s examples``
+writes it to ``build/examples/checkout_outage.html``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -26,10 +31,12 @@ from incidentkit import (
     Measure,
     Metric,
     Recovered,
+    Report,
     Role,
     verify_journal,
 )
 from incidentkit.memory import load_dataset
+from incidentkit.reports import render_html, render_markdown  # render_html: incidentkit[html]
 
 DATA = Path(__file__).parent / "data" / "checkout_outage.json"
 ERRORS = (
@@ -42,9 +49,13 @@ CULPRIT = "deploy-4812"
 
 def main(argv: list[str]) -> int:
     """Work the incident; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("journal", nargs="?", type=Path, help="where to write the journal")
+    parser.add_argument("--html", type=Path, help="also write the HTML report there")
+    args = parser.parse_args(argv[1:])
     data = load_dataset(DATA)
     when = data.scenario_instant
-    journal = Path(argv[1]) if len(argv) > 1 else Path(tempfile.mkdtemp()) / "checkout.jsonl"
+    journal = args.journal or Path(tempfile.mkdtemp()) / "checkout.jsonl"
 
     # The clock follows the scenario's timestamps, so the journal reads as the
     # real incident would have.
@@ -170,8 +181,17 @@ def main(argv: list[str]) -> int:
     )
 
     # 5. The forensic record: the report, and a journal that verifies.
+    return record(resolved.report(), journal, args.html)
+
+
+def record(report: Report, journal: Path, html: Path | None) -> int:
+    """Print the Markdown report (and write the HTML one), then verify the journal."""
     print()
-    print(resolved.report().to_markdown())
+    print(render_markdown(report))
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_html(report), encoding="utf-8")
+        print(f"HTML report written to {html}")
     verification = verify_journal(journal)
     print(verification)
     return 0 if verification.ok else 1

@@ -1,7 +1,8 @@
 """What the real-service tests need from the machine, and what to do when it is missing.
 
-The tests that run a real Prometheus, Alertmanager or git call
-:func:`require_executables` first. On a newcomer's machine without them the
+The tests that run a real Prometheus, Alertmanager, git or chromium call
+:func:`require_executables` first (and the HTML report's tests
+:func:`require_modules`, for the ``html`` extra). On a newcomer's machine without them the
 test is skipped, and the skip reason (shown by ``-ra``) says what to install.
 CI sets ``INCIDENTKIT_REQUIRE_SERVICES=1`` (``.ci/run`` installs the Debian
 packages), which turns that skip into a failure: there, a missing service can
@@ -10,6 +11,7 @@ never pass for green.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 
@@ -24,6 +26,7 @@ PACKAGES = {
     "git": "git",
     "kubectl": "kubernetes-client",
     "openssl": "openssl",
+    "chromium": "chromium",
 }
 
 
@@ -36,6 +39,24 @@ def require_executables(*names: str) -> None:
     reason = (
         f"needs {', '.join(missing)} on PATH: install them with "
         f"`apt-get install {' '.join(packages)}` (Debian) to run this real-service test"
+    )
+    if os.environ.get("INCIDENTKIT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"INCIDENTKIT_REQUIRE_SERVICES=1 and this test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_modules(*names: str, extra: str) -> None:
+    """Skip the test (or fail it, under ``INCIDENTKIT_REQUIRE_SERVICES=1``) if a module is missing.
+
+    ``extra`` is incidentkit's extra that brings them (``html``): the skip says to
+    install it. ``nox -s tests`` installs it, so in CI a missing module fails.
+    """
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    reason = (
+        f"needs {', '.join(missing)}: install the extra with `pip install '.[{extra}]'` "
+        "(nox -s tests does) to run this test"
     )
     if os.environ.get("INCIDENTKIT_REQUIRE_SERVICES") == "1":
         pytest.fail(f"INCIDENTKIT_REQUIRE_SERVICES=1 and this test {reason}", pytrace=False)

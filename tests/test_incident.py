@@ -1354,7 +1354,9 @@ def test_report_json_parses_and_has_the_time_to_figures(world):
         "first_intervention": since_symptom(rollback.at),
         "recovery_verified": since_symptom(recovered.at),
         "resolve": since_symptom(resolution.at),
+        "symptom_ended": since_symptom(recovered.verdict.healthy_since),
     }
+    assert 0 < data["time_to"]["symptom_ended"] < data["time_to"]["recovery_verified"]
     assert data["root_cause"] == resolution.root_cause
     assert data["incident_id"] == resolved.incident_id
     assert data["impact"]["symptom_start"] == "2026-11-20T14:07:00.000000Z"

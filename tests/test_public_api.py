@@ -22,6 +22,7 @@ import incidentkit.events
 import incidentkit.intake
 import incidentkit.memory
 import incidentkit.protocols
+import incidentkit.reports
 import incidentkit.testing
 from fakes import (
     FakeChangeSource,
@@ -44,6 +45,7 @@ PUBLIC_MODULES = [
     incidentkit.intake,
     incidentkit.memory,
     incidentkit.protocols,
+    incidentkit.reports,
     incidentkit.testing,
 ]
 MODULE_IDS = [m.__name__ for m in PUBLIC_MODULES]

@@ -41,6 +41,7 @@ import base64
 import contextlib
 import copy
 import functools
+import importlib.util
 import json
 import os
 import pathlib
@@ -95,6 +96,7 @@ from incidentkit.adapters.github import GitHubDeploymentSource
 from incidentkit.adapters.kubectl import KubectlDeploySource, KubectlRolloutExecutor
 from incidentkit.adapters.prometheus import PrometheusMetricSource
 from incidentkit.adapters.statuspage import StatuspageSource
+from incidentkit.reports import render_html, render_json, render_markdown
 from incidentkit.testing._calls import redact as redact_numbered
 from services import require_executables
 
@@ -1235,7 +1237,10 @@ def _work_incident(case: Case, served: Served, journal: pathlib.Path) -> dict[st
         actor="alice", root_cause="a failing source", evidence=[Evidence.text("the sweep")]
     )
     report = resolved.report()
-    return texts | {"markdown": report.to_markdown(), "json": report.to_json()}
+    outputs = {"markdown": render_markdown(report), "json": render_json(report)}
+    if importlib.util.find_spec("jinja2") is not None:  # the html extra
+        outputs["html"] = render_html(report)
+    return texts | outputs
 
 
 @pytest.mark.parametrize("case", INCIDENT_CASES, ids=[c.id for c in INCIDENT_CASES])

@@ -1,23 +1,25 @@
-"""The post-mortem report a resolved incident produces, as Markdown and as JSON."""
+"""The post-mortem report a resolved incident produces: the data, built from the incident's state.
+
+Rendering lives apart, one module a format (:mod:`incidentkit.reports`):
+Markdown, JSON, a self-contained HTML file and the chart as SVG or PNG.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import attrs
 import pendulum
 
+from incidentkit._chart import ChartData, build_chart
 from incidentkit._events import (
     ChecklistItemChecked,
     MitigationApplied,
     OverrideRecorded,
     RecoveryChecked,
     RollbackExecuted,
-    get_converter,
 )
 from incidentkit._journal import Anchor
-from incidentkit._markdown import render_report
 from incidentkit._model import Change, Evidence, Finding, FindingKind, Impact, Role, Severity
 from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
 from incidentkit._state import IncidentState
@@ -113,7 +115,12 @@ class ChecklistLine:
 class TimeTo:
     """The time-to figures, in seconds from the symptom start (``None`` if not reached).
 
+    ``symptom_ended`` is the duration of user impact: from the symptom start to
+    the start of the healthy streak the first recovered check accepted.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``symptom_ended``.
     """
 
     detect: float | None
@@ -122,6 +129,7 @@ class TimeTo:
     first_intervention: float | None
     recovery_verified: float | None
     resolve: float | None
+    symptom_ended: float | None = None
 
 
 @attrs.frozen
@@ -176,9 +184,22 @@ class FollowUp:
 class Report:
     """The post-mortem report of a resolved incident.
 
-    Render it with :meth:`to_markdown` or :meth:`to_json`.
+    Render it with the functions of :mod:`incidentkit.reports`
+    (``render_markdown``, ``render_json``, ``render_html``, ``render_chart_svg``,
+    ``render_chart_png``); :meth:`to_markdown` and :meth:`to_json` are shortcuts
+    for the first two.
+
+    Attributes:
+        suspect_min_score: The score a suspect needs for the ranking to name
+            one (the first three suspects that reach it are highlighted).
+        chart: What the report's chart shows: the error and traffic series
+            (downsampled), the onset, the suspects, the interventions, the
+            healthy streak, the recovery checks and the baseline band; ``None``
+            when no error series was read.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``suspect_min_score`` and ``chart``.
     """
 
     incident_id: str
@@ -209,24 +230,31 @@ class Report:
     roles: tuple[tuple[Role, str], ...] = ()
     impact_updates: tuple[ImpactChange, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
+    suspect_min_score: float | None = None
+    chart: ChartData | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data (instants as ISO 8601 UTC strings)."""
-        data: dict[str, Any] = get_converter().unstructure(self)
-        return data
+        from incidentkit._render._json import report_data  # noqa: PLC0415 - the renderer's own
+
+        return report_data(self)
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """Return the report as a JSON document."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+        """Return the report as a JSON document (see :func:`incidentkit.reports.render_json`)."""
+        from incidentkit._render._json import render_json  # noqa: PLC0415 - the renderer's own
+
+        return render_json(self, indent=indent)
 
     def to_markdown(self) -> str:
-        """Return the report as a Markdown document.
+        """Return the report as Markdown (see :func:`incidentkit.reports.render_markdown`).
 
         Every value is escaped for its place (heading, paragraph, list item,
         table cell, code span): text from a person or a source reads as text,
         never as Markdown, HTML or a terminal's control sequence.
         """
-        return render_report(self)
+        from incidentkit._render._markdown import render_markdown  # noqa: PLC0415 - the renderer's own
+
+        return render_markdown(self)
 
 
 def collect_findings(state: IncidentState) -> list[tuple[int, Finding]]:
@@ -256,6 +284,7 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
     interventions: list[Intervention] = []
     checks: list[RecoveryCheck] = []
     recovered_at: pendulum.DateTime | None = None
+    healthy_since: pendulum.DateTime | None = None
     for seq, event in enumerate(state.events):
         if isinstance(event, RollbackExecuted):
             detail = event.error or (event.result.detail if event.result else "")
@@ -286,6 +315,7 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
             checks.append(RecoveryCheck(seq, event.at, str(event.actor), event.verdict))
             if recovered_at is None and event.verdict.outcome is RecoveryOutcome.RECOVERED:
                 recovered_at = event.at
+                healthy_since = event.verdict.healthy_since
     first_intervention = next((i.at for i in interventions if i.succeeded), None)
     findings = tuple(
         ReportFinding(seq, state.events[seq].at, finding)
@@ -338,6 +368,7 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
             first_intervention=since(first_intervention),
             recovery_verified=since(recovered_at),
             resolve=since(resolution.at if resolution else None),
+            symptom_ended=since(healthy_since),
         ),
         journal_head=head,
         responders=_responders(state),
@@ -368,6 +399,8 @@ def build_report(state: IncidentState, head: Anchor | None) -> Report:
             )
             for seq, item in state.follow_ups
         ),
+        suspect_min_score=ranking.min_score,
+        chart=build_chart(state, ranking),
     )
 
 

@@ -31,6 +31,7 @@ from incidentkit._events import (
 )
 from incidentkit._model import Impact
 from incidentkit._recovery import RecoveryOutcome
+from incidentkit._render._common import plain_verdict, plural, when
 from incidentkit._state import IncidentState
 
 __all__ = ["TimelineEntry", "build_timeline", "describe_event"]
@@ -80,13 +81,13 @@ def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one a
             )
         case ChangesGathered():
             failed = [o.source for o in event.sources if not o.ok]
-            sources = _plural(len(event.sources), "source")
-            text = f"changes gathered: {len(event.changes)} from {sources}"
+            sources = plural(len(event.sources), "source")
+            text = f"changes gathered: {plural(len(event.changes), 'change')} from {sources}"
             return text + (f" ({', '.join(failed)} failed)" if failed else "")
         case RollbacksReviewed():
             return (
-                f"rollbacks reviewed: {_plural(len(event.options), 'option')}, "
-                f"{_plural(len(event.uncovered), 'change')} without one"
+                f"rollbacks reviewed: {plural(len(event.options), 'option')}, "
+                f"{plural(len(event.uncovered), 'change')} without one"
             )
         case RollbackExecuted():
             if event.succeeded:
@@ -101,7 +102,8 @@ def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one a
                 f"not a rollback because {event.why_not_rollback}"
             )
         case RecoveryChecked():
-            return f"recovery checked: {event.verdict.outcome.value}: {event.verdict.reasons[0]}"
+            outcome = event.verdict.outcome.value.replace("_", " ")
+            return f"recovery checked: {outcome}: {plain_verdict(event.verdict).rstrip('.')}"
         case OverrideRecorded():
             return f"OVERRIDE {event.step} ({event.from_phase} -> {event.to_phase}): {event.reason}"
         case DiagnosisBegun():
@@ -128,16 +130,11 @@ def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one a
             return f"follow-up {event.item_id} for {event.owner}: {event.action}{notes}"
         case ClockCorrected():
             return (
-                f"CLOCK CORRECTED: time goes on from {event.at}, before the last recorded "
-                f"{event.latest_before}: {event.reason}"
+                f"CLOCK CORRECTED: time goes on from {when(event.at)}, before the last recorded "
+                f"{when(event.latest_before)}: {event.reason}"
             )
         case _:
             assert_never(event)
-
-
-def _plural(count: int, noun: str) -> str:
-    """Return ``"1 source"`` or ``"3 sources"``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _describe_impact(impact: Impact) -> str:

@@ -34,32 +34,32 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import pendulum
+from incidentkit._render._common import (
+    NamedQuery,
+    checklist,
+    evidence_text,
+    figure_basis,
+    impact_sentence,
+    instants_shown,
+    named_queries,
+    offset,
+    recovery_checks,
+    responders,
+    time_to_rows,
+    top_suspects,
+    visible,
+    when,
+)
 
 if TYPE_CHECKING:
     from incidentkit._report import Report
 
-__all__ = ["block", "code", "heading", "inline", "render_report", "visible"]
+__all__ = ["block", "code", "heading", "inline", "render_markdown"]
 
-_LINE_BREAKS = re.compile(r"[\r\n\t\u2028\u2029]+")
-_CONTROLS = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]",
-)
 _PUNCTUATION = re.compile(r"[\\`*\[\]~|&<_]")
 _BLOCK_MARKER = re.compile(r"[#>+=-]|[0-9]+(?=[.)])")
 _TRAILING_HASHES = re.compile(r"#+$")
 _BACKTICKS = re.compile(r"`+")
-
-
-def _shown(character: str) -> str:
-    point = ord(character)
-    return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}"  # noqa: PLR2004 - one byte
-
-
-def visible(text: str) -> str:
-    """Return ``text`` on one line, its control characters shown as escapes."""
-    folded = _LINE_BREAKS.sub(" ", text)
-    return _CONTROLS.sub(lambda match: _shown(match.group()), folded)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -113,127 +113,154 @@ def code(text: str, *, in_table: bool = False) -> str:
     return f"{fence}{content}{fence}"
 
 
-def render_report(report: Report) -> str:  # noqa: C901, PLR0912, PLR0915 - a linear document
+def render_markdown(report: Report) -> str:
     """Return the report as a Markdown document, every value escaped for its place."""
+    named = named_queries(report)
     lines: list[str] = [f"# {heading(f'{report.incident_id}: {report.title}')}", ""]
-    lines += [
+    lines += _header(report)
+    lines += _impact(report, named)
+    lines += _impact_over_time(report)
+    lines += _responders(report)
+    lines += ["", "## Time to", "", "| Milestone | From symptom start |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value in time_to_rows(report)]
+    lines += _suspects(report)
+    lines += _interventions(report)
+    lines += _recovery(report)
+    lines += _findings(report)
+    lines += _diagnosis(report, named)
+    lines += ["", "## Root cause", ""]
+    lines.append(block(report.root_cause or "") or "Not determined.")
+    if report.root_cause_evidence:
+        evidence = ", ".join(evidence_text(e, named) for e in report.root_cause_evidence)
+        lines += ["", f"Evidence: {inline(evidence)}"]
+    lines += _follow_ups(report)
+    lines += _timeline(report)
+    return "\n".join(lines) + "\n"
+
+
+def _header(report: Report) -> list[str]:
+    detection = inline(report.detection.replace("_", " "))
+    lines = [
         f"- **Services:** {inline(', '.join(report.services))}",
-        f"- **Detected:** {_t(report.detected_at)} by {inline(report.detection.replace('_', ' '))}",
-        f"- **Declared:** {_t(report.declared_at)} by {inline(report.declared_by)}",
-        f"- **Resolved:** {_t(report.resolved_at) if report.resolved_at else 'not resolved'}",
+        f"- **Detected:** {when(report.detected_at)} by {detection}",
+        f"- **Declared:** {when(report.declared_at)} by {inline(report.declared_by)}",
+        f"- **Resolved:** {when(report.resolved_at) if report.resolved_at else 'not resolved'}",
     ]
     if report.journal_head is not None:
         lines.append(
             f"- **Journal head:** entry {report.journal_head.seq}, "
             f"sha256 {code(report.journal_head.digest)}"
         )
-    lines += ["", "## Impact", ""]
-    if report.impact is None:
-        lines.append("Not assessed.")
-    else:
-        impact = report.impact
-        lines.append(
-            f"{impact.severity.value.upper()}, "
-            f"{'ongoing' if impact.ongoing else 'not ongoing'} at assessment; "
-            f"symptom began {_t(impact.symptom_start)}."
-        )
-        summary = block(impact.summary)
-        if summary:
-            lines += ["", summary]
-        if report.onset is not None:
-            lines += ["", f"Onset: {inline(report.onset.explanation)}"]
-        if report.impact_numbers is not None:
-            lines += ["", f"Severity: {inline(report.impact_numbers.explanation)}"]
-        lines.append("")
+    return lines
+
+
+def _impact(report: Report, named: tuple[NamedQuery, ...]) -> list[str]:
+    """The impact: severity and user impact first, then the figures, each query named once."""
+    lines = ["", "## Impact", ""]
+    impact = report.impact
+    if impact is None:
+        return [*lines, "Not assessed."]
+    lines.append(f"{impact_sentence(report)}.")
+    summary = block(impact.summary)
+    if summary:
+        lines += ["", summary]
+    if report.onset is not None:
+        lines += ["", f"Onset: {inline(instants_shown(report.onset.explanation))}"]
+    if report.impact_numbers is not None:
+        lines += ["", f"Severity: {inline(instants_shown(report.impact_numbers.explanation))}"]
+    affected = [
+        f"- {label}: {inline(', '.join(values))}"
         for label, values in (
             ("Services", impact.services),
             ("Regions", impact.regions),
             ("User segments", impact.user_segments),
-        ):
-            if values:
-                lines.append(f"- {label}: {inline(', '.join(values))}")
-        if impact.figures:
-            lines += ["", "| Figure | Value | Unit | Basis |", "|---|---|---|---|"]
-            for figure in impact.figures:
-                basis = "measured" if figure.measured else "stated"
-                if figure.evidence is not None:
-                    basis += f" ({figure.evidence})"
-                lines.append(
-                    f"| {inline(figure.name)} | {figure.value:.6g} | {inline(figure.unit)} | "
-                    f"{inline(basis)} |"
-                )
-    lines += _impact_over_time(report)
-    lines += _responders(report)
-    lines += ["", "## Time to", "", "| Milestone | From symptom start |", "|---|---|"]
-    for label, seconds in (
-        ("Detect", report.time_to.detect),
-        ("Declare", report.time_to.declare),
-        ("Assess impact", report.time_to.assess),
-        ("First intervention", report.time_to.first_intervention),
-        ("Recovery verified", report.time_to.recovery_verified),
-        ("Resolve", report.time_to.resolve),
-    ):
-        lines.append(f"| {label} | {_duration(seconds)} |")
-    lines += ["", "## Suspects: changes before the symptom, ranked", ""]
-    lines.append(block(report.suspect_verdict))
+        )
+        if values
+    ]
+    if affected:
+        lines += ["", *affected]
+    if named:
+        lines += ["", "Queries:", ""]
+        for query in named:
+            about = ", ".join(part for part in (query.source, query.unit) if part)
+            lines.append(
+                f"- {inline(query.label)}{f' ({inline(about)})' if about else ''}: "
+                f"{code(query.query)}"
+            )
+    if impact.figures:
+        lines += ["", "| Figure | Value | Unit | Basis |", "|---|---|---|---|"]
+        lines += [
+            f"| {inline(figure.name)} | {figure.value:.6g} | {inline(figure.unit)} | "
+            f"{inline(figure_basis(figure, named))} |"
+            for figure in impact.figures
+        ]
+    return lines
+
+
+def _suspects(report: Report) -> list[str]:
+    lines = ["", "## Suspects: changes before the symptom, ranked", ""]
+    lines.append(block(instants_shown(report.suspect_verdict)))
     if report.suspects:
         lines += [
             "",
-            "| Score | Change | Service | Started | Reasons |",
-            "|---|---|---|---|---|",
+            "| Rank | Score | Change | Service | Started | Reasons |",
+            "|---|---|---|---|---|---|",
         ]
-    for suspect in report.suspects:
+    top = top_suspects(report)
+    for rank, suspect in enumerate(report.suspects, 1):
         change = suspect.change
         version = f" {change.previous_version or '?'} -> {change.version}" if change.version else ""
         reasons = "; ".join(r.detail for r in suspect.reasons)
+        score = f"**{suspect.score:.2f}**" if rank <= top else f"{suspect.score:.2f}"
         lines.append(
-            f"| {suspect.score:.2f} | {inline(change.kind.value)} {code(change.id, in_table=True)}"
+            f"| {rank} | {score} | {inline(change.kind.value)} {code(change.id, in_table=True)}"
             f"{inline(version)} ({inline(change.source)}) | {inline(change.service)} | "
-            f"{_t(change.started)} | {inline(reasons)} |"
+            f"{when(change.started)} | {inline(reasons)} |"
         )
     if report.later_changes:
         lines += ["", "## Changes after the symptom began (not its cause; may worsen it)", ""]
         for change in report.later_changes:
             summary = f": {inline(change.summary)}" if change.summary else ""
             lines.append(
-                f"- {_t(change.started)} {inline(change.kind.value)} {code(change.id)} "
+                f"- {when(change.started)} {inline(change.kind.value)} {code(change.id)} "
                 f"{inline(change.service)} ({inline(change.source)}){summary}"
             )
-    lines += ["", "## Interventions", ""]
+    return lines
+
+
+def _interventions(report: Report) -> list[str]:
+    lines = ["", "## Interventions", ""]
     if not report.interventions:
         lines.append("None.")
     for item in report.interventions:
         outcome = "succeeded" if item.succeeded else "FAILED"
         detail = f"; {inline(item.detail)}" if item.detail else ""
         lines.append(
-            f"- {_t(item.at)} {inline(item.kind)} by {inline(item.actor)}, {outcome}: "
+            f"- {when(item.at)} {inline(item.kind)} by {inline(item.actor)}, {outcome}: "
             f"{inline(item.description)}{detail}"
         )
-    lines += ["", "## Recovery evidence", ""]
-    if not report.recovery:
-        lines.append("Recovery was never checked.")
-    for check in report.recovery:
-        verdict = check.verdict
-        lines.append(
-            f"- {_t(check.at)} by {inline(check.actor)}: **{inline(verdict.outcome.value)}**: "
-            + inline("; ".join(verdict.reasons))
-        )
-        if verdict.baseline_level is not None:
-            lines.append(
-                f"  - baseline level {verdict.baseline_level:.6g}, threshold "
-                f"{verdict.threshold:.6g}, baseline traffic {verdict.baseline_traffic:.6g}, "
-                f"held {verdict.held_for:.0f} s, {verdict.checked_samples} samples, "
-                f"{verdict.gaps} gaps, {verdict.low_traffic_samples} low-traffic"
-            )
-        if verdict.shift is not None and verdict.p_value is not None:
-            lines.append(
-                f"  - Mann-Whitney U {verdict.u_statistic:g} (one-sided p "
-                f"{verdict.p_value:.3g}), Hodges-Lehmann shift {verdict.shift:+.6g} "
-                f"(CI {verdict.shift_low:+.6g} to {verdict.shift_high:+.6g}), "
-                f"allowed {verdict.allowed_shift:.6g}, "
-                f"{verdict.post_samples} samples against {verdict.baseline_samples}"
-            )
-    lines += ["", "## Findings", ""]
+    return lines
+
+
+def _recovery(report: Report) -> list[str]:
+    """Each check's plain verdict; its reasons and statistics in one details block."""
+    lines = ["", "## Recovery evidence", ""]
+    checks = recovery_checks(report)
+    if not checks:
+        return [*lines, "Recovery was never checked."]
+    for check in checks:
+        verdict = f": {inline(check.verdict)}" if check.verdict else ""
+        lines.append(f"- {when(check.at)} by {inline(check.actor)}: **{check.outcome}**{verdict}")
+    lines += ["", "<details><summary>The checks' reasons and statistics</summary>", ""]
+    for check in checks:
+        lines.append(f"- {when(check.at)}: {inline('; '.join(check.reasons))}")
+        lines += [f"  - {inline(line)}" for line in check.statistics]
+    lines += ["", "</details>"]
+    return lines
+
+
+def _findings(report: Report) -> list[str]:
+    lines = ["", "## Findings", ""]
     if not report.findings:
         lines.append("None.")
     for listed in report.findings:
@@ -241,40 +268,42 @@ def render_report(report: Report) -> str:  # noqa: C901, PLR0912, PLR0915 - a li
         detail = f": {inline(finding.detail)}" if finding.detail else ""
         lines.append(
             f"- **{inline(finding.kind.value.replace('_', ' '))}** "
-            f"(entry {listed.seq}, {_t(listed.at)}): {inline(finding.summary)}{detail}"
+            f"(entry {listed.seq}, {when(listed.at)}): {inline(finding.summary)}{detail}"
         )
-    lines += ["", "## Diagnosis", ""]
-    for line in report.checklist:
-        sources = f" against {inline(', '.join(line.sources))}" if line.sources else ""
-        lines.append(
-            f"- [x] {inline(line.item)}: {inline(line.status)}{sources}: {inline(line.detail)}"
-        )
+    return lines
+
+
+def _diagnosis(report: Report, named: tuple[NamedQuery, ...]) -> list[str]:
+    """The usual suspects (checked or waived) and the hypotheses."""
+    lines = ["", "## Diagnosis", ""]
+    rows = checklist(report)
+    if rows:
+        lines += ["Usual suspects:", ""]
+    for row in rows:
+        box = "[x]" if row.checked else "[ ]"
+        lines.append(f"- {box} {inline(row.item)}: {inline(row.status)}: {inline(row.detail)}")
+    if report.hypotheses:
+        lines += ["", "Hypotheses:", ""]
     for hypothesis in report.hypotheses:
         status = f" (rejected: {inline(hypothesis.rejected)})" if hypothesis.rejected else ""
-        evidence = inline(", ".join(str(e) for e in hypothesis.evidence))
+        evidence = inline(", ".join(evidence_text(e, named) for e in hypothesis.evidence))
         lines.append(
             f"- {inline(hypothesis.id)}: {inline(hypothesis.statement)}{status}; "
             f"evidence: {evidence}"
         )
-    lines += ["", "## Root cause", ""]
-    lines.append(block(report.root_cause or "") or "Not determined.")
-    if report.root_cause_evidence:
-        evidence = inline(", ".join(str(e) for e in report.root_cause_evidence))
-        lines += ["", f"Evidence: {evidence}"]
-    lines += _follow_ups(report)
+    if not rows and not report.hypotheses:
+        lines.append("None recorded.")
+    return lines
+
+
+def _timeline(report: Report) -> list[str]:
+    lines = ["", "## Timeline", "", "| Time | T | Source | What | Who |", "|---|---|---|---|---|"]
     lines += [
-        "",
-        "## Timeline",
-        "",
-        "| Time (UTC) | T | Source | What | Who |",
-        "|---|---|---|---|---|",
+        f"| {when(entry.at)} | {offset(entry.offset)} | {inline(entry.source)} | "
+        f"{inline(entry.summary)} | {inline(entry.actor or '')} |"
+        for entry in report.timeline
     ]
-    for entry in report.timeline:
-        lines.append(
-            f"| {entry.at.format('YYYY-MM-DD HH:mm:ss')} | {_offset(entry.offset)} | "
-            f"{inline(entry.source)} | {inline(entry.summary)} | {inline(entry.actor or '')} |"
-        )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _impact_over_time(report: Report) -> list[str]:
@@ -285,7 +314,7 @@ def _impact_over_time(report: Report) -> list[str]:
     for update in report.impact_updates:
         state = "ongoing" if update.ongoing else "not ongoing"
         lines.append(
-            f"- {_t(update.at)} by {inline(update.actor)}: {update.escalation} "
+            f"- {when(update.at)} by {inline(update.actor)}: {inline(update.escalation)} "
             f"{update.previous_severity.value.upper()} -> {update.severity.value.upper()}, "
             f"{state}: {inline(update.reason)}"
         )
@@ -295,15 +324,11 @@ def _impact_over_time(report: Report) -> list[str]:
 def _responders(report: Report) -> list[str]:
     """Who worked the incident, the roles they held, and who holds each role now."""
     lines = ["", "## Responders", ""]
-    holders = dict(report.roles)
-    for responder in report.responders:
-        roles = ", ".join(r.value.replace("_", " ") for r in responder.roles)
-        now = [r.value.replace("_", " ") for r, h in holders.items() if h == responder.name]
-        held = f" ({roles})" if roles else ""
-        current = f"; now {', '.join(now)}" if now else ""
-        entries = "entry" if responder.entries == 1 else "entries"
+    for row in responders(report):
+        held = f" ({row.roles})" if row.roles else ""
+        current = f"; now {row.now}" if row.now else ""
         # The item starts with the count, never with the name: a name cannot start a block.
-        lines.append(f"- {responder.entries} {entries} by {inline(responder.name)}{held}{current}")
+        lines.append(f"- {row.entries} by {inline(row.name)}{held}{current}")
     return lines
 
 
@@ -317,31 +342,6 @@ def _follow_ups(report: Report) -> list[str]:
         late = ", after resolution" if item.after_resolution else ""
         lines.append(
             f"- {inline(item.item_id)}: {inline(item.action)}{notes}; owner "
-            f"{inline(item.owner)} (by {inline(item.actor)}, {_t(item.at)}{late})"
+            f"{inline(item.owner)} (by {inline(item.actor)}, {when(item.at)}{late})"
         )
     return lines
-
-
-def _t(at: pendulum.DateTime) -> str:
-    return at.format("YYYY-MM-DD HH:mm:ss") + " UTC"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "not reached"
-    sign = "-" if seconds < 0 else ""
-    total = round(abs(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours} h {minutes:02d} min"
-    return f"{sign}{minutes} min {secs:02d} s"
-
-
-def _offset(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    sign = "+" if seconds >= 0 else "-"
-    total = round(abs(seconds))
-    hours, rest = divmod(total, 3600)
-    return f"T{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
