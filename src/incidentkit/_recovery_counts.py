@@ -379,8 +379,8 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
             outcome=RecoveryOutcome.RECOVERED,
             reasons=(
                 (
-                    f"{_rate_text(post_bad, post_total)} over {held_for:.0f} s since "
-                    f"{_instant(streak_at)}: not above the healthy share {threshold:.4%} "
+                    f"{_rate_text(post_bad, post_total)} in the last {duration:.0f} s of a "
+                    f"streak healthy since {_instant(streak_at)}: not above the healthy share {threshold:.4%} "
                     f"(baseline {_rate_text(base_bad, base_total)}), and at most {upper:.4%} at "
                     f"{policy.confidence:.0%}, which rules out {symptom_text} (at most "
                     f"{ruled_out:.4%} needed), hold {policy.hold:.0f} s"
