@@ -125,6 +125,13 @@ class _Core:
         self.head = journal.head
         self.folded = len(state.events)
         self.lock = threading.RLock()
+        # What record() calls on every append, at hand rather than imported per call
+        # (they load with the events, before any incident exists; see the imports).
+        from incidentkit._events import unstructure_event  # noqa: PLC0415
+        from incidentkit._stored import append_body  # noqa: PLC0415
+
+        self._unstructure = unstructure_event
+        self._append = append_body
 
     def now(self) -> pendulum.DateTime:
         return to_instant(self.clock.now(), what="the clock's now()")
@@ -136,12 +143,13 @@ class _Core:
             ConcurrentAppendError: Another writer appended first; the message
                 says who wrote what. Nothing was written: ``refresh()`` and retry.
         """
-        from incidentkit._events import unstructure_event  # noqa: PLC0415 - loaded by now
-
         with self.lock:
             self.state.validate(event)
+            # Encoded once; the journal writes these bytes and parses nothing back,
+            # since the event itself is folded.
+            body = encode_body(self._unstructure(event))
             try:
-                record = self.journal.append(unstructure_event(event), expect_head=self.head)
+                record = self._append(self.journal, body, self.head)
             except ConcurrentAppendError:  # its advice (resume) becomes refresh() here
                 raise ConcurrentAppendError(
                     f"another responder wrote to {self.journal.location} first; nothing was "
