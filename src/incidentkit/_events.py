@@ -577,20 +577,22 @@ def get_converter() -> cattrs.Converter:
     return _make_converter()
 
 
-@functools.cache
-def _unstructure_hooks() -> dict[type[Event], Callable[[Any], dict[str, Any]]]:
-    conv = get_converter()
-    return {cls: conv.get_unstructure_hook(cls) for cls in EVENT_TYPES.values()}
+_UNSTRUCTURE_HOOKS: dict[type[Event], Callable[[Any], dict[str, Any]]] = {}
+"""Each event class's generated unstructure hook, kept when first used."""
 
 
 def unstructure_event(event: Event) -> dict[str, Any]:
     """Return the JSON object the journal stores for ``event``, tagged with its ``type``.
 
-    Calls the event class's generated hook directly (every append passes here);
-    the converter's dispatch is the way only for a class it does not list.
+    Calls the event class's generated hook directly (every append passes here),
+    not through the converter's dispatch; a class's hook is generated when its
+    first event is written, so a script pays only for the events it writes.
     """
-    hook = _unstructure_hooks().get(type(event))
-    body: dict[str, Any] = get_converter().unstructure(event) if hook is None else hook(event)
+    cls = type(event)
+    hook = _UNSTRUCTURE_HOOKS.get(cls)
+    if hook is None:
+        hook = _UNSTRUCTURE_HOOKS[cls] = get_converter().get_unstructure_hook(cls)
+    body: dict[str, Any] = hook(event)
     body["type"] = event.TYPE
     return body
 
