@@ -865,6 +865,8 @@ def test_bad_lock_timeouts_are_refused(tmp_path, timeout):
         ({"x": math.nan}, "NaN or infinity"),
         ({"x": [1, math.inf]}, "NaN or infinity"),
         ({"x": {1: "a"}}, "body['x'] has the key 1"),
+        ({"x": ["a", ("b", {"c": {2.5: 1}})]}, "body['x'][1][1]['c'] has the key 2.5"),
+        ({"x": [[], {True: None}]}, "body['x'][1] has the key True"),
         ({"x": {1: "a", "b": 2}}, "not JSON-able"),
         ({"x": {1, 2}}, "not JSON-able"),
         ({"x": "\ud800"}, "not valid Unicode"),

@@ -5,6 +5,9 @@ import importlib.metadata
 import inspect
 import itertools
 import pathlib
+import subprocess
+import sys
+import textwrap
 import types
 import typing
 
@@ -269,3 +272,69 @@ def test_event_module_lists_every_event_type():
     for member in members:
         assert member.__name__ in incidentkit.events.__all__
         assert getattr(incidentkit.events, member.__name__) is member
+
+
+def test_names_loaded_on_first_use_are_their_modules_objects():
+    """Each name the package loads on first use is the object its private module defines."""
+    for name, module_name in incidentkit._LAZY.items():
+        assert name in incidentkit.__all__, name
+        assert getattr(incidentkit, name) is getattr(importlib.import_module(module_name), name)
+    assert set(incidentkit.__all__) <= set(dir(incidentkit))
+
+
+# What `import incidentkit` leaves for first use: the converter (cattrs), the events
+# and their fold, the steps, the stores, the recovery check, the analyses, the report.
+DEFERRED = (
+    "cattrs",
+    "hashlib",
+    "json",
+    "typing_extensions",
+    "incidentkit._events",
+    "incidentkit._gather",
+    "incidentkit._recovery",
+    "incidentkit._report",
+    "incidentkit._specs",
+    "incidentkit._state",
+    "incidentkit._steps",
+    "incidentkit._stored",
+    "incidentkit._team",
+    "incidentkit._timeline",
+    "incidentkit.analysis",
+    "incidentkit.stores",
+)
+
+
+def test_import_leaves_the_heavy_parts_for_first_use():
+    """``import incidentkit`` loads none of the deferred modules; a declaration loads what it uses.
+
+    Run in a fresh interpreter, since this one has loaded everything. The
+    incident is declared in memory, then noted; the lazy names resolve after.
+    """
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import incidentkit
+        deferred = {DEFERRED!r}
+        def loaded():
+            return sorted(
+                d for d in deferred if any(m == d or m.startswith(d + ".") for m in sys.modules)
+            )
+        print(loaded())
+        from incidentkit import Detection, Incident, Report, list_incidents
+        from incidentkit.memory import InMemoryJournalStore
+        phase = Incident.declare(
+            title="t", services="s", actor="a", detection=Detection.ALERT,
+            store=InMemoryJournalStore(), incident_id="INC-1",
+        )
+        phase.note("n", actor="a")
+        print(loaded())
+        print(Report.__module__, list_incidents.__module__, len(phase.events))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    assert out[0] == "[]"
+    used = set(ast.literal_eval(out[1]))
+    assert {"cattrs", "incidentkit._events", "incidentkit._state", "json", "hashlib"} <= used
+    assert out[2] == "incidentkit._report incidentkit._team 2"

@@ -44,3 +44,16 @@ def test_the_docs_table_of_steps_is_the_rule_table():
     )
     shown = docs.split("<!-- steps-table:start -->\n", 1)[1].split("<!-- steps-table:end -->", 1)[0]
     assert shown == render_docs_table()
+
+
+def test_each_step_records_an_event_type_that_exists():
+    """The rule table names events by their tags: each tag is an event type, each type a step's.
+
+    Every event type but the declaration is recorded by some step (the overrides'
+    ``override_recorded`` by each override step).
+    """
+    from incidentkit._events import EVENT_TYPES  # noqa: PLC0415 - the table loads without it
+
+    recorded = {step.event for step in STEPS if step.event is not None}
+    assert recorded <= set(EVENT_TYPES)
+    assert set(EVENT_TYPES) - recorded == {"incident_declared"}

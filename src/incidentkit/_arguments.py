@@ -1,21 +1,35 @@
-"""Checks of the arguments adapters take, shared by the in-memory and the real adapters.
+"""Checks of the arguments adapters and steps take, shared wherever they are taken.
 
 Each raises :class:`~incidentkit.InvalidInputError` with the same message
-wherever the same mistake is made.
+wherever the same mistake is made. This module loads with ``import incidentkit``:
+it holds no classes and imports nothing the package does not load anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import cast
+from typing import TypeVar, cast
 
 import pendulum
 
 from incidentkit._errors import InvalidInputError
+from incidentkit._model import Severity
 from incidentkit._time import to_instant
 
-__all__ = ["check_name", "check_timeout", "check_window", "service_filter"]
+__all__ = [
+    "check_name",
+    "check_timeout",
+    "check_window",
+    "is_text",
+    "seconds",
+    "service_filter",
+    "severity",
+    "sources",
+    "text",
+]
+
+_T = TypeVar("_T")
 
 
 def check_name(name: object) -> str:
@@ -54,3 +68,68 @@ def service_filter(services: Sequence[str] | None) -> frozenset[str] | None:
     if isinstance(services, str):
         return frozenset({services})
     return frozenset(services)
+
+
+def is_text(value: object) -> bool:
+    """Whether ``value`` is a string with something in it (untyped callers pass anything)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def text(value: str, what: str) -> str:
+    """Return ``value`` if it is a non-empty string; refuse it otherwise."""
+    if not is_text(value):
+        msg = f"{what} must be a non-empty string, not {value!r}"
+        raise InvalidInputError(msg)
+    return value
+
+
+def seconds(value: float | dt.timedelta, what: str) -> float:
+    """Return a positive duration in seconds, from seconds or a timedelta."""
+    try:
+        amount = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    except (TypeError, ValueError):
+        amount = float("nan")
+    if not amount > 0:
+        msg = f"{what} must be a positive duration (seconds or a timedelta), not {value!r}"
+        raise InvalidInputError(msg)
+    return amount
+
+
+def severity(value: Severity | str) -> Severity:
+    """Return ``value`` as a :class:`Severity`: ``"sev2"`` and ``"SEV2"`` are accepted."""
+    if isinstance(value, Severity):
+        return value
+    if isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+        try:
+            return Severity(value.strip().lower())
+        except ValueError:
+            pass
+    names = ", ".join(repr(s.value) for s in Severity)
+    msg = f"severity must be a Severity (Severity.SEV1 ...) or one of {names}, not {value!r}"
+    raise InvalidInputError(msg)
+
+
+def sources(value: Sequence[_T] | _T, what: str, method: str) -> list[_T]:
+    """Return the adapters given as a sequence, or a single adapter, as a list.
+
+    A single source passed where a list is expected (``deploys=src``) is
+    accepted; anything that is neither an adapter with ``method`` nor a
+    sequence of them is refused with a message naming the argument.
+    """
+    given = cast("object", value)
+    if hasattr(given, method):
+        return [cast("_T", given)]
+    if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+        msg = (
+            f"{what} must be a list of adapters with a {method}() method (or a single one), "
+            f"not {type(given).__name__}"
+        )
+        raise InvalidInputError(msg)
+    items = [cast("_T", item) for item in cast("Sequence[object]", given)]
+    for item in items:
+        if not hasattr(item, method):
+            msg = (
+                f"{what} must be adapters with a {method}() method; {type(item).__name__} has none"
+            )
+            raise InvalidInputError(msg)
+    return items

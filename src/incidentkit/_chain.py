@@ -425,8 +425,36 @@ class VerificationReport:
 # -- encoding ----------------------------------------------------------------
 
 
+_CONTAINERS: Final = (dict, list, tuple)
+
+
+def _has_non_str_key(body: dict[str, Any]) -> bool:
+    """Whether a dict key that is not a string hides anywhere in ``body``.
+
+    The check of every append, so it only walks the containers; where the key
+    is (:func:`_non_str_key`) is worked out when there is one.
+    """
+    stack: list[Any] = [body]  # objects of any type: only isinstance looks at them
+    pop, push = stack.pop, stack.append
+    while stack:
+        value = pop()
+        if isinstance(value, dict):
+            for key, item in cast("dict[object, object]", value).items():
+                if not isinstance(key, str):
+                    return True
+                if isinstance(item, _CONTAINERS):
+                    push(item)
+        else:  # a list or a tuple: only containers are pushed
+            for item in cast("Sequence[object]", value):
+                if isinstance(item, _CONTAINERS):
+                    push(item)
+    return False
+
+
 def _non_str_key(body: dict[str, Any]) -> str | None:
     """Return where a dict key that is not a string hides in ``body``, if anywhere."""
+    if not _has_non_str_key(body):
+        return None
     stack: list[tuple[object, str]] = [(body, "body")]
     while stack:
         value, where = stack.pop()
@@ -628,6 +656,27 @@ class RecordLines:
         self._chunk.extend(array("l", [len(self._chunks)]) * len(starts))
         self._start.extend(starts)
         self._chunks.append(chunk)
+
+    def append_line(self, line: bytes) -> None:
+        """Add one record whose line (verified, or just written) is all of ``line``."""
+        self._chunk.append(len(self._chunks))
+        self._start.append(0)
+        self._chunks.append(line)
+
+    def is_head(self, anchor: object) -> bool:
+        """Whether ``anchor`` is the last record's anchor (``None``: there is no record).
+
+        The same answer as ``anchor == self.head``, without building the head.
+        """
+        count = len(self._start)
+        if anchor is None:
+            return not count
+        return (
+            type(anchor) is Anchor
+            and count > 0
+            and anchor.seq == count - 1
+            and anchor.digest == self.digest(count - 1)
+        )
 
     def digest(self, seq: int) -> str:
         """Return record ``seq``'s digest."""

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
 import attrs
-import cattrs
 import pendulum
 
 from incidentkit._columns import from_pairs
@@ -34,12 +33,14 @@ from incidentkit._model import (
     columnar,
     columns,
 )
-from incidentkit._recovery import RecoveryVerdict
 from incidentkit._time import format_instant, parse_instant
 
 if TYPE_CHECKING:
-    # Imported when the converter is built: the analysis modules stay out of
-    # `import incidentkit` (see _make_converter).
+    # Imported when the converter is built: cattrs, the recovery check and the
+    # analysis modules stay out of `import incidentkit` (see _make_converter).
+    import cattrs
+
+    from incidentkit._recovery import RecoveryVerdict  # noqa: TC004 - resolved lazily
     from incidentkit.analysis._impact import ImpactNumbers  # noqa: TC004 - resolved lazily
     from incidentkit.analysis._onset import Onset  # noqa: TC004 - resolved lazily
 
@@ -514,10 +515,14 @@ def _register_read_hooks(conv: cattrs.Converter) -> None:
 
 
 def _make_converter() -> cattrs.Converter:
-    from incidentkit.analysis._impact import ImpactNumbers  # noqa: PLC0415 - see TYPE_CHECKING
+    import cattrs  # noqa: PLC0415 - see TYPE_CHECKING
+
+    from incidentkit._recovery import RecoveryVerdict  # noqa: PLC0415
+    from incidentkit.analysis._impact import ImpactNumbers  # noqa: PLC0415
     from incidentkit.analysis._onset import Onset  # noqa: PLC0415
 
     attrs.resolve_types(ImpactAssessed, localns={"Onset": Onset, "ImpactNumbers": ImpactNumbers})
+    attrs.resolve_types(RecoveryChecked, localns={"RecoveryVerdict": RecoveryVerdict})
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(pendulum.DateTime, format_instant)
     _register_read_hooks(conv)
@@ -572,9 +577,22 @@ def get_converter() -> cattrs.Converter:
     return _make_converter()
 
 
+_UNSTRUCTURE_HOOKS: dict[type[Event], Callable[[Any], dict[str, Any]]] = {}
+"""Each event class's generated unstructure hook, kept when first used."""
+
+
 def unstructure_event(event: Event) -> dict[str, Any]:
-    """Return the JSON object the journal stores for ``event``, tagged with its ``type``."""
-    body: dict[str, Any] = get_converter().unstructure(event)
+    """Return the JSON object the journal stores for ``event``, tagged with its ``type``.
+
+    Calls the event class's generated hook directly (every append passes here),
+    not through the converter's dispatch; a class's hook is generated when its
+    first event is written, so a script pays only for the events it writes.
+    """
+    cls = type(event)
+    hook = _UNSTRUCTURE_HOOKS.get(cls)
+    if hook is None:
+        hook = _UNSTRUCTURE_HOOKS[cls] = get_converter().get_unstructure_hook(cls)
+    body: dict[str, Any] = hook(event)
     body["type"] = event.TYPE
     return body
 

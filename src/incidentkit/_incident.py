@@ -21,8 +21,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast, overload
 
 import pendulum
-from typing_extensions import Self
 
+from incidentkit._arguments import is_text, seconds, severity, sources
+from incidentkit._arguments import text as checked_text
 from incidentkit._chain import GENESIS_DIGEST, anchor_problems, encode_body, encode_record
 from incidentkit._errors import (
     ConcurrentAppendError,
@@ -32,19 +33,6 @@ from incidentkit._errors import (
     StalePhaseError,
     StepNotAvailable,
 )
-from incidentkit._events import (
-    DiagnosisBegun,
-    Event,
-    FindingRecorded,
-    IncidentDeclared,
-    MitigationApplied,
-    NoteAdded,
-    OverrideRecorded,
-    structure_event,
-    structure_owned,
-    unstructure_event,
-)
-from incidentkit._gather import adapter_name
 from incidentkit._journal import Anchor, Journal, create_with_records
 from incidentkit._model import (
     Actor,
@@ -62,23 +50,26 @@ from incidentkit._model import (
     Severity,
     as_actor,
 )
-from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
 from incidentkit._rules import OVERRIDE_TARGETS, PHASES, STEPS, Phase, require, requirement
-from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
-from incidentkit._state import IncidentState
-from incidentkit._steps import _diagnosis, _gathering, _impact, _rollback, _team, _verify
-from incidentkit._steps._common import Outcome, is_text, seconds, severity, sources
-from incidentkit._steps._common import text as checked_text
-from incidentkit._stored import JournalHandle, StoreJournal, check_incident_id
-from incidentkit._stored import handle_lines as record_lines
 from incidentkit._time import SystemClock, to_instant
-from incidentkit.protocols import JournalStore
-from incidentkit.stores._file import FileStore
 
+# The events, the state they fold into, the steps' modules, the stores and the
+# recovery check load when first used (a declaration or a resume loads the events
+# and the state, each step its own module), not with `import incidentkit`: see
+# bench/README.md, "Import time".
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from typing_extensions import Self
+
+    from incidentkit._chain import RecordLines
+    from incidentkit._events import Event
+    from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
     from incidentkit._report import Report
+    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
+    from incidentkit._state import IncidentState
+    from incidentkit._steps._common import Outcome
+    from incidentkit._stored import JournalHandle
     from incidentkit._timeline import TimelineEntry
     from incidentkit.analysis._impact import ImpactNumbers
     from incidentkit.analysis._onset import Onset
@@ -88,6 +79,7 @@ if TYPE_CHECKING:
         Clock,
         DependencyStatusSource,
         DeploySource,
+        JournalStore,
         RollbackExecutor,
     )
 
@@ -105,6 +97,13 @@ __all__ = [
 
 _DEFAULT_LOOKBACK = 6 * 3600.0
 _DEFAULT_TIMEOUT = 30.0
+
+
+def record_lines(journal: JournalHandle) -> RecordLines:
+    """Return the verified lines a journal handle holds."""
+    from incidentkit._stored import handle_lines  # noqa: PLC0415 - see the imports
+
+    return handle_lines(journal)
 
 
 class _Core:
@@ -126,6 +125,13 @@ class _Core:
         self.head = journal.head
         self.folded = len(state.events)
         self.lock = threading.RLock()
+        # What record() calls on every append, at hand rather than imported per call
+        # (they load with the events, before any incident exists; see the imports).
+        from incidentkit._events import unstructure_event  # noqa: PLC0415
+        from incidentkit._stored import append_body  # noqa: PLC0415
+
+        self._unstructure = unstructure_event
+        self._append = append_body
 
     def now(self) -> pendulum.DateTime:
         return to_instant(self.clock.now(), what="the clock's now()")
@@ -139,8 +145,11 @@ class _Core:
         """
         with self.lock:
             self.state.validate(event)
+            # Encoded once; the journal writes these bytes and parses nothing back,
+            # since the event itself is folded.
+            body = encode_body(self._unstructure(event))
             try:
-                record = self.journal.append(unstructure_event(event), expect_head=self.head)
+                record = self._append(self.journal, body, self.head)
             except ConcurrentAppendError:  # its advice (resume) becomes refresh() here
                 raise ConcurrentAppendError(
                     f"another responder wrote to {self.journal.location} first; nothing was "
@@ -175,6 +184,7 @@ class _Core:
             raise outcome.error
 
     def _describe_unfolded(self) -> str:
+        from incidentkit._events import structure_event  # noqa: PLC0415 - loaded by now
         from incidentkit._timeline import describe_event  # noqa: PLC0415 - read only on a race
 
         parts: list[str] = []
@@ -226,6 +236,8 @@ def _bodies(journal: JournalHandle, first: int) -> Iterator[tuple[int, dict[str,
 
 def _structured(journal: JournalHandle, seq: int, body: dict[str, Any]) -> Event:
     """Structure a freshly parsed body (consumed) into an event, or call it corruption."""
+    from incidentkit._events import structure_owned  # noqa: PLC0415 - see the imports
+
     try:
         return structure_owned(body)
     except Exception as exc:  # any structuring failure is corruption
@@ -426,6 +438,8 @@ class _Phase:
             This phase (a note does not move the incident on).
         """
         core = self._enter("note")
+        from incidentkit._events import NoteAdded  # noqa: PLC0415 - loaded by now
+
         core.record(NoteAdded(core.now(), as_actor(actor), checked_text(text, "a note")))
         return self
 
@@ -440,6 +454,8 @@ class _Phase:
         .. versionadded:: 0.2.0
         """
         core = self._enter("follow_up")
+        from incidentkit._steps import _team  # noqa: PLC0415 - on first use
+
         core.run(
             _team.follow_up(
                 core.state, core.now, as_actor(actor), action=action, owner=owner, notes=notes
@@ -465,6 +481,8 @@ class _Phase:
         .. versionadded:: 0.2.0
         """
         core = self._enter("correct_clock")
+        from incidentkit._steps import _team  # noqa: PLC0415 - on first use
+
         core.run(_team.correct_clock(core.state, core.now, as_actor(actor), reason))
         return self
 
@@ -472,6 +490,8 @@ class _Phase:
 
     def _override(self, step: str, actor: Actor | str, reason: str) -> _Core:
         core = self._enter(step)
+        from incidentkit._events import OverrideRecorded  # noqa: PLC0415 - loaded by now
+
         core.record(
             OverrideRecorded(
                 core.now(),
@@ -502,6 +522,8 @@ class _Open(_Phase):
             This phase.
         """
         core = self._enter("finding")
+        from incidentkit._events import FindingRecorded  # noqa: PLC0415 - loaded by now
+
         core.record(FindingRecorded(core.now(), as_actor(actor), Finding(kind, summary, detail)))
         return self
 
@@ -521,6 +543,8 @@ class _Open(_Phase):
         .. versionadded:: 0.2.0
         """
         core = self._enter("hand_over")
+        from incidentkit._steps import _team  # noqa: PLC0415 - on first use
+
         core.run(
             _team.hand_over(core.state, core.now, as_actor(actor), role=role, to=to, note=note)
         )
@@ -572,6 +596,8 @@ class _AfterImpact(_Open):
                 timeout is not positive.
         """
         core = self._enter("gather_changes")
+        from incidentkit._steps import _gathering  # noqa: PLC0415 - on first use
+
         found = (
             sources(deploys, "deploys", "deploys"),
             sources(infrastructure, "infrastructure", "changes"),
@@ -640,6 +666,8 @@ class _AfterImpact(_Open):
         .. versionadded:: 0.2.0
         """
         core = self._enter("update_impact")
+        from incidentkit._steps import _impact  # noqa: PLC0415 - on first use
+
         core.run(
             _impact.update(
                 core.state,
@@ -701,6 +729,9 @@ class _Reviewing(_Open):
             The reviewed phase, where ``roll_back`` and ``mitigate`` exist.
         """
         core = self._enter("review_rollbacks")
+        from incidentkit._gather import adapter_name  # noqa: PLC0415 - on first use
+        from incidentkit._steps import _rollback  # noqa: PLC0415 - on first use
+
         runners = sources(executors, "executors", "options")
         for runner in runners:
             core.executors[adapter_name(runner)] = runner
@@ -754,6 +785,8 @@ class _Intervening(_Open):
                 failure is in the journal and the incident stays in this phase.
         """
         core = self._enter("roll_back")
+        from incidentkit._steps import _rollback  # noqa: PLC0415 - on first use
+
         if option not in core.state.rollback_options():
             msg = (
                 f"option {getattr(option, 'id', option)!r} is not one of the latest review's "
@@ -800,6 +833,8 @@ class _Intervening(_Open):
             The intervened phase, where recovery is verified.
         """
         core = self._enter("mitigate")
+        from incidentkit._events import MitigationApplied  # noqa: PLC0415 - loaded by now
+
         core.record(
             MitigationApplied(
                 core.now(),
@@ -884,6 +919,8 @@ class _Verifying(_Open):
                 whose unit is a duration (use :class:`LatencyCounts`).
         """
         core = self._enter("verify_recovery")
+        from incidentkit._steps import _verify  # noqa: PLC0415 - on first use
+
         core.run(
             _verify.verify(
                 core.state,
@@ -1014,6 +1051,8 @@ class Declared(_DiagnosingOverride):
                 symptom start is in the future, or the timeout is not positive.
         """
         core = self._enter("assess_impact")
+        from incidentkit._steps import _impact  # noqa: PLC0415 - on first use
+
         core.run(
             _impact.assess(
                 core.state,
@@ -1144,6 +1183,8 @@ class Recovered(_Assessed, _AfterImpact):
             The diagnosing phase.
         """
         core = self._enter("begin_diagnosis")
+        from incidentkit._events import DiagnosisBegun  # noqa: PLC0415 - loaded by now
+
         core.record(DiagnosisBegun(core.now(), as_actor(actor)))
         return Diagnosing(core)
 
@@ -1181,6 +1222,8 @@ class Diagnosing(_AfterImpact):
             This phase; the hypothesis id is ``H1``, ``H2``, ... in order.
         """
         core = self._enter("hypothesis")
+        from incidentkit._steps import _diagnosis  # noqa: PLC0415 - on first use
+
         core.run(_diagnosis.hypothesis(core.state, core.now, as_actor(actor), statement, evidence))
         return self
 
@@ -1191,6 +1234,8 @@ class Diagnosing(_AfterImpact):
             This phase.
         """
         core = self._enter("reject_hypothesis")
+        from incidentkit._steps import _diagnosis  # noqa: PLC0415 - on first use
+
         core.run(_diagnosis.reject(core.now, as_actor(actor), hypothesis_id, reason))
         return self
 
@@ -1202,6 +1247,8 @@ class Diagnosing(_AfterImpact):
                 incident: gather from one, or waive the item with a reason.
         """
         core = self._enter("check")
+        from incidentkit._steps import _diagnosis  # noqa: PLC0415 - on first use
+
         core.run(_diagnosis.check(core.state, core.now, as_actor(actor), item, conclusion))
         return self
 
@@ -1212,6 +1259,8 @@ class Diagnosing(_AfterImpact):
             This phase.
         """
         core = self._enter("waive")
+        from incidentkit._steps import _diagnosis  # noqa: PLC0415 - on first use
+
         core.run(_diagnosis.waive(core.now, as_actor(actor), item, reason))
         return self
 
@@ -1224,6 +1273,8 @@ class Diagnosing(_AfterImpact):
             ProtocolViolation: A checklist item is neither checked nor waived.
         """
         core = self._enter("resolve")
+        from incidentkit._steps import _diagnosis  # noqa: PLC0415 - on first use
+
         core.run(_diagnosis.resolve(core.state, core.now, as_actor(actor), root_cause, evidence))
         return Resolved(core)
 
@@ -1343,10 +1394,15 @@ class Incident:
                 were given, or the id cannot be kept in a store.
             NaiveDatetimeError: ``detected_at`` has no time zone.
         """
+        from incidentkit._events import IncidentDeclared, unstructure_event  # noqa: PLC0415
+        from incidentkit._state import IncidentState  # noqa: PLC0415 - see the imports
+
         if (journal is None) == (store is None):
             msg = "give the journal's path (journal=...) or a store (store=...), and only one"
             raise InvalidInputError(msg)
         if store is not None and incident_id is not None:
+            from incidentkit._stored import check_incident_id  # noqa: PLC0415 - stores only
+
             check_incident_id(incident_id)
         clock = clock or SystemClock()
         now = to_instant(clock.now(), what="the clock's now()")
@@ -1378,12 +1434,8 @@ class Incident:
         if store is None:
             assert journal is not None  # noqa: S101 - checked above
             handle = Journal.create(journal, first=body, lock_timeout=lock_timeout)
-        elif isinstance(store, FileStore):
-            first = encode_record(0, GENESIS_DIGEST, encode_body(body))
-            path = store.path(event.incident_id)
-            handle = create_with_records(path, (first,), lock_timeout=store.lock_timeout)
         else:
-            handle = StoreJournal.create(store, event.incident_id, body)
+            handle = _create_in_store(store, event.incident_id, body)
         return Declared(_Core(handle, IncidentState(event), clock))
 
     @staticmethod
@@ -1448,12 +1500,28 @@ class Incident:
         return _PHASE_CLASSES[state.phase](core)
 
 
+def _create_in_store(store: JournalStore, incident_id: str, body: dict[str, Any]) -> JournalHandle:
+    """Create an incident's journal in a store, holding its declaration."""
+    from incidentkit._stored import StoreJournal  # noqa: PLC0415 - stores load when used
+    from incidentkit.stores._file import FileStore  # noqa: PLC0415
+
+    if isinstance(store, FileStore):
+        first = encode_record(0, GENESIS_DIGEST, encode_body(body))
+        path = store.path(incident_id)
+        return create_with_records(path, (first,), lock_timeout=store.lock_timeout)
+    return StoreJournal.create(store, incident_id, body)
+
+
 def _open_handle(
     journal: str | os.PathLike[str] | JournalStore, incident_id: str | None, lock_timeout: float
 ) -> JournalHandle:
     """Open a journal file, or an incident's journal in a store, verified."""
     if isinstance(journal, (str, os.PathLike)):
         return Journal.open(journal, lock_timeout=lock_timeout)
+    from incidentkit._stored import StoreJournal  # noqa: PLC0415 - stores load when used
+    from incidentkit.protocols import JournalStore  # noqa: PLC0415
+    from incidentkit.stores._file import FileStore  # noqa: PLC0415
+
     if not isinstance(cast("object", journal), JournalStore):
         msg = f"resume() takes a journal's path or a JournalStore, not {journal!r}"
         raise InvalidInputError(msg)
@@ -1467,6 +1535,9 @@ def _open_handle(
 
 def _fold(store: JournalHandle) -> IncidentState:
     """Replay every record of a verified, non-empty journal through the protocol's rules."""
+    from incidentkit._events import IncidentDeclared  # noqa: PLC0415 - see the imports
+    from incidentkit._state import IncidentState  # noqa: PLC0415
+
     bodies = _bodies(store, 0)
     seq, body = next(bodies)
     declared = _structured(store, seq, body)

@@ -19,7 +19,6 @@ import os
 import pathlib
 import stat
 import time
-from array import array
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from incidentkit._chain import (
@@ -81,8 +80,16 @@ _UNSET: Final = _Unset.UNSET
 # -- files and locks ---------------------------------------------------------
 
 
-def _open_fd(path: pathlib.Path, flags: int) -> int:
-    """Open an existing journal file; a directory or a missing file is a JournalError."""
+def _open_locked(
+    path: pathlib.Path, flags: int, operation: int, timeout: float
+) -> tuple[int, os.stat_result]:
+    """Open an existing journal file, take its flock, and stat it once, under the lock.
+
+    The stat, taken with the lock held, gives the file's identity and its size
+    including every append that finished before. A missing file, a directory or
+    anything else that is not a regular file is a :class:`JournalError`; the
+    descriptor is closed on any failure, which releases the lock.
+    """
     try:
         fd = os.open(path, flags | os.O_CLOEXEC)
     except FileNotFoundError as exc:
@@ -94,11 +101,17 @@ def _open_fd(path: pathlib.Path, flags: int) -> int:
     except OSError as exc:
         msg = f"cannot open the journal {path}: {exc.strerror or exc}"
         raise JournalError(msg, path=str(path)) from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        _lock(fd, operation, timeout, path)
+        info = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         msg = f"{path} is not a regular file, so it cannot be a journal"
         raise JournalError(msg, path=str(path))
-    return fd
+    return fd, info
 
 
 def journal_check_timeout(lock_timeout: float) -> float:
@@ -568,10 +581,8 @@ class Journal:
         """
         timeout = _check_timeout(lock_timeout)
         journal_path = pathlib.Path(path)
-        fd = _open_fd(journal_path, os.O_RDONLY)
+        fd, info = _open_locked(journal_path, os.O_RDONLY, fcntl.LOCK_SH, timeout)
         try:
-            _lock(fd, fcntl.LOCK_SH, timeout, journal_path)
-            info = os.fstat(fd)
             data = _read_range(fd, 0, info.st_size)
         finally:
             os.close(fd)
@@ -689,13 +700,23 @@ class Journal:
         .. versionadded:: 0.1.0
         """
         body_bytes = encode_body(body)
-        written = self._append_locked(
-            lambda seq, prev: encode_record(seq, prev, body_bytes), expect_head
-        )
+        written = self._append_body(body_bytes, expect_head)
         record = JournalRecord(written.seq, written.prev, written.digest, decode_body(body_bytes))
         if len(self._parsed) == written.seq:
             self._parsed.append(record)
         return record
+
+    def _append_body(
+        self, body_bytes: bytes, expect_head: Anchor | Literal[_Unset.UNSET] | None
+    ) -> EncodedRecord:
+        """Append a body :func:`encode_body` made: :meth:`append` without parsing it back.
+
+        The incident machinery's path (see ``_stored.append_body``): it holds the
+        event the body came from, so it needs only the record's seq and digest.
+        """
+        return self._append_locked(
+            lambda seq, prev: encode_record(seq, prev, body_bytes), expect_head
+        )
 
     def append_encoded(self, record: EncodedRecord) -> None:
         """Append a record encoded and chained elsewhere, if it follows the real head.
@@ -721,12 +742,13 @@ class Journal:
         expect_head: Anchor | Literal[_Unset.UNSET] | None,
     ) -> EncodedRecord:
         """Under the exclusive lock: catch up, compare heads, write what ``build`` makes."""
-        fd = _open_fd(self._path, os.O_RDWR | os.O_APPEND)
+        fd, info = _open_locked(
+            self._path, os.O_RDWR | os.O_APPEND, fcntl.LOCK_EX, self._lock_timeout
+        )
         try:
-            _lock(fd, fcntl.LOCK_EX, self._lock_timeout, self._path)
             before = len(self._lines)
-            self._catch_up(fd)
-            if expect_head is not _UNSET and expect_head != self.head:
+            self._catch_up(fd, info)
+            if expect_head is not _UNSET and not self._lines.is_head(expect_head):
                 expected = "an empty journal" if expect_head is None else f"head {expect_head}"
                 actual = "it is empty" if self.head is None else f"it is {self.head}"
                 msg = (
@@ -740,7 +762,7 @@ class Journal:
             self._write(fd, record.line)
         finally:
             os.close(fd)  # also releases the lock
-        self._lines.extend(record.line, array("q", [0]))
+        self._lines.append_line(record.line)
         self._size += len(record.line)
         self._snapshot = None
         return record
@@ -760,11 +782,10 @@ class Journal:
 
         .. versionadded:: 0.1.0
         """
-        fd = _open_fd(self._path, os.O_RDONLY)
+        fd, info = _open_locked(self._path, os.O_RDONLY, fcntl.LOCK_SH, self._lock_timeout)
         try:
-            _lock(fd, fcntl.LOCK_SH, self._lock_timeout, self._path)
             before = len(self._lines)
-            self._catch_up(fd)
+            self._catch_up(fd, info)
         finally:
             os.close(fd)
         new = self._read(before)
@@ -772,9 +793,11 @@ class Journal:
             self._parsed.extend(new)
         return tuple(new)
 
-    def _catch_up(self, fd: int) -> None:
-        """Read and verify what was appended after ``self._size``; the lock is held."""
-        info = os.fstat(fd)
+    def _catch_up(self, fd: int, info: os.stat_result) -> None:
+        """Read and verify what was appended after ``self._size``; the lock is held.
+
+        ``info`` is the descriptor's stat, taken under the lock.
+        """
         if (info.st_dev, info.st_ino) != self._identity:
             msg = (
                 f"the file at {self._path} is no longer the journal this object opened (it was "
@@ -879,10 +902,9 @@ def verify_journal(
     """
     timeout = _check_timeout(lock_timeout)
     journal_path = pathlib.Path(path)
-    fd = _open_fd(journal_path, os.O_RDONLY)
+    fd, info = _open_locked(journal_path, os.O_RDONLY, fcntl.LOCK_SH, timeout)
     try:
-        _lock(fd, fcntl.LOCK_SH, timeout, journal_path)
-        data = _read_range(fd, 0, os.fstat(fd).st_size)
+        data = _read_range(fd, 0, info.st_size)
     finally:
         os.close(fd)
     findings = check_bytes(data, anchor)
@@ -925,10 +947,9 @@ def repair_torn_tail(
     """
     timeout = _check_timeout(lock_timeout)
     journal_path = pathlib.Path(path)
-    fd = _open_fd(journal_path, os.O_RDWR)
+    fd, info = _open_locked(journal_path, os.O_RDWR, fcntl.LOCK_EX, timeout)
     try:
-        _lock(fd, fcntl.LOCK_EX, timeout, journal_path)
-        data = _read_range(fd, 0, os.fstat(fd).st_size)
+        data = _read_range(fd, 0, info.st_size)
         findings = check_bytes(data, None)
         serious = [problem for problem in findings.problems if problem.kind != "torn"]
         if serious:

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 
 import attrs
 import pendulum
-from typing_extensions import Self
 
 from incidentkit import _columns
 from incidentkit._columns import Column, Duplicates
 from incidentkit._errors import InvalidInputError
 from incidentkit._time import to_instant
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "DEPENDENCY_KINDS",

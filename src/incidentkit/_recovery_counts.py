@@ -380,10 +380,10 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
             reasons=(
                 (
                     f"{_rate_text(post_bad, post_total)} in the last {duration:.0f} s of a "
-                    f"streak healthy since {_instant(streak_at)}: not above the healthy share {threshold:.4%} "
-                    f"(baseline {_rate_text(base_bad, base_total)}), and at most {upper:.4%} at "
-                    f"{policy.confidence:.0%}, which rules out {symptom_text} (at most "
-                    f"{ruled_out:.4%} needed), hold {policy.hold:.0f} s"
+                    f"streak healthy since {_instant(streak_at)}: not above the healthy share "
+                    f"{threshold:.4%} (baseline {_rate_text(base_bad, base_total)}), and at "
+                    f"most {upper:.4%} at {policy.confidence:.0%}, which rules out "
+                    f"{symptom_text} (at most {ruled_out:.4%} needed), hold {policy.hold:.0f} s"
                 ),
                 why,
             ),

@@ -8,10 +8,10 @@ rule table in :mod:`incidentkit._rules`; this module applies it.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import pendulum
-from typing_extensions import assert_never
 
 from incidentkit._errors import ProtocolViolation, TimeOrderError
 from incidentkit._events import (
@@ -38,7 +38,6 @@ from incidentkit._events import (
     RollbacksReviewed,
 )
 from incidentkit._model import Change, ChecklistItem, Impact, Role, RollbackOption
-from incidentkit._recovery import RecoveryOutcome
 from incidentkit._rules import (
     NEXT_STEP,
     OVERRIDE_TARGETS,
@@ -49,6 +48,11 @@ from incidentkit._rules import (
     require,
     requirement,
 )
+
+if sys.version_info >= (3, 11):  # typing_extensions stays out of `import incidentkit`
+    from typing import assert_never
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import assert_never
 
 if TYPE_CHECKING:
     from incidentkit.analysis._suspects import SuspectRanking
@@ -228,7 +232,7 @@ class IncidentState:
             return "declare"
         if isinstance(event, OverrideRecorded):
             return event.step
-        return STEP_OF_EVENT[type(event)]
+        return STEP_OF_EVENT[event.TYPE]
 
     def apply(self, seq: int, event: Event) -> None:  # noqa: C901, PLR0912, PLR0915 - one arm per event type
         """Fold a validated event into the state."""
@@ -263,6 +267,9 @@ class IncidentState:
                 self.interventions.append(event)
                 self.phase = "intervened"
             case RecoveryChecked():
+                # Loaded with the verdict the event holds, not with `import incidentkit`.
+                from incidentkit._recovery import RecoveryOutcome  # noqa: PLC0415
+
                 self.checks.append(event)
                 if event.verdict.outcome is RecoveryOutcome.RECOVERED:
                     self.phase = "recovered"

@@ -35,9 +35,17 @@ from incidentkit._journal import Journal
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from incidentkit._chain import EncodedRecord
     from incidentkit.protocols import JournalStore
 
-__all__ = ["JournalHandle", "StoreJournal", "check_incident_id", "handle_lines", "store_location"]
+__all__ = [
+    "JournalHandle",
+    "StoreJournal",
+    "append_body",
+    "check_incident_id",
+    "handle_lines",
+    "store_location",
+]
 
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _APPEND_ATTEMPTS: Final = 100  # catch-ups an append without an expected head tries
@@ -233,9 +241,19 @@ class StoreJournal:
                 known after the next :meth:`refresh`.
         """
         body_bytes = encode_body(body)
-        if expect_head is not _UNSET and expect_head != self.head:
+        record = self._append_body(body_bytes, expect_head)
+        written = JournalRecord(record.seq, record.prev, record.digest, decode_body(body_bytes))
+        if len(self._parsed) == record.seq:
+            self._parsed.append(written)
+        return written
+
+    def _append_body(
+        self, body_bytes: bytes, expect_head: Anchor | Literal[_Unset.UNSET] | None
+    ) -> EncodedRecord:
+        """Append a body :func:`encode_body` made: :meth:`append` without parsing it back."""
+        if expect_head is not _UNSET and not self._lines.is_head(expect_head):
             self.refresh()
-            if expect_head != self.head:
+            if not self._lines.is_head(expect_head):
                 raise self._moved_on(expect_head, 0)
         for _ in range(_APPEND_ATTEMPTS):
             record = encode_record(len(self._lines), self._lines.last_digest, body_bytes)
@@ -247,12 +265,9 @@ class StoreJournal:
                 if expect_head is not _UNSET:
                     raise self._moved_on(expect_head, len(self._lines) - before) from None
                 continue
-            self._lines.extend(record.line, scan_clean(record.line, record.seq, record.prev)[0])
+            self._lines.append_line(record.line)
             self._snapshot = None
-            written = JournalRecord(record.seq, record.prev, record.digest, decode_body(body_bytes))
-            if len(self._parsed) == record.seq:
-                self._parsed.append(written)
-            return written
+            return record
         msg = (
             f"could not append to {self._location}: other writers kept appending first "
             f"({_APPEND_ATTEMPTS} attempts)"
@@ -281,6 +296,22 @@ def handle_lines(journal: Journal | StoreJournal) -> RecordLines:
     """Return the verified lines a journal handle holds, for readers inside the package."""
     # The package's own modules read their own slots; there is no public way, on purpose.
     return journal._lines  # noqa: SLF001 # pyright: ignore[reportPrivateUsage]
+
+
+def append_body(
+    journal: Journal | StoreJournal, body_bytes: bytes, expect_head: Anchor | None
+) -> EncodedRecord:
+    """Append an encoded body to a journal handle if its head is ``expect_head``.
+
+    What :meth:`Journal.append` does, for the incident machinery: it holds the
+    event the body came from, so the body is not parsed back and no
+    :class:`JournalRecord` is made; the record written is returned.
+
+    Raises:
+        ConcurrentAppendError: The head is not ``expect_head``; nothing was written.
+    """
+    # Package-internal, as handle_lines: there is no public way, on purpose.
+    return journal._append_body(body_bytes, expect_head)  # noqa: SLF001 # pyright: ignore[reportPrivateUsage]
 
 
 def unknown_incident(store: JournalStore, incident_id: str) -> JournalError:

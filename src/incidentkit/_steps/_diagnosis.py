@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from incidentkit._arguments import text
 from incidentkit._errors import InvalidInputError, ProtocolViolation
 from incidentkit._events import (
     ChecklistItemChecked,
@@ -14,7 +15,7 @@ from incidentkit._events import (
 )
 from incidentkit._model import Actor, ChecklistItem, Evidence
 from incidentkit._state import IncidentState
-from incidentkit._steps._common import Now, Outcome, text
+from incidentkit._steps._common import Now, Outcome
 
 __all__ = ["check", "evidence", "hypothesis", "reject", "resolve", "waive"]
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final, cast
 import attrs
 import pendulum
 
+from incidentkit._arguments import text
 from incidentkit._errors import InvalidInputError
 from incidentkit._events import Event, ImpactAssessed, ImpactUpdated, Measurement
 from incidentkit._gather import adapter_name
@@ -32,7 +33,7 @@ from incidentkit._specs import (
     refuse_time_unit,
 )
 from incidentkit._state import IncidentState
-from incidentkit._steps._common import Now, Outcome, gap, journaled, text
+from incidentkit._steps._common import Now, Outcome, gap, journaled
 from incidentkit._steps._counts import count_metrics, derive
 from incidentkit._steps._metrics import MetricKey, current_onset, fetch_all, metric_key, warned
 

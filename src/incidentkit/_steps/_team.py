@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from incidentkit._arguments import text
 from incidentkit._errors import InvalidInputError
 from incidentkit._events import ClockCorrected, FollowUpAdded, RoleHandedOver
 from incidentkit._model import Actor, Role
 from incidentkit._state import IncidentState
-from incidentkit._steps._common import Now, Outcome, text
+from incidentkit._steps._common import Now, Outcome
 
 __all__ = ["correct_clock", "follow_up", "hand_over"]
 
