@@ -32,7 +32,7 @@ from incidentkit._cli._common import (
 )
 from incidentkit._cli._config import SourceRole
 from incidentkit._cli._errors import CliError, ExitCode
-from incidentkit._cli._progress import Progress
+from incidentkit._cli._progress import Progress, masked_executor
 from incidentkit._cli._target import Target
 from incidentkit._cli._text import one_line
 from incidentkit._errors import RollbackFailedError
@@ -224,6 +224,10 @@ def declare(ctx: Context) -> Result:
 # --- impact -----------------------------------------------------------------
 
 
+def _progress(ctx: Context, what: str) -> Progress:
+    return Progress(ctx.stderr, enabled=ctx.progress, what=what, mask=ctx.secrets.mask)
+
+
 def _metric(ctx: Context, name: str | None, progress: Progress) -> Metric | None:
     if name is None:
         return None
@@ -284,7 +288,7 @@ def assess(ctx: Context) -> Result:
 
     def act(method: Any) -> object:  # noqa: ANN401 - the phase's bound step
         start = text(args, "symptom_start")
-        with Progress(ctx.stderr, enabled=ctx.progress, what="querying") as progress:
+        with _progress(ctx, "querying") as progress:
             errors = _metric(ctx, text(args, "errors"), progress)
             traffic = _metric(ctx, text(args, "traffic"), progress)
             users = _metric(ctx, text(args, "users"), progress)
@@ -373,7 +377,7 @@ def gather(ctx: Context) -> Result:
     def act(method: Any) -> object:  # noqa: ANN401 - the phase's bound step
         named = _gather_sources(ctx)
         adapters = ctx.adapters()
-        with Progress(ctx.stderr, enabled=ctx.progress, what="gathering") as progress:
+        with _progress(ctx, "gathering") as progress:
             deploys = [
                 progress.deploys(cast("DeploySource", adapters.source(n, "deploys")), n)
                 for n in named["deploys"]
@@ -432,7 +436,7 @@ def _executors(ctx: Context, names: Sequence[str]) -> list[RollbackExecutor]:
             "review: no executor named and none configured; name one with --executor NAME, "
             "or add [executors.NAME] to the configuration (or review --skip --reason ...)"
         )
-    return [adapters.executor(name) for name in chosen]
+    return [masked_executor(adapters.executor(name), ctx.secrets.mask) for name in chosen]
 
 
 def review(ctx: Context) -> Result:
@@ -478,11 +482,11 @@ def _chosen_option(phase: AnyPhase, option_id: str | None, change: str | None) -
 def _executor_for(ctx: Context, option: RollbackOption, name: str | None) -> RollbackExecutor:
     adapters = ctx.adapters()
     if name is not None:
-        return adapters.executor(name)
+        return masked_executor(adapters.executor(name), ctx.secrets.mask)
     for configured in adapters.config.executors:
         executor = adapters.executor(configured)
         if executor.name == option.executor:
-            return executor
+            return masked_executor(executor, ctx.secrets.mask)
     known = ", ".join(adapters.config.executors) or "none"
     raise CliError(
         f"roll-back: the option {option.id!r} was offered by the executor "
@@ -564,7 +568,7 @@ def verify_recovery(ctx: Context) -> Result:
 
     def act(method: Any) -> object:  # noqa: ANN401 - the phase's bound step
         hold = number(args, "hold")
-        with Progress(ctx.stderr, enabled=ctx.progress, what="querying") as progress:
+        with _progress(ctx, "querying") as progress:
             errors = _metric(ctx, text(args, "errors"), progress)
             traffic = _metric(ctx, text(args, "traffic"), progress)
             baseline = number(args, "baseline")

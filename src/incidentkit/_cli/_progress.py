@@ -6,13 +6,18 @@ and its method, and tells a :class:`Progress` when the call starts and how it
 ends. On a terminal, the progress shows one line, rewritten in place, naming
 the sources still awaited, and a line per source as it answers; anywhere else
 it prints nothing, so that a script's stderr holds only diagnostics.
+
+The stand-ins also mask the secrets the command read from the environment in
+what a failing source raises, before the protocol journals the failure: an
+adapter that quotes its own token in an error cannot put it in the journal.
+:func:`masked_executor` does the same for a rollback executor.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from typing_extensions import Self
@@ -21,19 +26,18 @@ from incidentkit._cli._text import one_line
 from incidentkit._gather import adapter_name
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import pendulum
 
-    from incidentkit._model import Change, Series
+    from incidentkit._model import Change, RollbackOption, RollbackResult, Series
     from incidentkit.protocols import (
         ChangeSource,
         DependencyStatusSource,
         DeploySource,
         MetricSource,
+        RollbackExecutor,
     )
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "masked_executor"]
 
 _T = TypeVar("_T")
 _REDRAW = 0.25  # seconds between redraws of the waiting line
@@ -50,9 +54,13 @@ class Progress:
         stream: Where to write (the command's stderr).
         enabled: Whether to write at all (stderr is a terminal).
         what: The work, for the waiting line (``gathering``).
+        mask: Masks the secrets in a text.
     """
 
-    def __init__(self, stream: TextIO, *, enabled: bool, what: str) -> None:
+    def __init__(
+        self, stream: TextIO, *, enabled: bool, what: str, mask: Callable[[str], str]
+    ) -> None:
+        self._mask = mask
         self._stream = stream
         self._enabled = enabled
         self._what = what
@@ -133,8 +141,9 @@ class Progress:
         token = self.started(label)
         try:
             result = work()
-        except BaseException as exc:
+        except Exception as exc:
             self.finished(token, f"failed: {type(exc).__name__}")
+            _mask_exception(exc, self._mask)
             raise
         try:
             outcome = describe(result)
@@ -160,6 +169,49 @@ class Progress:
     def metrics(self, source: MetricSource, label: str) -> MetricSource:
         """Return ``source`` reporting here."""
         return _WatchedMetrics(source, label, self)
+
+
+def _mask_exception(exc: BaseException, mask: Callable[[str], str]) -> None:
+    """Mask the secrets in an exception's message, in place (its type and traceback stay)."""
+    masked = tuple(mask(arg) if isinstance(arg, str) else arg for arg in exc.args)
+    if masked != exc.args:
+        exc.args = masked
+
+
+def _masking(work: Callable[[], _T], mask: Callable[[str], str]) -> _T:
+    try:
+        return work()
+    except Exception as exc:
+        _mask_exception(exc, mask)
+        raise
+
+
+def masked_executor(executor: RollbackExecutor, mask: Callable[[str], str]) -> RollbackExecutor:
+    """Return ``executor`` with the secrets masked in whatever it raises."""
+    return _MaskedExecutor(executor, mask)
+
+
+class _MaskedExecutor:
+    def __init__(self, inner: RollbackExecutor, mask: Callable[[str], str]) -> None:
+        self._inner = inner
+        self._mask = mask
+
+    @property
+    def name(self) -> str:
+        """The wrapped executor's name, as options and the journal carry it."""
+        return adapter_name(self._inner)
+
+    def options(self, change: Change) -> Sequence[RollbackOption]:
+        return _masking(lambda: self._inner.options(change), self._mask)
+
+    def current_version(self, target: str) -> str | None:
+        return _masking(lambda: self._inner.current_version(target), self._mask)
+
+    def dry_run(self, option: RollbackOption) -> RollbackResult:
+        return _masking(lambda: self._inner.dry_run(option), self._mask)
+
+    def execute(self, option: RollbackOption) -> RollbackResult:
+        return _masking(lambda: self._inner.execute(option), self._mask)
 
 
 def _count_changes(changes: Sequence[Change]) -> str:
