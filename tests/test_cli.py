@@ -6,6 +6,8 @@ import importlib
 import importlib.util
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -654,6 +656,12 @@ def test_an_incident_in_a_store_by_option_and_by_environment(tmp_path):
     no_id = run("show", "--store", str(store))
     assert no_id.code == 2
     assert "--incident" in no_id.stderr
+    typo = tmp_path / "incidnets"
+    for argv in (["list", str(typo)], ["show", "--store", str(typo), "--incident", "INC-42"]):
+        missing = run(*argv)
+        assert missing.code == 2
+        assert "no store at" in missing.stderr
+    assert not typo.exists()
 
 
 def test_a_postgresql_store_url_never_shows_its_password():
@@ -688,3 +696,49 @@ def test_declaring_over_an_existing_journal_exits_4(phases, tmp_path):
     )
     assert ran.code == 4
     assert journal.read_bytes() == before
+
+
+# --- the documentation --------------------------------------------------------------------
+
+_DOCS = sorted((ROOT / "docs" / "cli").glob("*.md"))
+
+
+def _command_lines(text: str) -> list[str]:
+    """The ``incidentkit ...`` command lines of a Markdown text's shell blocks, joined."""
+    lines: list[str] = []
+    for block in re.findall(r"```(?:bash|console)\n(.*?)```", text, flags=re.DOTALL):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            found = re.search(r"(?:^|\$ |&& |until |; )(incidentkit [^|;&]*)", line)
+            if found:
+                lines.append(found.group(1).split(" #")[0].strip())
+    return lines
+
+
+def test_every_command_line_in_the_docs_parses():
+    """Each ``incidentkit ...`` line in the CLI pages and the README is a valid command line."""
+    from incidentkit._cli._parser import build_parser  # noqa: PLC0415
+
+    parser = build_parser()
+    found = [
+        line
+        for path in [*_DOCS, ROOT / "README.md"]
+        for line in _command_lines(path.read_text("utf-8"))
+    ]
+    assert len(found) >= 25
+    for line in found:
+        argv = shlex.split(line)[1:]
+        try:
+            parser.parse_args(argv)
+        except SystemExit as exited:
+            pytest.fail(f"the docs' command does not parse ({exited.code}): {line}")
+
+
+def test_the_exit_code_table_is_the_commands():
+    """The docs' table of exit codes lists exactly the codes the command uses."""
+    from incidentkit._cli import ExitCode  # noqa: PLC0415
+
+    page = (ROOT / "docs" / "cli" / "index.md").read_text("utf-8")
+    table = page.split("<!-- exit-codes:start -->")[1].split("<!-- exit-codes:end -->")[0]
+    codes = [int(row.split("|")[1]) for row in table.strip().splitlines()[2:]]
+    assert codes == [int(code) for code in ExitCode]

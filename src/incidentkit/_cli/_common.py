@@ -116,13 +116,14 @@ class Context:
             self._adapters = Adapters(config, self.secrets)
         return self._adapters
 
-    def target(self, *, need_incident: bool = True) -> Target:
-        """The incident the command names."""
+    def target(self, *, need_incident: bool = True, create: bool = False) -> Target:
+        """The incident the command names (``create``: a missing store directory is made)."""
         return target(
             text(self.args, "journal"),
             text(self.args, "store"),
             text(self.args, "incident"),
             need_incident=need_incident,
+            create=create,
             command=str(self.args.command),
         )
 

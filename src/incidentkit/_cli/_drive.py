@@ -187,7 +187,7 @@ def _depends_on(specs: Sequence[str]) -> dict[str, list[str]]:
 def declare(ctx: Context) -> Result:
     """``incidentkit declare``: open the incident and its journal."""
     args = ctx.args
-    where = ctx.target(need_incident=False)
+    where = ctx.target(need_incident=False, create=True)
     detected = text(args, "detected_at")
     declared = Incident.declare(
         title=str(args.title),

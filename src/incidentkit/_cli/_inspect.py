@@ -108,7 +108,8 @@ def show(ctx: Context) -> Result:
         rows.append(
             (
                 "severity",
-                f"{impact.severity.value}, {'ongoing' if impact.ongoing else 'not ongoing'}",
+                f"{impact.severity.value}, {'ongoing' if impact.ongoing else 'not ongoing'} "
+                "at the last assessment",
             )
         )
     rows.append(("services", ", ".join(one_line(s) for s in phase.services)))

@@ -54,11 +54,16 @@ class Target:
         return where if self.incident_id is None else f"{where} ({self.incident_id})"
 
 
-def open_store(location: str) -> JournalStore:
+def open_store(location: str, *, create: bool = False) -> JournalStore:
     """Open the store at ``location``: a directory, or a PostgreSQL URL.
 
+    Args:
+        location: The directory, or the URL.
+        create: Whether a missing directory is created (``declare``); a
+            command that reads refuses it instead, so that a typo creates nothing.
+
     Raises:
-        CliError: The location is empty, or PostgreSQL support is not installed.
+        CliError: The location is empty or missing, or PostgreSQL support is not installed.
     """
     if not location.strip():
         raise CliError("--store needs a directory or a postgresql:// URL")
@@ -84,6 +89,8 @@ def open_store(location: str) -> JournalStore:
             f"--store {location}: not a directory; a journal file is given as the "
             "command's argument, without --store"
         )
+    if not create and not path.exists():
+        raise CliError(f"no store at {location}: the directory does not exist")
     return FileStore(path)
 
 
@@ -93,6 +100,7 @@ def target(
     incident: str | None,
     *,
     need_incident: bool = True,
+    create: bool = False,
     command: str,
 ) -> Target:
     """Return the incident a command names: its argument, or a store and an incident id.
@@ -122,4 +130,4 @@ def target(
             f"{command}: which incident in {mask_url(location)}? Give --incident ID "
             f"(or set ${INCIDENT_ENV}); `incidentkit list` lists them"
         )
-    return Target(None, open_store(location), incident_id)
+    return Target(None, open_store(location, create=create), incident_id)
