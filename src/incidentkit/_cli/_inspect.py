@@ -105,13 +105,8 @@ def show(ctx: Context) -> Result:
     if impact is None:
         rows.append(("severity", "not assessed yet"))
     else:
-        rows.append(
-            (
-                "severity",
-                f"{impact.severity.value}, {'ongoing' if impact.ongoing else 'not ongoing'} "
-                "at the last assessment",
-            )
-        )
+        state = "ongoing" if impact.ongoing else "not ongoing"
+        rows.append(("severity", f"{impact.severity.value}, {state} at the last assessment"))
     rows.append(("services", ", ".join(one_line(s) for s in phase.services)))
     rows.append(("declared", when(phase.declared_at)))
     rows.append(
