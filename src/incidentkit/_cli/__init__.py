@@ -15,6 +15,7 @@ the adapters are masked in everything printed.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
@@ -108,10 +109,20 @@ def main(
         _fail(ctx, "interrupted")
         return _INTERRUPTED
     except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
+        _silence_stdout()
         return int(ExitCode.OK)
 
 
 _INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises nothing more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's buffer): nothing to silence
+        return
 
 
 def _failure(exc: CliError | IncidentkitError) -> tuple[str, str, ExitCode]:
