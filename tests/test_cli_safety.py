@@ -75,6 +75,13 @@ class LeakyDeploys:
         raise SourceUnavailableError(f"401 for Bearer {self._token}", source=self._name)
 
 
+class ExplodingDeploys:
+    """A deploy source that cannot even be built, and says why with its token."""
+
+    def __init__(self, *, token, name="exploding"):
+        raise RuntimeError(f"cannot start with {token}")
+
+
 class FailingRollback:
     """An executor whose rollbacks fail, quoting its token."""
 
@@ -115,6 +122,7 @@ def plugins(tmp_path_factory) -> Path:
         "ik-slow-deploys = ik_testkit:SlowDeploys\n"
         "ik-leaky-deploys = ik_testkit:LeakyDeploys\n"
         "ik-failing-rollback = ik_testkit:FailingRollback\n"
+        "ik-exploding-deploys = ik_testkit:ExplodingDeploys\n"
     )
     (site / "ik_testkit.py").write_text(THIRD_PARTY)
     return site
@@ -516,4 +524,34 @@ def test_a_source_that_is_not_configured_or_of_the_wrong_kind_is_a_usage_error(t
     )
     assert wrong.code == 2
     assert "is not a deploys source" in wrong.stderr
+    assert journal.read_bytes() == before
+
+
+def test_an_unexpected_error_is_a_plain_message_with_exit_70(tmp_path, plugins):
+    """An adapter raising what no adapter should: one line, secrets masked, no traceback, 70."""
+    path = config(
+        tmp_path,
+        """
+        [sources.exploding]
+        adapter = "ik-exploding-deploys"
+        token_env = "IK_TEST_TOKEN"
+        """,
+    )
+    journal = assessed(tmp_path)
+    before = journal.read_bytes()
+    ran = run(
+        "gather",
+        str(journal),
+        "--actor",
+        "Sam",
+        "--config",
+        str(path),
+        *at("14:16"),
+        env=plugin_env(plugins, IK_TEST_TOKEN=TOKEN),
+    )
+    assert ran.code == 70
+    assert ran.stderr.startswith("incidentkit: internal error")
+    assert "RuntimeError: cannot start with ***" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert TOKEN not in ran.stdout + ran.stderr
     assert journal.read_bytes() == before

@@ -108,6 +108,14 @@ def main(
     except KeyboardInterrupt:
         _fail(ctx, "interrupted")
         return _INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a defect, said plainly rather than as a traceback
+        _fail(
+            ctx,
+            f"internal error, a defect of incidentkit or of an adapter: "
+            f"{type(exc).__name__}: {exc}",
+            "the journal holds what was recorded: incidentkit show says where the incident is",
+        )
+        return int(ExitCode.INTERNAL)
     except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
         _silence_stdout()
         return int(ExitCode.OK)

@@ -24,6 +24,10 @@ class ExitCode(enum.IntEnum):
     JOURNAL = 4
     """The journal or the store could not be used: missing, unreadable,
     corrupted, locked, already existing, or another writer appended first."""
+    INTERNAL = 70
+    """A defect: the command failed in a way it does not expect (``EX_SOFTWARE``).
+    The message names the error; nothing more is known of the step's outcome
+    than what the journal says (``incidentkit show``)."""
 
 
 class CliError(Exception):

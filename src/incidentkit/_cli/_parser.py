@@ -43,6 +43,7 @@ exit codes:
   3  wrong order: the protocol refused the step in the incident's phase
   4  the journal or the store could not be used (missing, corrupted, locked,
      already existing, another writer appended first)
+  70 a defect: the command failed in a way it does not expect
 
 examples:
   incidentkit show incident.jsonl
