@@ -108,6 +108,9 @@ def main(
     except KeyboardInterrupt:
         _fail(ctx, "interrupted")
         return _INTERRUPTED
+    except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
+        _silence_stdout()
+        return int(ExitCode.OK)
     except Exception as exc:  # noqa: BLE001 - a defect, said plainly rather than as a traceback
         _fail(
             ctx,
@@ -116,9 +119,6 @@ def main(
             "the journal holds what was recorded: incidentkit show says where the incident is",
         )
         return int(ExitCode.INTERNAL)
-    except BrokenPipeError:  # the reader (head, less) went away: not an error of ours
-        _silence_stdout()
-        return int(ExitCode.OK)
 
 
 _INTERRUPTED = 130  # 128 + SIGINT, as shells report it
