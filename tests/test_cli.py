@@ -743,19 +743,3 @@ def test_the_exit_code_table_is_the_commands():
     codes = [int(row.split("|")[1]) for row in table.strip().splitlines()[2:]]
     assert codes == [int(code) for code in ExitCode]
 
-
-def test_a_reader_that_goes_away_ends_the_command_quietly(worked):
-    """``incidentkit events --json | head -c 10``: exit 0, nothing on stderr, no traceback."""
-    with subprocess.Popen(
-        [*command(), "events", str(worked), "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environment(),
-    ) as reader:
-        assert reader.stdout is not None
-        assert reader.stderr is not None
-        assert reader.stdout.read(10) == b"[\n  {\n    "
-        reader.stdout.close()
-        err = reader.stderr.read()
-        assert reader.wait(timeout=60) == 0
-    assert err == b""
