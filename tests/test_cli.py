@@ -742,4 +742,3 @@ def test_the_exit_code_table_is_the_commands():
     table = page.split("<!-- exit-codes:start -->")[1].split("<!-- exit-codes:end -->")[0]
     codes = [int(row.split("|")[1]) for row in table.strip().splitlines()[2:]]
     assert codes == [int(code) for code in ExitCode]
-
