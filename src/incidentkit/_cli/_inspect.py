@@ -316,7 +316,14 @@ def report(ctx: Context) -> Result:
     phase = resume(ctx.target())
     # The protocol refuses a report before resolution, with its own message.
     build: Callable[[], Report] = getattr(phase, "report")  # noqa: B009 - not on every phase
-    rendered = render(build())
+    built = build()
+    try:
+        rendered = render(built)
+    except ImportError as exc:  # a renderer's own dependency (the html extra) is missing
+        raise CliError(
+            f"the {fmt} report cannot be rendered here: {exc}",
+            hint="install the renderer's extra (pip install 'incidentkit[html]'), or use --format md",
+        ) from None
     if output is None:
         shown = _json_inert(rendered) if fmt == "json" else inert_lines(rendered)
         return Result(None, [], raw=shown)
