@@ -322,7 +322,7 @@ def report(ctx: Context) -> Result:
     except ImportError as exc:  # a renderer's own dependency (the html extra) is missing
         raise CliError(
             f"the {fmt} report cannot be rendered here: {exc}",
-            hint="install the renderer's extra (pip install 'incidentkit[html]'), or use --format md",
+            hint="install its extra (pip install 'incidentkit[html]'), or use --format md",
         ) from None
     if output is None:
         shown = _json_inert(rendered) if fmt == "json" else inert_lines(rendered)
