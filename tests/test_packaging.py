@@ -6,8 +6,12 @@ import importlib.metadata
 import re
 from pathlib import Path
 
-import incidentkit
+from packaging.requirements import Requirement
 
+import incidentkit
+from _cli_helpers import read_toml
+
+ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = {"attrs", "cattrs", "pendulum", "typing-extensions"}
 
 
@@ -15,11 +19,37 @@ def _name(requirement: str) -> str:
     return re.split(r"[\s<>=!~;\[(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
+def _python_only(requirement: str) -> bool:
+    """Whether a requirement holds only on some Python versions (``; python_version < ...``)."""
+    marker = Requirement(requirement).marker
+    return marker is not None and "python_version" in str(marker)
+
+
 def test_runtime_dependencies_are_exactly_the_four() -> None:
-    """The installed distribution requires attrs, cattrs, pendulum and typing-extensions only."""
+    """The installed distribution requires attrs, cattrs, pendulum and typing-extensions only.
+
+    The one exception is ``tomli`` on Python 3.10, the backport of the standard
+    library's ``tomllib`` that reads the command's configuration file.
+    """
     requires = importlib.metadata.requires("incidentkit") or []
-    unconditional = {_name(r) for r in requires if "extra ==" not in r}
+    unconditional = {_name(r) for r in requires if "extra ==" not in r and not _python_only(r)}
     assert unconditional == RUNTIME
+    for requirement in filter(_python_only, requires):
+        parsed = Requirement(requirement)
+        assert parsed.name == "tomli"
+        assert parsed.marker is not None
+        assert parsed.marker.evaluate({"python_version": "3.10"})
+        assert not parsed.marker.evaluate({"python_version": "3.11"})
+
+
+def test_tomli_is_required_on_python_3_10_only() -> None:
+    """pyproject.toml requires tomli for Python 3.10, where tomllib is missing, and only there."""
+    project = read_toml(ROOT / "pyproject.toml")["project"]
+    (tomli,) = [r for r in project["dependencies"] if Requirement(r).name == "tomli"]
+    marker = Requirement(tomli).marker
+    assert marker is not None
+    assert marker.evaluate({"python_version": "3.10"})
+    assert not marker.evaluate({"python_version": "3.11"})
 
 
 def test_version_matches_the_source() -> None:
@@ -46,7 +76,7 @@ def test_the_package_needs_only_its_four_runtime_dependencies() -> None:
     assert extras <= set(EXTRAS)
     requires = importlib.metadata.requires("incidentkit") or []
     names = {_name(r) for r in requires if "extra ==" not in r}
-    assert names == RUNTIME
+    assert names - {"tomli"} == RUNTIME  # tomli: Python 3.10 only, see below
     for extra in extras:
         marker = re.compile(rf"extra\s*==\s*['\"]{re.escape(extra)}['\"]")
         assert {_name(r) for r in requires if marker.search(r)} == EXTRAS[extra]
