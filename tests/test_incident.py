@@ -1468,3 +1468,12 @@ def test_report_ranks_the_suspects_with_their_reasons(world):
     section = report.to_markdown().split("## Suspects")[1].split("## Interventions")[0]
     assert report.suspects[0].change.id in section
     assert report.suspects[0].reasons[0].detail in section
+
+
+def test_update_impact_without_an_assessment_is_refused_not_a_crash(world):
+    """Diagnosis by override straight from declared, then update_impact: a protocol violation."""
+    declared = reach(world, "declared")
+    diagnosing = declared.diagnose_without_recovery(actor="bob", reason="no metrics at all")
+    with pytest.raises(ProtocolViolation, match="went to diagnosis without one"):
+        diagnosing.update_impact(actor="bob", reason="EU too", severity=Severity.SEV2)
+    assert diagnosing.phase == "diagnosing"

@@ -11,7 +11,7 @@ import attrs
 import pendulum
 
 from incidentkit._arguments import text
-from incidentkit._errors import InvalidInputError
+from incidentkit._errors import InvalidInputError, ProtocolViolation
 from incidentkit._events import Event, ImpactAssessed, ImpactUpdated, Measurement
 from incidentkit._gather import adapter_name
 from incidentkit._model import (
@@ -395,7 +395,13 @@ def update(
     as stated by a person.
     """
     current = state.impact
-    assert current is not None  # noqa: S101 - the rule table allows this only after assessment
+    if current is None:  # diagnosis began by override before any assessment
+        raise ProtocolViolation(
+            state.phase,
+            "update_impact",
+            "an impact assessment to update: this incident went to diagnosis without one "
+            "(diagnose_without_recovery); record what is known with finding() or note()",
+        )
     at = now()
     if symptom_start is not None and symptom_start > at:
         msg = f"symptom_start {symptom_start} is in the future (now is {at})"
