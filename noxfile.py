@@ -78,7 +78,7 @@ def examples(session: nox.Session) -> None:
     scripts = sorted(EXAMPLES.glob("*.py"))
     if not scripts:
         session.error(f"no examples found in {EXAMPLES}")
-    session.install(".")
+    session.install(".", *_group("postgres"))
     failed: list[str] = []
     for script in scripts:
         session.log(f"running example {script.name}")
