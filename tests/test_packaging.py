@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import incidentkit
@@ -36,9 +39,39 @@ def test_package_is_marked_typed() -> None:
 
 
 def test_the_package_needs_only_its_four_runtime_dependencies() -> None:
-    """The adapters run on the standard library: no extra, no dependency beyond the four."""
+    """The adapters run on the standard library; the one extra, ``postgres``, brings psycopg."""
     metadata = importlib.metadata.metadata("incidentkit")
-    assert not metadata.get_all("Provides-Extra")
+    assert set(metadata.get_all("Provides-Extra") or []) <= {"postgres"}
     requires = importlib.metadata.requires("incidentkit") or []
-    names = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires}
+    names = {
+        re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires if "extra" not in r
+    }
     assert names == {"attrs", "cattrs", "pendulum", "typing-extensions"}
+    extras = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires if "extra" in r}
+    assert extras <= {"psycopg"}
+
+
+def test_the_postgres_extra_is_declared_in_the_source() -> None:
+    """pyproject.toml declares ``incidentkit[postgres]`` as psycopg 3.2 or later, nothing else."""
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    assert '\npostgres = ["psycopg>=3.2"]\n' in text
+
+
+def test_importing_the_package_never_imports_a_store_driver() -> None:
+    """``import incidentkit``, its stores and its testing kit load no psycopg; the store does."""
+    code = (
+        "import sys, incidentkit, incidentkit.stores, incidentkit.testing\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg')\n"
+        "import incidentkit.stores.postgres\n"
+        "print(before, 'psycopg' in sys.modules)\n"
+    )
+    src = str(Path(incidentkit.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.split() == ["[]", "True"]

@@ -22,6 +22,8 @@ import incidentkit.analysis
 import incidentkit.events
 import incidentkit.memory
 import incidentkit.protocols
+import incidentkit.stores
+import incidentkit.stores.postgres
 import incidentkit.testing
 from fakes import (
     FakeChangeSource,
@@ -44,6 +46,8 @@ PUBLIC_MODULES = [
     incidentkit.events,
     incidentkit.memory,
     incidentkit.protocols,
+    incidentkit.stores,
+    incidentkit.stores.postgres,
     incidentkit.testing,
 ]
 MODULE_IDS = [m.__name__ for m in PUBLIC_MODULES]
