@@ -15,12 +15,22 @@ import bench_append
 import bench_gather
 import bench_import
 import bench_onset
+import bench_postgres
 import bench_recovery
 import bench_resume
 import bench_suspects
 from _common import BENCH_DIR, Result, machine, markdown_table
 
-BENCHMARKS = ("append", "resume", "import", "onset", "suspects", "recovery", "gather")
+BENCHMARKS = (
+    "append",
+    "resume",
+    "import",
+    "onset",
+    "suspects",
+    "recovery",
+    "gather",
+    "postgres",
+)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -105,6 +115,8 @@ def main(argv: list[str]) -> int:
             results.append(bench_recovery.run(quick=args.quick))
         elif name == "gather":
             results.append(bench_gather.run(quick=args.quick))
+        elif name == "postgres":
+            results.append(bench_postgres.run(quick=args.quick))
         else:  # pragma: no cover - argparse restricts the names
             msg = f"unknown benchmark {name!r}"
             raise ValueError(msg)

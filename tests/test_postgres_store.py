@@ -376,12 +376,12 @@ def test_the_trigger_refuses_rows_that_would_fork_or_forge_the_chain(
     cases = [
         ((incident, fork.seq, fork.prev, fork.digest, fork.line), "does not follow"),
         ((incident, gap.seq, gap.prev, gap.digest, gap.line), "does not follow"),
-        ((incident, good.seq, good.prev, good.digest, forged_line), "not an intact record"),
+        ((incident, good.seq, good.prev, good.digest, forged_line), "record_line_intact"),
         (
             (unique("INC-orphan"), 0, orphan.prev, orphan.digest, orphan.line),
             "no incident",
         ),
-        ((incident, 2, head.digest, good.digest, fork.line), "not an intact record"),
+        ((incident, 2, head.digest, good.digest, fork.line), "record_line_intact"),
     ]
     with psycopg.connect(responder_url, autocommit=True) as conn:
         for values, message in cases:
@@ -392,31 +392,79 @@ def test_the_trigger_refuses_rows_that_would_fork_or_forge_the_chain(
     assert ik.verify_store(store, incident).ok
 
 
-def test_a_superuser_edit_with_triggers_off_is_caught_by_verify(
+_EDIT_TEXT = (
+    "UPDATE incidentkit.records SET line = convert_to(replace(convert_from(line, 'UTF8'), "
+    "'note 1', 'note X'), 'UTF8') WHERE incident_id = %s AND seq = 2"
+)
+
+
+def test_a_superuser_with_triggers_off_still_cannot_store_a_broken_line(
     postgres_server: LocalPostgres, responder_url: str
 ) -> None:
-    """A superuser who turns triggers off and edits or deletes a row is caught by verify_store."""
+    """With triggers off, the superuser's edit of a line's text is still refused by the CHECK."""
     incident, anchor = _seed(responder_url, notes=3)
     with superuser(postgres_server) as conn:
         conn.execute("SET session_replication_role = replica")
-        conn.execute(
-            "UPDATE incidentkit.records SET line = convert_to(replace(convert_from(line, 'UTF8'), "
-            "'note 1', 'note X'), 'UTF8') WHERE incident_id = %s AND seq = 2",
-            (incident,),
-        )
-    report = ik.verify_store(PostgresStore(responder_url), incident, anchor=anchor)
-    assert not report.ok
-    assert [problem.kind for problem in report.problems][:1] == ["edited"]
-    with pytest.raises(ik.JournalCorruptedError, match="corrupted"):
-        ik.Incident.resume(PostgresStore(responder_url), incident)
-    other, other_anchor = _seed(responder_url, notes=3)
+        with pytest.raises(psycopg.errors.CheckViolation, match="record_line_intact"):
+            conn.execute(_EDIT_TEXT, (incident,))
+    assert ik.verify_store(PostgresStore(responder_url), incident, anchor=anchor).covered
+
+
+def test_a_superuser_edit_with_triggers_off_is_caught_by_verify(
+    postgres_server: LocalPostgres,
+) -> None:
+    """A superuser's edits with triggers off are caught by verify_store, however careful.
+
+    A rewritten record whose line and digest agree (so the CHECK passes) breaks
+    the next record's link; an edit after dropping the CHECK breaks its own
+    digest; deleted rows fall short of an anchor kept elsewhere. (In a schema
+    of its own: the constraint is dropped there.)
+    """
+    schema = f"tamper_{os.urandom(3).hex()}"
+    store = PostgresStore(postgres_server.url, schema=schema)
+
+    def seed(name: str) -> tuple[str, ik.Anchor]:
+        incident = unique(name)
+        phase = declare(store, incident)
+        for n in range(3):
+            phase.note(f"note {n}", actor="alice")
+        return incident, phase.anchor
+
+    careful, careful_anchor = seed("INC-careful")
+    lines = store.read(careful).splitlines(keepends=True)
+    body = json.loads(lines[2])["body"]
+    body["text"] = "note X"
+    forged = encode_record(2, json.loads(lines[2])["prev"], encode_body(body))
+    naive, naive_anchor = seed("INC-naive")
+    cut, cut_anchor = seed("INC-cut")
+    table = psycopg.sql.Identifier(schema, "records")
     with superuser(postgres_server) as conn:
         conn.execute("SET session_replication_role = replica")
         conn.execute(
-            "DELETE FROM incidentkit.records WHERE incident_id = %s AND seq >= 3", (other,)
+            psycopg.sql.SQL(
+                "UPDATE {} SET line = %s, digest = %s WHERE incident_id = %s AND seq = 2"
+            ).format(table),
+            (forged.line, forged.digest, careful),
         )
-    truncated = ik.verify_store(PostgresStore(responder_url), other, anchor=other_anchor)
-    assert not truncated.ok
+        conn.execute(
+            psycopg.sql.SQL("ALTER TABLE {} DROP CONSTRAINT record_line_intact").format(table)
+        )
+        conn.execute(
+            psycopg.sql.SQL(_EDIT_TEXT.replace("incidentkit.records", "{}")).format(table),
+            (naive,),
+        )
+        conn.execute(
+            psycopg.sql.SQL("DELETE FROM {} WHERE incident_id = %s AND seq >= 3").format(table),
+            (cut,),
+        )
+    report = ik.verify_store(store, careful, anchor=careful_anchor)
+    assert not report.ok
+    assert 3 in {problem.seq for problem in report.problems}  # the link after the forgery
+    with pytest.raises(ik.JournalCorruptedError, match="corrupted"):
+        ik.Incident.resume(PostgresStore(postgres_server.url, schema=schema), careful)
+    edited = ik.verify_store(store, naive, anchor=naive_anchor)
+    assert [(problem.kind, problem.seq) for problem in edited.problems][:1] == [("edited", 2)]
+    truncated = ik.verify_store(store, cut, anchor=cut_anchor)
     assert "truncated" in {problem.kind for problem in truncated.problems}
 
 

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -106,6 +107,10 @@ class _Connection:
             self.socket: socket.socket | None = socket.socket(fileno=os.dup(conn.fileno()))
         except OSError:
             self.socket = None
+        # Closes the connection when this object is dropped without close(), even
+        # inside a reference cycle (an exception kept in a caller's frame), where
+        # a __del__ could run after the driver's own complaint about it.
+        self._finalizer = weakref.finalize(self, _shut, conn, self.socket, self.pid)
 
     def healthy(self) -> bool:
         """Whether the connection still looks usable before a call is sent on it."""
@@ -125,12 +130,17 @@ class _Connection:
                 self.socket.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        if self.pid == os.getpid():  # never hang up a parent's connection from a fork
-            with contextlib.suppress(Exception):
-                self.conn.close()
-        if self.socket is not None:
-            with contextlib.suppress(OSError):
-                self.socket.close()
+        self._finalizer()
+
+
+def _shut(conn: psycopg.Connection[Any], sock: socket.socket | None, pid: int) -> None:
+    """Close a connection and the watchdog's socket; never a parent's connection from a fork."""
+    if pid == os.getpid():
+        with contextlib.suppress(Exception):
+            conn.close()
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 class _Watchdog:
@@ -139,56 +149,53 @@ class _Watchdog:
     The server's ``statement_timeout`` ends a slow statement, and TCP
     keepalives end a connection to a vanished host, but neither helps when
     the server is alive and not answering (stopped, swapping, a proxy that
-    holds the connection open). The watchdog, one thread per store object,
-    started on first use and looking once a second at most, shuts down the
-    socket of a call that has waited ``limit`` seconds; the call then fails
-    at once.
+    holds the connection open). One daemon thread for the whole process,
+    started on first use, looks twice a second at the connections of every
+    store (held weakly, so a dropped store's are freed) and shuts down the
+    socket of a call that has passed its deadline; the call then fails at
+    once.
     """
 
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-        self._watched: list[_Connection] = []
-        self._closed = threading.Event()
+    _TICK: Final = 0.5
+
+    def __init__(self) -> None:
+        self._watched: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def add(self, conn: _Connection) -> None:
         with self._lock:
-            self._watched = [c for c in self._watched if not c.conn.closed] + [conn]
-            if self._thread is None or self._closed.is_set():
-                self._closed = threading.Event()
+            self._watched.add(conn)
+            if self._thread is None or not self._thread.is_alive():  # none yet, or forked
                 self._thread = threading.Thread(
-                    target=self._watch,
-                    args=(self._closed,),
-                    name="incidentkit-postgres-watchdog",
-                    daemon=True,
+                    target=self._watch, name="incidentkit-postgres-watchdog", daemon=True
                 )
                 self._thread.start()
 
     @contextlib.contextmanager
-    def watching(self, conn: _Connection) -> Generator[None]:
+    def watching(self, conn: _Connection, limit: float) -> Generator[None]:
         conn.tripped = False
-        conn.deadline = time.monotonic() + self.limit
+        conn.deadline = time.monotonic() + limit
         try:
             yield
         finally:
             conn.deadline = None
 
-    def _watch(self, closed: threading.Event) -> None:
-        tick = min(1.0, self.limit / 4)
-        while not closed.wait(tick):
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self._TICK)
             now = time.monotonic()
-            for conn in self._watched:
+            with self._lock:
+                watched = list(self._watched)
+            for conn in watched:
                 deadline = conn.deadline
                 if deadline is not None and now > deadline:
                     conn.deadline = None
                     conn.cut_off()
+            del watched
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed.set()
-            self._watched = []
-            self._thread = None
+
+_WATCHDOG: Final = _Watchdog()
 
 
 class PostgresStore:
@@ -200,10 +207,11 @@ class PostgresStore:
     ``INSERT ... SELECT ... WHERE`` the record it follows is there with the
     digest it names, and its seq free: of two appends after the same head,
     exactly one lands, under any interleaving, and the other raises
-    :class:`~incidentkit.ConcurrentAppendError`. Triggers refuse a row whose
-    line is not intact or does not follow the row before it (whoever
-    inserts it), refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE``, and
-    ``NOTIFY`` the watchers (:meth:`wait`, :func:`~incidentkit.watch_incident`).
+    :class:`~incidentkit.ConcurrentAppendError`. A constraint refuses a row
+    whose line is not intact, and triggers one that does not follow the row
+    before it (whoever inserts it); triggers refuse ``UPDATE``, ``DELETE``
+    and ``TRUNCATE``, and ``NOTIFY`` the watchers (:meth:`wait`,
+    :func:`~incidentkit.watch_incident`).
 
     The schema is created, and migrated, on first use (see :meth:`migrate`).
     Connections are opened on first use, one per store object (two while
@@ -249,7 +257,7 @@ class PostgresStore:
         "_secrets",
         "_sql",
         "_statement_timeout",
-        "_watchdog",
+        "_wait_limit",
     )
 
     def __init__(
@@ -291,7 +299,7 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._listen_lock = threading.Lock()
         self._migrated = False
-        self._watchdog = _Watchdog(self._statement_timeout + _GRACE)
+        self._wait_limit = self._statement_timeout + _GRACE
 
     # --- what it is ---------------------------------------------------------
 
@@ -332,7 +340,6 @@ class PostgresStore:
             listener, self._listener = self._listener, None
             if listener is not None:
                 listener.close()
-        self._watchdog.close()
 
     # --- connections and errors ----------------------------------------------
 
@@ -348,7 +355,7 @@ class PostgresStore:
         said = " ".join(redact(str(exc), self._secrets).split())[:_MAX_MESSAGE]
         if conn is not None and conn.tripped and isinstance(exc, psycopg.OperationalError):
             msg = (
-                f"{where} did not answer {doing} within {self._watchdog.limit:g} s; whether "
+                f"{where} did not answer {doing} within {self._wait_limit:g} s; whether "
                 "the last change landed is unknown until the journal is read again"
             )
             return StoreUnavailableError(msg, path=where)
@@ -388,11 +395,14 @@ class PostgresStore:
         try:
             if conn is None:
                 return run()
-            with self._watchdog.watching(conn):
+            with _WATCHDOG.watching(conn, self._wait_limit):
                 return run()
         except psycopg.Error as exc:
             failure = self._error(exc, incident_id, doing, conn)
-        raise failure from None
+        try:
+            raise failure from None
+        finally:  # this frame, kept by the traceback, must not keep the error: no cycle
+            del failure, conn
 
     def _connect(self) -> _Connection:
         conn = self._guarded(
@@ -411,7 +421,7 @@ class PostgresStore:
             "connecting",
         )
         wrapped = _Connection(conn)
-        self._watchdog.add(wrapped)
+        _WATCHDOG.add(wrapped)
         milliseconds = str(round(self._statement_timeout * 1000))
         try:
             self._guarded(
@@ -705,8 +715,7 @@ class PostgresStore:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return False
-                    if self._notified(listener, incident_id, count, remaining):
-                        return True
+                    self._notified(listener, incident_id, remaining)
             finally:
                 self._unlisten(listener)
 
@@ -731,14 +740,16 @@ class PostgresStore:
             raise
         return listener
 
-    def _notified(self, listener: _Connection, incident_id: str, count: int, wait: float) -> bool:
-        """Wait up to ``wait`` seconds for one notification; True if it says enough landed."""
+    def _notified(self, listener: _Connection, incident_id: str, wait: float) -> bool:
+        """Wait up to ``wait`` seconds for a notification about the incident; True if one came."""
+        channel_name = channel(self._schema)
+        deadline = time.monotonic() + wait
 
         def receive() -> bool:
-            for notify in listener.conn.notifies(timeout=wait, stop_after=1):
-                target, _, seq = notify.payload.partition(" ")
-                if notify.channel == channel(self._schema) and target == incident_id:
-                    return seq.isdecimal() and int(seq) >= count
+            while (remaining := deadline - time.monotonic()) > 0:
+                for notify in listener.conn.notifies(timeout=remaining, stop_after=1):
+                    if notify.channel == channel_name and notify.payload == incident_id:
+                        return True
             return False
 
         try:  # not under the watchdog: waiting is the point
