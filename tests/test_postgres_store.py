@@ -618,3 +618,28 @@ def test_a_server_that_stops_answering_gives_an_error_not_a_hang() -> None:
         assert 1 <= waited < 6
         assert server.password not in str(caught.value)
         assert store.head(incident).seq == 0  # a new connection, and on it goes
+
+
+# -- LocalPostgres ---------------------------------------------------------------------------
+
+
+def test_local_postgres_without_the_server_says_what_to_install(tmp_path: pathlib.Path) -> None:
+    """A directory without initdb and pg_ctl is refused with the package to install."""
+    assert LocalPostgres.find_bindir(tmp_path) is None
+    server = LocalPostgres(bindir=tmp_path)
+    with pytest.raises(ik.InvalidInputError, match="apt-get install postgresql"):
+        server.start()
+    with pytest.raises(ik.InvalidInputError, match="before it is started"):
+        _ = server.url
+    assert not server.running
+
+
+def test_local_postgres_shows_no_password(postgres_server: LocalPostgres) -> None:
+    """The server's repr names where it listens, never its password; its URLs carry it."""
+    assert postgres_server.password not in repr(postgres_server)
+    assert str(postgres_server.port) in repr(postgres_server)
+    assert postgres_server.password in postgres_server.url
+    assert postgres_server.env["PGPASSWORD"] == postgres_server.password
+    assert PostgresStore(postgres_server.url).location == (
+        f"postgresql://postgres@127.0.0.1:{postgres_server.port}/postgres"
+    )
