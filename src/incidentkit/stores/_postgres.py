@@ -289,7 +289,7 @@ class PostgresStore:
             raise InvalidInputError(msg) from None
         text = {key: str(value) for key, value in params.items() if value is not None}
         self._secrets = tuple(
-            secret for secret in (text.get("password", ""), password_env) if len(secret) >= 1
+            secret for secret in (text.get("password", ""), password_env) if secret
         )
         self._conninfo = given
         self._location = _location(text, self._schema)
