@@ -38,17 +38,22 @@ def test_package_is_marked_typed() -> None:
     assert (Path(incidentkit.__file__).parent / "py.typed").is_file()
 
 
+EXTRAS = {"html": {"jinja2", "matplotlib"}, "postgres": {"psycopg"}}
+"""Each optional extra and what it may bring: the HTML report's templates and chart, the
+PostgreSQL store's driver."""
+
+
 def test_the_package_needs_only_its_four_runtime_dependencies() -> None:
-    """The adapters run on the standard library; the one extra, ``postgres``, brings psycopg."""
+    """The adapters run on the standard library; an extra brings only its feature's libraries."""
     metadata = importlib.metadata.metadata("incidentkit")
-    assert set(metadata.get_all("Provides-Extra") or []) <= {"postgres"}
+    extras = set(metadata.get_all("Provides-Extra") or [])
+    assert extras <= set(EXTRAS)
     requires = importlib.metadata.requires("incidentkit") or []
-    names = {
-        re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires if "extra" not in r
-    }
-    assert names == {"attrs", "cattrs", "pendulum", "typing-extensions"}
-    extras = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires if "extra" in r}
-    assert extras <= {"psycopg"}
+    names = {_name(r) for r in requires if "extra ==" not in r}
+    assert names == RUNTIME
+    for extra in extras:
+        marker = re.compile(rf"extra\s*==\s*['\"]{re.escape(extra)}['\"]")
+        assert {_name(r) for r in requires if marker.search(r)} == EXTRAS[extra]
 
 
 def test_the_postgres_extra_is_declared_in_the_source() -> None:
