@@ -86,7 +86,7 @@ def examples(session: nox.Session) -> None:
     scripts = sorted(EXAMPLES.glob("*.py"))
     if not scripts:
         session.error(f"no examples found in {EXAMPLES}")
-    session.install(".[html]")
+    session.install(".[html]", *_group("postgres"))
     EXAMPLE_OUTPUT.mkdir(parents=True, exist_ok=True)
     failed: list[str] = []
     for script in scripts:

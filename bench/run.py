@@ -16,6 +16,7 @@ import bench_gather
 import bench_import
 import bench_onset
 import bench_onset_counts
+import bench_postgres
 import bench_recovery
 import bench_recovery_counts
 import bench_report
@@ -36,6 +37,10 @@ BENCHMARKS = (
     "recovery-counts",
     "gather",
     "report",
+    "suspects",
+    "recovery",
+    "gather",
+    "postgres",
 )
 
 
@@ -114,6 +119,7 @@ def _run_one(name: str, args: argparse.Namespace) -> Result:
         "recovery-counts": bench_recovery_counts,
         "gather": bench_gather,
         "report": bench_report,
+        "postgres": bench_postgres,
     }
     return modules[name].run(quick=args.quick)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -65,8 +68,9 @@ def test_package_is_marked_typed() -> None:
     assert (Path(incidentkit.__file__).parent / "py.typed").is_file()
 
 
-EXTRAS = {"html": {"jinja2", "matplotlib"}}
-"""Each optional extra and what it may bring: the HTML report's templates and chart."""
+EXTRAS = {"html": {"jinja2", "matplotlib"}, "postgres": {"psycopg"}}
+"""Each optional extra and what it may bring: the HTML report's templates and chart, the
+PostgreSQL store's driver."""
 
 
 def test_the_package_needs_only_its_four_runtime_dependencies() -> None:
@@ -80,3 +84,29 @@ def test_the_package_needs_only_its_four_runtime_dependencies() -> None:
     for extra in extras:
         marker = re.compile(rf"extra\s*==\s*['\"]{re.escape(extra)}['\"]")
         assert {_name(r) for r in requires if marker.search(r)} == EXTRAS[extra]
+
+
+def test_the_postgres_extra_is_declared_in_the_source() -> None:
+    """pyproject.toml declares ``incidentkit[postgres]`` as psycopg 3.2 or later, nothing else."""
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    assert '\npostgres = ["psycopg>=3.2"]\n' in text
+
+
+def test_importing_the_package_never_imports_a_store_driver() -> None:
+    """``import incidentkit``, its stores and its testing kit load no psycopg; the store does."""
+    code = (
+        "import sys, incidentkit, incidentkit.stores, incidentkit.testing\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg')\n"
+        "import incidentkit.stores.postgres\n"
+        "print(before, 'psycopg' in sys.modules)\n"
+    )
+    src = str(Path(incidentkit.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.split() == ["[]", "True"]

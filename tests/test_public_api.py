@@ -26,6 +26,8 @@ import incidentkit.intake
 import incidentkit.memory
 import incidentkit.protocols
 import incidentkit.reports
+import incidentkit.stores
+import incidentkit.stores.postgres
 import incidentkit.testing
 from fakes import (
     FakeChangeSource,
@@ -49,6 +51,8 @@ PUBLIC_MODULES = [
     incidentkit.memory,
     incidentkit.protocols,
     incidentkit.reports,
+    incidentkit.stores,
+    incidentkit.stores.postgres,
     incidentkit.testing,
 ]
 MODULE_IDS = [m.__name__ for m in PUBLIC_MODULES]

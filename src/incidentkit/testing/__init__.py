@@ -25,9 +25,11 @@ not need it. It never calls a rollback executor's ``execute()``.
 The guide "Writing an adapter" in the documentation walks through it.
 
 It also starts real services for tests and examples, on 127.0.0.1 only:
-:class:`LocalPrometheus` (a Prometheus serving samples it backfilled) and
-:class:`LocalAlertmanager` (an Alertmanager posting to a webhook), from
-Debian's ``prometheus`` and ``prometheus-alertmanager`` packages.
+:class:`LocalPrometheus` (a Prometheus serving samples it backfilled),
+:class:`LocalAlertmanager` (an Alertmanager posting to a webhook) and
+:class:`LocalPostgres` (a throwaway PostgreSQL server in a temporary
+directory), from Debian's ``prometheus``, ``prometheus-alertmanager`` and
+``postgresql`` packages.
 
 .. versionadded:: 0.1.0
 """
@@ -43,6 +45,7 @@ from incidentkit.testing._conformance import (
     check_metric_source,
     check_rollback_executor,
 )
+from incidentkit.testing._postgres import LocalPostgres
 from incidentkit.testing._prometheus import LocalPrometheus, openmetrics_text
 from incidentkit.testing._results import Check, CheckStatus, ConformanceError, ConformanceReport
 
@@ -52,6 +55,7 @@ __all__ = [
     "ConformanceError",
     "ConformanceReport",
     "LocalAlertmanager",
+    "LocalPostgres",
     "LocalPrometheus",
     "check_change_source",
     "check_dependency_source",
