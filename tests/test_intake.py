@@ -877,6 +877,12 @@ print(written, lost, flush=True)
 """
 
 
+def _interleaved(texts: list[str]) -> bool:
+    """Whether a responder note follows an intake note (after the declaration)."""
+    where = [t.startswith("alertmanager:") for t in texts[1:]]
+    return True in where and False in where[where.index(True) :]
+
+
 def test_an_intake_and_a_responder_process_lose_nothing(tmp_path, caplog) -> None:
     """A responder process noting flat out while the intake handles 30 notifications: all kept."""
     caplog.set_level(logging.INFO, logger="incidentkit.intake")
@@ -894,7 +900,13 @@ def test_an_intake_and_a_responder_process_lose_nothing(tmp_path, caplog) -> Non
         assert responder.stdout is not None
         assert responder.stdin is not None
         assert responder.stdout.readline() == "ready\n"
-        for body in distinct:
+        store = FileStore(tmp_path)
+        for index, body in enumerate(distinct):
+            if index == len(distinct) // 2:  # halfway: a responder note after ours, however busy
+                deadline = time.monotonic() + 30
+                while not _interleaved(notes(Incident.resume(store, declared.incident_id))):
+                    assert time.monotonic() < deadline, "the responder wrote nothing for 30 s"
+                    time.sleep(0.01)
             while True:  # as Alertmanager delivers again after a 500
                 try:
                     assert intake.handle(body).action == "noted"
@@ -905,7 +917,6 @@ def test_an_intake_and_a_responder_process_lose_nothing(tmp_path, caplog) -> Non
         responder.stdin.flush()
         written, lost = map(int, responder.stdout.readline().split())
     assert responder.returncode == 0
-    store = FileStore(tmp_path)
     texts = notes(Incident.resume(store, declared.incident_id))
     ours = [t for t in texts if t.startswith("alertmanager:")]
     theirs = [t for t in texts if t.startswith("responder note")]
@@ -918,9 +929,12 @@ def test_an_intake_and_a_responder_process_lose_nothing(tmp_path, caplog) -> Non
     assert where.index(False) < len(where) - 1 - where[::-1].index(True)  # interleaved
     assert verify_store(store, declared.incident_id).ok
     caught_up = sum("catching up" in r.getMessage() for r in caplog.records)
-    figures = f"{written} responder notes, {lost} lost by it; {caught_up} catch-ups and "
-    figures += f"{redelivered} redeliveries by the intake"
-    assert lost + caught_up + redelivered > 0, figures  # someone lost a race and retried
+    # Whether a race was lost here depends on the scheduler; the races themselves are
+    # pinned by the two-store-objects test above. The figures are shown with -s.
+    print(  # noqa: T201 - the measurement
+        f"{written} responder notes, {lost} lost by it; {caught_up} catch-ups and "
+        f"{redelivered} redeliveries by the intake"
+    )
 
 
 # --- AlertmanagerReceiver over HTTP -------------------------------------------------
