@@ -37,9 +37,6 @@ BENCHMARKS = (
     "recovery-counts",
     "gather",
     "report",
-    "suspects",
-    "recovery",
-    "gather",
     "postgres",
 )
 
