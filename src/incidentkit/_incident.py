@@ -1468,7 +1468,9 @@ class Incident:
                 protocol's order.
             TornRecordError: The journal ends in an incomplete record.
         """
-        store = _open_handle(journal, incident_id, lock_timeout)
+        from incidentkit._stored import open_handle  # noqa: PLC0415 - stores load when used
+
+        store = open_handle(journal, incident_id, lock_timeout)
         if not len(store):
             msg = (
                 f"{store.location} holds no events: it is an empty file, as an interrupted "
@@ -1510,27 +1512,6 @@ def _create_in_store(store: JournalStore, incident_id: str, body: dict[str, Any]
         path = store.path(incident_id)
         return create_with_records(path, (first,), lock_timeout=store.lock_timeout)
     return StoreJournal.create(store, incident_id, body)
-
-
-def _open_handle(
-    journal: str | os.PathLike[str] | JournalStore, incident_id: str | None, lock_timeout: float
-) -> JournalHandle:
-    """Open a journal file, or an incident's journal in a store, verified."""
-    if isinstance(journal, (str, os.PathLike)):
-        return Journal.open(journal, lock_timeout=lock_timeout)
-    from incidentkit._stored import StoreJournal  # noqa: PLC0415 - stores load when used
-    from incidentkit.protocols import JournalStore  # noqa: PLC0415
-    from incidentkit.stores._file import FileStore  # noqa: PLC0415
-
-    if not isinstance(cast("object", journal), JournalStore):
-        msg = f"resume() takes a journal's path or a JournalStore, not {journal!r}"
-        raise InvalidInputError(msg)
-    if incident_id is None:
-        msg = f"which incident? {journal.location} is a store: pass incident_id"
-        raise InvalidInputError(msg)
-    if isinstance(journal, FileStore):
-        return journal.open_journal(incident_id)
-    return StoreJournal.open(journal, incident_id)
 
 
 def _fold(store: JournalHandle) -> IncidentState:

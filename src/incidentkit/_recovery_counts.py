@@ -78,21 +78,19 @@ def _instant(seconds: float) -> pendulum.DateTime:
     return pendulum.from_timestamp(seconds, tz=pendulum.UTC)
 
 
+def _by_instant(total: Series) -> dict[int, float]:
+    """The totals keyed by their instant in whole microseconds, built once per check."""
+    total_times, total_values = columns(total)
+    return dict(zip((round(t * 1e6) for t in total_times), total_values, strict=True))
+
+
 def _aligned(
-    bad: Series, total: Series, start: float, end: float, *, closed: bool
+    bad: Series, totals: dict[int, float], start: float, end: float, *, closed: bool
 ) -> list[tuple[float, float, float]]:
     """Return ``(at, bad, total)`` for the instants of ``bad`` in the window (NaN: missing)."""
     times, values = columns(bad)
     lo = bisect.bisect_left(times, start)
     hi = bisect.bisect_right(times, end) if closed else bisect.bisect_left(times, end)
-    total_times, total_values = columns(total)
-    totals = dict(
-        zip(
-            (round(t * 1e6) for t in total_times),
-            total_values,
-            strict=True,
-        )
-    )
     nan = math.nan
     return [
         (at, value, totals.get(round(at * 1e6), nan))
@@ -179,12 +177,13 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
         msg = f"step must be a positive number of seconds, not {step!r}"
         raise InvalidInputError(msg)
     why = "counts of bad and all requests were given, so their shares are judged exactly"
+    totals = _by_instant(total)
     verdict = RecoveryVerdict(RecoveryOutcome.INCONCLUSIVE, (), test=COUNTS_TEST)
 
     base = [
         (b, t)
         for _at, b, t in _aligned(
-            bad, total, baseline_start.timestamp(), baseline_end.timestamp(), closed=False
+            bad, totals, baseline_start.timestamp(), baseline_end.timestamp(), closed=False
         )
         if _usable(b, t)
     ]
@@ -217,7 +216,7 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
         baseline_total=base_total,
     )
 
-    post = _aligned(bad, total, intervention_at.timestamp(), until.timestamp(), closed=True)
+    post = _aligned(bad, totals, intervention_at.timestamp(), until.timestamp(), closed=True)
     if not post:
         return attrs.evolve(
             verdict,
@@ -360,7 +359,7 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
     symptom = [
         (b, t)
         for _at, b, t in _aligned(
-            bad, total, baseline_end.timestamp(), intervention_at.timestamp(), closed=False
+            bad, totals, baseline_end.timestamp(), intervention_at.timestamp(), closed=False
         )
         if _usable(b, t)
     ]

@@ -10,6 +10,7 @@ writer. Both are "journal handles" to the incident machinery
 from __future__ import annotations
 
 import enum
+import os
 import re
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
 
@@ -290,6 +291,36 @@ class StoreJournal:
 
 JournalHandle: TypeAlias = "Journal | StoreJournal"
 """What an incident appends to: a journal file, or an incident's journal in a store."""
+
+
+def open_handle(
+    journal: str | os.PathLike[str] | JournalStore,
+    incident_id: str | None,
+    lock_timeout: float = 10.0,
+) -> JournalHandle:
+    """Open a journal file, or an incident's journal in a store, verified.
+
+    A :class:`~incidentkit.stores.FileStore` gives the file's own
+    :class:`~incidentkit.Journal`; any other store a :class:`StoreJournal`.
+
+    Raises:
+        InvalidInputError: ``journal`` is neither a path nor a store, or a
+            store was given without ``incident_id``.
+    """
+    if isinstance(journal, (str, os.PathLike)):
+        return Journal.open(journal, lock_timeout=lock_timeout)
+    from incidentkit.protocols import JournalStore  # noqa: PLC0415 - a runtime check only
+    from incidentkit.stores._file import FileStore  # noqa: PLC0415 - it imports this module
+
+    if not isinstance(cast("object", journal), JournalStore):
+        msg = f"expected a journal's path or a JournalStore, not {journal!r}"
+        raise InvalidInputError(msg)
+    if incident_id is None:
+        msg = f"which incident? {journal.location} is a store: pass incident_id"
+        raise InvalidInputError(msg)
+    if isinstance(journal, FileStore):
+        return journal.open_journal(incident_id)
+    return StoreJournal.open(journal, incident_id)
 
 
 def handle_lines(journal: Journal | StoreJournal) -> RecordLines:

@@ -25,15 +25,14 @@ from incidentkit._journal import Journal, create_with_records, verify_journal
 from incidentkit._model import Severity
 from incidentkit._rules import Phase
 from incidentkit._stored import (
-    JournalHandle,
     StoreJournal,
     check_incident_id,
     handle_lines,
+    open_handle,
     store_location,
 )
 from incidentkit._time import to_instant
 from incidentkit.protocols import JournalStore
-from incidentkit.stores._file import FileStore
 
 if TYPE_CHECKING:
     import threading
@@ -196,17 +195,6 @@ class StoredEvent:
     event: Event
 
 
-def _open(journal: str | os.PathLike[str] | JournalStore, incident_id: str | None) -> JournalHandle:
-    if isinstance(journal, (str, os.PathLike)):
-        return Journal.open(journal)
-    if incident_id is None:
-        msg = f"which incident? {journal.location} is a store: pass incident_id"
-        raise InvalidInputError(msg)
-    if isinstance(journal, FileStore):
-        return journal.open_journal(incident_id)
-    return StoreJournal.open(journal, incident_id)
-
-
 def watch_incident(
     journal: str | os.PathLike[str] | JournalStore,
     incident_id: str | None = None,
@@ -239,7 +227,7 @@ def watch_incident(
     """
     from incidentkit._events import structure_event  # noqa: PLC0415 - loaded with the events
 
-    handle = _open(journal, incident_id)
+    handle = open_handle(journal, incident_id)
     shown = max(0, since)
     last_news = time.monotonic()
     while True:
