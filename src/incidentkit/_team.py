@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import pathlib
 import time
+from array import array
 from typing import TYPE_CHECKING, Literal, cast
 
 import attrs
@@ -14,9 +15,9 @@ import pendulum
 from incidentkit._chain import (
     GENESIS_DIGEST,
     Anchor,
+    RecordLines,
     VerificationReport,
     check_bytes,
-    parse_body,
     split_records,
 )
 from incidentkit._errors import IncidentkitError, InvalidInputError, JournalCorruptedError
@@ -303,7 +304,9 @@ def copy_incident(
     if not records:
         msg = "the source journal holds no record, so nothing was copied"
         raise JournalCorruptedError(msg, path=str(source))
-    declared = parse_body(records[0].line[records[0].line.index(b'"body":') + 7 : -2], 0)
+    first = RecordLines()
+    first.extend(records[0].line, array("q", [0]))
+    _seq, declared = next(first.bodies())
     declared_id = cast("object", declared.get("incident_id"))
     if incident_id is None:
         if not isinstance(declared_id, str):
