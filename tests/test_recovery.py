@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _recovery_reference import reference_check_recovery
 from incidentkit import (
     InvalidInputError,
     MetricQuery,
@@ -993,3 +994,82 @@ def test_a_recovered_verdict_is_within_the_allowance(case):
         assert verdict.shift <= verdict.allowed_shift + 1e-12
         assert verdict.post_samples >= RecoveryPolicy().min_post_samples
         assert verdict.held_for >= RecoveryPolicy().hold
+
+
+_EPOCH = T0.timestamp()
+_SPACINGS = st.one_of(
+    st.sampled_from([STEP, STEP, STEP, 1.5 * STEP, 1.5 * STEP + 1e-6, 1.5 * STEP - 1e-6]),
+    st.sampled_from([3e-7, 4e-7, 6e-7, 1e-6, 2e-6, 5e-6, 3 * STEP]),
+    st.floats(3e-7, 4 * STEP),
+)
+_VALUES = st.one_of(
+    st.floats(0, 0.2),
+    st.sampled_from([None, math.nan, math.inf, GOOD, BAD, 0.0, 1e151, -1e151]),
+)
+_VOLUMES = st.one_of(
+    st.floats(0, 2 * TRAFFIC),
+    st.sampled_from([None, math.nan, TRAFFIC, TRAFFIC, 0.0, 1e151]),
+)
+
+
+@st.composite
+def _irregular_cases(draw: st.DrawFn) -> tuple[Series, Series, dict[str, object]]:
+    """Two series of irregular instants (some within a microsecond), and windows anywhere."""
+    spacings = draw(st.lists(_SPACINGS, min_size=1, max_size=60))
+    times = sorted(set(itertools.accumulate(spacings, initial=_EPOCH)))  # 3e-7 s: an ulp
+    values = draw(st.lists(_VALUES, min_size=len(times), max_size=len(times)))
+    if draw(st.booleans()):  # the traffic at the same instants
+        traffic_times = list(times)
+    else:  # some instants moved by less than a microsecond, some dropped, some added
+        moved = [t + draw(st.sampled_from([0.0, 0.0, 2e-7, -2e-7, 0.4, 1e-6])) for t in times]
+        kept = draw(st.lists(st.booleans(), min_size=len(moved), max_size=len(moved)))
+        traffic_times = sorted({t for t, keep in zip(moved, kept, strict=True) if keep} or {_EPOCH})
+    volumes = draw(st.lists(_VOLUMES, min_size=len(traffic_times), max_size=len(traffic_times)))
+
+    def instant(seconds: float) -> pendulum.DateTime:
+        return pendulum.from_timestamp(seconds, tz="UTC")
+
+    span = times[-1] - times[0] + STEP
+    cuts = sorted(draw(st.lists(st.floats(-STEP, span), min_size=3, max_size=3)))
+    baseline_end = max(cuts[1], cuts[0] + 1.0)
+    intervention = draw(st.sampled_from([baseline_end, cuts[1], cuts[2]]))
+    until = max(intervention, draw(st.sampled_from([cuts[2], times[-1], times[-1] + 0.5])))
+    windows = {
+        "baseline_start": instant(_EPOCH + cuts[0]),
+        "baseline_end": instant(_EPOCH + baseline_end),
+        "intervention_at": instant(_EPOCH + intervention),
+        "until": instant(_EPOCH + until),
+        "step": draw(st.sampled_from([None, STEP, 1e-6])),
+        "policy": draw(
+            st.sampled_from(
+                [
+                    RecoveryPolicy(),
+                    RecoveryPolicy(hold=STEP, min_baseline_samples=1, min_post_samples=1),
+                ]
+            )
+        ),
+    }
+    query = MetricQuery("cases", "errors", instant(times[0]), instant(times[-1]), STEP)
+    errors = Series.from_columns(query, times, values)
+    traffic = Series.from_columns(attrs.evolve(query, query="traffic"), traffic_times, volumes)
+    return errors, traffic, windows
+
+
+@settings(max_examples=400)
+@given(_irregular_cases())
+def test_verdicts_match_the_sample_by_sample_walk(case):
+    """Every verdict, field for field, is the one the former per-sample loop gave."""
+    errors, traffic, windows = case
+    assert check_recovery(errors, traffic, **windows) == reference_check_recovery(
+        errors, traffic, **windows
+    )
+
+
+@settings(max_examples=100)
+@given(recovery_cases())
+def test_verdicts_match_the_sample_by_sample_walk_on_recovery_cases(case):
+    """On the scenario cases too, every verdict is the one the former per-sample loop gave."""
+    arguments = case.arguments()
+    assert check_recovery(case.errors, case.traffic, **arguments) == reference_check_recovery(
+        case.errors, case.traffic, **arguments
+    )

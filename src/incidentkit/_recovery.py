@@ -60,15 +60,18 @@ from __future__ import annotations
 import bisect
 import enum
 import functools
+import itertools
 import math
-from collections.abc import Callable, Sequence
+import operator
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal, cast
 
 import attrs
 import pendulum
 
 from incidentkit._columns import NAN as _NAN
-from incidentkit._columns import microseconds
+from incidentkit._columns import Column, microseconds
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columns
 
@@ -444,10 +447,6 @@ class RecoveryVerdict:
     requests_needed: int | None = None
 
 
-def _quantile(values: Sequence[float], q: float) -> float:
-    return _quantile_of_sorted(sorted(values), q)
-
-
 def _quantile_of_sorted(ordered: Sequence[float], q: float) -> float:
     if len(ordered) == 1:
         return ordered[0]
@@ -479,15 +478,27 @@ def _above(value: float, limit: float) -> bool:
 
 _State = Literal["healthy", "bad", "gap", "low_traffic"]
 
+# A judged sample's state is one byte: its code. The walk ORs three masks of flags into
+# one (bad 1, low traffic 2, gap 4) and translates each byte to the state that wins.
+_HEALTHY, _BAD, _LOW, _GAP = 0, 1, 2, 3
+_STATES: tuple[_State, ...] = ("healthy", "bad", "low_traffic", "gap")
+_BREAKS: tuple[Literal["bad", "gap", "low_traffic"], ...] = ("bad", "bad", "low_traffic", "gap")
+"""The kind of break each code is (indexed by code; a healthy sample breaks nothing)."""
+_CODE_OF_FLAGS = bytes([_HEALTHY, _BAD, _LOW, _LOW, _GAP, _GAP, _GAP, _GAP]) + bytes(248)
+_IS_HEALTHY = bytes([1, 0, 0, 0]) + bytes(252)
+_IS_USABLE = bytes([1, 1, 0, 0]) + bytes(252)
+"""Healthy or bad: a value with enough traffic, which may enter the comparison window."""
+
 
 @attrs.frozen
 class _Walk:
     """The samples since the intervention, judged one by one (rule 3), as columns."""
 
-    at: list[float]
+    at: Column
     """Each judged sample's instant, Unix seconds."""
-    state: list[_State]
-    value: list[float]
+    state: bytes
+    """Each judged sample's state, as its code (``_HEALTHY`` ... ``_GAP``)."""
+    value: Column
     """Each judged sample's value, NaN for a missing one."""
     gaps: int
     low_traffic: int
@@ -498,14 +509,56 @@ class _Walk:
 
     @property
     def last_state(self) -> str:
-        return self.state[-1] if self.state else "none"
+        return _STATES[self.state[-1]] if self.state else "none"
 
     @property
     def last_value(self) -> float | None:
-        for state, value in zip(reversed(self.state), reversed(self.value), strict=True):
-            if state != "gap":
-                return value
-        return None
+        last = len(self.state.rstrip(bytes((_GAP,)))) - 1
+        return self.value[last] if last >= 0 else None
+
+
+def _margin(*seconds: float) -> float:
+    """How far a difference of two instants may be from the difference of their microseconds.
+
+    Each instant is rounded to whole microseconds after a product by 1e6 that rounds too
+    (relative 2**-53): half a microsecond and ``|t| * 1.1e-10`` microseconds each, plus
+    the subtraction's own rounding. Twice that, in seconds, to stay clear of it.
+    """
+    largest = max(map(abs, seconds))
+    return 4e-6 + 1e-14 * largest
+
+
+def _mask(flags: Iterable[bool]) -> int:
+    """A sequence of flags as one integer, byte ``i`` being 1 where flag ``i`` is true."""
+    return int.from_bytes(bytes(flags), "little")
+
+
+def _matched(
+    at: Column, traffic: Series, since_s: float, until_s: float, *, distinct: bool
+) -> Column:
+    """The traffic at each instant of ``at`` matched to the microsecond, NaN where it has none.
+
+    When the traffic has exactly the same instants over the walked window, it is that
+    slice (``distinct``: no two of them, nor a traffic sample just outside, fall in the
+    same microsecond, where the last would win); otherwise a dict keyed by the traffic's
+    microseconds within a second of the window, as it was always matched.
+    """
+    times, values = columns(traffic)
+    lo, hi = bisect.bisect_left(times, since_s), bisect.bisect_right(times, until_s)
+    t_lo = bisect.bisect_left(times, since_s - 1)
+    t_hi = bisect.bisect_right(times, until_s + 1)
+    if (
+        distinct
+        and hi - lo == len(at)
+        and memoryview(times)[lo:hi] == memoryview(at)
+        and (hi == t_hi or microseconds(times[hi]) != microseconds(times[hi - 1]))
+    ):
+        return values[lo:hi]
+    to_micros = (1e6).__mul__  # microseconds(t) is round(t * 1e6)
+    by_micros = dict(
+        zip(map(round, map(to_micros, times[t_lo:t_hi])), values[t_lo:t_hi], strict=True)
+    )
+    return array("d", map(by_micros.get, map(round, map(to_micros, at)), itertools.repeat(_NAN)))
 
 
 def _walk(
@@ -518,63 +571,64 @@ def _walk(
     min_traffic: float,
     max_silence: float,
 ) -> _Walk:
+    """Judge each sample since the intervention (rule 3) in C-level passes over the columns.
+
+    The same rule as a loop over the samples would apply, one sample after the other: a
+    silence longer than ``max_silence`` (in whole microseconds) before a sample is a gap
+    and breaks the streak; the sample itself is a gap (no value or no traffic matched to
+    its microsecond), low traffic, bad or healthy, in that order. Each condition is a
+    byte mask built by ``bytes(map(...))``, skipped when the column's extremes show it
+    is false everywhere; the streak is what follows the last break.
+    """
     times, values = columns(errors)
     since_s, until_s = since.timestamp(), until.timestamp()
     lo, hi = bisect.bisect_left(times, since_s), bisect.bisect_right(times, until_s)
-    traffic_times, traffic_values = columns(traffic)
-    t_lo = bisect.bisect_left(traffic_times, since_s - 1)
-    t_hi = bisect.bisect_right(traffic_times, until_s + 1)
-    traffic_at = dict(
-        zip(
-            map(microseconds, traffic_times[t_lo:t_hi]),
-            traffic_values[t_lo:t_hi],
-            strict=True,
-        )
-    )
-    at_column: list[float] = []
-    state_column: list[_State] = []
-    value_column: list[float] = []
-    gaps = 0
-    low_traffic = 0
-    streak_start: float | None = None
-    broken_by: Literal["bad", "gap", "low_traffic"] | None = None
-    last_at = since_s
-    state: _State
+    at, value = times[lo:hi], values[lo:hi]
     silence = round(max_silence * 1e6)
-    for at, value in zip(times[lo:hi], values[lo:hi], strict=True):
-        if microseconds(at) - microseconds(last_at) > silence:
-            gaps += 1
-            streak_start, broken_by = None, "gap"
-        last_at = at
-        volume = traffic_at.get(microseconds(at), _NAN)
-        if value != value or volume != volume:  # noqa: PLR0124 - NaN is the gap
-            gaps += 1
-            streak_start, broken_by = None, "gap"
-            state = "gap"
-        elif volume < min_traffic:
-            low_traffic += 1
-            streak_start, broken_by = None, "low_traffic"
-            state = "low_traffic"
-        elif value > threshold:
-            streak_start, broken_by = None, "bad"
-            state = "bad"
-        else:
-            if streak_start is None:
-                streak_start = at
-            state = "healthy"
-        at_column.append(at)
-        state_column.append(state)
-        value_column.append(value)
+    n = len(at)
+    if not n:
+        stale = microseconds(until_s) - microseconds(since_s) > silence
+        return _Walk(at, b"", value, int(stale), 0, None, None, since_s, stale)
+    # The silences before each sample: exact microseconds only when the plain
+    # differences come within rounding of the limit (or of two samples in one microsecond).
+    steps = list(map(operator.sub, itertools.islice(at, 1, None), at))
+    margin = _margin(since_s, at[0], at[-1])
+    longest = max(at[0] - since_s, max(steps, default=0.0))
+    distinct = not steps or min(steps) > margin
+    silent = b""
+    if longest + margin >= silence / 1e6:
+        micros = list(map(round, map((1e6).__mul__, at)))
+        before = itertools.chain((microseconds(since_s),), micros)
+        silent = bytes(map(silence.__lt__, map(operator.sub, micros, before)))
+    volume = _matched(at, traffic, since_s, until_s, distinct=distinct)
+    flags = 0
+    if not (max(value) <= threshold):  # NaN first makes max NaN: then look at each
+        flags |= _mask(map(threshold.__lt__, value))
+    if not (min(volume) >= min_traffic):
+        flags |= _mask(map(min_traffic.__gt__, volume)) << 1
+    for column in (value, volume):
+        if not math.isfinite(sum(column)):  # finite values or NaN: a NaN, or an overflow
+            flags |= _mask(map(operator.ne, column, column)) << 2
+    state = flags.to_bytes(n, "little").translate(_CODE_OF_FLAGS) if flags else bytes(n)
+    # The streak follows the last break: a non-healthy sample, or a silence before one.
+    last_state_break = len(state.rstrip(bytes((_HEALTHY,)))) - 1
+    last_silence = silent.rfind(1)
+    broken_by: Literal["bad", "gap", "low_traffic"] | None
+    if last_silence > last_state_break:
+        broken_by, first = "gap", last_silence
+    elif last_state_break >= 0:
+        broken_by, first = _BREAKS[state[last_state_break]], last_state_break + 1
+    else:
+        broken_by, first = None, 0
+    last_at = at[-1]
     stale = microseconds(until_s) - microseconds(last_at) > silence
-    if stale:
-        gaps += 1
     return _Walk(
-        at_column,
-        state_column,
-        value_column,
-        gaps,
-        low_traffic,
-        streak_start,
+        at,
+        state,
+        value,
+        state.count(_GAP) + silent.count(1) + stale,
+        state.count(_LOW),
+        at[first] if first < n else None,
         broken_by,
         last_at,
         stale,
@@ -592,17 +646,9 @@ def _window(walk: _Walk, policy: RecoveryPolicy) -> list[float]:
     if walk.streak_start is not None:
         start = max(start, walk.streak_start)
     first = bisect.bisect_left(walk.at, start)
-    recent = [
-        value
-        for state, value in zip(walk.state[first:], walk.value[first:], strict=True)
-        if state == "healthy"
-    ]
+    recent = list(itertools.compress(walk.value[first:], walk.state[first:].translate(_IS_HEALTHY)))
     if len(recent) < policy.min_post_samples:
-        usable = [
-            value
-            for state, value in zip(walk.state, walk.value, strict=True)
-            if state in {"healthy", "bad"}
-        ]
+        usable = list(itertools.compress(walk.value, walk.state.translate(_IS_USABLE)))
         recent = usable[-policy.min_post_samples :]
     return recent[-policy.max_samples :]
 
@@ -682,7 +728,29 @@ def _present(series: Series, start: pendulum.DateTime, end: pendulum.DateTime) -
     times, values = columns(series)
     lo = bisect.bisect_left(times, start.timestamp())
     hi = bisect.bisect_left(times, end.timestamp())
-    return [value for value in values[lo:hi] if value == value]  # noqa: PLR0124 - NaN
+    window = values[lo:hi]
+    if math.isfinite(sum(window)):  # finite values or NaN: no gap (unless the sum overflowed)
+        return window.tolist()
+    return [value for value in window if value == value]  # noqa: PLR0124 - NaN
+
+
+def _maybe_too_large(
+    series: Series, present: Sequence[float], baseline_end: pendulum.DateTime, until: float
+) -> bool:
+    """Whether :func:`_too_large` may find a value in ``series`` from the baseline to ``until``.
+
+    ``present`` is the baseline's values, sorted: its ends are its extremes. The rest of
+    the window, from the baseline's end to ``until``, is judged by its ``max`` and ``min``
+    (two C-level passes): a NaN first makes them NaN, and then it may. Never false when
+    :func:`_too_large` would find one; the caller asks it for the message.
+    """
+    if present and not (present[0] >= -_LARGEST_VALUE and present[-1] <= _LARGEST_VALUE):
+        return True
+    times, values = columns(series)
+    rest = values[
+        bisect.bisect_left(times, baseline_end.timestamp()) : bisect.bisect_right(times, until)
+    ]
+    return bool(rest) and not (min(rest) >= -_LARGEST_VALUE and max(rest) <= _LARGEST_VALUE)
 
 
 def _validate(
@@ -713,7 +781,7 @@ def _validate(
         raise InvalidInputError(msg)
 
 
-def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each, in order
+def check_recovery(  # noqa: C901, PLR0911, PLR0912 - the numbered rules, one return each, in order
     errors: Series,
     traffic: Series,
     *,
@@ -765,14 +833,23 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
         step=step,
     )
     step = errors.query.step if step is None else step
-    too_large = _too_large(errors, baseline_start, until) or _too_large(
-        traffic, baseline_start, until
+    base_errors = _present(errors, baseline_start, baseline_end)
+    base_traffic = _present(traffic, baseline_start, baseline_end)
+    sorted_errors = sorted(base_errors)
+    sorted_traffic = sorted(base_traffic)
+    if baseline_end <= until:  # the baseline's sorted values give its extremes
+        check_s = until.timestamp()
+        maybe = _maybe_too_large(errors, sorted_errors, baseline_end, check_s) or (
+            _maybe_too_large(traffic, sorted_traffic, baseline_end, check_s)
+        )
+    else:
+        maybe = True
+    too_large = maybe and (
+        _too_large(errors, baseline_start, until) or _too_large(traffic, baseline_start, until)
     )
     if too_large:
         return RecoveryVerdict(RecoveryOutcome.INCONCLUSIVE, (too_large,), monitoring_gap=True)
 
-    base_errors = _present(errors, baseline_start, baseline_end)
-    base_traffic = _present(traffic, baseline_start, baseline_end)
     if len(base_errors) < policy.min_baseline_samples or not base_traffic:
         return RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,
@@ -785,10 +862,9 @@ def check_recovery(  # noqa: C901, PLR0911 - the numbered rules, one return each
             ),
             monitoring_gap=True,
         )
-    sorted_errors = sorted(base_errors)
     baseline_level = _quantile_of_sorted(sorted_errors, policy.baseline_quantile)
     threshold = baseline_level * (1 + policy.allowed_increase) + policy.absolute_tolerance
-    baseline_traffic = _quantile(base_traffic, 0.5)
+    baseline_traffic = _quantile_of_sorted(sorted_traffic, 0.5)
     if baseline_traffic <= 0:
         return RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,
