@@ -21,14 +21,18 @@ answers with one :class:`~incidentkit.Series`:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
+import operator
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import Final, Literal, NoReturn, cast
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Final, Literal, NoReturn, TypeAlias, cast
 
 import attrs
 
 from incidentkit import _arguments
+from incidentkit._columns import Column, increasing
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -61,6 +65,15 @@ _LABEL_SETS_SHOWN: Final = 5
 _REDUCTIONS: Final = frozenset({"error", "sum", "max", "min", "mean"})
 _METHODS: Final = frozenset({"GET", "POST", "auto"})
 _PAIR: Final = 2
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+_NUMBERS: Final = frozenset({int, float})
+_TIMES: Callable[[float, int], float] = operator.mul
+
+_Key: TypeAlias = tuple[tuple[str, str], ...]
+"""A series' label set, sorted."""
+_Columns: TypeAlias = tuple[Column, Column]
+"""A series' instants (Unix seconds, whole milliseconds, strictly increasing) and values."""
 
 
 def _ms(instant: dt.datetime) -> int:
@@ -126,6 +139,92 @@ def _reduce(how: str, values: list[float]) -> float:
     if not numbers:
         return math.nan
     return max(numbers) if how == "max" else min(numbers)
+
+
+def _columns(values: list[object]) -> _Columns | None:
+    """A matrix series' ``values`` as columns in C-level passes, or ``None`` to look at each.
+
+    Each item must be a ``[time, "value"]`` list, every time a number (whole seconds, as
+    Prometheus writes them, go in as they are; a fraction is rounded to the millisecond),
+    strictly increasing, and every value a string ``float`` reads. ``None`` when anything
+    is otherwise (an error to name, or an answer out of order): the per-point parse
+    names the first problem, or sorts it.
+    """
+    if not values:
+        return array("d"), array("d")
+    if set(map(type, values)) != {list} or set(map(len, cast("list[list[object]]", values))) != {
+        _PAIR
+    }:
+        return None
+    pairs = cast("list[list[object]]", values)
+    raw_times = cast("list[float]", list(map(_FIRST, pairs)))
+    raw_values = cast("list[str]", list(map(_SECOND, pairs)))
+    if set(map(type, raw_values)) != {str}:
+        return None
+    kinds = set(map(type, raw_times))
+    try:
+        if kinds == {int}:  # whole seconds: their milliseconds divided back are themselves
+            times = array("d", raw_times)
+        elif kinds <= _NUMBERS:  # as the per-point parse: round(time * 1000) / 1000
+            ms = map(round, map(_TIMES, raw_times, itertools.repeat(1000)))
+            times = array("d", map((1000).__rtruediv__, ms))
+        else:
+            return None
+        numbers = array("d", map(float, raw_values))
+    except (ValueError, OverflowError):  # NaN or an infinity as a time, a word as a value
+        return None
+    return (times, numbers) if increasing(times) else None
+
+
+def _columns_by_point(values: list[object], where: str) -> _Columns:
+    """The per-point parse: names the first malformed sample, sorts an answer out of order."""
+    samples: dict[int, float] = {}
+    for index, pair in enumerate(values):
+        here = f"{where}, sample {index}"
+        if not isinstance(pair, list) or len(cast("list[object]", pair)) != _PAIR:
+            msg = f'{here} is {pair!r}, not a [time, "value"] pair'
+            raise _BadAnswerError(msg)
+        raw_at, raw_value = cast("list[object]", pair)
+        at = _parse_at(raw_at, where=here)
+        if at in samples:
+            msg = f"{here}: two samples at {raw_at!r}"
+            raise _BadAnswerError(msg)
+        samples[at] = _parse_value(raw_value, where=here)
+    return _sorted_columns(samples)
+
+
+def _sorted_columns(samples: Mapping[int, float]) -> _Columns:
+    """Samples keyed by milliseconds as columns in time order."""
+    ordered = sorted(samples.items())
+    return (
+        array("d", (at / 1000 for at, _ in ordered)),
+        array("d", map(_SECOND, ordered)),
+    )
+
+
+def _milliseconds(times: Column) -> list[int]:
+    """The whole milliseconds of instants that were whole milliseconds divided by 1000."""
+    return list(map(round, map((1000.0).__mul__, times)))
+
+
+def _stitched(kept: _Columns, more: _Columns) -> _Columns:
+    """One series' columns from two requests; at an instant both hold, the first answer's."""
+    times, values = kept
+    if not times or not more[0] or more[0][0] > times[-1]:  # the usual: the next window
+        return times + more[0], values + more[1]
+    samples = dict(zip(_milliseconds(times), values, strict=True))
+    for at, value in zip(_milliseconds(more[0]), more[1], strict=True):
+        samples.setdefault(at, value)  # a server that overlaps chunks: keep the first
+    return _sorted_columns(samples)
+
+
+def _reduced(how: str, several: Iterable[_Columns]) -> _Columns:
+    """Several series reduced at each instant (an aggregation, per instant)."""
+    grid: dict[int, list[float]] = {}
+    for times, values in several:
+        for at, value in zip(_milliseconds(times), values, strict=True):
+            grid.setdefault(at, []).append(value)
+    return _sorted_columns({at: _reduce(how, values) for at, values in grid.items()})
 
 
 class PrometheusMetricSource:
@@ -345,7 +444,7 @@ class PrometheusMetricSource:
             raise InvalidInputError(msg)
         warnings: list[str] = []
         infos: list[str] = []
-        merged: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
+        merged: dict[_Key, _Columns] = {}
         for index in range(0, points, self._max_points):
             chunk_start = start_ms + index * step_ms
             chunk_end = start_ms + (min(points, index + self._max_points) - 1) * step_ms
@@ -356,10 +455,9 @@ class PrometheusMetricSource:
                 ("step", _seconds_text(step_ms)),
             )
             body = self._request(form)
-            for key, samples in self._matrix(body, query, warnings, infos).items():
-                kept = merged.setdefault(key, {})
-                for at, value in samples.items():
-                    kept.setdefault(at, value)  # a server that overlaps chunks: keep the first
+            for key, columns in self._matrix(body, query, warnings, infos).items():
+                kept = merged.get(key)
+                merged[key] = columns if kept is None else _stitched(kept, columns)
         self._infos = tuple(dict.fromkeys(infos))
         series = self._series(asked, merged)
         # The warnings travel with the answer, so the protocol records them as gaps.
@@ -430,7 +528,7 @@ class PrometheusMetricSource:
         query: str,
         warnings: list[str],
         infos: list[str],
-    ) -> dict[tuple[tuple[str, str], ...], dict[int, float]]:
+    ) -> dict[_Key, _Columns]:
         for field, into in (("warnings", warnings), ("infos", infos)):
             notes = body.get(field)
             if isinstance(notes, list):
@@ -447,7 +545,7 @@ class PrometheusMetricSource:
         result = data.get("result")
         if not isinstance(result, list):
             self._malformed("'data.result' is missing or not a list")
-        found: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
+        found: dict[_Key, _Columns] = {}
         for position, item in enumerate(cast("list[object]", result)):
             where = f"series {position} of {query!r}"
             try:
@@ -460,9 +558,7 @@ class PrometheusMetricSource:
         return found
 
     @staticmethod
-    def _one_series(
-        item: object, where: str
-    ) -> tuple[tuple[tuple[str, str], ...], dict[int, float]]:
+    def _one_series(item: object, where: str) -> tuple[_Key, _Columns]:
         if not isinstance(item, dict):
             msg = f"{where} is a {type(item).__name__}, not an object"
             raise _BadAnswerError(msg)
@@ -484,26 +580,12 @@ class PrometheusMetricSource:
         if not isinstance(values, list):
             msg = f"{where}: 'values' is missing or not a list"
             raise _BadAnswerError(msg)
-        samples: dict[int, float] = {}
-        for index, pair in enumerate(cast("list[object]", values)):
-            here = f"{where}, sample {index}"
-            if not isinstance(pair, list) or len(cast("list[object]", pair)) != _PAIR:
-                msg = f'{here} is {pair!r}, not a [time, "value"] pair'
-                raise _BadAnswerError(msg)
-            raw_at, raw_value = cast("list[object]", pair)
-            at = _parse_at(raw_at, where=here)
-            if at in samples:
-                msg = f"{here}: two samples at {raw_at!r}"
-                raise _BadAnswerError(msg)
-            samples[at] = _parse_value(raw_value, where=here)
         key = tuple(sorted(cast("dict[str, str]", labels).items()))
-        return key, samples
+        return key, _columns(cast("list[object]", values)) or _columns_by_point(
+            cast("list[object]", values), where
+        )
 
-    def _series(
-        self,
-        asked: MetricQuery,
-        merged: Mapping[tuple[tuple[str, str], ...], Mapping[int, float]],
-    ) -> Series:
+    def _series(self, asked: MetricQuery, merged: Mapping[_Key, _Columns]) -> Series:
         if not merged:
             return Series(asked, ())
         if len(merged) == 1:
@@ -513,33 +595,24 @@ class PrometheusMetricSource:
         elif self._multiple == "error":
             self._several(asked, list(merged))
         else:
-            how = self._multiple
-            grid: dict[int, list[float]] = {}
-            for samples in merged.values():
-                for at, value in samples.items():
-                    grid.setdefault(at, []).append(value)
-            chosen = {at: _reduce(how, values) for at, values in grid.items()}
-        pairs = [(at / 1000, value) for at, value in sorted(chosen.items())]
+            chosen = _reduced(self._multiple, merged.values())
         try:
-            return Series.from_pairs(asked, pairs)
+            return Series.from_columns(asked, *chosen)
         except InvalidInputError as exc:  # an instant out of range
             self._malformed(str(exc))
 
     def _select(
-        self,
-        asked: MetricQuery,
-        merged: Mapping[tuple[tuple[str, str], ...], Mapping[int, float]],
-        selector: Mapping[str, str],
-    ) -> Mapping[int, float]:
+        self, asked: MetricQuery, merged: Mapping[_Key, _Columns], selector: Mapping[str, str]
+    ) -> _Columns:
         matching = [k for k in merged if all(dict(k).get(n) == v for n, v in selector.items())]
         if len(matching) > 1:
             self._several(asked, matching, selector=selector)
-        return merged[matching[0]] if matching else {}
+        return merged[matching[0]] if matching else (array("d"), array("d"))
 
     def _several(
         self,
         asked: MetricQuery,
-        keys: list[tuple[tuple[str, str], ...]],
+        keys: list[_Key],
         *,
         selector: Mapping[str, str] | None = None,
     ) -> NoReturn:
