@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from array import array
+from decimal import Decimal
 
 import attrs
 import pendulum
@@ -170,6 +171,14 @@ def test_the_columns_are_read_only_and_the_repr_is_short():
         ([(1e300, 1.0)], InvalidInputError, "sample 0"),
         ([(T0, 1.0), (10**400, 1.0)], InvalidInputError, "sample 1"),
         ([("2025-01-01", 1.0)], InvalidInputError, "sample 0"),
+        # Two instants one double apart only as Decimals: one instant as a series holds it.
+        (
+            [(Decimal("1763647200.0000000001"), 1.0), (Decimal("1763647200.0000000002"), 2.0)],
+            InvalidInputError,
+            "same instant",
+        ),
+        ([(T0, 0.5), (T0 + 1, False)], InvalidInputError, "sample 1: value must be a number"),
+        ([(T0, 0.0), (T0 + 1, 1), (T0 + 2, True)], InvalidInputError, "sample 2: value must"),
     ],
 )
 def test_bad_pairs_get_a_clear_error(pairs, error, match):

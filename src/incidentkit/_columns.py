@@ -117,36 +117,50 @@ def _value(raw: object, position: int) -> float:
         return math.inf  # an integer beyond a double's range: non-finite, so a gap
 
 
+_BOOL_BYTES: Final = (array("d", [0.0]).tobytes(), array("d", [1.0]).tobytes())
+"""The doubles ``array("d")`` makes of ``False`` and ``True``."""
+
+
 def _numbers(raw: Sequence[object], *, check_bools: bool = True) -> Column | None:
     """``raw`` as doubles when every item is a number, else ``None``; C-level passes.
 
     ``array("d")`` takes bools too; with ``check_bools`` the items' types are looked at
-    to refuse them (a caller that knows no item is 0 or 1 can skip it).
+    to refuse them, unless no double is 0.0 or 1.0 (a search of the column's bytes), the
+    only ones a bool can make. A caller that knows no item is 0 or 1 can skip it.
     """
-    if check_bools and bool in set(map(type, raw)):
-        return None
     try:
-        return array("d", cast("Sequence[float]", raw))
+        column = array("d", cast("Sequence[float]", raw))
     except (TypeError, ValueError, OverflowError):  # text, None, a datetime, a huge integer
         return None
+    if check_bools:
+        data = column.tobytes()
+        if any(pattern in data for pattern in _BOOL_BYTES) and bool in set(map(type, raw)):
+            return None
+    return column
 
 
 def _times(raw: Sequence[object]) -> tuple[Column, bool]:
     """The instants column in Unix seconds, finite, and whether it is strictly increasing.
 
-    Numbers are read in C-level passes. A bool can only make a 0.0 or a 1.0, so the
-    items' types are looked at only when an instant is no later than 1 s after the
-    epoch.
+    Numbers are read in C-level passes. The order is checked on the doubles (two
+    instants given as ``Decimal`` may be one double). Strictly increasing doubles are
+    finite when the first and last are (a NaN fails every comparison). A bool can only
+    make a 0.0 or a 1.0, so the items' types are looked at only when an instant is no
+    later than 1 s after the epoch.
     """
     if not raw:
         return array("d"), True
     times = _numbers(raw, check_bools=False)
-    if times is not None and math.isfinite(sum(times)):
-        # Comparing a list's floats is faster than an array's, which boxes each one.
-        ordered = increasing(cast("Sequence[float]", raw) if isinstance(raw, list) else times)
-        earliest = times[0] if ordered else min(times)
-        if earliest > 1.0 or bool not in set(map(type, raw)):
-            return times, ordered
+    if times is not None:
+        ordered = increasing(times)
+        if (
+            math.isfinite(times[0]) and math.isfinite(times[-1])
+            if ordered
+            else math.isfinite(sum(times))
+        ):
+            earliest = times[0] if ordered else min(times)
+            if earliest > 1.0 or bool not in set(map(type, raw)):
+                return times, ordered
     times = array("d", [_instant_seconds(value, i) for i, value in enumerate(raw)])
     return times, increasing(times)
 
