@@ -32,7 +32,8 @@ from typing import Final, Literal, NoReturn, TypeAlias, cast
 import attrs
 
 from incidentkit import _arguments
-from incidentkit._columns import Column, increasing
+from incidentkit._columns import Column
+from incidentkit._columns import increasing as _increasing
 from incidentkit._errors import (
     InvalidInputError,
     MalformedResponseError,
@@ -173,7 +174,7 @@ def _columns(values: list[object]) -> _Columns | None:
         numbers = array("d", map(float, raw_values))
     except (ValueError, OverflowError):  # NaN or an infinity as a time, a word as a value
         return None
-    return (times, numbers) if increasing(times) else None
+    return (times, numbers) if _increasing(times) else None
 
 
 def _columns_by_point(values: list[object], where: str) -> _Columns:
