@@ -712,6 +712,13 @@ class RecordLines:
             end = chunk.index(b"\n", body)
             yield seq, parse_body(chunk[body : end - 1], seq)
 
+    def body(self, seq: int) -> bytes:
+        """Return record ``seq``'s body as written (its bytes, unparsed)."""
+        chunk = self._chunks[self._chunk[seq]]
+        start = self._start[seq]
+        body = chunk.index(b'"body":', start + _HASHED_START) + len(b'"body":')
+        return chunk[body : chunk.index(b"\n", body) - 1]
+
     def data(self, first: int = 0) -> bytes:
         """Return the lines of the records from ``first`` on, joined, as the file holds them."""
         count = len(self._start)
