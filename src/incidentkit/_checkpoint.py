@@ -124,7 +124,7 @@ def checkpoint_path(journal: pathlib.Path) -> pathlib.Path:
 # -- writing -----------------------------------------------------------------
 
 
-def _phase_of(event: Event) -> Phase | None:
+def _phase_of(event: Event) -> Phase | None:  # noqa: PLR0911 - one arm per event type
     """The phase an event moves the incident to, or ``None`` (as ``IncidentState.apply``)."""
     from incidentkit._recovery import RecoveryOutcome  # noqa: PLC0415 - with the verdicts
 
@@ -149,7 +149,7 @@ def _phase_of(event: Event) -> Phase | None:
             return None
 
 
-def snapshot(state: IncidentState) -> dict[str, Any]:  # noqa: C901 - one arm per part
+def snapshot(state: IncidentState) -> dict[str, Any]:  # noqa: C901, PLR0912 - one arm per part
     """Return the checkpoint of a fully folded state: references to records, and two values."""
     single: dict[str, int] = {}
     lists: dict[str, list[int]] = {name: [] for name in _LISTS}
@@ -303,7 +303,7 @@ def _load(path: pathlib.Path) -> tuple[str, dict[str, Any]]:
     return anchor, state
 
 
-def _refs(state: dict[str, Any], last: int) -> dict[str, Any]:  # noqa: C901 - one check per part
+def _refs(state: dict[str, Any], last: int) -> dict[str, Any]:  # noqa: C901, PLR0912 - per part
     """Check the shape of a checkpoint's state; every record number from 0 to ``last``."""
     expected = {"count", "single", "lists", "maps", "changes", "lookback", "consulted"}
     if state.keys() != expected or _int(state["count"], 1, last + 1, "count") != last + 1:
@@ -376,7 +376,7 @@ class _Records:
         if event is None:
             try:
                 event = structure_owned(parse_body(self._lines.body(seq), seq))
-            except Exception as exc:  # noqa: BLE001 - the full fold reports it properly
+            except Exception as exc:  # any failure: the full fold reports it properly
                 msg = f"record {seq}, named for {part}, is not a valid event"
                 raise CheckpointMismatch(msg) from exc
             self._events[seq] = event
@@ -386,7 +386,7 @@ class _Records:
         return event
 
 
-def _build(  # noqa: C901, PLR0912 - one step per part of the state
+def _build(  # noqa: C901, PLR0912, PLR0915 - one step per part
     declared: IncidentDeclared, state: dict[str, Any], lines: RecordLines, last: int
 ) -> IncidentState:
     """Rebuild the state a checkpoint describes from the records it names."""
@@ -401,9 +401,13 @@ def _build(  # noqa: C901, PLR0912 - one step per part of the state
             raise CheckpointMismatch(msg)
         out.phase = moved
     if "impact_event" in single:
-        out.impact_event = cast("ImpactAssessed", records.get(single["impact_event"], "impact_event"))
+        out.impact_event = cast(
+            "ImpactAssessed", records.get(single["impact_event"], "impact_event")
+        )
     if "impact" in single:
-        out.impact = cast("ImpactAssessed | ImpactUpdated", records.get(single["impact"], "impact")).impact
+        out.impact = cast(
+            "ImpactAssessed | ImpactUpdated", records.get(single["impact"], "impact")
+        ).impact
     if "review" in single:
         out.review = cast("RollbacksReviewed", records.get(single["review"], "review"))
     if "resolution" in single:
@@ -447,11 +451,11 @@ def _build(  # noqa: C901, PLR0912 - one step per part of the state
             raise CheckpointMismatch(msg)
         out.rejected[key] = rejected
     for key, seq in maps["checklist"].items():
-        item = cast("ChecklistItemChecked | ChecklistItemWaived", records.get(seq, "checklist"))
-        if item.item.value != key:
+        ticked = cast("ChecklistItemChecked | ChecklistItemWaived", records.get(seq, "checklist"))
+        if ticked.item.value != key:
             msg = f"record {seq} is not the checklist item it is named for"
             raise CheckpointMismatch(msg)
-        out.checklist[item.item] = item
+        out.checklist[ticked.item] = ticked
     for seq, index in cast("list[list[int]]", state["changes"]):
         gathered = cast("ChangesGathered", records.get(seq, "changes")).changes
         if index >= len(gathered):
@@ -463,6 +467,28 @@ def _build(  # noqa: C901, PLR0912 - one step per part of the state
     for item in ChecklistItem:
         out.consulted[item] = list(cast("dict[str, list[str]]", state["consulted"])[item.value])
     return out
+
+
+def _anchored(anchor: str, lines: RecordLines) -> int:
+    """Return the seq a checkpoint was folded at, if the journal holds that very record."""
+    seq_text, _sep, digest = anchor.partition(":")
+    if not (seq_text.isdecimal() and seq_text.isascii() and len(seq_text) < _SEQ_DIGITS):
+        msg = "the checkpoint's anchor is not '<seq>:<digest>'"
+        raise CheckpointMismatch(msg)
+    last = int(seq_text)
+    if last >= len(lines):
+        msg = (
+            f"the checkpoint was folded at seq {last} but the journal ends at seq "
+            f"{len(lines) - 1}: it belongs to another journal, or records were cut"
+        )
+        raise CheckpointMismatch(msg)
+    if lines.digest(last) != digest:
+        msg = (
+            f"the record at the checkpoint's seq {last} is not the one it was folded at: "
+            "it belongs to another journal, or the journal was rewritten"
+        )
+        raise CheckpointMismatch(msg)
+    return last
 
 
 def restore(
@@ -480,23 +506,7 @@ def restore(
     path = checkpoint_path(journal)
     try:
         anchor_text, state = _load(path)
-        seq_text, _sep, digest = anchor_text.partition(":")
-        if not (seq_text.isdecimal() and seq_text.isascii() and len(seq_text) < _SEQ_DIGITS):
-            msg = "the checkpoint's anchor is not '<seq>:<digest>'"
-            raise CheckpointMismatch(msg)
-        last = int(seq_text)
-        if last >= len(lines):
-            msg = (
-                f"the checkpoint was folded at seq {last} but the journal ends at seq "
-                f"{len(lines) - 1}: it belongs to another journal, or records were cut"
-            )
-            raise CheckpointMismatch(msg)
-        if lines.digest(last) != digest:
-            msg = (
-                f"the record at the checkpoint's seq {last} is not the one it was folded at: "
-                "it belongs to another journal, or the journal was rewritten"
-            )
-            raise CheckpointMismatch(msg)
+        last = _anchored(anchor_text, lines)
         restored = _build(declared, _refs(state, last), lines, last)
     except CheckpointMismatch as exc:
         warnings.warn(

@@ -109,7 +109,7 @@ class IncidentState:
 
     @property
     def events(self) -> list[Event]:
-        """Every event folded, in journal order (read from the journal on first use after a checkpoint)."""
+        """Every event folded, in order (after a checkpoint: read when first asked for)."""
         if self.pending is not None:
             self.load_pending()
         return self._events
@@ -146,8 +146,8 @@ class IncidentState:
 
     def take_history(self, prefix: IncidentState) -> None:
         """Put the events and findings of ``prefix`` (a full fold) before this state's own."""
-        self._events[:0] = prefix._events  # noqa: SLF001 - the same class
-        self._findings[:0] = prefix._findings  # noqa: SLF001 - the same class
+        self._events[:0] = prefix._events
+        self._findings[:0] = prefix._findings
 
     @property
     def symptom_start(self) -> pendulum.DateTime:
