@@ -11,6 +11,7 @@ Every exception the library raises on purpose derives from
     │   └── TimeOrderError             an event stamped before the last recorded one
     ├── InvalidInputError (ValueError)  bad input from the caller
     │   └── NaiveDatetimeError         a datetime without a time zone
+    ├── CheckpointWarning (UserWarning)  a checkpoint not used (a warning, never raised)
     ├── JournalError                   the forensic journal
     │   ├── JournalCorruptedError      edited, deleted, reordered or garbage records
     │   ├── TornRecordError            an incomplete last record (a crash mid-write)
@@ -25,8 +26,9 @@ Every exception the library raises on purpose derives from
         ├── MalformedResponseError     the answer is not what the protocol expects
         └── RollbackFailedError        an executor could not roll back
 
-One warning, not an error: :class:`CheckpointWarning` (a ``UserWarning``), when a
-resume asked to use a checkpoint could not, and folded the whole journal instead.
+One class is a warning, never raised: :class:`CheckpointWarning` (also a
+``UserWarning``), issued when a resume asked to use a checkpoint could not, and
+folded the whole journal instead.
 
 Messages say what happened, what was expected and what to do next.
 """
@@ -163,7 +165,7 @@ class NaiveDatetimeError(InvalidInputError):
     """
 
 
-class CheckpointWarning(UserWarning):
+class CheckpointWarning(IncidentkitError, UserWarning):
     """A checkpoint beside a journal could not be used; the whole journal was folded instead.
 
     The message says why: no checkpoint, a checksum that does not match, a
