@@ -1096,3 +1096,17 @@ def test_journal_record_anchor_matches_fields():
     """A record's anchor carries its seq and digest."""
     record = JournalRecord(3, "0" * 64, "a" * 64, {})
     assert record.anchor == Anchor(3, "a" * 64)
+
+
+def test_verify_parses_every_body_across_blocks(tmp_path):
+    """Bodies are parsed a block of lines at a time: every block, and lines longer than one."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal.create(path)
+    for n in range(6):
+        journal.append({"n": n, "text": ("é🙂" if n % 2 else "x") * 300_000})
+    for n in range(3_000):
+        journal.append({"n": n, "text": f"record {n}"})
+    assert path.stat().st_size > 3 * 2**20
+    assert verify_journal(path).ok
+    forge_last_body(path, b'"record 2999"}', b'"record 2999",}')
+    assert found(verify_journal(path)) == [("malformed", 3006, None)]

@@ -165,7 +165,7 @@ class NaiveDatetimeError(InvalidInputError):
     """
 
 
-class CheckpointWarning(IncidentkitError, UserWarning):
+class CheckpointWarning(IncidentkitError, UserWarning):  # noqa: N818 - a warning, never raised
     """A checkpoint beside a journal could not be used; the whole journal was folded instead.
 
     The message says why: no checkpoint, a checksum that does not match, a
