@@ -1110,3 +1110,18 @@ def test_verify_parses_every_body_across_blocks(tmp_path):
     assert verify_journal(path).ok
     forge_last_body(path, b'"record 2999"}', b'"record 2999",}')
     assert found(verify_journal(path)) == [("malformed", 3006, None)]
+
+
+def test_format_instant_writes_what_strftime_wrote():
+    """The journal's instants are the text strftime gave, whatever the instant."""
+    import random  # noqa: PLC0415 - this test only
+
+    import pendulum  # noqa: PLC0415
+
+    from incidentkit._time import format_instant  # noqa: PLC0415
+
+    rng = random.Random(12)  # noqa: S311 - instants to test, not secrets
+    instants = [pendulum.from_timestamp(rng.uniform(-3e10, 6e10)) for _ in range(5_000)]
+    instants += [pendulum.datetime(999, 1, 2, tz="UTC"), pendulum.datetime(2026, 1, 1, tz="UTC")]
+    for instant in instants:
+        assert format_instant(instant) == instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

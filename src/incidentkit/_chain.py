@@ -64,6 +64,7 @@ __all__ = [
     "parse_body",
     "scan_clean",
     "split_records",
+    "trusted_anchor",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -195,6 +196,20 @@ class Anchor:
             msg = f"{text!r} is not an anchor: expected '<seq>:<64 hex digest>', e.g. '41:9f2c…'"
             raise InvalidInputError(msg)
         return cls(int(seq_text), digest)
+
+
+def trusted_anchor(seq: int, digest: str) -> Anchor:
+    """Build an anchor without its validators, from a record this process just chained.
+
+    For the append path only (see ``_Core.record``): ``seq`` is the int the
+    journal counted and ``digest`` a SHA-256 hex digest it computed, so the
+    checks an :class:`Anchor` runs on what a caller gives would only repeat
+    themselves on every append.
+    """
+    anchor = object.__new__(Anchor)
+    object.__setattr__(anchor, "seq", seq)
+    object.__setattr__(anchor, "digest", digest)
+    return anchor
 
 
 @attrs.frozen
@@ -436,17 +451,18 @@ def _has_non_str_key(body: dict[str, Any]) -> bool:
     """
     stack: list[Any] = [body]  # objects of any type: only isinstance looks at them
     pop, push = stack.pop, stack.append
+    containers = _CONTAINERS
     while stack:
         value = pop()
         if isinstance(value, dict):
             for key, item in cast("dict[object, object]", value).items():
-                if not isinstance(key, str):
+                if type(key) is not str and not isinstance(key, str):
                     return True
-                if isinstance(item, _CONTAINERS):
+                if type(item) is not str and isinstance(item, containers):
                     push(item)
         else:  # a list or a tuple: only containers are pushed
             for item in cast("Sequence[object]", value):
-                if isinstance(item, _CONTAINERS):
+                if type(item) is not str and isinstance(item, containers):
                     push(item)
     return False
 

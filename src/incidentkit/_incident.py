@@ -25,7 +25,13 @@ import pendulum
 
 from incidentkit._arguments import is_text, seconds, severity, sources
 from incidentkit._arguments import text as checked_text
-from incidentkit._chain import GENESIS_DIGEST, anchor_problems, encode_body, encode_record
+from incidentkit._chain import (
+    GENESIS_DIGEST,
+    anchor_problems,
+    encode_body,
+    encode_record,
+    trusted_anchor,
+)
 from incidentkit._errors import (
     ConcurrentAppendError,
     InvalidInputError,
@@ -145,9 +151,10 @@ class _Core:
                 says who wrote what. Nothing was written: ``refresh()`` and retry.
         """
         with self.lock:
-            # Restored from a checkpoint: proven against the full fold before anything is written.
-            self.state.load_pending()
-            self.state.validate(event)
+            state = self.state
+            if state.pending is not None:  # restored from a checkpoint: proven before writing
+                state.load_pending()
+            state.validate(event)
             # Encoded once; the journal writes these bytes and parses nothing back,
             # since the event itself is folded.
             body = encode_body(self._unstructure(event))
@@ -160,8 +167,8 @@ class _Core:
                     "on the phase to catch up, then retry the step.",
                     path=self.journal.location,
                 ) from None
-            self.state.apply(record.seq, event)
-            self.head = record.anchor
+            state.apply(record.seq, event)
+            self.head = trusted_anchor(record.seq, record.digest)
             self.folded = record.seq + 1
             return record.seq
 
