@@ -14,6 +14,8 @@ incident, and again warm in the same process:
 
 - ``Incident.resume(path)``: verify, parse every body, rebuild every event and replay it
   through the protocol's rules;
+- ``Incident.resume(path, checkpoint=True)``: the same from a checkpoint saved 1,000
+  events before the end: the chain verified, only the tail folded;
 - ``Journal.open(path)``: verify the chain (the bodies are parsed when read);
 - ``verify_journal(path)``: verify the chain and parse every body (the audit);
 - the baseline for resume: ``[json.loads(line) for line in f]`` over the same file;
