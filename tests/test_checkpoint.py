@@ -366,3 +366,31 @@ def test_file_store_keeps_a_checkpoint_beside_the_file(tmp_path: pathlib.Path) -
         resumed = Incident.resume(store, "INC-2", checkpoint=True)
     assert _state(resumed).pending is not None
     assert resumed.events == declared.events
+
+
+def test_threads_reading_the_history_fold_it_once(tmp_path: pathlib.Path) -> None:
+    """Threads asking for the events at once all get every event, folded in once."""
+    import threading  # noqa: PLC0415 - this test only
+
+    path = _handed_over(tmp_path)
+    phase = Incident.resume(path)
+    for n in range(200):
+        phase.note(f"note {n}", actor="kim")
+    phase.save_checkpoint()
+    phase.note("after", actor="kim")
+    expected = Incident.resume(path).events
+    resumed = Incident.resume(path, checkpoint=True)
+    seen: list[int] = []
+    start = threading.Barrier(4)
+
+    def read() -> None:
+        start.wait()
+        seen.append(len(resumed.events))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [len(expected)] * 4
+    assert resumed.events == expected

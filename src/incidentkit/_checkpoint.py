@@ -229,7 +229,7 @@ def write_checkpoint(path: pathlib.Path, data: bytes) -> None:
     """
     temp = path.with_name(f".{path.name}.{os.urandom(8).hex()}.tmp")
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:
             view = memoryview(data)
             while view:

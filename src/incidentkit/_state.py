@@ -9,6 +9,7 @@ rule table in :mod:`incidentkit._rules`; this module applies it.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 import pendulum
@@ -106,6 +107,7 @@ class IncidentState:
         # Set when the state was restored from a checkpoint (see _checkpoint): the
         # events before it are read, and checked against it, when first asked for.
         self.pending: Callable[[IncidentState], None] | None = None
+        self._pending_lock = threading.Lock()
 
     @property
     def events(self) -> list[Event]:
@@ -128,14 +130,12 @@ class IncidentState:
             JournalCorruptedError: They do not fold into the state the checkpoint
                 described (see :mod:`incidentkit._checkpoint`).
         """
-        pending, self.pending = self.pending, None
-        if pending is None:
-            return
-        try:
-            pending(self)
-        except BaseException:
-            self.pending = pending  # tried again on the next read
-            raise
+        with self._pending_lock:  # one thread folds; the others wait for its result
+            pending = self.pending
+            if pending is None:
+                return
+            pending(self)  # on failure it stays pending: the next read tries again
+            self.pending = None
 
     def start_after(self, count: int, latest_at: pendulum.DateTime) -> None:
         """Hold no event yet, as a state restored from a checkpoint at seq ``count - 1``."""
