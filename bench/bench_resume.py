@@ -14,6 +14,8 @@ incident, and again warm in the same process:
 
 - ``Incident.resume(path)``: verify, parse every body, rebuild every event and replay it
   through the protocol's rules;
+- ``Incident.resume(path, checkpoint=True)``: the same from a checkpoint saved 1,000
+  events before the end: the chain verified, only the tail folded;
 - ``Journal.open(path)``: verify the chain (the bodies are parsed when read);
 - ``verify_journal(path)``: verify the chain and parse every body (the audit);
 - the baseline for resume: ``[json.loads(line) for line in f]`` over the same file;
@@ -30,6 +32,7 @@ import cProfile
 import gc
 import pstats
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -73,6 +76,9 @@ QUICK_RUNS = 3
 WARM = 3  # warm repetitions in each of those processes
 QUICK_WARM = 2
 RESUME_GOAL = 2.0  # Incident.resume, against the json.loads baseline
+CHECKPOINT_GOAL = 1.2  # Incident.resume(checkpoint=True), against the same baseline
+TAIL = 1_000  # events after the checkpoint
+QUICK_TAIL = 100
 MEMORY_GOAL = 3.0  # Incident.resume's peak RSS, against the file's size
 VERIFY_GOAL = 3.0  # Journal.open and verify_journal, against the read+sha256 floor
 PROFILE_ROWS = 15
@@ -205,14 +211,23 @@ def _bulk_events(count: int, start: pendulum.DateTime, pool: list[Change]) -> It
             )
 
 
-def build_journal(path: Path, events: int) -> float:
-    """Write a journal of ``events`` events at ``path``; return the seconds it took."""
+def build_journal(path: Path, events: int, *, checkpoint_tail: int | None = None) -> float:
+    """Write a journal of ``events`` events at ``path``; return the seconds it took.
+
+    With ``checkpoint_tail``, a checkpoint is saved (``save_checkpoint()`` on the
+    incident resumed) when that many events are still to come: the tail a resume
+    with the checkpoint folds.
+    """
     began = time.perf_counter()
     pool = _changes()
     clock = _opening(path, pool)
     journal = Journal.open(path)
     append = journal.append
-    for event in _bulk_events(events - len(journal), clock.now().add(seconds=1), pool):
+    saved_at = None if checkpoint_tail is None else events - checkpoint_tail
+    bulk = _bulk_events(events - len(journal), clock.now().add(seconds=1), pool)
+    for event in bulk:
+        if len(journal) == saved_at:
+            Incident.resume(path).save_checkpoint()
         append(unstructure_event(event))
     return time.perf_counter() - began
 
@@ -284,6 +299,11 @@ _CASES: dict[str, tuple[str, str, str]] = {
         "from incidentkit import Incident",
         "Incident.resume(PATH)",
     ),
+    "checkpoint": (
+        "`Incident.resume(path, checkpoint=True)` (chain verified, tail folded)",
+        "from incidentkit import Incident",
+        "Incident.resume(PATH, checkpoint=True)",
+    ),
     "open": (
         "`Journal.open(path)` (chain verified, bodies parsed when read)",
         "from incidentkit import Journal",
@@ -305,7 +325,14 @@ _CASES: dict[str, tuple[str, str, str]] = {
         "[hashlib.sha256(line).hexdigest() for line in open(PATH, 'rb')]",
     ),
 }
-_BASE = {"resume": "json", "open": "sha", "verify": "sha", "json": "json", "sha": "sha"}
+_BASE = {
+    "resume": "json",
+    "checkpoint": "json",
+    "open": "sha",
+    "verify": "sha",
+    "json": "json",
+    "sha": "sha",
+}
 
 
 def _fresh_cases(path: Path) -> dict[str, tuple[str, str]]:
@@ -339,6 +366,11 @@ def _goal_verdicts(
     met: dict[str, bool] = {}
     goals = (
         ("resume", "`Incident.resume` (fresh process) against `json.loads`", RESUME_GOAL),
+        (
+            "checkpoint",
+            "`Incident.resume(checkpoint=True)` (fresh process) against `json.loads`",
+            CHECKPOINT_GOAL,
+        ),
         ("open", "`Journal.open` (fresh process) against read + sha256", VERIFY_GOAL),
         ("verify", "`verify_journal` (fresh process) against read + sha256", VERIFY_GOAL),
     )
@@ -375,13 +407,20 @@ def run(*, quick: bool = False, profile: bool = False) -> Result:
     warm = QUICK_WARM if quick else WARM
     with journal_dir() as (directory, where):
         path = directory / "incident.jsonl"
-        build_seconds = build_journal(path, events)
+        tail = QUICK_TAIL if quick else TAIL
+        build_seconds = build_journal(path, events, checkpoint_tail=tail)
         size = path.stat().st_size
         phase = Incident.resume(path)  # a check that the journal is what we think
         if len(phase.events) != events:
             msg = f"the journal holds {len(phase.events)} events, not {events}"
             raise RuntimeError(msg)
-        del phase
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the checkpoint must be used, not fallen back from
+            fast = Incident.resume(path, checkpoint=True)
+        if type(fast) is not type(phase) or fast.events != phase.events:
+            msg = "the resume with the checkpoint is not the full resume's phase"
+            raise RuntimeError(msg)
+        del phase, fast
         measured = interleaved(_fresh_cases(path), runs=runs, warm=warm)
         fresh = {name: best(r) for name, r in measured.items()}
         fresh_median = {name: _median_fresh(r) for name, r in measured.items()}
@@ -401,6 +440,7 @@ def run(*, quick: bool = False, profile: bool = False) -> Result:
     lifetime = any(r.peak_is_lifetime for rs in measured.values() for r in rs)
     goal_of = {
         "resume": f"≤ {RESUME_GOAL:g}x; peak RSS ≤ {MEMORY_GOAL:g}x the file",
+        "checkpoint": f"≤ {CHECKPOINT_GOAL:g}x",
         "open": f"≤ {VERIFY_GOAL:g}x",
         "verify": f"≤ {VERIFY_GOAL:g}x",
         "json": "baseline",
@@ -428,7 +468,7 @@ def run(*, quick: bool = False, profile: bool = False) -> Result:
             goal_of[name],
             met_text(name),
         ]
-        for name in ("resume", "json", "open", "verify", "sha")
+        for name in ("resume", "checkpoint", "json", "open", "verify", "sha")
     ]
     result = Result(
         name="resume",
@@ -442,7 +482,9 @@ def run(*, quick: bool = False, profile: bool = False) -> Result:
             ),
             (
                 f"Building it (every append fsynced) took {build_seconds:.1f} s; not part of the "
-                "figures."
+                f"figures. A checkpoint was saved beside it {tail:,} events before the end "
+                "(`save_checkpoint()` on the incident resumed then): the tail that "
+                "`Incident.resume(path, checkpoint=True)` folds after verifying the whole chain."
             ),
             f"Journal in {where}.",
             (

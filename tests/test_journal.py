@@ -1096,3 +1096,32 @@ def test_journal_record_anchor_matches_fields():
     """A record's anchor carries its seq and digest."""
     record = JournalRecord(3, "0" * 64, "a" * 64, {})
     assert record.anchor == Anchor(3, "a" * 64)
+
+
+def test_verify_parses_every_body_across_blocks(tmp_path):
+    """Bodies are parsed a block of lines at a time: every block, and lines longer than one."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal.create(path)
+    for n in range(6):
+        journal.append({"n": n, "text": ("é🙂" if n % 2 else "x") * 300_000})
+    for n in range(3_000):
+        journal.append({"n": n, "text": f"record {n}"})
+    assert path.stat().st_size > 3 * 2**20
+    assert verify_journal(path).ok
+    forge_last_body(path, b'"record 2999"}', b'"record 2999",}')
+    assert found(verify_journal(path)) == [("malformed", 3006, None)]
+
+
+def test_format_instant_writes_what_strftime_wrote():
+    """The journal's instants are the text strftime gave, whatever the instant."""
+    import random  # noqa: PLC0415 - this test only
+
+    import pendulum  # noqa: PLC0415
+
+    from incidentkit._time import format_instant  # noqa: PLC0415
+
+    rng = random.Random(12)  # noqa: S311 - instants to test, not secrets
+    instants = [pendulum.from_timestamp(rng.uniform(-3e10, 6e10)) for _ in range(5_000)]
+    instants += [pendulum.datetime(999, 1, 2, tz="UTC"), pendulum.datetime(2026, 1, 1, tz="UTC")]
+    for instant in instants:
+        assert format_instant(instant) == instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

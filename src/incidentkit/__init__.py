@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from incidentkit._chain import MAX_RECORD_BYTES, EncodedRecord
 from incidentkit._errors import (
+    CheckpointWarning,
     ConcurrentAppendError,
     IncidentkitError,
     InvalidInputError,
@@ -160,6 +161,7 @@ __all__ = [
     "ChangeKind",
     "ChecklistItem",
     "ChecklistLine",
+    "CheckpointWarning",
     "ConcurrentAppendError",
     "Counts",
     "Declared",

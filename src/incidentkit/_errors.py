@@ -11,6 +11,7 @@ Every exception the library raises on purpose derives from
     │   └── TimeOrderError             an event stamped before the last recorded one
     ├── InvalidInputError (ValueError)  bad input from the caller
     │   └── NaiveDatetimeError         a datetime without a time zone
+    ├── CheckpointWarning (UserWarning)  a checkpoint not used (a warning, never raised)
     ├── JournalError                   the forensic journal
     │   ├── JournalCorruptedError      edited, deleted, reordered or garbage records
     │   ├── TornRecordError            an incomplete last record (a crash mid-write)
@@ -25,12 +26,17 @@ Every exception the library raises on purpose derives from
         ├── MalformedResponseError     the answer is not what the protocol expects
         └── RollbackFailedError        an executor could not roll back
 
+One class is a warning, never raised: :class:`CheckpointWarning` (also a
+``UserWarning``), issued when a resume asked to use a checkpoint could not, and
+folded the whole journal instead.
+
 Messages say what happened, what was expected and what to do next.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointWarning",
     "ConcurrentAppendError",
     "IncidentkitError",
     "InvalidInputError",
@@ -156,6 +162,18 @@ class NaiveDatetimeError(InvalidInputError):
     :func:`pendulum.now`).
 
     .. versionadded:: 0.1.0
+    """
+
+
+class CheckpointWarning(IncidentkitError, UserWarning):  # noqa: N818 - a warning, never raised
+    """A checkpoint beside a journal could not be used; the whole journal was folded instead.
+
+    The message says why: no checkpoint, a checksum that does not match, a
+    checkpoint of another journal or of a rewritten history, a journal
+    shorter than it, contents of the wrong shape. The state resumed is right
+    either way; only the time a resume takes differs.
+
+    .. versionadded:: 0.4.0
     """
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import pathlib
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast, overload
@@ -24,7 +25,13 @@ import pendulum
 
 from incidentkit._arguments import is_text, seconds, severity, sources
 from incidentkit._arguments import text as checked_text
-from incidentkit._chain import GENESIS_DIGEST, anchor_problems, encode_body, encode_record
+from incidentkit._chain import (
+    GENESIS_DIGEST,
+    anchor_problems,
+    encode_body,
+    encode_record,
+    trusted_anchor,
+)
 from incidentkit._errors import (
     ConcurrentAppendError,
     InvalidInputError,
@@ -63,7 +70,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from incidentkit._chain import RecordLines
-    from incidentkit._events import Event
+    from incidentkit._events import Event, IncidentDeclared
     from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
     from incidentkit._report import Report
     from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
@@ -123,7 +130,7 @@ class _Core:
         # The head of the chain this state was folded from: an append must extend
         # exactly it, so a writer that fell behind never appends on stale state.
         self.head = journal.head
-        self.folded = len(state.events)
+        self.folded = state.count
         self.lock = threading.RLock()
         # What record() calls on every append, at hand rather than imported per call
         # (they load with the events, before any incident exists; see the imports).
@@ -144,7 +151,10 @@ class _Core:
                 says who wrote what. Nothing was written: ``refresh()`` and retry.
         """
         with self.lock:
-            self.state.validate(event)
+            state = self.state
+            if state.pending is not None:  # restored from a checkpoint: proven before writing
+                state.load_pending()
+            state.validate(event)
             # Encoded once; the journal writes these bytes and parses nothing back,
             # since the event itself is folded.
             body = encode_body(self._unstructure(event))
@@ -157,8 +167,8 @@ class _Core:
                     "on the phase to catch up, then retry the step.",
                     path=self.journal.location,
                 ) from None
-            self.state.apply(record.seq, event)
-            self.head = record.anchor
+            state.apply(record.seq, event)
+            self.head = trusted_anchor(record.seq, record.digest)
             self.folded = record.seq + 1
             return record.seq
 
@@ -410,6 +420,48 @@ class _Phase:
         from incidentkit._timeline import build_timeline  # noqa: PLC0415
 
         return build_timeline(self._core.state)
+
+    def save_checkpoint(self) -> pathlib.Path:
+        """Keep the state folded so far beside the journal file, for a faster resume.
+
+        Writes ``<journal>.checkpoint`` (replacing an older one, atomically):
+        the anchor of the last record folded and, for each part of the state
+        the steps read, which records it comes from. ``Incident.resume(path,
+        checkpoint=True)`` then folds only the records after it. The journal
+        is not changed. See ``docs/journal.md``, "Checkpoints".
+
+        Returns:
+            The checkpoint file's path.
+
+        Raises:
+            InvalidInputError: The journal is not a file (a store other than a
+                :class:`~incidentkit.stores.FileStore` keeps no checkpoint).
+            JournalError: The checkpoint cannot be written.
+
+        .. versionadded:: 0.4.0
+        """
+        from incidentkit._checkpoint import (  # noqa: PLC0415 - on first use
+            checkpoint_path,
+            encode_checkpoint,
+            snapshot,
+            write_checkpoint,
+        )
+
+        core = self._core
+        journal = core.journal
+        if not isinstance(journal, Journal):
+            msg = (
+                f"{journal.location} is not a journal file: checkpoints are kept beside journal "
+                "files only (a path, or a FileStore); other stores resume without one"
+            )
+            raise InvalidInputError(msg)
+        with core.lock:
+            state = core.state
+            head = Anchor(state.count - 1, record_lines(journal).digest(state.count - 1))
+            data = encode_checkpoint(str(head), snapshot(state))
+        path = checkpoint_path(journal.path)
+        write_checkpoint(path, data)
+        return path
 
     def refresh(self) -> AnyPhase:
         """Catch up with what other writers appended, and return the incident's current phase.
@@ -1446,6 +1498,7 @@ class Incident:
         anchor: Anchor | str | None = None,
         clock: Clock | None = None,
         lock_timeout: float = 10.0,
+        checkpoint: bool = False,
     ) -> AnyPhase:
         """Rebuild the current phase from a journal, for a script run again later.
 
@@ -1461,6 +1514,16 @@ class Incident:
                 a journal shorter than it or diverging from it is refused.
             clock: Where to read the time; by default the system clock.
             lock_timeout: How long to wait for another writer's lock, in seconds.
+            checkpoint: Use the checkpoint beside the journal file (see
+                ``save_checkpoint()``): the chain is verified as always, the
+                checkpoint's anchor checked against it, and only the records
+                after it are folded; the events before it are read when first
+                asked for (:attr:`events`, the report, the timeline) or before
+                the first append, and must agree with it. A checkpoint that is
+                missing or does not fit is not used: the whole journal is
+                folded, with a :class:`~incidentkit.CheckpointWarning` saying
+                why. Ignored, with that warning, for a store other than a
+                :class:`~incidentkit.stores.FileStore`.
 
         Raises:
             JournalError: The file is missing or unreadable.
@@ -1488,7 +1551,7 @@ class Incident:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            state = _fold(store)
+            state = _resumed(store) if checkpoint else _fold(store)
         finally:
             if collecting:
                 gc.enable()
@@ -1514,22 +1577,72 @@ def _create_in_store(store: JournalStore, incident_id: str, body: dict[str, Any]
     return StoreJournal.create(store, incident_id, body)
 
 
-def _fold(store: JournalHandle) -> IncidentState:
-    """Replay every record of a verified, non-empty journal through the protocol's rules."""
+def _declared(store: JournalHandle, body: dict[str, Any]) -> IncidentDeclared:
     from incidentkit._events import IncidentDeclared  # noqa: PLC0415 - see the imports
-    from incidentkit._state import IncidentState  # noqa: PLC0415
 
-    bodies = _bodies(store, 0)
-    seq, body = next(bodies)
-    declared = _structured(store, seq, body)
+    declared = _structured(store, 0, body)
     if not isinstance(declared, IncidentDeclared):
         raise JournalCorruptedError(
             f"{store.location}: the first record is {declared.TYPE}, not incident_declared",
             path=store.location,
         )
-    state = IncidentState(declared)
+    return declared
+
+
+def _fold(store: JournalHandle, count: int | None = None) -> IncidentState:
+    """Replay the records of a verified, non-empty journal through the protocol's rules.
+
+    Every record, or the first ``count``.
+    """
+    from incidentkit._state import IncidentState  # noqa: PLC0415 - see the imports
+
+    bodies = _bodies(store, 0)
+    _seq, body = next(bodies)
+    state = IncidentState(_declared(store, body))
     apply = state.apply
-    for seq, body in bodies:
+    if count is None:
+        for seq, body in bodies:
+            apply(seq, _checked_event(store, seq, body, state))
+    else:
+        for seq, body in bodies:
+            if seq >= count:
+                break
+            apply(seq, _checked_event(store, seq, body, state))
+    return state
+
+
+def _resumed(store: JournalHandle) -> IncidentState:
+    """Fold from the checkpoint beside a journal file, or every record if it does not fit."""
+    import warnings  # noqa: PLC0415 - only here
+
+    from incidentkit._checkpoint import restore  # noqa: PLC0415 - on first use
+    from incidentkit._errors import CheckpointWarning  # noqa: PLC0415
+
+    if not isinstance(store, Journal):
+        warnings.warn(
+            f"{store.location} is not a journal file, so it has no checkpoint; the whole "
+            "journal was folded",
+            CheckpointWarning,
+            stacklevel=3,
+        )
+        return _fold(store)
+    lines = record_lines(store)
+    declared = _declared(store, next(_bodies(store, 0))[1])
+
+    def full_fold(count: int) -> IncidentState:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _fold(store, count)
+        finally:
+            if collecting:
+                gc.enable()
+
+    state = restore(store.path, lines, declared, full_fold)
+    if state is None:
+        return _fold(store)
+    apply = state.apply
+    for seq, body in _bodies(store, state.count):
         apply(seq, _checked_event(store, seq, body, state))
     return state
 

@@ -9,6 +9,7 @@ rule table in :mod:`incidentkit._rules`; this module applies it.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 import pendulum
@@ -55,6 +56,8 @@ else:  # pragma: no cover - Python 3.10
     from typing_extensions import assert_never
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from incidentkit.analysis._suspects import SuspectRanking
 
 __all__ = [
@@ -79,7 +82,8 @@ class IncidentState:
         """Start the fold from the declaration."""
         self.declared = declared
         self.phase: Phase = "declared"
-        self.events: list[Event] = [declared]
+        self._events: list[Event] = [declared]
+        self.count = 1  # the events folded, seq 0 to count - 1
         self.latest_at: pendulum.DateTime = declared.at
         self.impact: Impact | None = None
         self.impact_event: ImpactAssessed | None = None
@@ -93,13 +97,57 @@ class IncidentState:
         self.hypotheses: dict[str, HypothesisRecorded] = {}
         self.rejected: dict[str, HypothesisRejected] = {}
         self.checklist: dict[ChecklistItem, ChecklistItemChecked | ChecklistItemWaived] = {}
-        self.findings: list[tuple[int, FindingRecorded]] = []
+        self._findings: list[tuple[int, FindingRecorded]] = []
         self.roles: dict[Role, str] = {}
         self.handovers: list[tuple[int, RoleHandedOver]] = []
         self.follow_ups: list[tuple[int, FollowUpAdded]] = []
         self.clock_corrections: list[tuple[int, ClockCorrected]] = []
         self.resolution: IncidentResolved | None = None
         self.lookback: float | None = None  # the widest gathered, else the ranking's default
+        # Set when the state was restored from a checkpoint (see _checkpoint): the
+        # events before it are read, and checked against it, when first asked for.
+        self.pending: Callable[[IncidentState], None] | None = None
+        self._pending_lock = threading.Lock()
+
+    @property
+    def events(self) -> list[Event]:
+        """Every event folded, in order (after a checkpoint: read when first asked for)."""
+        if self.pending is not None:
+            self.load_pending()
+        return self._events
+
+    @property
+    def findings(self) -> list[tuple[int, FindingRecorded]]:
+        """Every finding recorded, with its seq (as :attr:`events`)."""
+        if self.pending is not None:
+            self.load_pending()
+        return self._findings
+
+    def load_pending(self) -> None:
+        """Read the events before the checkpoint this state was restored from, if not yet read.
+
+        Raises:
+            JournalCorruptedError: They do not fold into the state the checkpoint
+                described (see :mod:`incidentkit._checkpoint`).
+        """
+        with self._pending_lock:  # one thread folds; the others wait for its result
+            pending = self.pending
+            if pending is None:
+                return
+            pending(self)  # on failure it stays pending: the next read tries again
+            self.pending = None
+
+    def start_after(self, count: int, latest_at: pendulum.DateTime) -> None:
+        """Hold no event yet, as a state restored from a checkpoint at seq ``count - 1``."""
+        self._events = []
+        self._findings = []
+        self.count = count
+        self.latest_at = latest_at
+
+    def take_history(self, prefix: IncidentState) -> None:
+        """Put the events and findings of ``prefix`` (a full fold) before this state's own."""
+        self._events[:0] = prefix._events
+        self._findings[:0] = prefix._findings
 
     @property
     def symptom_start(self) -> pendulum.DateTime:
@@ -236,7 +284,8 @@ class IncidentState:
 
     def apply(self, seq: int, event: Event) -> None:  # noqa: C901, PLR0912, PLR0915 - one arm per event type
         """Fold a validated event into the state."""
-        self.events.append(event)
+        self._events.append(event)
+        self.count += 1
         self.latest_at = event.at
         match event:
             case IncidentDeclared() | NoteAdded():
@@ -246,7 +295,7 @@ class IncidentState:
             case HypothesisRejected():
                 self.rejected[event.hypothesis_id] = event
             case FindingRecorded():
-                self.findings.append((seq, event))
+                self._findings.append((seq, event))
             case ImpactAssessed():
                 self.impact = event.impact
                 self.impact_event = event

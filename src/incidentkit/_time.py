@@ -80,7 +80,14 @@ def format_instant(value: pendulum.DateTime) -> str:
 
     .. versionadded:: 0.1.0
     """
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    year = value.year
+    if year < 1000:  # noqa: PLR2004 - strftime does not pad such a year: keep its text
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as that strftime, at half its cost (every event written passes here).
+    return (
+        f"{year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond:06d}Z"
+    )
 
 
 def parse_instant(text: str) -> pendulum.DateTime:
