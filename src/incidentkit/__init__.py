@@ -105,7 +105,7 @@ if TYPE_CHECKING:
         Responder,
         TimeTo,
     )
-    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
+    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric, Threshold
     from incidentkit._team import (
         IncidentSummary,
         StoredEvent,
@@ -138,6 +138,7 @@ _LAZY = {
     "LatencyCounts": "incidentkit._specs",
     "Measure": "incidentkit._specs",
     "Metric": "incidentkit._specs",
+    "Threshold": "incidentkit._specs",
     "IncidentSummary": "incidentkit._team",
     "StoredEvent": "incidentkit._team",
     "copy_incident": "incidentkit._team",
@@ -225,6 +226,7 @@ __all__ = [
     "StoreUnavailableError",
     "StoredEvent",
     "SystemClock",
+    "Threshold",
     "TimeOrderError",
     "TimeTo",
     "TimelineEntry",
