@@ -9,9 +9,12 @@ import pendulum
 import pytest
 
 from incidentkit import (
+    ChecklistItem,
     Detection,
+    Evidence,
     FindingKind,
     Incident,
+    Intervened,
     InvalidInputError,
     ManualClock,
     Metric,
@@ -25,6 +28,7 @@ from incidentkit import (
 )
 from incidentkit.analysis import check_recovery_threshold, impact_numbers
 from incidentkit.memory import InMemoryMetricSource
+from incidentkit.reports import render_markdown
 
 T0 = pendulum.datetime(2026, 11, 20, 12, 0, tz="UTC")
 ONSET = T0.add(hours=2)
@@ -121,6 +125,10 @@ def test_a_gauge_only_incident_is_assessed_by_time_above_and_its_recovery_verifi
     assert numbers.share_of_time == pytest.approx(1.0)
     assert "no share of requests is known" in numbers.explanation
     assert assessed.impact.severity is Severity.SEV2  # a fast burn, but a gauge cannot say SEV1
+    journaled = Incident.resume(tmp_path / "incident.jsonl")
+    assert isinstance(journaled, Intervened)
+    assessments = [e for e in journaled.events if e.TYPE == "impact_assessed"]
+    assert assessments[0].numbers == numbers  # type: ignore[attr-defined]
     clock.set(END)
     phase = intervened.verify_recovery(actor="alice", errors=objective)
     assert isinstance(phase, Recovered), phase.last_verdict
@@ -132,6 +140,29 @@ def test_a_gauge_only_incident_is_assessed_by_time_above_and_its_recovery_verifi
     resumed = Incident.resume(tmp_path / "incident.jsonl")
     assert isinstance(resumed, Recovered)
     assert resumed.verdict == verdict
+
+
+def test_the_report_says_what_a_threshold_verdict_checked(tmp_path) -> None:
+    """The plain verdict names the threshold and says traffic was not checked; no request share."""
+    clock = ManualClock(ONSET.add(minutes=10))
+    objective = Threshold(Metric(_gauge(), "p99", unit="s"), above=0.5)
+    _assessed, intervened = _intervened(objective, tmp_path, clock, slo=0.999)
+    clock.set(END)
+    recovered = intervened.verify_recovery(actor="alice", errors=objective)
+    assert isinstance(recovered, Recovered)
+    resolved = (
+        recovered.begin_diagnosis(actor="alice")
+        .hypothesis("a hot shard", actor="alice", evidence=[Evidence.text("its graphs")])
+        .waive(ChecklistItem.DEPLOYS, actor="alice", reason="none in the window")
+        .waive(ChecklistItem.INFRASTRUCTURE, actor="alice", reason="none in the window")
+        .waive(ChecklistItem.DEPENDENCIES, actor="alice", reason="none in the window")
+        .resolve(actor="alice", root_cause="a hot shard", evidence=[Evidence.text("graphs")])
+    )
+    text = render_markdown(resolved.report())
+    assert "**recovered**: at or under the threshold 0.5 and back near the baseline" in text
+    assert "traffic not checked." in text
+    assert "share_of_time_above_threshold" in text
+    assert "of requests failing" not in text
 
 
 def test_a_gauge_still_above_the_threshold_is_not_recovered(tmp_path) -> None:
