@@ -4,7 +4,10 @@ The checkout 5xx rate jumps minutes after a checkout deploy, among several
 other changes in the window. This script follows the protocol: it measures the
 impact, gathers what changed, reviews the rollback options, rolls the checkout
 deploy back, verifies recovery in monitoring, walks the diagnosis checklist,
-resolves the incident and prints the Markdown report.
+resolves the incident and prints the Markdown report. The impact and the
+recovery are judged from counts of failed and all requests a minute
+(``Counts``, what ``increase()`` gives in Prometheus), which the built-in data
+holds beside the error ratio (``examples/data/make_counts.py`` drew them).
 
 Run it with ``python examples/checkout_outage.py [JOURNAL] [--html REPORT]``.
 The journal goes to a temporary folder unless a path is given (the file must
@@ -24,6 +27,7 @@ from pathlib import Path
 from incidentkit import (
     Actor,
     ChecklistItem,
+    Counts,
     Detection,
     Evidence,
     Incident,
@@ -43,7 +47,8 @@ ERRORS = (
     'sum(rate(http_requests_total{service="checkout",code=~"5.."}[5m])) '
     '/ sum(rate(http_requests_total{service="checkout"}[5m]))'
 )
-TRAFFIC = 'sum(rate(http_requests_total{service="checkout"}[5m]))'
+BAD = 'sum(increase(http_requests_total{service="checkout",code=~"5.."}[1m]))'
+TOTAL = 'sum(increase(http_requests_total{service="checkout"}[1m]))'
 CULPRIT = "deploy-4812"
 
 
@@ -61,8 +66,13 @@ def main(argv: list[str]) -> int:
     # real incident would have.
     clock = ManualClock(when("declared_at"))
     prometheus = data.metric_source()
-    errors = Metric(prometheus, ERRORS, unit="ratio")
-    traffic = Metric(prometheus, TRAFFIC, unit="req/s")
+    # Failed and all requests a minute: the judges know how much evidence each
+    # minute holds. (The ratio is measured too, for the report's peak.)
+    errors = Counts(
+        bad=Metric(prometheus, BAD, unit="requests"),
+        total=Metric(prometheus, TOTAL, unit="requests"),
+    )
+    ratio = Metric(prometheus, ERRORS, unit="ratio")
     commander = Actor("Dana", Role.INCIDENT_COMMANDER)
     operator = Actor("Sam", Role.OPERATIONS)
 
@@ -83,13 +93,12 @@ def main(argv: list[str]) -> int:
     assessed = declared.assess_impact(
         actor=commander,
         ongoing=True,
-        # The onset is detected in the error ratio, and the severity suggested
-        # from the error-budget burn rates against a 99.9 % SLO.
+        # The onset is detected in the counts, and the severity suggested from
+        # the error-budget burn rates against a 99.9 % SLO.
         errors=errors,
-        traffic=traffic,
         slo=0.999,
         user_segments=["every customer checking out"],
-        measures=[Measure("peak_error_ratio", errors, reduce="max")],
+        measures=[Measure("peak_error_ratio", ratio, reduce="max")],
         summary="Checkout fails for about one request in five.",
     )
     onset = assessed.onset
@@ -126,18 +135,18 @@ def main(argv: list[str]) -> int:
 
     # 3. Recovery verified in monitoring, not by the silence of the pager.
     clock.set(when("verified_at"))
-    outcome = intervened.verify_recovery(actor=operator, errors=errors, traffic=traffic)
+    outcome = intervened.verify_recovery(actor=operator, errors=errors)
     if not isinstance(outcome, Recovered):
         print("recovery not shown:", outcome.last_verdict)
         return 1
     verdict = outcome.verdict
-    print(f"\nrecovery: {verdict.outcome.value}")
+    print(f"\nrecovery: {verdict.outcome.value} ({verdict.test} test)")
     for reason in verdict.reasons:
         print(f"  - {reason}")
     print(
-        f"  Mann-Whitney: U {verdict.u_statistic:g}, p {verdict.p_value:.3g}; Hodges-Lehmann "
-        f"shift {verdict.shift:+.5f} ({verdict.confidence:.0%} CI {verdict.shift_low:+.5f} "
-        f"to {verdict.shift_high:+.5f}), allowed {verdict.allowed_shift:.5f}"
+        f"  exact binomial: {verdict.post_bad} failed of {verdict.post_total} requests since "
+        f"{verdict.healthy_since:%H:%M}, at most {verdict.rate_upper:.3%} failing (upper "
+        f"bound); baseline {verdict.baseline_bad} of {verdict.baseline_total}"
     )
 
     # 4. Diagnosis: a hypothesis tied to evidence, and the usual suspects,
@@ -155,7 +164,7 @@ def main(argv: list[str]) -> int:
         .hypothesis(
             "checkout v2.14.0 (deploy-4812) broke checkout; the rollback ended it",
             actor=commander,
-            evidence=[Evidence.change(CULPRIT), Evidence.metric(ERRORS)],
+            evidence=[Evidence.change(CULPRIT), Evidence.metric(BAD)],
         )
         .check(
             ChecklistItem.DEPLOYS,
@@ -177,7 +186,7 @@ def main(argv: list[str]) -> int:
     resolved = diagnosing.resolve(
         actor=commander,
         root_cause="checkout v2.14.0 returned 5xx on checkout; rolled back to v2.13.3",
-        evidence=[Evidence.change(CULPRIT), Evidence.metric(ERRORS)],
+        evidence=[Evidence.change(CULPRIT), Evidence.metric(BAD)],
     )
 
     # 5. The forensic record: the report, and a journal that verifies.

@@ -5,9 +5,10 @@ systems that this script starts on this machine:
 
 * **Prometheus** (``prometheus`` and ``promtool``): the outage's requests are
   backfilled as ``http_requests_total`` counters, one scrape a minute, and
-  the impact and the recovery are read with the same PromQL a production
-  dashboard would use, through ``PrometheusMetricSource`` over HTTP on
-  127.0.0.1;
+  the impact and the recovery are judged from the requests that failed and
+  all requests of each minute, read with ``increase()`` over one minute
+  (``Counts``), the PromQL a production recording rule would use, through
+  ``PrometheusMetricSource`` over HTTP on 127.0.0.1;
 * **a GitOps repository** (``git``): a bare remote and a clone, one commit per
   deploy, dated when it happened. ``GitDeploySource`` reads the deploys from
   it, and ``GitOpsRollbackExecutor`` rolls the culprit back by pushing a
@@ -34,6 +35,7 @@ from incidentkit import (
     Actor,
     ChangeKind,
     ChecklistItem,
+    Counts,
     Detection,
     Evidence,
     Incident,
@@ -49,11 +51,10 @@ from incidentkit.memory import Dataset, load_dataset
 from incidentkit.testing import LocalPrometheus
 
 DATA = Path(__file__).parent / "data" / "checkout_outage.json"
-ERRORS = (
-    'sum(rate(http_requests_total{service="checkout",code=~"5.."}[5m])) '
-    '/ sum(rate(http_requests_total{service="checkout"}[5m]))'
-)
-TRAFFIC = 'sum(rate(http_requests_total{service="checkout"}[5m]))'
+# The failed and all requests of each minute: Prometheus computes them from the
+# counters below, and the dataset holds the same counts (examples/data/make_counts.py).
+BAD = 'sum(increase(http_requests_total{service="checkout",code=~"5.."}[1m]))'
+TOTAL = 'sum(increase(http_requests_total{service="checkout"}[1m]))'
 # Where each service's desired state lives in the GitOps repository, and how
 # its version reads there.
 PATHS = {
@@ -67,29 +68,29 @@ MANIFEST = {
     "search": ("apps/search/deployment.yaml", "image: registry.example.com/search:{}\n"),
 }
 VERSION_PATTERN = r"(?:image: \S+:|version: )(\S+)"
-SCRAPE = 60.0
 
 
 def counters(data: Dataset) -> list[tuple[str, dict[str, str], list[tuple[float, float]]]]:
-    """Turn the dataset's error ratio and traffic into the counters Prometheus scrapes.
+    """Turn the dataset's requests of each minute into the counters Prometheus scrapes.
 
-    Each minute adds ``traffic x 60`` requests, the error ratio of them with
-    code 503 and the rest with 200. A failed scrape (a gap in the dataset) is
-    a missing sample, while the counters keep counting, as they would.
+    Each minute adds its failed requests to the counter with code 503 and the
+    rest to the one with 200, so that ``increase()`` over one minute gives the
+    dataset's counts back. A failed scrape (a gap in the dataset) is a missing
+    sample.
     """
-    ratio = dict(data.metrics[ERRORS].samples)
-    traffic = dict(data.metrics[TRAFFIC].samples)
+    bad = dict(data.metrics[BAD].samples)
+    total = dict(data.metrics[TOTAL].samples)
     ok_total = failed_total = 0.0
     ok: list[tuple[float, float]] = []
     failed: list[tuple[float, float]] = []
-    for at in sorted(ratio):
-        share, rate = ratio[at], traffic.get(at)
-        if share is None or rate is None:
+    for at in sorted(bad):
+        failures, requests = bad[at], total.get(at)
+        if failures is None or requests is None:
             continue  # the scrape failed: no sample, and nothing known to add
-        failed_total += rate * SCRAPE * share
-        ok_total += rate * SCRAPE * (1 - share)
-        ok.append((at.timestamp(), round(ok_total, 3)))
-        failed.append((at.timestamp(), round(failed_total, 3)))
+        failed_total += failures
+        ok_total += requests - failures
+        ok.append((at.timestamp(), ok_total))
+        failed.append((at.timestamp(), failed_total))
     return [
         ("http_requests_total", {"service": "checkout", "code": "200"}, ok),
         ("http_requests_total", {"service": "checkout", "code": "503"}, failed),
@@ -159,8 +160,10 @@ def main(argv: list[str]) -> int:
     with LocalPrometheus(counters(data)) as server:
         print(f"Prometheus at {server.url}; GitOps remote at {remote}")
         prometheus = PrometheusMetricSource(server.url)
-        errors = Metric(prometheus, ERRORS, unit="ratio")
-        traffic = Metric(prometheus, TRAFFIC, unit="req/s")
+        errors = Counts(
+            bad=Metric(prometheus, BAD, unit="requests"),
+            total=Metric(prometheus, TOTAL, unit="requests"),
+        )
         deploys = GitDeploySource(
             clone, paths=PATHS, ref="origin/main", version_pattern=VERSION_PATTERN
         )
@@ -182,9 +185,7 @@ def main(argv: list[str]) -> int:
 
         # 1. Impact, measured in the real Prometheus.
         clock.set(when("assessed_at"))
-        assessed = declared.assess_impact(
-            actor=commander, ongoing=True, errors=errors, traffic=traffic, slo=0.999
-        )
+        assessed = declared.assess_impact(actor=commander, ongoing=True, errors=errors, slo=0.999)
         if assessed.onset is not None:
             print(f"onset: {assessed.onset.explanation}")
         print(f"severity: {assessed.impact.severity.value}")
@@ -213,11 +214,14 @@ def main(argv: list[str]) -> int:
 
         # 3. Recovery, verified in the real Prometheus.
         clock.set(when("verified_at"))
-        outcome = intervened.verify_recovery(actor=operator, errors=errors, traffic=traffic)
+        outcome = intervened.verify_recovery(actor=operator, errors=errors)
         if not isinstance(outcome, Recovered):
             print("recovery not shown:", outcome.last_verdict)
             return 1
-        print(f"recovery: {outcome.verdict.outcome.value}")
+        verdict = outcome.verdict
+        print(f"recovery: {verdict.outcome.value} ({verdict.test} test)")
+        for reason in verdict.reasons:
+            print(f"  - {reason}")
 
         # 4. Diagnosis and resolution.
         clock.set(when("resolved_at"))
@@ -226,7 +230,7 @@ def main(argv: list[str]) -> int:
             .hypothesis(
                 f"{culprit.summary} ({culprit.id}) broke checkout; the revert ended it",
                 actor=commander,
-                evidence=[Evidence.change(culprit.id), Evidence.metric(ERRORS)],
+                evidence=[Evidence.change(culprit.id), Evidence.metric(BAD)],
             )
             .check(ChecklistItem.DEPLOYS, actor=commander, conclusion="the culprit, reverted")
             .check(ChecklistItem.INFRASTRUCTURE, actor=commander, conclusion="no node errors")
@@ -234,7 +238,7 @@ def main(argv: list[str]) -> int:
             .resolve(
                 actor=commander,
                 root_cause=f"{culprit.summary} returned 5xx; reverted in git ({culprit.id})",
-                evidence=[Evidence.change(culprit.id), Evidence.metric(ERRORS)],
+                evidence=[Evidence.change(culprit.id), Evidence.metric(BAD)],
             )
         )
 

@@ -9,8 +9,10 @@ import pendulum
 import pytest
 
 from incidentkit import (
+    ChecklistItem,
     Counts,
     Detection,
+    Evidence,
     Incident,
     InvalidInputError,
     LatencyCounts,
@@ -169,3 +171,32 @@ def test_a_ratio_without_traffic_is_refused_at_verification(tmp_path) -> None:
     _assessed, intervened = _intervened(counts, tmp_path, clock)
     with pytest.raises(InvalidInputError, match="traffic"):
         intervened.verify_recovery(actor="alice", errors=Metric(source, "ratio"))  # type: ignore[call-overload]
+
+
+def test_the_chart_of_a_counts_incident_draws_the_share_its_band_is_in(tmp_path) -> None:
+    """The recovery band is a share: the chart draws bad / total, not the bad counts."""
+    source = _source(20.0, 0.002, 0.4)
+    clock = ManualClock(ONSET.add(minutes=10))
+    counts = Counts(Metric(source, "bad"), Metric(source, "total"))
+    _assessed, intervened = _intervened(counts, tmp_path, clock)
+    clock.set(END)
+    recovered = intervened.verify_recovery(actor="alice", errors=counts)
+    assert isinstance(recovered, Recovered)
+    resolved = (
+        recovered.begin_diagnosis(actor="alice")
+        .hypothesis("the pod", actor="alice", evidence=[Evidence.text("its logs")])
+        .waive(ChecklistItem.DEPLOYS, actor="alice", reason="none in the window")
+        .waive(ChecklistItem.INFRASTRUCTURE, actor="alice", reason="none in the window")
+        .waive(ChecklistItem.DEPENDENCIES, actor="alice", reason="none in the window")
+        .resolve(actor="alice", root_cause="a bad pod", evidence=[Evidence.text("its logs")])
+    )
+    chart = resolved.report().chart
+    assert chart is not None
+    assert chart.errors is not None
+    assert chart.errors.unit == "ratio"
+    assert chart.errors.query == "(bad) / (total)"
+    drawn = [v for v in chart.errors.values if v is not None]
+    assert max(drawn) > 0.3  # the symptom's share
+    assert max(drawn) <= 1
+    assert chart.baseline is not None
+    assert chart.baseline.high < 0.05

@@ -56,6 +56,8 @@ ERRORS = (
     ' / sum(rate(http_requests_total{service="checkout"}[5m]))'
 )
 TRAFFIC = 'sum(rate(http_requests_total{service="checkout"}[5m]))'
+BAD_COUNT = 'sum(increase(http_requests_total{service="checkout",code=~"5.."}[1m]))'
+TOTAL_COUNT = 'sum(increase(http_requests_total{service="checkout"}[1m]))'
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> pendulum.DateTime:
@@ -639,20 +641,44 @@ def test_the_executor_copies_the_version_table():
 
 
 def test_the_example_dataset_loads():
-    """The shipped example has its six changes, two series and the adapters it names."""
+    """The shipped example has its six changes, four series and the adapters it names."""
     dataset = load_dataset(EXAMPLE)
     assert len(dataset.changes) == 6
     kinds = sorted(c.kind.value for c in dataset.changes)
     assert kinds == ["config", "dependency", "deploy", "deploy", "deploy", "infrastructure"]
-    assert set(dataset.metrics) == {ERRORS, TRAFFIC}
+    assert set(dataset.metrics) == {ERRORS, TRAFFIC, BAD_COUNT, TOTAL_COUNT}
     assert dataset.metrics[ERRORS].unit == "ratio"
     assert dataset.metrics[TRAFFIC].unit == "req/s"
+    assert dataset.metrics[BAD_COUNT].unit == dataset.metrics[TOTAL_COUNT].unit == "requests"
     assert dataset.live_versions["checkout"] == "v2.14.0"
     assert dataset.deploy_source().name == "spinnaker"
     assert dataset.change_source().name == "terraform"
     assert dataset.dependency_source().name == "statuspage"
     assert dataset.metric_source().name == "prometheus"
     assert dataset.rollback_executor().name == "spinnaker-rollback"
+
+
+def test_the_example_counts_agree_with_its_ratio_and_traffic():
+    """The seeded counts (examples/data/make_counts.py) are the ratio and traffic, with noise."""
+    dataset = load_dataset(EXAMPLE)
+    series = {
+        name: dict(dataset.metrics[name].samples)
+        for name in (ERRORS, TRAFFIC, BAD_COUNT, TOTAL_COUNT)
+    }
+    assert len(series[BAD_COUNT]) == len(series[ERRORS]) == 241
+    for at, share in series[ERRORS].items():
+        bad, total = series[BAD_COUNT][at], series[TOTAL_COUNT][at]
+        if share is None:  # the failed scrape is a gap in every series
+            assert bad is None
+            assert total is None
+            continue
+        assert bad is not None
+        assert total is not None
+        expected = 60 * series[TRAFFIC][at]
+        assert abs(total - expected) <= 5 * math.sqrt(expected)
+        assert abs(bad - total * share) <= 5 * math.sqrt(total * share * (1 - share))
+        assert bad == int(bad)
+        assert 0 <= bad <= total
 
 
 def test_the_example_scenario_instants():
@@ -1068,5 +1094,5 @@ def test_dataset_checks_its_changes_and_keeps_its_repr_short():
     with pytest.raises(InvalidInputError, match=r"changes\[0\] is int"):
         Dataset(changes=[1])  # type: ignore[list-item]
     dataset = load_dataset(EXAMPLE)
-    assert "metrics=<2 series>" in repr(dataset)
+    assert "metrics=<4 series>" in repr(dataset)
     assert repr(dataset.metrics[ERRORS]) == "MetricData(samples=<241 samples>, unit='ratio')"

@@ -106,7 +106,7 @@ if TYPE_CHECKING:
         Responder,
         TimeTo,
     )
-    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
+    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric, Threshold
     from incidentkit._team import (
         IncidentSummary,
         StoredEvent,
@@ -139,6 +139,7 @@ _LAZY = {
     "LatencyCounts": "incidentkit._specs",
     "Measure": "incidentkit._specs",
     "Metric": "incidentkit._specs",
+    "Threshold": "incidentkit._specs",
     "IncidentSummary": "incidentkit._team",
     "StoredEvent": "incidentkit._team",
     "copy_incident": "incidentkit._team",
@@ -227,6 +228,7 @@ __all__ = [
     "StoreUnavailableError",
     "StoredEvent",
     "SystemClock",
+    "Threshold",
     "TimeOrderError",
     "TimeTo",
     "TimelineEntry",

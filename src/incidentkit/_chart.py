@@ -29,7 +29,7 @@ import attrs
 import pendulum
 
 from incidentkit._events import ImpactAssessed, RecoveryChecked, RollbackExecuted
-from incidentkit._model import Series, columns
+from incidentkit._model import Series, columnar, columns
 from incidentkit._recovery import RecoveryOutcome
 
 if TYPE_CHECKING:
@@ -248,6 +248,35 @@ def _merged(readings: Iterable[Series]) -> tuple[array[float], array[float]] | N
     return array("d", ordered), array("d", map(by_instant.__getitem__, ordered))
 
 
+def _checked(event: RecoveryChecked, name: str) -> Series | None:
+    """The series a recovery check read, as the chart draws it.
+
+    A check judged on counts read bad and all requests; its band is a share,
+    so the chart draws the share of each sample (as the assessment measured
+    it, under the same query text), not the bad count.
+    """
+    if name != "errors":
+        return event.traffic
+    bad, total = event.errors, event.traffic
+    if event.verdict.test != "exact-binomial" or bad is None or total is None:
+        return bad
+    by_instant = dict(zip(*columns(total), strict=True))
+    times, values = columns(bad)
+    shares = array(
+        "d",
+        (
+            value / count if count > 0 else math.nan
+            for value, count in zip(
+                values, (by_instant.get(at, math.nan) for at in times), strict=True
+            )
+        ),
+    )
+    query = attrs.evolve(
+        bad.query, query=f"({bad.query.query}) / ({total.query.query})", unit="ratio"
+    )
+    return columnar(Series, query, (times, shares, bad.non_finite))
+
+
 def _readings(state: IncidentState, name: str) -> list[Series]:
     """The readings of the ``errors`` or ``traffic`` metric, in journal order, one query's only.
 
@@ -259,7 +288,7 @@ def _readings(state: IncidentState, name: str) -> list[Series]:
         if isinstance(event, ImpactAssessed):
             found += [m.series for m in event.measurements if m.name == name]
         elif isinstance(event, RecoveryChecked):
-            series = event.errors if name == "errors" else event.traffic
+            series = _checked(event, name)
             if series is not None:
                 found.append(series)
     if not found:

@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from incidentkit._events import Event, IncidentDeclared
     from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
     from incidentkit._report import Report
-    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric
+    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric, Threshold
     from incidentkit._state import IncidentState
     from incidentkit._steps._common import Outcome
     from incidentkit._stored import JournalHandle
@@ -926,11 +926,23 @@ class _Verifying(_Open):
         timeout: float | dt.timedelta = ...,
     ) -> Recovered | Self: ...
 
+    @overload
     def verify_recovery(
         self,
         *,
         actor: Actor | str,
-        errors: Metric | Counts | LatencyCounts,
+        errors: Threshold,
+        traffic: Metric | None = ...,
+        baseline: float | dt.timedelta = ...,
+        policy: RecoveryPolicy | None = ...,
+        timeout: float | dt.timedelta = ...,
+    ) -> Recovered | Self: ...
+
+    def verify_recovery(
+        self,
+        *,
+        actor: Actor | str,
+        errors: Metric | Counts | LatencyCounts | Threshold,
         traffic: Metric | None = None,
         baseline: float | dt.timedelta = 3600.0,
         policy: RecoveryPolicy | None = None,
@@ -950,9 +962,13 @@ class _Verifying(_Open):
                 with a Mann-Whitney comparison; or :class:`Counts` of bad and
                 all requests per step (or :class:`LatencyCounts` from a
                 histogram), judged by exact binomial bounds over the hold, which
-                holds at low traffic (see "Verified recovery" in the docs).
+                holds at low traffic (see "Verified recovery" in the docs); or
+                a :class:`Threshold` on a gauge (a p99, a queue depth), held
+                at or under its threshold and back near its baseline.
             traffic: The traffic metric (requests per second or per step);
-                required with a ratio, not used with counts (their total is it).
+                required with a ratio, not used with counts (their total is
+                it), optional with a threshold (without it, traffic is not
+                checked and the verdict says so).
             baseline: The length of the baseline window before the symptom start.
             policy: How strict to be (hold period, tolerance, traffic share).
             timeout: How long each query may take (seconds or a timedelta); the
@@ -968,7 +984,8 @@ class _Verifying(_Open):
             ProtocolViolation: Called before any intervention while the impact
                 was ongoing at assessment.
             InvalidInputError: A ratio without ``traffic``, or an error metric
-                whose unit is a duration (use :class:`LatencyCounts`).
+                whose unit is a duration (use :class:`LatencyCounts` or
+                :class:`Threshold`).
         """
         core = self._enter("verify_recovery")
         from incidentkit._steps import _verify  # noqa: PLC0415 - on first use
@@ -1046,7 +1063,7 @@ class Declared(_DiagnosingOverride):
         services: Sequence[str] = (),
         regions: Sequence[str] = (),
         user_segments: Sequence[str] = (),
-        errors: Metric | Counts | LatencyCounts | None = None,
+        errors: Metric | Counts | LatencyCounts | Threshold | None = None,
         traffic: Metric | None = None,
         users: Metric | None = None,
         slo: float | None = None,
@@ -1080,9 +1097,13 @@ class Declared(_DiagnosingOverride):
                 :class:`Counts` of bad and all requests per step, or
                 :class:`LatencyCounts` from a latency histogram (the share of
                 requests slower than the threshold), from which the ratio and
-                the traffic are derived. A ratio whose unit is a duration, or
-                whose values go above 1, is refused (:class:`InvalidInputError`)
-                with a word on which of these to use.
+                the traffic are derived; or a :class:`Threshold` on a gauge
+                (a p99, a queue depth) when only that exists: the onset is
+                found on the gauge, and the figures are the share of time
+                (of samples) above the threshold and, with an ``slo``, burn
+                rates of that time, never a share of requests. A ratio whose
+                unit is a duration, or whose values go above 1, is refused
+                (:class:`InvalidInputError`) with a word on which of these to use.
             traffic: Its request rate, to weight the error ratio by volume
                 (with counts, their total unless given).
             users: A metric of affected users.

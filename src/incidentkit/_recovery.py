@@ -390,9 +390,11 @@ class RecoveryVerdict:
         relative_shift: The shift relative to the baseline median (``None``
             when that median is zero).
         test: Which judge decided: ``"mann-whitney"`` (error values, a ratio
-            or a rate per sample: :func:`check_recovery`) or
+            or a rate per sample: :func:`check_recovery`),
             ``"exact-binomial"`` (counts of bad and all requests:
-            :func:`check_recovery_counts`). The reasons say why.
+            :func:`check_recovery_counts`) or ``"threshold-hold"`` (a gauge
+            held under a threshold: :func:`check_recovery_threshold`, whose
+            ``threshold`` is the objective's). The reasons say why.
         baseline_bad: The baseline's bad requests, added up (counts only).
         baseline_total: The baseline's requests, added up (counts only).
         post_bad: The bad requests of the window judged (counts only).
@@ -407,7 +409,8 @@ class RecoveryVerdict:
     .. versionchanged:: 0.2.0
        The Mann-Whitney figures, from ``comparison`` on.
     .. versionchanged:: 0.3.0
-       ``test`` and the counts figures, from ``baseline_bad`` on.
+       ``test`` and the counts figures, from ``baseline_bad`` on;
+       ``"threshold-hold"``, the threshold judge.
     """
 
     outcome: RecoveryOutcome
@@ -437,7 +440,7 @@ class RecoveryVerdict:
     shift_high: float | None = None
     confidence: float | None = None
     relative_shift: float | None = None
-    test: Literal["mann-whitney", "exact-binomial"] = "mann-whitney"
+    test: Literal["mann-whitney", "exact-binomial", "threshold-hold"] = "mann-whitney"
     baseline_bad: int | None = None
     baseline_total: int | None = None
     post_bad: int | None = None
@@ -669,8 +672,9 @@ def _compare(
     median = _quantile_of_sorted(sorted_baseline, 0.5)
     baseline_mean = math.fsum(baseline) / len(baseline)
     post_mean = math.fsum(values) / len(values)
-    allowed = policy.allowed_increase * median + policy.absolute_tolerance
-    allowed_mean = policy.allowed_increase * baseline_mean + policy.absolute_tolerance
+    # Relative to the baseline's magnitude: a gauge's baseline may be below zero.
+    allowed = policy.allowed_increase * abs(median) + policy.absolute_tolerance
+    allowed_mean = policy.allowed_increase * abs(baseline_mean) + policy.absolute_tolerance
     excess = post_mean - baseline_mean
     quantile = _normal().inv_cdf((1 + policy.confidence) / 2)
     significant = test.p_value is not None and test.p_value < 1 - policy.confidence

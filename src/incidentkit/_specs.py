@@ -17,6 +17,7 @@ __all__ = [
     "LatencyCounts",
     "Measure",
     "Metric",
+    "Threshold",
     "refuse_time_unit",
 ]
 
@@ -149,20 +150,70 @@ class LatencyCounts:
     threshold: float = attrs.field(validator=_positive_threshold, kw_only=True)
 
 
-ErrorSpec: TypeAlias = "Metric | Counts | LatencyCounts"
-"""What the impact and recovery steps take as errors: a ratio, or counts."""
+def _a_metric(_instance: object, _attribute: object, value: Metric) -> None:
+    given = cast("object", value)
+    if not isinstance(given, Metric):
+        msg = f"a threshold objective needs a Metric query, not {type(given).__name__}"
+        raise InvalidInputError(msg)
+
+
+def _finite_number(_instance: object, _attribute: object, value: float) -> None:
+    number = cast("object", value)
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, (int, float))
+        or not math.isfinite(number)
+    ):
+        msg = f"above must be a finite number in the metric's unit, not {value!r}"
+        raise InvalidInputError(msg)
+
+
+@attrs.frozen
+class Threshold:
+    """A threshold objective on a plain gauge: a sample above ``above`` is a bad one.
+
+    For when only a gauge exists (a p99 latency series in seconds, a queue
+    depth), not counts of requests. There is then no request count: the
+    impact says what share of the samples (of the time) was above the
+    threshold, never a share of requests; the onset is detected on the gauge
+    itself; recovery is the gauge held at or under the threshold, and back
+    near its baseline, for the hold (:func:`~incidentkit.analysis.check_recovery_threshold`).
+    Prefer :class:`LatencyCounts` when the histogram's buckets are at hand:
+    they count the slow requests.
+
+    Example:
+        ``Threshold(Metric(prom, 'histogram_quantile(0.99, sum by (le) '
+        '(rate(http_request_duration_seconds_bucket[5m])))', unit="s"), above=0.5)``
+
+    Attributes:
+        metric: The gauge (any unit; a duration is fine here).
+        above: The threshold, in the metric's unit: a sample above it is bad,
+            one at or under it healthy. Any finite number (a gauge may be
+            negative).
+
+    .. versionadded:: 0.3.0
+    """
+
+    metric: Metric = attrs.field(validator=_a_metric)
+    above: float = attrs.field(validator=_finite_number, kw_only=True)
+
+
+ErrorSpec: TypeAlias = "Metric | Counts | LatencyCounts | Threshold"
+"""What the impact and recovery steps take as errors: a ratio, counts, or a threshold."""
 
 
 def refuse_time_unit(metric: Metric, where: str) -> None:
     """Refuse a metric whose unit is a duration where an error ratio is expected.
 
     Raises:
-        InvalidInputError: Naming :class:`LatencyCounts`, the latency objective.
+        InvalidInputError: Naming :class:`LatencyCounts` and :class:`Threshold`,
+            the latency objectives.
     """
     if metric.unit.strip().lower() in TIME_UNITS:
         msg = (
             f"{where}: {metric.query!r} is in {metric.unit!r}, a duration, not an error ratio "
             "(0 to 1). For a latency objective pass LatencyCounts(fast=<the histogram's le "
-            "bucket at the threshold>, total=<its count>, threshold=<seconds>)."
+            "bucket at the threshold>, total=<its count>, threshold=<seconds>), or, when only "
+            "this series exists, Threshold(<this metric>, above=<seconds>)."
         )
         raise InvalidInputError(msg)

@@ -33,7 +33,7 @@ from incidentkit import (
 )
 
 if TYPE_CHECKING:
-    from incidentkit import Metric, RollbackOption
+    from incidentkit import Counts, LatencyCounts, Metric, RollbackOption, Threshold
     from incidentkit.protocols import DeploySource, RollbackExecutor
 
 ACTOR = "alice"
@@ -172,6 +172,23 @@ def verify_recovery_returns_recovered_or_self(
     assert_type(
         reviewed.verify_recovery(actor=ACTOR, errors=errors, traffic=traffic),
         Recovered | Reviewed,
+    )
+
+
+def verify_recovery_takes_counts_and_thresholds(
+    intervened: Intervened,
+    counts: Counts,
+    latency: LatencyCounts,
+    threshold: Threshold,
+    traffic: Metric,
+) -> None:
+    """Counts and latency counts need no traffic; a threshold takes it or not."""
+    assert_type(intervened.verify_recovery(actor=ACTOR, errors=counts), Recovered | Intervened)
+    assert_type(intervened.verify_recovery(actor=ACTOR, errors=latency), Recovered | Intervened)
+    assert_type(intervened.verify_recovery(actor=ACTOR, errors=threshold), Recovered | Intervened)
+    assert_type(
+        intervened.verify_recovery(actor=ACTOR, errors=threshold, traffic=traffic),
+        Recovered | Intervened,
     )
 
 

@@ -313,6 +313,15 @@ def plain_verdict(verdict: RecoveryVerdict) -> str:
     held. Otherwise: the verdict's first reason, its instants as the report shows them.
     """
     if verdict.outcome is RecoveryOutcome.RECOVERED and verdict.healthy_since is not None:
+        if verdict.test == "threshold-hold" and verdict.threshold is not None:
+            traffic = (
+                "with traffic" if verdict.baseline_traffic is not None else "traffic not checked"
+            )
+            return (
+                f"at or under the threshold {verdict.threshold:g} and back near the baseline "
+                f"since {when(verdict.healthy_since)}, held for {duration(verdict.held_for)}, "
+                f"{traffic}."
+            )
         return (
             f"back at the baseline since {when(verdict.healthy_since)}, held for "
             f"{duration(verdict.held_for)}, with traffic."

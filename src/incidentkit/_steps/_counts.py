@@ -78,7 +78,9 @@ def derive(spec: Counts | LatencyCounts, first: Series, total: Series) -> CountS
             ),
         )
     bad_query = attrs.evolve(first.query, query=bad_text)
-    ratio_query = attrs.evolve(first.query, query=f"({bad_text}) / ({spec.total.query})")
+    ratio_query = attrs.evolve(
+        first.query, query=f"({bad_text}) / ({spec.total.query})", unit="ratio"
+    )
     total_query = attrs.evolve(first.query, query=spec.total.query)
     kept = array("d", times)
     return CountSeries(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, cast
 
@@ -21,6 +22,7 @@ from incidentkit._model import (
     Impact,
     Series,
     Severity,
+    columnar,
     columns,
     sliced,
 )
@@ -30,6 +32,7 @@ from incidentkit._specs import (
     LatencyCounts,
     Measure,
     Metric,
+    Threshold,
     refuse_time_unit,
 )
 from incidentkit._state import IncidentState
@@ -109,7 +112,17 @@ def assess(
     )
     start = symptom_start or (onset.at if onset is not None else detected)
     numbers: ImpactNumbers | None = None
-    if error_series is not None and slo is not None:
+    if isinstance(errors, Threshold) and error_series is not None:
+        numbers = _threshold_figures(
+            reading.figures,
+            errors,
+            error_series,
+            slo=slo,
+            at=at,
+            start=start,
+            users=(users, reading.fetched.get("users")),
+        )
+    elif error_series is not None and slo is not None:
         numbers = _burn_figures(reading, error_series, slo, at, start, users)
     if severity is None:
         if numbers is None or all(rate.burn is None for rate in numbers.burn_rates):
@@ -205,6 +218,8 @@ def _read_main_metrics(  # noqa: PLR0917 - private; each metric is one positiona
     if counts is not None:
         first, total = count_metrics(counts)
         candidates = [("bad" if isinstance(counts, Counts) else "fast", first), ("total", total)]
+    elif isinstance(errors, Threshold):
+        candidates = [("errors", errors.metric)]
     else:
         candidates = [("errors", cast("Metric | None", errors))]
     candidates += [("traffic", traffic), ("users", users)]
@@ -221,7 +236,7 @@ def _read_main_metrics(  # noqa: PLR0917 - private; each metric is one positiona
             reading.measurements.append(Measurement(label, "series", None, series))
     if counts is not None:
         _derive_counts(reading, counts)
-    else:
+    elif not isinstance(errors, Threshold):  # a gauge's values may be anything
         _refuse_non_ratio(reading, errors)
 
 
@@ -256,7 +271,8 @@ def _refuse_non_ratio(reading: _Reading, errors: ErrorSpec | None) -> None:
         reading.gaps.append(
             f"{series.query.source}: errors={series.query.query!r} reaches {highest:.6g}, which "
             "no error ratio (0 to 1) can, so it was not used: for a latency objective pass "
-            "LatencyCounts(fast=..., total=..., threshold=...) from the histogram; for error "
+            "LatencyCounts(fast=..., total=..., threshold=...) from the histogram, or "
+            "Threshold(<this metric>, above=...) when only this gauge exists; for error "
             "counts pass Counts(bad=..., total=...)"
         )
 
@@ -305,6 +321,83 @@ def _burn_figures(  # noqa: PLR0917 - private, called once
                 users.unit or "users",
                 measured=True,
                 evidence=Evidence.metric(users.query),
+            )
+        )
+    return numbers
+
+
+def _threshold_figures(
+    figures: list[Figure],
+    spec: Threshold,
+    gauge: Series,
+    *,
+    slo: float | None,
+    at: pendulum.DateTime,
+    start: pendulum.DateTime,
+    users: tuple[Metric | None, Series | None],
+) -> ImpactNumbers | None:
+    """The figures of a threshold objective: time above it since the symptom began, burn rates.
+
+    A gauge counts no requests: the share is of the samples (of the time), and
+    the figures' names say so. Burn rates (with an ``slo``) are of time above
+    the threshold, a time-slice objective.
+    """
+    from incidentkit.analysis._impact import impact_numbers  # noqa: PLC0415 - loads on first use
+
+    times, values = columns(gauge)
+    nan = math.nan
+    indicator = columnar(
+        Series,
+        attrs.evolve(gauge.query, query=f"({gauge.query.query}) > {spec.above:g}"),
+        (
+            times,
+            array("d", [nan if v != v else float(v > spec.above) for v in values]),  # noqa: PLR0124
+            gauge.non_finite,
+        ),
+    )
+    lo = bisect.bisect_left(times, start.timestamp())
+    hi = bisect.bisect_right(times, at.timestamp())
+    seen = [v for v in values[lo:hi] if v == v]  # noqa: PLR0124 - NaN is the gap
+    evidence = Evidence.metric(spec.metric.query)
+    if seen:
+        above = sum(1 for v in seen if v > spec.above)
+        figures.extend(
+            (
+                Figure(
+                    "share_of_time_above_threshold",
+                    above / len(seen),
+                    "ratio",
+                    measured=True,
+                    evidence=evidence,
+                ),
+                Figure(
+                    "time_above_threshold",
+                    above * spec.metric.step,
+                    "s",
+                    measured=True,
+                    evidence=evidence,
+                ),
+                Figure("peak", max(seen), spec.metric.unit, measured=True, evidence=evidence),
+            )
+        )
+    if slo is None:
+        return None
+    users_metric, users_series = users
+    numbers = impact_numbers(
+        indicator, slo=slo, at=at, symptom_start=start, users=users_series, share_of="time"
+    )
+    for rate in numbers.burn_rates:
+        if rate.burn is not None:
+            name = f"burn_rate_{_window_label(rate.window)}"
+            figures.append(Figure(name, rate.burn, "x budget", measured=True, evidence=evidence))
+    if numbers.affected_users is not None and users_metric is not None:
+        figures.append(
+            Figure(
+                "affected_users",
+                numbers.affected_users,
+                users_metric.unit or "users",
+                measured=True,
+                evidence=Evidence.metric(users_metric.query),
             )
         )
     return numbers

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import attrs
+import pendulum
+
 from incidentkit._errors import InvalidInputError, ProtocolViolation
 from incidentkit._events import Event, RecoveryChecked
-from incidentkit._model import Actor
+from incidentkit._model import Actor, Series
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy, RecoveryVerdict, check_recovery
 from incidentkit._recovery_counts import check_recovery_counts
-from incidentkit._specs import Counts, ErrorSpec, LatencyCounts, Metric, refuse_time_unit
+from incidentkit._recovery_threshold import check_recovery_threshold
+from incidentkit._specs import Counts, ErrorSpec, LatencyCounts, Metric, Threshold, refuse_time_unit
 from incidentkit._state import IncidentState
 from incidentkit._steps._common import Now, Outcome, gap, journaled
 from incidentkit._steps._counts import count_metrics, derive
@@ -49,53 +53,34 @@ def verify(
     since = state.intervention_at or impact.symptom_start
     baseline_end = impact.symptom_start
     baseline_start = baseline_end.subtract(seconds=baseline)
-    problems: tuple[str, ...] = ()
-    if isinstance(errors, (Counts, LatencyCounts)):
-        first, total = count_metrics(errors)
-        step = first.step
-        (error_series, error_gap), (traffic_series, traffic_gap) = fetch_all(
-            [first, total], baseline_start, at, timeout
-        )
-        if error_series is not None and traffic_series is not None:
-            derived = derive(errors, error_series, traffic_series)
-            error_series, traffic_series, problems = derived.bad, derived.total, derived.problems
-        counted = True
-    else:
-        assert traffic is not None  # noqa: S101 - checked above
-        step = errors.step
-        (error_series, error_gap), (traffic_series, traffic_gap) = fetch_all(
-            [errors, traffic], baseline_start, at, timeout
-        )
-        counted = False
-    if error_series is None or traffic_series is None:
-        reasons = tuple(r for r in (error_gap, traffic_gap) if r)
+    read = _read(errors, traffic, baseline_start, at, timeout)
+    error_series, traffic_series = read.errors, read.traffic
+    windows = {
+        "baseline_start": baseline_start,
+        "baseline_end": baseline_end,
+        "intervention_at": since,
+        "until": at,
+    }
+    if error_series is None or (traffic_series is None and read.traffic_needed):
         verdict = RecoveryVerdict(
             RecoveryOutcome.INCONCLUSIVE,
-            (*reasons, "without data there is no recovery"),
+            (*read.reasons, "without data there is no recovery"),
             monitoring_gap=True,
         )
-    elif counted:
-        verdict = check_recovery_counts(
+    elif isinstance(errors, Threshold):
+        verdict = check_recovery_threshold(
             error_series,
             traffic_series,
-            baseline_start=baseline_start,
-            baseline_end=baseline_end,
-            intervention_at=since,
-            until=at,
-            step=step,
+            above=errors.above,
+            **windows,
+            step=read.step,
             policy=policy,
         )
     else:
-        verdict = check_recovery(
-            error_series,
-            traffic_series,
-            baseline_start=baseline_start,
-            baseline_end=baseline_end,
-            intervention_at=since,
-            until=at,
-            step=step,
-            policy=policy,
-        )
+        assert traffic_series is not None  # noqa: S101 - both are read with a ratio or counts
+        judge = check_recovery if isinstance(errors, Metric) else check_recovery_counts
+        verdict = judge(error_series, traffic_series, **windows, step=read.step, policy=policy)
+    problems = read.problems
     reductions: list[Event] = []
     events: list[Event] = [
         RecoveryChecked(
@@ -125,3 +110,50 @@ def verify(
     )
     events.extend(gap(now, who, "counts that do not add up", problem) for problem in problems)
     return Outcome(tuple(events))
+
+
+@attrs.frozen
+class _Read:
+    """What verification read: the judged series, the step, and why any is missing."""
+
+    errors: Series | None
+    traffic: Series | None
+    step: float
+    reasons: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+    traffic_needed: bool = True
+
+
+def _read(
+    errors: ErrorSpec,
+    traffic: Metric | None,
+    start: pendulum.DateTime,
+    end: pendulum.DateTime,
+    timeout: float,
+) -> _Read:
+    """Query what ``errors`` needs (and the traffic) at once; derive the counts."""
+    if isinstance(errors, Threshold):
+        wanted = [errors.metric] if traffic is None else [errors.metric, traffic]
+        answers = fetch_all(wanted, start, end, timeout)
+        (gauge, gauge_gap), (volume, volume_gap) = (
+            answers[0],
+            (answers[1] if len(answers) > 1 else (None, "")),
+        )
+        return _Read(
+            gauge,
+            volume,
+            errors.metric.step,
+            tuple(r for r in (gauge_gap, volume_gap) if r),
+            traffic_needed=traffic is not None,
+        )
+    if isinstance(errors, (Counts, LatencyCounts)):
+        first, total = count_metrics(errors)
+        (bad, bad_gap), (count, count_gap) = fetch_all([first, total], start, end, timeout)
+        reasons = tuple(r for r in (bad_gap, count_gap) if r)
+        if bad is None or count is None:
+            return _Read(bad, count, first.step, reasons)
+        derived = derive(errors, bad, count)
+        return _Read(derived.bad, derived.total, first.step, reasons, derived.problems)
+    assert traffic is not None  # noqa: S101 - checked by verify
+    (ratio, ratio_gap), (volume, volume_gap) = fetch_all([errors, traffic], start, end, timeout)
+    return _Read(ratio, volume, errors.step, tuple(r for r in (ratio_gap, volume_gap) if r))

@@ -15,6 +15,7 @@ from incidentkit._recovery import (
     check_recovery,
 )
 from incidentkit._recovery_counts import check_recovery_counts
+from incidentkit._recovery_threshold import check_recovery_threshold
 from incidentkit.analysis._impact import BurnRate, ImpactNumbers, impact_numbers
 from incidentkit.analysis._onset import Onset, detect_onset
 from incidentkit.analysis._onset_counts import detect_onset_counts
@@ -41,6 +42,7 @@ __all__ = [
     "SuspectReasonKind",
     "check_recovery",
     "check_recovery_counts",
+    "check_recovery_threshold",
     "detect_onset",
     "detect_onset_counts",
     "impact_numbers",

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import sys
 from collections.abc import Sequence
-from typing import cast
+from typing import Literal, cast
 
 import attrs
 import pendulum
@@ -71,8 +71,14 @@ class ImpactNumbers:
             symptom began, when one was given.
         suggested_severity: The severity the burn rates and the share suggest.
         explanation: The suggestion in plain words, with the figures.
+        share_of_time: For a threshold objective on a gauge
+            (``share_of="time"``): the share of the samples since the symptom
+            began that were above the threshold; ``None`` otherwise. A gauge
+            counts no requests, so :attr:`share_of_requests` is then ``None``.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``share_of_time``.
     """
 
     slo: float
@@ -82,6 +88,7 @@ class ImpactNumbers:
     affected_users: float | None
     suggested_severity: Severity
     explanation: str
+    share_of_time: float | None = None
 
     def burn(self, window: float) -> float | None:
         """Return the burn rate over ``window`` seconds, if it was computed."""
@@ -163,7 +170,29 @@ def _label(seconds: float) -> str:
     return f"{seconds / 60:g} min"
 
 
-def impact_numbers(  # noqa: C901 - one figure after another
+def _check_arguments(
+    slo: float, windows: Sequence[float], share_of: str, *, has_traffic: bool
+) -> None:
+    """Refuse an SLO, windows or a share that :func:`impact_numbers` cannot compute with."""
+    if share_of not in {"requests", "time"}:
+        msg = f"share_of must be 'requests' or 'time', not {share_of!r}"
+        raise InvalidInputError(msg)
+    if share_of == "time" and has_traffic:
+        msg = (
+            "share_of='time' judges samples of a gauge, which counts no requests: "
+            "traffic cannot weight them"
+        )
+        raise InvalidInputError(msg)
+    if not (isinstance(cast("object", slo), (int, float)) and 0 < slo < 1):
+        msg = f"slo must be strictly between 0 and 1 (0.999 for three nines), not {slo!r}"
+        raise InvalidInputError(msg)
+    for window in windows:
+        if not (math.isfinite(window) and window > 0):
+            msg = f"a burn-rate window must be a positive number of seconds, not {window!r}"
+            raise InvalidInputError(msg)
+
+
+def impact_numbers(
     errors: Series,
     *,
     slo: float,
@@ -172,6 +201,7 @@ def impact_numbers(  # noqa: C901 - one figure after another
     traffic: Series | None = None,
     users: Series | None = None,
     windows: Sequence[float] = DEFAULT_WINDOWS,
+    share_of: Literal["requests", "time"] = "requests",
 ) -> ImpactNumbers:
     """Compute burn rates, the share of requests affected and a suggested severity.
 
@@ -189,6 +219,13 @@ def impact_numbers(  # noqa: C901 - one figure after another
             symptom began is reported.
         windows: The burn-rate windows in seconds; the suggestion reads the
             5 min, 1 h and 6 h windows when they are among them.
+        share_of: ``"requests"`` (the default): ``errors`` is a share of
+            requests. ``"time"``: ``errors`` says for each sample whether a
+            gauge was above a threshold objective (1) or not (0), so the burn
+            rates are of time above it (a time-slice SLO), the share is
+            :attr:`ImpactNumbers.share_of_time`, ``traffic`` is refused, and
+            SEV1 (which needs 10 % of requests failing) is never suggested:
+            a gauge cannot tell how many requests were affected.
 
     Returns:
         The figures and the suggestion. Windows without data have ``None``
@@ -198,14 +235,17 @@ def impact_numbers(  # noqa: C901 - one figure after another
         it, and the explanation says so.
 
     Raises:
-        InvalidInputError: The SLO is not strictly between 0 and 1, or a
-            window is not a positive number of seconds.
+        InvalidInputError: The SLO is not strictly between 0 and 1, a
+            window is not a positive number of seconds, ``share_of`` is
+            neither ``"requests"`` nor ``"time"``, or ``traffic`` is given
+            with ``share_of="time"``.
         NaiveDatetimeError: ``at`` or ``symptom_start`` has no time zone.
 
     The suggestion, in order:
 
     1. SEV1: burn above 14.4 over both 1 h and 5 min (the workbook's fast-burn
-       page) and at least 10 % of requests failing since the symptom began.
+       page) and at least 10 % of requests failing since the symptom began
+       (never with ``share_of="time"``).
     2. SEV2: the fast-burn page with a smaller share, or burn above 6 over both
        6 h and 5 min (the slow-burn page).
     3. SEV3: burn above 1 over 6 h or 1 h: the budget is being spent faster
@@ -213,14 +253,11 @@ def impact_numbers(  # noqa: C901 - one figure after another
     4. SEV4: anything else, including no data (which the explanation states).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``share_of``.
     """
-    if not (isinstance(cast("object", slo), (int, float)) and 0 < slo < 1):
-        msg = f"slo must be strictly between 0 and 1 (0.999 for three nines), not {slo!r}"
-        raise InvalidInputError(msg)
-    for window in windows:
-        if not (math.isfinite(window) and window > 0):
-            msg = f"a burn-rate window must be a positive number of seconds, not {window!r}"
-            raise InvalidInputError(msg)
+    _check_arguments(slo, windows, share_of, has_traffic=traffic is not None)
+    by_time = share_of == "time"
     end = to_instant(at, what="at")
     start = to_instant(symptom_start, what="symptom_start")
     budget = 1 - slo
@@ -254,6 +291,10 @@ def impact_numbers(  # noqa: C901 - one figure after another
     slow = five is not None and six is not None and five > SLOW_BURN and six > SLOW_BURN
     spending = any(b is not None and b > TICKET_BURN for b in (hour, six))
     share_text = "no data" if share is None else f"{share:.2%}"
+    if by_time:
+        return _by_time(
+            slo, end, rates, (share, share_text), affected, figures, fast=fast, slow=slow
+        )
     if fast and share is not None and share >= MAJOR_SHARE:
         severity, why = (
             Severity.SEV1,
@@ -279,3 +320,45 @@ def impact_numbers(  # noqa: C901 - one figure after another
     if affected is not None:
         explanation += f"; up to {affected:g} users affected"
     return ImpactNumbers(slo, end, tuple(rates), share, affected, severity, explanation + ".")
+
+
+def _by_time(  # noqa: PLR0917 - private, called once
+    slo: float,
+    end: pendulum.DateTime,
+    rates: list[BurnRate],
+    share: tuple[float | None, str],
+    affected: float | None,
+    figures: str,
+    *,
+    fast: bool,
+    slow: bool,
+) -> ImpactNumbers:
+    """The numbers of a threshold objective on a gauge: time above it, never requests."""
+    burns = {rate.window: rate.burn for rate in rates}
+    hour, six = burns.get(3600.0), burns.get(21600.0)
+    spending = any(b is not None and b > TICKET_BURN for b in (hour, six))
+    if fast or slow:
+        severity = Severity.SEV2
+        why = (
+            f"fast burn of time above the threshold over 1 h and 5 min (>{FAST_BURN:g}); "
+            "not SEV1 from a gauge alone, which cannot tell how many requests failed"
+            if fast
+            else f"slow burn of time above the threshold over 6 h and 5 min (>{SLOW_BURN:g})"
+        )
+    elif spending:
+        severity, why = Severity.SEV3, f"burn above {TICKET_BURN:g} over 1 h or 6 h"
+    elif all(rate.burn is None for rate in rates):
+        severity, why = Severity.SEV4, "no data in any window: severity cannot be measured"
+    else:
+        severity, why = Severity.SEV4, "the error budget is not being spent faster than it accrues"
+    explanation = (
+        f"{severity.value.upper()} suggested: {why}. Burn rates of time above the threshold "
+        f"against SLO {slo:g}: {figures}; share of time above the threshold since the symptom "
+        f"began: {share[1]} (of the samples: a gauge counts no requests, so no share of "
+        "requests is known)"
+    )
+    if affected is not None:
+        explanation += f"; up to {affected:g} users affected"
+    return ImpactNumbers(
+        slo, end, tuple(rates), None, affected, severity, explanation + ".", share[0]
+    )
