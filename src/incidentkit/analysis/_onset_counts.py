@@ -791,6 +791,9 @@ _RAMP_LENGTHS: Final = (2, 3, 4, 6, 8, 11, 15, 20, 26, 34)
 """The ramp lengths, in steps, the maximum-likelihood dating tries first (about a third
 apart); then every length between the best one's neighbours, starting near it."""
 _NEAR: Final = 3
+_STRIDE: Final = 8
+"""A ramp of ``L`` steps is first tried at every ``1 + L // 8``-th start (then every start
+near the best); its likelihood changes little from one start to the next."""
 
 
 def _dated(
@@ -870,8 +873,9 @@ def _ramp_fit(
     """The best ramp of ``lengths`` in the window: its log-likelihood ratio, start and length.
 
     A ramp of ``L`` steps starts at most ``L + 1`` steps before ``step_at`` (the best
-    step) and not after it, and within 3 steps of ``near`` when given; from its end on
-    the steps are at ``p1`` (``suffix``).
+    step) and not after it, tried every ``1 + L // 8`` steps, or at every start within
+    3 steps of ``near`` when given; from its end on the steps are at ``p1``
+    (``suffix``).
     """
     best_ll = -math.inf
     best = (step_at, 0)
@@ -891,9 +895,11 @@ def _ramp_fit(
         weights = [w for pair in zip(on_bad, on_all, strict=True) for w in pair]
         span = 2 * length
         first, last = max(1, step_at - length - 1), min(step_at, width - length)
+        stride = 1 + length // _STRIDE
         if near is not None:
             first, last = max(first, near - _NEAR), min(last, near + _NEAR)
-        for t in range(first, last + 1):
+            stride = 1
+        for t in range(first, last + 1, stride):
             ll = suffix[t + length] + sum(map(mul, both[2 * t : 2 * t + span], weights))
             if ll > best_ll:
                 best_ll, best = ll, (t, length)
