@@ -99,17 +99,32 @@ def floor(changes: list[tuple[float, float, float, float]]) -> list[tuple[float,
 
     The same partition (after the onset, too old, in the window), the same proximity
     (full within the grace, halving every half-life after it), the product with the
-    relatedness and the prior, the same order (score, gap, later start). Nothing else:
-    no reasons, no words, no objects but the tuples sorted.
+    relatedness and the prior, the weight of a missing edge shared among the changes
+    outside the map by their proximity (``unrelated_weight / max(1, sum)``; in this
+    workload only those have the relatedness :data:`UNRELATED_WEIGHT`), the same order
+    (score, gap, later start). Nothing else: no reasons, no words, no objects but the
+    tuples sorted.
     """
     window_start = ONSET - LOOKBACK
-    scored: list[tuple[float, float, float]] = []
-    append = scored.append
+    kept: list[tuple[float, float, float, float, float]] = []
+    keep = kept.append
+    off_map = 0.0
     for started, end, related, prior in changes:
         if started > ONSET or end < window_start:
             continue
         gap = ONSET - end
         proximity = 1.0 if gap <= GRACE else 0.5 ** ((gap - GRACE) / HALF_LIFE)
-        append((-(proximity * related * prior), gap, -started))
+        if related == UNRELATED_WEIGHT:
+            off_map += proximity
+        keep((proximity, related, prior, gap, started))
+    lowered = UNRELATED_WEIGHT / max(1.0, off_map)
+    scored = [
+        (
+            -(proximity * (lowered if related == UNRELATED_WEIGHT else related) * prior),
+            gap,
+            -started,
+        )
+        for proximity, related, prior, gap, started in kept
+    ]
     scored.sort()
     return scored

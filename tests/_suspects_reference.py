@@ -5,7 +5,9 @@ This is ``rank_suspects`` as it was before it was rewritten over plain numbers
 sort, ``repr`` in every sort key). The tests compare the library's rankings with
 this one, field for field and ``repr`` for ``repr``; it is not used anywhere else.
 Naming the changes near the onset when no suspect scores enough is applied to
-both by the library's own ``reconsidered``: the oracle is for the ranking.
+both by the library's own ``reconsidered``, and sharing the weight of a missing
+edge among the changes outside the map by its ``share_off_map``: the oracle is
+for the ranking.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from incidentkit.analysis import (
     SuspectReason,
     SuspectReasonKind,
 )
-from incidentkit.analysis._suspects import DEFAULT_LOOKBACK, DEFAULT_MIN_SCORE, reconsidered
+from incidentkit.analysis._suspects import (
+    DEFAULT_LOOKBACK,
+    DEFAULT_MIN_SCORE,
+    reconsidered,
+    share_off_map,
+)
 
 _KIND_WORDS = {
     ChangeKind.DEPLOY: "a deploy",
@@ -288,6 +295,10 @@ def reference_rank_suspects(
         )
         score = min(1.0, max(0.0, math.prod(reason.weight for reason in reasons)))
         suspects.append(Suspect(change, score, reasons, gap))
+    share_off_map(
+        suspects,
+        [i for i, s in enumerate(suspects) if s.reasons[1].kind is SuspectReasonKind.UNRELATED],
+    )
     suspects.sort(key=_sort_key)
     after_onset.sort(key=lambda c: (c.started, c.service, c.id, c.source, repr(c)))
     too_old.sort(

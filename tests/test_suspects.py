@@ -260,6 +260,29 @@ def test_a_related_suspect_keeps_the_unrelated_near_change_out_of_the_lead() -> 
     assert not ranking.map_may_miss_an_edge
 
 
+def test_changes_outside_the_map_share_the_weight_of_a_missing_edge() -> None:
+    """Four unrelated changes near the onset share 0.25; a related one 75 min old outranks them.
+
+    The checkout deploy finished 75 min before the onset scores 0.5 ** (70 / 30),
+    about 0.20; each of the four unrelated changes within the grace has a quarter
+    of 0.25. Alone, one of them keeps the whole 0.25 and ranks first.
+    """
+    crowd = [
+        change(f"near-{number}", service, began=-8, ended=-number)
+        for number, service in enumerate(("search", "ads", "wiki", "ci"), start=1)
+    ]
+    culprit = change("co", began=-85, ended=-75)
+    ranking = rank([*crowd, culprit])
+    assert ids(ranking)[0] == "co"
+    shared = [s for s in ranking.suspects if s.change.id.startswith("near-")]
+    assert [s.reasons[1].weight for s in shared] == [pytest.approx(0.25 / 4)] * 4
+    assert all("shared among 4.0 such changes" in s.reasons[1].detail for s in shared)
+    assert [s.change.id for s in ranking.near_onset] == ["near-1", "near-2", "near-3", "near-4"]
+    alone = rank([crowd[0], culprit])
+    assert ids(alone) == ["near-1", "co"]
+    assert alone.suspects[0].score == pytest.approx(0.25)
+
+
 def test_min_score_moves_the_line() -> None:
     """Lowering min_score under the best score names the suspect."""
     ranking = rank([change("search", "search")], min_score=0.2)

@@ -35,7 +35,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import itertools
 import math
+import operator
 from collections.abc import Sequence
 from typing import Final, cast
 
@@ -771,9 +773,137 @@ def _detect(
         rise = _find_rise(counts, base, end, settings)
     if rise is None:
         return None
+    # Whether there is an onset is decided as the change was found; the likelihood
+    # only dates it.
     return _report(
-        counts, base, rise, end, direction=direction, settings=settings, min_shift=min_shift
+        counts,
+        base,
+        rise,
+        end,
+        direction=direction,
+        settings=settings,
+        min_shift=min_shift,
+        dated=_dated(counts, base, rise, end, settings),
     )
+
+
+_RAMP_LENGTHS: Final = (2, 3, 4, 6, 8, 11, 15, 20, 26, 34)
+"""The ramp lengths, in steps, the maximum-likelihood dating tries first (about a third
+apart); then every length between the best one's neighbours, starting near it."""
+_NEAR: Final = 3
+_STRIDE: Final = 8
+"""A ramp of ``L`` steps is first tried at every ``1 + L // 8``-th start (then every start
+near the best); its likelihood changes little from one start to the next."""
+
+
+def _dated(
+    counts: _Counts, base: _Base, rise: _Rise, end: int | None, settings: _Settings
+) -> _Rise:
+    """Date the confirmed change by maximum likelihood under the binomial model.
+
+    The least-squares fit that found the change weighs each step by its requests as
+    if its share were Gaussian; at a few events per step that is far from the
+    truth, and the fit lands late. Here, over the window around the alarm, each
+    step's bad events are binomial with share ``p0`` (the baseline's) before the
+    change and ``p1`` (the symptom's pooled share from ``min_duration`` steps after
+    the alarm, and after the end of the ramp the least-squares fit found, up to
+    :data:`MAX_SUPPORT` steps) after it, rising linearly over
+    ``L`` steps for a ramp. The change time of a step is the start that maximises
+    the log-likelihood ratio of the steps from it on (the suffix sum, one pass);
+    each ramp length of :data:`_RAMP_LENGTHS` is tried at every start. A ramp is
+    kept when its log-likelihood, divided by the dispersion, beats the step's by
+    more than ``ln(n) / 2`` (the BIC's price of one more parameter, ``n`` the
+    window's steps). The start is at most the alarm; a ramp of ``L`` steps starts
+    at most ``L + 1`` steps before the best step and not after it (a step fitted to
+    a ramp lands inside it).
+    """
+    m = len(counts.bad)
+    stop = end if end is not None else m
+    duration = settings.duration
+    lo, hi = _window(rise.first, rise.alarm, 0, stop, duration)
+    alarm = min(rise.alarm, hi - 1)
+    level_lo = min(max(alarm + duration, rise.start + rise.length), stop - 1)
+    b1, n1 = _share(counts, level_lo, min(stop, alarm + MAX_SUPPORT))
+    p0 = base.p0
+    sign = settings.sign
+    p1 = _clamp(b1 / n1) if n1 > 0.0 else p0
+    if sign * (p1 - p0) < settings.delta:
+        p1 = _clamp(p0 + sign * settings.delta)
+    width = hi - lo
+    if width < 2 or alarm <= lo:  # noqa: PLR2004 - a change needs a step before it
+        return rise
+    bad = counts.bad[lo:hi]
+    total = counts.total[lo:hi]
+    per_bad, per_good = _llr(p1, p0)
+    on_bad_step = per_bad - per_good
+    per_step = [b * on_bad_step + n * per_good for b, n in zip(bad, total, strict=True)]
+    suffix = [*reversed(list(itertools.accumulate(reversed(per_step)))), 0.0]
+    last = alarm - lo  # the latest start, relative to lo
+    step_at = max(range(1, last + 1), key=suffix.__getitem__)  # the earliest of ties
+    step_ll = suffix[step_at]
+    best = (step_at, 0)
+    if settings.ramps:
+        both = [x for pair in zip(bad, total, strict=True) for x in pair]
+        fit = functools.partial(_ramp_fit, both, suffix, step_at, p0=p0, p1=p1, width=width)
+        ramp_ll, ramp = fit(_RAMP_LENGTHS)
+        if (ramp_ll - step_ll) / base.phi > 0.5 * math.log(width):
+            # Between the lengths tried, every length next to the best one.
+            where = _RAMP_LENGTHS.index(ramp[1])
+            below = _RAMP_LENGTHS[where - 1] + 1 if where else ramp[1]
+            above = _RAMP_LENGTHS[where + 1] if where + 1 < len(_RAMP_LENGTHS) else ramp[1] + 1
+            finer_ll, finer = fit(range(below, above), near=ramp[0])
+            best = finer if finer_ll > ramp_ll else ramp
+    start = lo + best[0]
+    if start == rise.start and best[1] == rise.length:
+        return rise
+    return attrs.evolve(rise, start=start, length=best[1])
+
+
+def _ramp_fit(
+    both: list[float],
+    suffix: list[float],
+    step_at: int,
+    lengths: Sequence[int],
+    *,
+    p0: float,
+    p1: float,
+    width: int,
+    near: int | None = None,
+) -> tuple[float, tuple[int, int]]:
+    """The best ramp of ``lengths`` in the window: its log-likelihood ratio, start and length.
+
+    A ramp of ``L`` steps starts at most ``L + 1`` steps before ``step_at`` (the best
+    step) and not after it, tried every ``1 + L // 8`` steps, or at every start within
+    3 steps of ``near`` when given; from its end on the steps are at ``p1``
+    (``suffix``).
+    """
+    best_ll = -math.inf
+    best = (step_at, 0)
+    mul = operator.mul
+    rise = p1 - p0
+    log_bad, log_good = math.log(p0), math.log1p(-p0)
+    for length in lengths:
+        if 1 + length > width:
+            break
+        # Per step of the ramp, b * log(p/p0) + (n - b) * log((1-p)/(1-p0)), written
+        # as b * (per bad - per good) + n * per good: one sum of products over ``both``
+        # (each step's bad and total events, interleaved), in C.
+        # The ramp's shares lie between p0 and p1, both already clamped.
+        shares = [p0 + rise * (k + 1) / (length + 1) for k in range(length)]
+        on_all = [math.log1p(-p) - log_good for p in shares]
+        on_bad = [math.log(p) - log_bad - c for p, c in zip(shares, on_all, strict=True)]
+        weights = [w for pair in zip(on_bad, on_all, strict=True) for w in pair]
+        span = 2 * length
+        first, last = max(1, step_at - length - 1), min(step_at, width - length)
+        stride = 1 + length // _STRIDE
+        if near is not None:
+            first, last = max(first, near - _NEAR), min(last, near + _NEAR)
+            stride = 1
+        for t in range(first, last + 1, stride):
+            ll = suffix[t + length] + sum(map(mul, both[2 * t : 2 * t + span], weights))
+            if ll > best_ll:
+                best_ll, best = ll, (t, length)
+    return best_ll, best
 
 
 def _report(
@@ -785,8 +915,13 @@ def _report(
     direction: Direction,
     settings: _Settings,
     min_shift: float | None,
+    dated: _Rise | None = None,
 ) -> Onset | None:
-    """Measure the levels, judge the change's size and evidence, and write it up."""
+    """Measure the levels, judge the change's size and evidence, and write it up.
+
+    The change is judged as ``rise`` found it; ``dated``, when given, only says when
+    it began and how long its ramp was (see :func:`_dated`).
+    """
     sign = settings.sign
     m = len(counts.bad)
     top = rise.start + rise.length
@@ -808,6 +943,9 @@ def _report(
     evidence = min(_MAX_EVIDENCE, math.sqrt(2.0 * gain / base.correlation))
     if evidence < MIN_EVIDENCE:
         return None
+    if dated is not None:
+        rise = dated
+        top = rise.start + rise.length
     confidence = evidence * evidence / (evidence * evidence + CONFIDENCE_SCALE**2)
     index = counts.index[rise.start]
     times = counts.times

@@ -453,6 +453,48 @@ def _reason(kind: SuspectReasonKind, weight: float, detail: str) -> SuspectReaso
     return reason
 
 
+def share_off_map(
+    suspects: Sequence[Suspect], positions: Sequence[int], scores: list[float] | None = None
+) -> None:
+    """Share the weight of a missing edge among the changes outside the dependency map.
+
+    ``unrelated_weight`` is not evidence about one change: it is the chance that the
+    map misses the culprit's edge, and every change outside the map near the onset
+    has the same claim to it. Read as likelihoods, the probability that the culprit
+    is outside the map is split among those changes by their proximity (the time
+    evidence): each one's relatedness is ``unrelated_weight / max(1, P)``, where
+    ``P`` is the sum of their proximities. One change outside the map near the
+    onset keeps the whole weight; among five, each has a fifth of it, so they no
+    longer crowd out a related change whose time evidence is weaker.
+
+    The suspects at ``positions`` (all with an :attr:`SuspectReasonKind.UNRELATED`
+    relatedness) are updated in place, and ``scores`` with them when given. The
+    suspects are this ranking's own, not yet handed out.
+    """
+    if not positions:
+        return
+    total = math.fsum(suspects[position].reasons[0].weight for position in positions)
+    if total <= 1.0:
+        return
+    shared: dict[int, SuspectReason] = {}
+    words = (
+        f"; the chance of a missing edge is shared among {total:.1f} such changes near the onset"
+    )
+    for position in positions:
+        suspect = suspects[position]
+        proximity, related, prior = suspect.reasons
+        lowered = shared.get(id(related))
+        if lowered is None:
+            lowered = shared[id(related)] = _reason(
+                SuspectReasonKind.UNRELATED, related.weight / total, related.detail + words
+            )
+        score = min(1.0, max(0.0, proximity.weight * lowered.weight * prior.weight))
+        _SET_REASONS(suspect, (proximity, lowered, prior))
+        _SET_SCORE(suspect, score)
+        if scores is not None:
+            scores[position] = score
+
+
 def _suspect(
     change: Change, score: float, reasons: tuple[SuspectReason, ...], gap: float
 ) -> Suspect:
@@ -485,6 +527,7 @@ class _Ranker:
         "half_life",
         "kinds",
         "minutes",
+        "off_map",
         "onset",
         "paths",
         "policy",
@@ -530,6 +573,8 @@ class _Ranker:
         self.triples: dict[tuple[int, int], tuple[SuspectReason, ...]] = {}
         """The reasons of the suspects whose proximity is shared, by identity."""
         self.suspects: list[Suspect] = []
+        self.off_map: list[int] = []
+        """The positions in :attr:`suspects` of the changes outside the dependency map."""
         self.scores: list[float] = []
         """The suspects' scores, in the same order (sorted, the first key of their order)."""
         self.after_onset: tuple[list[dt.timedelta], list[Change]] = ([], [])
@@ -547,6 +592,7 @@ class _Ranker:
         suspect, score_of = self.suspects.append, self.scores.append
         later_start, later = self.after_onset[0].append, self.after_onset[1].append
         old_end, old = self.too_old[0].append, self.too_old[1].append
+        off_map, unrelated = self.off_map.append, SuspectReasonKind.UNRELATED
         for position, change in enumerate(changes):
             if not isinstance(change, Change):
                 msg = f"change {position} is {type(change).__name__}, not a Change"
@@ -585,8 +631,11 @@ class _Ranker:
                 if proximity.weight != 1.0
                 else self.share_all(proximity, related, prior)
             )
+            if related.kind is unrelated:
+                off_map(len(self.scores))
             suspect(_suspect(change, score, reasons, gap))
             score_of(score)
+        share_off_map(self.suspects, self.off_map, self.scores)
 
     def relate(self, kind: ChangeKind, service: str) -> tuple[SuspectReason, SuspectReason]:
         """Return (and keep) the relatedness and kind reasons of a change of ``kind``."""
