@@ -388,9 +388,9 @@ def run(*, quick: bool = False) -> Result:
         over = html_size >= SIZE_GOAL
         sentences.append(
             f"{'**Over 2 MB**' if over else '**Under 2 MB**'}: the HTML report of the "
-            f"{events:,}-event incident, its timeline {which}, is {megabytes(html_size)} (the "
-            f"Markdown report {megabytes(markdown_size)}, {html_size / markdown_size:.2f}x); its "
-            f"chart is {megabytes(sizes['svg'])} of it."
+            f"{events:,}-event incident, its timeline {which}, is {html_size:,} B (the "
+            f"Markdown report {markdown_size:,} B, {html_size / markdown_size:.2f}x); its "
+            f"chart is {sizes['svg']:,} B of it."
         )
     sentences.append(
         "Folded, the reports list the protocol's steps, the changes and each finding or "
