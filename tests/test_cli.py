@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pendulum
 import pytest
 
 from _cli_helpers import (
@@ -614,6 +615,25 @@ def test_report_as_html(phases, tmp_path):
     assert page.lower().startswith("<!doctype html")
     assert "<h2" in page  # the report's sections
     assert "<script" not in page.lower()
+
+
+def test_report_folds_a_long_run_of_notes_unless_full_timeline(phases, tmp_path):
+    """A run of 20 notes is one counted group in the report; ``--full-timeline`` lists each."""
+    journal = tmp_path / "noted.jsonl"
+    shutil.copy(phases["resolved"], journal)
+    later = ManualClock(pendulum.datetime(2026, 11, 20, 16, tz="UTC"))
+    phase = Incident.resume(journal, clock=later)
+    for number in range(20):
+        phase = phase.note(f"pod checkout-{number} restarted", actor="Carol")
+    folded = ok("report", str(journal)).stdout
+    full = ok("report", str(journal), "--full-timeline").stdout
+    assert "20 entries folded" in folded
+    assert "20 notes" in folded
+    assert "pod checkout-0 restarted" in folded  # the first and the last five are shown
+    assert "pod checkout-19 restarted" in folded
+    assert "pod checkout-10 restarted" not in folded
+    assert "entries folded" not in full
+    assert all(f"pod checkout-{number} restarted" in full for number in range(20))
 
 
 # --- stores -----------------------------------------------------------------------------------

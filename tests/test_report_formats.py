@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from array import array
 from functools import cache
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -41,7 +42,11 @@ from incidentkit import (
     Series,
 )
 from incidentkit._chart import downsample
+from incidentkit._model import Finding, FindingKind
 from incidentkit._render._common import visible
+from incidentkit._render._markdown import inline
+from incidentkit._report import ReportFinding
+from incidentkit._timeline import TimelineEntry
 from incidentkit.reports import (
     CHART_COLUMNS,
     ChartMarkerKind,
@@ -321,6 +326,67 @@ def test_mathtext_in_a_title_is_drawn_as_written():
     root = ET.fromstring(render_chart_svg(report))  # noqa: S314 - our own output
     assert title in "".join(root.itertext())
     assert render_chart_png(report).startswith(b"\x89PNG")
+
+
+def flooded(report: Report, text: str) -> Report:
+    """``report`` with a finding, then 40 entries alike: 20 notes and 20 findings, with ``text``."""
+    last = report.timeline[-1]
+    findings: list[ReportFinding] = []
+    entries: list[TimelineEntry] = []
+    for number in range(41):
+        at = last.at.add(seconds=number + 1)
+        seq = 1000 + number
+        if number % 2:
+            summary, event = f"note: {text} {number}", "note_added"
+        else:
+            finding = Finding(FindingKind.OBSERVATION, f"{text} ({number})", text)
+            findings.append(ReportFinding(seq, at, finding))
+            summary, event = f"finding (observation): {finding.summary}", "finding_recorded"
+        entries.append(TimelineEntry(at, "step", "journal", summary, text, seq, None, event))
+    return attrs.evolve(
+        report,
+        timeline=(*report.timeline, *entries),
+        findings=(*report.findings, *findings),
+    )
+
+
+def test_a_folded_timeline_keeps_hostile_text_inert():
+    """Forty hostile notes and findings alike fold into one group whose sample stays text."""
+    report = flooded(harmless_report(), HOSTILE_TITLE)
+    document = render_html(report)
+    page = Page(document)
+    assert page.tags == Page(render_html(flooded(harmless_report(), "safe"))).tags
+    assert "script" not in page.tags
+    assert not [a for a in page.attributes if a[1].startswith(("on", "src", "href"))]
+    assert "\\x1b[2J" in page.text  # the escape shown as text, never sent
+    assert "\x1b" not in document
+    assert "40 entries folded" in page.text
+    assert "20 notes, 20 repeated findings" in page.text
+    assert "30 more entries" in page.text
+    assert f"{visible(HOSTILE_TITLE)} 1" in page.text  # the first note of the run
+    assert f"{visible(HOSTILE_TITLE)} 39" in page.text  # and the last
+    assert f"{visible(HOSTILE_TITLE)} 21" not in page.text  # folded away
+    assert "and 20 more findings like it" in page.text
+    markdown = render_markdown(report)
+    assert "<script>" not in markdown
+    assert "\x1b" not in markdown
+    assert markdown.count("\n## Root cause\n") == 1
+    summaries = re.findall(r"^<details><summary>(.*)</summary>$", markdown, re.MULTILINE)
+    (folded,) = [summary for summary in summaries if "entries folded" in summary]
+    assert folded.startswith("40 entries folded")
+    assert re.fullmatch(r"[\w ,:+-]+", folded)  # the library's words, counts and instants
+    full = render_markdown(report, full_timeline=True)
+    assert "entries folded" not in full
+    assert "like it" not in full
+    assert all(f"{inline(HOSTILE_TITLE)} {n}" in full for n in range(1, 41, 2))
+    assert len(render_html(report, full_timeline=True)) > len(document)
+
+
+def test_a_small_incident_is_never_folded():
+    """A report with fewer entries alike than the fold takes lists every one of them."""
+    report = harmless_report()
+    assert render_markdown(report) == render_markdown(report, full_timeline=True)
+    assert render_html(report) == render_html(report, full_timeline=True)
 
 
 hostile = (

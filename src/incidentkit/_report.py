@@ -245,16 +245,20 @@ class Report:
 
         return render_json(self, indent=indent)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, *, full_timeline: bool = False) -> str:
         """Return the report as Markdown (see :func:`incidentkit.reports.render_markdown`).
 
         Every value is escaped for its place (heading, paragraph, list item,
         table cell, code span): text from a person or a source reads as text,
-        never as Markdown, HTML or a terminal's control sequence.
+        never as Markdown, HTML or a terminal's control sequence. A huge
+        incident's timeline is folded unless ``full_timeline``.
+
+        .. versionchanged:: 0.3.0
+           ``full_timeline``.
         """
         from incidentkit._render._markdown import render_markdown  # noqa: PLC0415 - the renderer's own
 
-        return render_markdown(self)
+        return render_markdown(self, full_timeline=full_timeline)
 
 
 def collect_findings(state: IncidentState) -> list[tuple[int, Finding]]:

@@ -50,8 +50,12 @@ class TimelineEntry:
         actor: Who took the step (steps only).
         seq: The journal entry it comes from, if any.
         offset: Seconds from the symptom start (negative before it), if known.
+        event: The journal event's type (``note_added``, ``finding_recorded``)
+            for a step; ``None`` for a change or the symptom window.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       ``event``.
     """
 
     at: pendulum.DateTime
@@ -61,6 +65,7 @@ class TimelineEntry:
     actor: str | None = None
     seq: int | None = None
     offset: float | None = None
+    event: str | None = None
 
 
 def describe_event(event: Event) -> str:  # noqa: C901, PLR0911, PLR0912 - one arm per event type
@@ -205,6 +210,7 @@ def build_timeline(state: IncidentState) -> list[TimelineEntry]:
                 str(event.actor),
                 seq,
                 offset(event.at),
+                event.TYPE,
             )
         )
     order = {"change": 0, "symptom": 1, "step": 2}

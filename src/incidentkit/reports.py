@@ -59,16 +59,28 @@ __all__ = [
 ]
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, *, full_timeline: bool = False) -> str:
     """Return the report as a Markdown document (CommonMark with GitHub's tables).
 
     Every value is escaped for its place (heading, paragraph, list item, table
     cell, code span). The recovery checks' statistics are in a ``<details>``
     block, after each check's plain verdict.
 
+    The timeline of a huge incident is folded: the changes, the symptom, every
+    protocol step, every finding and gathering the first time its words appear
+    are always shown; a run of at least 12 notes and repeats (the same finding
+    or gathering but for its numbers) is one counted group, with its first and
+    last instants and its first and last five entries in a ``<details>`` block.
+    Findings alike (at least 12 of them) are listed once, with how many more and
+    the last. A small incident's report is never folded.
+
+    Args:
+        report: The report.
+        full_timeline: Fold nothing: every timeline entry and every finding.
+
     .. versionadded:: 0.3.0
     """
-    return _render_markdown(report)
+    return _render_markdown(report, full_timeline=full_timeline)
 
 
 def render_json(report: Report, *, indent: int | None = 2) -> str:
@@ -83,18 +95,23 @@ def render_json(report: Report, *, indent: int | None = 2) -> str:
     return _render_json(report, indent=indent)
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, full_timeline: bool = False) -> str:
     """Return the report as one self-contained HTML document with the incident's chart.
 
     The same sections as the Markdown report, the chart inline as SVG; no
-    script, and nothing fetched when the file is opened.
+    script, and nothing fetched when the file is opened. A huge incident's
+    timeline and findings are folded as :func:`render_markdown` folds them.
+
+    Args:
+        report: The report.
+        full_timeline: Fold nothing: every timeline entry and every finding.
 
     Raises:
         ImportError: Jinja2 or matplotlib is missing: ``pip install 'incidentkit[html]'``.
 
     .. versionadded:: 0.3.0
     """
-    return _render_html(report)
+    return _render_html(report, full_timeline=full_timeline)
 
 
 def render_chart_svg(report: Report) -> str:

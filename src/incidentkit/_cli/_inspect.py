@@ -17,6 +17,7 @@ from incidentkit._cli._common import (
     duration,
     event_data,
     event_line,
+    flag,
     instant,
     jsonable,
     next_commands,
@@ -264,7 +265,7 @@ def verify(ctx: Context) -> Result:
     return Result(data, lines, ExitCode.OK if report.ok else ExitCode.FAILED)
 
 
-def _renderer(fmt: str) -> Callable[[Report], str]:
+def _renderer(fmt: str, *, full_timeline: bool = False) -> Callable[[Report], str]:
     """The renderer of a format: ``incidentkit.reports`` when installed, else the report's own."""
     names = {"md": "render_markdown", "json": "render_json", "html": "render_html"}
     try:
@@ -273,9 +274,12 @@ def _renderer(fmt: str) -> Callable[[Report], str]:
         module = None
     found: object = None if module is None else getattr(module, names[fmt], None)
     if callable(found):
-        return cast("Callable[[Report], str]", found)
+        render = cast("Callable[..., str]", found)
+        if fmt == "json":
+            return render
+        return lambda report: render(report, full_timeline=full_timeline)
     if fmt == "md":
-        return lambda report: report.to_markdown()
+        return lambda report: report.to_markdown(full_timeline=full_timeline)
     if fmt == "json":
         return lambda report: report.to_json()
     raise CliError(
@@ -312,7 +316,7 @@ def report(ctx: Context) -> Result:
         raise CliError(
             "--json prints the JSON report; with another --format, write it with -o FILE"
         )
-    render = _renderer(fmt)
+    render = _renderer(fmt, full_timeline=flag(ctx.args, "full_timeline"))
     phase = resume(ctx.target())
     # The protocol refuses a report before resolution, with its own message.
     build: Callable[[], Report] = getattr(phase, "report")  # noqa: B009 - not on every phase

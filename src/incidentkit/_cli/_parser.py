@@ -237,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaratio
     report.add_argument(
         "-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)"
     )
+    report.add_argument(
+        "--full-timeline",
+        action="store_true",
+        help="every timeline entry and every finding, none folded (md and html; a huge "
+        "incident's long runs of notes and repeats are folded by default)",
+    )
     listing = _sub(
         commands,
         "list",

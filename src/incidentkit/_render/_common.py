@@ -12,7 +12,9 @@ plain text (or plain-text parts), never markup:
 * the time-to rows, the duration of user impact included (:func:`time_to_rows`);
 * each recovery check's plain verdict first, its statistics apart
   (:func:`recovery_checks`);
-* waived checklist items as waived, not as checked (:func:`checklist`).
+* waived checklist items as waived, not as checked (:func:`checklist`);
+* the timeline and the findings of a huge incident folded, so the report stays
+  readable and its size bounded (:func:`fold_timeline`, :func:`fold_findings`).
 
 :func:`visible` folds a value onto one line and shows its control characters
 as escapes (``\x1b``, ``\u202e``): every format applies it to every value from
@@ -32,17 +34,26 @@ from incidentkit._recovery import RecoveryOutcome, RecoveryVerdict
 
 if TYPE_CHECKING:
     from incidentkit._model import Evidence, Figure
-    from incidentkit._report import RecoveryCheck, Report
+
+    # Never (un)structured by cattrs, and a run-time import would be circular.
+    from incidentkit._report import RecoveryCheck, Report, ReportFinding  # noqa: TC004
+    from incidentkit._timeline import TimelineEntry  # noqa: TC004
 
 __all__ = [
+    "FOLD_AT",
+    "FOLD_SAMPLE",
     "CheckView",
     "ChecklistRow",
+    "FindingGroup",
+    "FoldedRun",
     "NamedQuery",
     "ResponderRow",
     "checklist",
     "duration",
     "evidence_text",
     "figure_basis",
+    "fold_findings",
+    "fold_timeline",
     "impact_sentence",
     "instants_shown",
     "named_queries",
@@ -398,3 +409,162 @@ def checklist(report: Report) -> list[ChecklistRow]:
             status = "waived, not checked"
         rows.append(ChecklistRow(line.item, checked, status, line.detail))
     return rows
+
+
+# -- a huge incident, folded ----------------------------------------------------------------
+
+FOLD_AT: Final = 12
+"""A run of fewer foldable timeline entries, or fewer findings alike, is shown whole."""
+FOLD_SAMPLE: Final = 5
+"""A folded run shows its first and its last this many entries."""
+
+_NUMBERS: Final = re.compile(r"[0-9]+")
+_FOLDED_NOUNS: Final = {
+    # The event types that fold, and how a folded run counts them: a note always
+    # folds; a finding or a gathering folds when it repeats one already shown.
+    "note_added": ("note", "notes"),
+    "finding_recorded": ("repeated finding", "repeated findings"),
+    "changes_gathered": ("repeated gathering of changes", "repeated gatherings of changes"),
+}
+
+
+def _alike(text: str) -> str:
+    """What two texts share when they say the same but for their numbers."""
+    return _NUMBERS.sub("#", text)
+
+
+@attrs.frozen
+class FoldedRun:
+    """A run of timeline entries folded into one counted group.
+
+    Attributes:
+        count: How many entries it folds.
+        first: Its first entry.
+        last: Its last entry.
+        counts: What it folds, in words: ``69,986 notes``, ``19,996 repeated findings``.
+        head: Its first :data:`FOLD_SAMPLE` entries.
+        tail: Its last :data:`FOLD_SAMPLE` entries.
+    """
+
+    count: int
+    first: TimelineEntry
+    last: TimelineEntry
+    counts: tuple[str, ...]
+    head: tuple[TimelineEntry, ...]
+    tail: tuple[TimelineEntry, ...]
+
+    @property
+    def omitted(self) -> int:
+        """How many of its entries neither :attr:`head` nor :attr:`tail` shows."""
+        return self.count - len(self.head) - len(self.tail)
+
+    @property
+    def summary(self) -> str:
+        """The run in words, the library's own only: ``99,980 entries folded, ... to ...: ...``."""
+        return (
+            f"{plural(self.count, 'entry', 'entries')} folded, {when(self.first.at)} to "
+            f"{when(self.last.at)}: {', '.join(self.counts)}"
+        )
+
+
+def _folded_run(run: list[TimelineEntry]) -> FoldedRun:
+    tally: dict[str, int] = {}
+    for entry in run:
+        kind = entry.event or ""
+        tally[kind] = tally.get(kind, 0) + 1
+    counts = tuple(
+        plural(count, *_FOLDED_NOUNS.get(kind, ("entry", "entries")))
+        for kind, count in sorted(tally.items(), key=lambda item: -item[1])
+    )
+    return FoldedRun(
+        len(run), run[0], run[-1], counts, tuple(run[:FOLD_SAMPLE]), tuple(run[-FOLD_SAMPLE:])
+    )
+
+
+def fold_timeline(
+    entries: Iterable[TimelineEntry], *, full: bool = False
+) -> list[TimelineEntry | FoldedRun]:
+    """Return the timeline as the report shows it: long runs of notes and repeats folded.
+
+    Always shown: the changes, the symptom window, and every step of the
+    protocol (declaration, assessment, interventions, recovery checks,
+    diagnosis, resolution, overrides, hand-overs...), every finding and every
+    gathering the first time its words (numbers aside) appear. A note, or a
+    finding or gathering that repeats one already shown but for its numbers,
+    may fold: a run of at least :data:`FOLD_AT` of them in a row becomes one
+    :class:`FoldedRun`, counted, with its first and last entries; a shorter
+    run is shown whole. The report of a small incident is never folded.
+
+    Args:
+        entries: The timeline, in order.
+        full: Fold nothing: every entry, as recorded.
+    """
+    if full:
+        return list(entries)
+    shown: list[TimelineEntry | FoldedRun] = []
+    seen: set[tuple[str, str]] = set()
+    run: list[TimelineEntry] = []
+
+    def close() -> None:
+        if len(run) >= FOLD_AT:
+            shown.append(_folded_run(run))
+        else:
+            shown.extend(run)
+        run.clear()
+
+    for entry in entries:
+        kind = entry.event if entry.kind == "step" else None
+        if kind == "note_added":
+            run.append(entry)
+            continue
+        if kind in _FOLDED_NOUNS:
+            alike = (kind, _alike(entry.summary))
+            if alike in seen:
+                run.append(entry)
+                continue
+            seen.add(alike)
+        close()
+        shown.append(entry)
+    close()
+    return shown
+
+
+@attrs.frozen
+class FindingGroup:
+    """A finding as the report lists it, with the findings alike that follow it, if folded.
+
+    Attributes:
+        first: The finding.
+        more: How many findings alike (the same kind and words, numbers aside) it stands for.
+        last: The last of them (``None`` when ``more`` is 0).
+    """
+
+    first: ReportFinding
+    more: int = 0
+    last: ReportFinding | None = None
+
+
+def fold_findings(findings: Iterable[ReportFinding], *, full: bool = False) -> list[FindingGroup]:
+    """Return the findings as the report lists them: each kept, but a flood of alike ones folded.
+
+    Findings of the same kind whose summary and detail are the same but for
+    their numbers are listed once, at the first of them, with how many more and
+    the last, when there are at least :data:`FOLD_AT` of them; otherwise (and with
+    ``full``) every finding is listed.
+    """
+    listed = list(findings)
+    if full:
+        return [FindingGroup(f) for f in listed]
+    alike: dict[tuple[str, str, str], list[ReportFinding]] = {}
+    for item in listed:
+        key = (item.finding.kind.value, _alike(item.finding.summary), _alike(item.finding.detail))
+        alike.setdefault(key, []).append(item)
+    groups: list[FindingGroup] = []
+    for item in listed:
+        key = (item.finding.kind.value, _alike(item.finding.summary), _alike(item.finding.detail))
+        same = alike[key]
+        if len(same) < FOLD_AT:
+            groups.append(FindingGroup(item))
+        elif same[0] is item:
+            groups.append(FindingGroup(item, len(same) - 1, same[-1]))
+    return groups

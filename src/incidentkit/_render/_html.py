@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from incidentkit._render._chart import HTML_EXTRA_HINT, chart_svg_inline
 from incidentkit._render._common import (
+    FoldedRun,
     checklist,
     evidence_text,
     figure_basis,
+    fold_findings,
+    fold_timeline,
     impact_sentence,
     instants_shown,
     named_queries,
@@ -83,12 +86,16 @@ def _template() -> jinja2.Template:
         "plural": plural,
     }
     environment.filters.update(filters)
+    environment.tests["folded"] = lambda value: isinstance(value, FoldedRun)
     source = resources.files("incidentkit._render").joinpath(_TEMPLATE).read_text("utf-8")
     return environment.from_string(source)
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, full_timeline: bool = False) -> str:
     """Return the report as one self-contained HTML document, with its chart.
+
+    A huge incident's timeline and findings are folded (:func:`._common.fold_timeline`)
+    unless ``full_timeline``.
 
     Raises:
         ImportError: Jinja2 or matplotlib is not installed (the ``incidentkit[html]`` extra).
@@ -122,5 +129,7 @@ def render_html(report: Report) -> str:
         "top": top_suspects(report),
         "checks": recovery_checks(report),
         "checklist": checklist(report),
+        "findings": fold_findings(report.findings, full=full_timeline),
+        "timeline": fold_timeline(report.timeline, full=full_timeline),
     }
     return template.render(context)

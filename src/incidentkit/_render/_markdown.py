@@ -35,14 +35,18 @@ import re
 from typing import TYPE_CHECKING
 
 from incidentkit._render._common import (
+    FoldedRun,
     NamedQuery,
     checklist,
     evidence_text,
     figure_basis,
+    fold_findings,
+    fold_timeline,
     impact_sentence,
     instants_shown,
     named_queries,
     offset,
+    plural,
     recovery_checks,
     responders,
     time_to_rows,
@@ -53,6 +57,7 @@ from incidentkit._render._common import (
 
 if TYPE_CHECKING:
     from incidentkit._report import Report
+    from incidentkit._timeline import TimelineEntry
 
 __all__ = ["block", "code", "heading", "inline", "render_markdown"]
 
@@ -113,8 +118,12 @@ def code(text: str, *, in_table: bool = False) -> str:
     return f"{fence}{content}{fence}"
 
 
-def render_markdown(report: Report) -> str:
-    """Return the report as a Markdown document, every value escaped for its place."""
+def render_markdown(report: Report, *, full_timeline: bool = False) -> str:
+    """Return the report as a Markdown document, every value escaped for its place.
+
+    A huge incident's timeline and findings are folded (:func:`._common.fold_timeline`)
+    unless ``full_timeline``.
+    """
     named = named_queries(report)
     lines: list[str] = [f"# {heading(f'{report.incident_id}: {report.title}')}", ""]
     lines += _header(report)
@@ -126,7 +135,7 @@ def render_markdown(report: Report) -> str:
     lines += _suspects(report)
     lines += _interventions(report)
     lines += _recovery(report)
-    lines += _findings(report)
+    lines += _findings(report, full=full_timeline)
     lines += _diagnosis(report, named)
     lines += ["", "## Root cause", ""]
     lines.append(block(report.root_cause or "") or "Not determined.")
@@ -134,7 +143,7 @@ def render_markdown(report: Report) -> str:
         evidence = ", ".join(evidence_text(e, named) for e in report.root_cause_evidence)
         lines += ["", f"Evidence: {inline(evidence)}"]
     lines += _follow_ups(report)
-    lines += _timeline(report)
+    lines += _timeline(report, full=full_timeline)
     return "\n".join(lines) + "\n"
 
 
@@ -259,17 +268,25 @@ def _recovery(report: Report) -> list[str]:
     return lines
 
 
-def _findings(report: Report) -> list[str]:
+def _findings(report: Report, *, full: bool) -> list[str]:
     lines = ["", "## Findings", ""]
     if not report.findings:
         lines.append("None.")
-    for listed in report.findings:
+    for group in fold_findings(report.findings, full=full):
+        listed = group.first
         finding = listed.finding
         detail = f": {inline(finding.detail)}" if finding.detail else ""
         lines.append(
             f"- **{inline(finding.kind.value.replace('_', ' '))}** "
             f"(entry {listed.seq}, {when(listed.at)}): {inline(finding.summary)}{detail}"
         )
+        if group.last is not None:
+            last = group.last.finding
+            lines.append(
+                f"  - and {plural(group.more, 'more finding')} like it, the last (entry "
+                f"{group.last.seq}, {when(group.last.at)}): {inline(last.summary)}"
+                + (f": {inline(last.detail)}" if last.detail else "")
+            )
     return lines
 
 
@@ -296,13 +313,38 @@ def _diagnosis(report: Report, named: tuple[NamedQuery, ...]) -> list[str]:
     return lines
 
 
-def _timeline(report: Report) -> list[str]:
-    lines = ["", "## Timeline", "", "| Time | T | Source | What | Who |", "|---|---|---|---|---|"]
-    lines += [
+_TIMELINE_HEAD = ("| Time | T | Source | What | Who |", "|---|---|---|---|---|")
+
+
+def _timeline_row(entry: TimelineEntry) -> str:
+    return (
         f"| {when(entry.at)} | {offset(entry.offset)} | {inline(entry.source)} | "
         f"{inline(entry.summary)} | {inline(entry.actor or '')} |"
-        for entry in report.timeline
-    ]
+    )
+
+
+def _timeline(report: Report, *, full: bool) -> list[str]:
+    """The timeline as a table; each folded run closes it, shows its sample, and opens another."""
+    lines = ["", "## Timeline"]
+    table_open = False
+    shown = fold_timeline(report.timeline, full=full)
+    if not shown:
+        lines += ["", *_TIMELINE_HEAD]
+    for item in shown:
+        if not isinstance(item, FoldedRun):
+            if not table_open:
+                lines += ["", *_TIMELINE_HEAD]
+                table_open = True
+            lines.append(_timeline_row(item))
+            continue
+        # The summary is the library's own words, counts and instants: nothing from outside.
+        lines += ["", f"<details><summary>{item.summary}</summary>", "", *_TIMELINE_HEAD]
+        lines += [_timeline_row(entry) for entry in item.head]
+        if item.omitted:
+            lines.append(f"| | | | ... {plural(item.omitted, 'more entry', 'more entries')} | |")
+        lines += [_timeline_row(entry) for entry in item.tail]
+        lines += ["", "</details>"]
+        table_open = False
     return lines
 
 
