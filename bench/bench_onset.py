@@ -554,9 +554,9 @@ def run(*, quick: bool = False) -> Result:
             (
                 f"Corpus: `bench/onset_corpus.py`, seed {SEED}, {len(acc.items)} synthetic "
                 f"series, {with_change} with a change and {len(acc.items) - with_change} "
-                f"without ({', '.join(f'{k} {v}' for k, v in counts.items())}). No public "
-                "labelled operations data is included: none that could be shipped under a "
-                "licence compatible with the project's was at hand."
+                f"without ({', '.join(f'{k} {v}' for k, v in counts.items())}). Public "
+                "labelled operations data (a real CPU KPI) is compared in its own section, "
+                "`realdata`."
             ),
             (
                 "incidentkit is told the metric's direction (up for errors, latency and "

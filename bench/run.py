@@ -17,6 +17,7 @@ import bench_import
 import bench_onset
 import bench_onset_counts
 import bench_postgres
+import bench_realdata
 import bench_recovery
 import bench_recovery_counts
 import bench_report
@@ -31,6 +32,7 @@ BENCHMARKS = (
     "import",
     "onset",
     "onset-counts",
+    "realdata",
     "series",
     "suspects",
     "recovery",
@@ -110,6 +112,7 @@ def _run_one(name: str, args: argparse.Namespace) -> Result:
         "import": bench_import,
         "onset": bench_onset,
         "onset-counts": bench_onset_counts,
+        "realdata": bench_realdata,
         "series": bench_series,
         "suspects": bench_suspects,
         "recovery": bench_recovery,
