@@ -53,7 +53,6 @@ from incidentkit._recovery import (
     _compare,  # pyright: ignore[reportPrivateUsage]
     _instant,  # pyright: ignore[reportPrivateUsage]
     _present,  # pyright: ignore[reportPrivateUsage]
-    _quantile,  # pyright: ignore[reportPrivateUsage]
     _quantile_of_sorted,  # pyright: ignore[reportPrivateUsage]
     _seconds_between,  # pyright: ignore[reportPrivateUsage]
     _shift_text,  # pyright: ignore[reportPrivateUsage]
@@ -169,7 +168,7 @@ def check_recovery_threshold(
     verdict = attrs.evolve(verdict, baseline_level=level)
     min_traffic = 0.0
     if base_traffic is not None:
-        baseline_traffic = _quantile(base_traffic, 0.5)
+        baseline_traffic = _quantile_of_sorted(sorted(base_traffic), 0.5)
         verdict = attrs.evolve(verdict, baseline_traffic=baseline_traffic)
         if baseline_traffic <= 0:
             return attrs.evolve(
