@@ -173,7 +173,7 @@ class CheckpointWarning(IncidentkitError, UserWarning):  # noqa: N818 - a warnin
     shorter than it, contents of the wrong shape. The state resumed is right
     either way; only the time a resume takes differs.
 
-    .. versionadded:: 0.4.0
+    .. versionadded:: 0.3.0
     """
 
 

@@ -438,7 +438,7 @@ class _Phase:
                 :class:`~incidentkit.stores.FileStore` keeps no checkpoint).
             JournalError: The checkpoint cannot be written.
 
-        .. versionadded:: 0.4.0
+        .. versionadded:: 0.3.0
         """
         from incidentkit._checkpoint import (  # noqa: PLC0415 - on first use
             checkpoint_path,
