@@ -267,11 +267,17 @@ def _culprit(
         return change, band + (" (no recorded end)" if unknown else ""), True
     if category == "dependency_outage":
         apps = [d for d in direct if d in APPS]
+        one_hop = [d for d in direct if d not in CLUSTERS]
         if apps and rng.random() < 0.30:  # two hops: a dependency of a dependency
             via = rng.choice(apps)
-            target = rng.choice([d for d in true[via] if d not in CLUSTERS and d not in direct])
+            # Every dependency of ``via`` may be a cluster or a direct dependency too
+            # (seeds 5 and 6 have such a service): then the outage is one hop away.
+            # The fallback draws only where the old code raised, so every corpus it
+            # could build is unchanged.
+            two_hops = [d for d in true[via] if d not in CLUSTERS and d not in direct]
+            target = rng.choice(two_hops or one_hop)
         else:
-            target = rng.choice([d for d in direct if d not in CLUSTERS])
+            target = rng.choice(one_hop)
         if rng.random() < 0.75:
             started_before = rng.uniform(2, 60)
             ongoing = rng.random() < 0.6
