@@ -122,8 +122,8 @@ def _relatedness(
         )
     hops = len(path) - 1
     # An outage of a dependency is a failure of something the service calls: one hop less.
-    outage = change.kind is ChangeKind.DEPENDENCY
-    weight = policy.dependency_weight ** (hops - 1 if outage else hops)
+    direct = change.kind in {ChangeKind.DEPENDENCY, ChangeKind.INFRASTRUCTURE}
+    weight = policy.dependency_weight ** (hops - 1 if direct else hops)
     through = f" through {' -> '.join(path[1:-1])}" if hops > 1 else ""
     return SuspectReason(
         SuspectReasonKind.DEPENDENCY, weight, f"{what}, which {path[0]} depends on{through}"
@@ -169,7 +169,7 @@ def _proximity(
     if gap <= policy.grace:
         detail = f"{ended}, within the {_duration(policy.grace)} grace for a change to show"
         return SuspectReason(SuspectReasonKind.TIME_PROXIMITY, 1.0, detail), gap
-    weight = 0.5 ** ((gap - policy.grace) / policy.half_life)
+    weight = policy.half_life / (policy.half_life + gap - policy.grace)
     detail = f"{ended} (half-life {_duration(policy.half_life)} after a {_duration(policy.grace)} "
     detail += "grace)"
     return SuspectReason(SuspectReasonKind.TIME_PROXIMITY, weight, detail), gap

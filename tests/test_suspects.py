@@ -204,9 +204,10 @@ def test_no_suspect_is_a_stated_answer() -> None:
 def test_a_change_near_the_onset_outside_the_map_is_named_first() -> None:
     """A change to a service missing from the map, a minute before the onset, is named first.
 
-    It scores 0.25 (unrelated), under min_score; a related deploy two hours
-    earlier scores less still. Still "no suspect", but the near one is named
-    first and the map suspected.
+    It scores about 0.14 (unrelated, its share of a missing edge with the search
+    deploy 40 min before), under min_score; a related deploy two hours earlier
+    scores less still. Still "no suspect", but the near one is named first and
+    the map suspected.
     """
     ranking = rank(
         [
@@ -216,7 +217,7 @@ def test_a_change_near_the_onset_outside_the_map_is_named_first() -> None:
         ]
     )
     assert ranking.no_suspect
-    assert ids(ranking) == ["cache", "search", "old-pay"]  # the near one scores best here
+    assert ids(ranking) == ["cache", "old-pay", "search"]  # the near one scores best here
     assert [s.change.id for s in ranking.near_onset] == ["cache"]
     assert ranking.top is None
     assert ranking.likely == ()
@@ -261,17 +262,17 @@ def test_a_related_suspect_keeps_the_unrelated_near_change_out_of_the_lead() -> 
 
 
 def test_changes_outside_the_map_share_the_weight_of_a_missing_edge() -> None:
-    """Four unrelated changes near the onset share 0.25; a related one 75 min old outranks them.
+    """Four unrelated changes near the onset share 0.25; a related one 105 min old outranks them.
 
-    The checkout deploy finished 75 min before the onset scores 0.5 ** (70 / 30),
-    about 0.20; each of the four unrelated changes within the grace has a quarter
+    The checkout deploy finished 105 min before the onset scores 30 / (30 + 100),
+    about 0.23; each of the four unrelated changes within the grace has a quarter
     of 0.25. Alone, one of them keeps the whole 0.25 and ranks first.
     """
     crowd = [
         change(f"near-{number}", service, began=-8, ended=-number)
         for number, service in enumerate(("search", "ads", "wiki", "ci"), start=1)
     ]
-    culprit = change("co", began=-85, ended=-75)
+    culprit = change("co", began=-115, ended=-105)
     ranking = rank([*crowd, culprit])
     assert ids(ranking)[0] == "co"
     shared = [s for s in ranking.suspects if s.change.id.startswith("near-")]
@@ -281,6 +282,62 @@ def test_changes_outside_the_map_share_the_weight_of_a_missing_edge() -> None:
     alone = rank([crowd[0], culprit])
     assert ids(alone) == ["near-1", "co"]
     assert alone.suspects[0].score == pytest.approx(0.25)
+
+
+def test_proximity_has_a_heavy_tail() -> None:
+    """Past the grace, a finished change's proximity halves after a half-life, thirds after two.
+
+    Delays from a change to its symptom are mostly minutes but sometimes hours (a
+    leak, a cache expiring, the daily peak reaching new code): the weight is
+    ``half_life / (half_life + gap - grace)``, a half at one half-life, a third at
+    two, a thirteenth at six.
+    """
+    finished = [
+        change(f"co-{minutes}", began=-minutes - 5, ended=-minutes) for minutes in (35, 65, 185)
+    ]
+    ranking = rank(finished)
+    weights = {s.change.id: s.reasons[0].weight for s in ranking.suspects}
+    assert weights == {
+        "co-35": pytest.approx(1 / 2),
+        "co-65": pytest.approx(1 / 3),
+        "co-185": pytest.approx(1 / 7),
+    }
+    assert ids(ranking) == ["co-35", "co-65", "co-185"]
+
+
+def test_infrastructure_under_a_service_counts_one_hop_less() -> None:
+    """A change to the cluster checkout runs on counts as checkout; a dependency's deploy not."""
+    cluster = change("k8s", "k8s-prod", kind=ChangeKind.INFRASTRUCTURE, began=-12, ended=-8)
+    deploy = change("pay", "payments", began=-12, ended=-8)
+    far = change("pay-k8s", "stripe", kind=ChangeKind.INFRASTRUCTURE, began=-12, ended=-8)
+    ranking = rank([deploy, cluster, far])
+    related = {s.change.id: s.reasons[1].weight for s in ranking.suspects}
+    assert related == {"k8s": 1.0, "pay": pytest.approx(0.6), "pay-k8s": pytest.approx(0.6)}
+    assert ids(ranking) == ["k8s", "pay", "pay-k8s"]
+
+
+def test_an_incident_outside_the_map_does_not_share_with_changes() -> None:
+    """A dependency's incident outside the map keeps its share of a missing edge beside deploys.
+
+    Three unrelated deploys near the onset share 0.25 among them; the incident of
+    a service missing from the map, under way at the onset, keeps 0.25 and ranks
+    first of them.
+    """
+    crowd = [
+        change(f"near-{number}", service, began=-8, ended=-number)
+        for number, service in enumerate(("search", "ads", "wiki"), start=1)
+    ]
+    outage = change("db-down", "orders-db", kind=ChangeKind.DEPENDENCY, began=-20, ended=None)
+    ranking = rank([*crowd, outage])
+    assert ids(ranking)[0] == "db-down"
+    assert ranking.suspects[0].reasons[1].weight == pytest.approx(0.25)
+    assert all(s.reasons[1].weight == pytest.approx(0.25 / 3) for s in ranking.suspects[1:])
+    two = rank([*crowd, outage, change("cdn-down", "cdn", kind=ChangeKind.DEPENDENCY, began=-9)])
+    incidents = [s for s in two.suspects if s.change.kind is ChangeKind.DEPENDENCY]
+    assert [s.reasons[1].weight for s in incidents] == [pytest.approx(0.125)] * 2
+    assert all(
+        "shared among 2.0 such incidents of dependencies" in s.reasons[1].detail for s in incidents
+    )
 
 
 def test_min_score_moves_the_line() -> None:
@@ -331,7 +388,7 @@ def test_reasons_mention_the_figures() -> None:
     assert kind.detail == "a config change (kind prior 1.00)"
     assert str(relation) == "config changed on checkout, the affected service (x1.00)"
     assert suspect.score == pytest.approx(math.prod(r.weight for r in suspect.reasons))
-    assert "score 0.71" in suspect.describe()
+    assert "score 0.67" in suspect.describe()
 
 
 def test_a_change_with_no_recorded_end_is_not_rolling_out_forever() -> None:

@@ -91,6 +91,8 @@ _TARGET_WORDS: Final = {
     ChangeKind.DEPENDENCY: "an incident of {}",
 }
 _KIND_ORDER: Final = {kind: index for index, kind in enumerate(ChangeKind)}
+_ONE_HOP_LESS: Final = frozenset({ChangeKind.DEPENDENCY, ChangeKind.INFRASTRUCTURE})
+"""Kinds whose relatedness counts one hop less: they act on what the service runs on."""
 _NEAR_SHOWN: Final = 3  # changes near the onset the explanation names
 
 
@@ -401,9 +403,10 @@ def _relatedness(
             f"{what}, neither affected nor a declared dependency of {', '.join(services)}",
         )
     hops = len(path) - 1
-    # An outage of a dependency is a failure of something the service calls: one hop less.
-    outage = kind is ChangeKind.DEPENDENCY
-    weight = policy.dependency_weight ** (hops - 1 if outage else hops)
+    # An outage of a dependency is a failure of something the service calls, and an
+    # infrastructure change to a cluster or database it runs on acts on the service
+    # itself, not through another service's code: both one hop less.
+    weight = policy.dependency_weight ** (hops - 1 if kind in _ONE_HOP_LESS else hops)
     through = f" through {' -> '.join(path[1:-1])}" if hops > 1 else ""
     return SuspectReason(
         SuspectReasonKind.DEPENDENCY, weight, f"{what}, which {path[0]} depends on{through}"
@@ -467,19 +470,37 @@ def share_off_map(
     onset keeps the whole weight; among five, each has a fifth of it, so they no
     longer crowd out a related change whose time evidence is weaker.
 
+    Incidents of dependencies and changes share apart: an incident reported by a
+    dependency's status is of something the organisation uses, and is an observed
+    failure under way, not a change that might have failed; the deploys elsewhere
+    near the onset have no claim on its share, nor it on theirs.
+
     The suspects at ``positions`` (all with an :attr:`SuspectReasonKind.UNRELATED`
     relatedness) are updated in place, and ``scores`` with them when given. The
     suspects are this ranking's own, not yet handed out.
     """
+    outages = [p for p in positions if suspects[p].change.kind is ChangeKind.DEPENDENCY]
+    if outages:
+        _share(suspects, outages, scores, _OUTAGES)
+        positions = [p for p in positions if suspects[p].change.kind is not ChangeKind.DEPENDENCY]
+    _share(suspects, positions, scores, _CHANGES)
+
+
+_OUTAGES: Final = "incidents of dependencies"
+_CHANGES: Final = "changes"
+
+
+def _share(
+    suspects: Sequence[Suspect], positions: Sequence[int], scores: list[float] | None, what: str
+) -> None:
+    """Share the weight of a missing edge among the suspects at ``positions`` (see above)."""
     if not positions:
         return
     total = math.fsum(suspects[position].reasons[0].weight for position in positions)
     if total <= 1.0:
         return
     shared: dict[int, SuspectReason] = {}
-    words = (
-        f"; the chance of a missing edge is shared among {total:.1f} such changes near the onset"
-    )
+    words = f"; the chance of a missing edge is shared among {total:.1f} such {what} near the onset"
     for position in positions:
         suspect = suspects[position]
         proximity, related, prior = suspect.reasons
@@ -528,6 +549,7 @@ class _Ranker:
         "kinds",
         "minutes",
         "off_map",
+        "off_outage",
         "onset",
         "paths",
         "policy",
@@ -575,6 +597,8 @@ class _Ranker:
         self.suspects: list[Suspect] = []
         self.off_map: list[int] = []
         """The positions in :attr:`suspects` of the changes outside the dependency map."""
+        self.off_outage: list[int] = []
+        """The same for the incidents of dependencies outside it (they share apart)."""
         self.scores: list[float] = []
         """The suspects' scores, in the same order (sorted, the first key of their order)."""
         self.after_onset: tuple[list[dt.timedelta], list[Change]] = ([], [])
@@ -593,6 +617,7 @@ class _Ranker:
         later_start, later = self.after_onset[0].append, self.after_onset[1].append
         old_end, old = self.too_old[0].append, self.too_old[1].append
         off_map, unrelated = self.off_map.append, SuspectReasonKind.UNRELATED
+        off_outage = self.off_outage.append
         for position, change in enumerate(changes):
             if not isinstance(change, Change):
                 msg = f"change {position} is {type(change).__name__}, not a Change"
@@ -632,10 +657,11 @@ class _Ranker:
                 else self.share_all(proximity, related, prior)
             )
             if related.kind is unrelated:
-                off_map(len(self.scores))
+                (off_outage if kind is dependency else off_map)(len(self.scores))
             suspect(_suspect(change, score, reasons, gap))
             score_of(score)
-        share_off_map(self.suspects, self.off_map, self.scores)
+        _share(self.suspects, self.off_outage, self.scores, _OUTAGES)
+        _share(self.suspects, self.off_map, self.scores, _CHANGES)
 
     def relate(self, kind: ChangeKind, service: str) -> tuple[SuspectReason, SuspectReason]:
         """Return (and keep) the relatedness and kind reasons of a change of ``kind``."""
@@ -688,7 +714,7 @@ class _Ranker:
             ended = f"finished {self.words(gap)} before the onset"
         if gap <= self.grace:
             return self.share(SuspectReasonKind.TIME_PROXIMITY, ended + self.within)
-        weight = 0.5 ** ((gap - self.grace) / self.half_life)
+        weight = self.half_life / (self.half_life + gap - self.grace)
         detail = self.decaying.get(ended)
         if detail is None:
             detail = self.decaying[ended] = ended + self.decay
