@@ -68,15 +68,15 @@ def relatedness(depends_on: dict[str, tuple[str, ...]]) -> dict[str, int]:
 
 def plain(
     rows: list[tuple[str, str, str, float, float | None]], depends_on: dict[str, tuple[str, ...]]
-) -> list[tuple[float, float, float, float]]:
-    """Return the floor's input: ``(started, end, relatedness, kind prior)``, plain floats.
+) -> list[tuple[float, float, float, float, bool]]:
+    """Return the floor's input: ``(started, end, relatedness, kind prior, outage)``.
 
     The end of a change with no recorded end is worked out here (``started`` plus the
     rollout allowance, or the onset for a dependency's outage), as are the relatedness
     from the dependency map and the kind's prior: the floor only scores and sorts.
     """
     hops = relatedness(depends_on)
-    out: list[tuple[float, float, float, float]] = []
+    out: list[tuple[float, float, float, float, bool]] = []
     for _, kind, service, started, finished in rows:
         outage = kind == "dependency"
         if finished is not None:
@@ -89,42 +89,58 @@ def plain(
         if hop is None:
             related = UNRELATED_WEIGHT
         else:
-            related = DEPENDENCY_WEIGHT ** (hop - 1 if outage and hop else hop)
-        out.append((started, end, related, KIND_WEIGHTS[KINDS.index(kind)]))
+            direct = outage or kind == "infrastructure"
+            related = DEPENDENCY_WEIGHT ** (hop - 1 if direct and hop else hop)
+        out.append((started, end, related, KIND_WEIGHTS[KINDS.index(kind)], outage))
     return out
 
 
-def floor(changes: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float]]:
+def floor(
+    changes: list[tuple[float, float, float, float, bool]],
+) -> list[tuple[float, float, float]]:
     """Score plain tuples with ``rank_suspects``' formula and sort them: the floor.
 
     The same partition (after the onset, too old, in the window), the same proximity
-    (full within the grace, halving every half-life after it), the product with the
-    relatedness and the prior, the weight of a missing edge shared among the changes
-    outside the map by their proximity (``unrelated_weight / max(1, sum)``; in this
-    workload only those have the relatedness :data:`UNRELATED_WEIGHT`), the same order
-    (score, gap, later start). Nothing else: no reasons, no words, no objects but the
-    tuples sorted.
+    (full within the grace, then ``half_life / (half_life + gap - grace)``), the
+    product with the relatedness and the prior, the weight of a missing edge shared
+    among the changes outside the map by their proximity (``unrelated_weight / max(1,
+    sum)``, the dependencies' incidents apart from the other changes; in this workload
+    only those have the relatedness :data:`UNRELATED_WEIGHT`), the same order (score,
+    gap, later start). Nothing else: no reasons, no words, no objects but the tuples
+    sorted.
     """
     window_start = ONSET - LOOKBACK
-    kept: list[tuple[float, float, float, float, float]] = []
+    kept: list[tuple[float, float, float, float, float, bool]] = []
     keep = kept.append
-    off_map = 0.0
-    for started, end, related, prior in changes:
+    off_map = off_outage = 0.0
+    for started, end, related, prior, outage in changes:
         if started > ONSET or end < window_start:
             continue
         gap = ONSET - end
-        proximity = 1.0 if gap <= GRACE else 0.5 ** ((gap - GRACE) / HALF_LIFE)
+        proximity = 1.0 if gap <= GRACE else HALF_LIFE / (HALF_LIFE + gap - GRACE)
         if related == UNRELATED_WEIGHT:
-            off_map += proximity
-        keep((proximity, related, prior, gap, started))
+            if outage:
+                off_outage += proximity
+            else:
+                off_map += proximity
+        keep((proximity, related, prior, gap, started, outage))
     lowered = UNRELATED_WEIGHT / max(1.0, off_map)
+    lowered_outage = UNRELATED_WEIGHT / max(1.0, off_outage)
     scored = [
         (
-            -(proximity * (lowered if related == UNRELATED_WEIGHT else related) * prior),
+            -(
+                proximity
+                * (
+                    related
+                    if related != UNRELATED_WEIGHT
+                    else (lowered_outage if outage else lowered)
+                )
+                * prior
+            ),
             gap,
             -started,
         )
-        for proximity, related, prior, gap, started in kept
+        for proximity, related, prior, gap, started, outage in kept
     ]
     scored.sort()
     return scored
