@@ -284,6 +284,24 @@ def test_changes_outside_the_map_share_the_weight_of_a_missing_edge() -> None:
     assert alone.suspects[0].score == pytest.approx(0.25)
 
 
+def test_near_changes_alternate_with_related_ones() -> None:
+    """With no suspect, the near changes alternate with the related ones after the best.
+
+    A crowd of changes outside the map near the onset does not push a related
+    change with weaker time evidence out of the first three.
+    """
+    crowd = [
+        change(f"near-{number}", service, began=-8, ended=-number)
+        for number, service in enumerate(("search", "ads", "wiki"), start=1)
+    ]
+    own = change("co", began=-115, ended=-105)
+    dependency = change("pay", "payments", began=-70, ended=-60)
+    ranking = rank([*crowd, dependency, own])
+    assert ranking.no_suspect
+    assert [s.change.id for s in ranking.near_onset] == ["near-1", "near-2", "near-3"]
+    assert ids(ranking) == ["co", "near-1", "pay", "near-2", "near-3"]
+
+
 def test_proximity_has_a_heavy_tail() -> None:
     """Past the grace, a finished change's proximity halves after a half-life, thirds after two.
 
@@ -514,11 +532,18 @@ def test_every_change_lands_in_exactly_one_list(drawn: list[Change], min_score: 
     scores = [s.score for s in ranking.suspects]
     near = ranking.near_onset
     lead = 1 if near and ranking.suspects[0] not in near else 0
-    assert ranking.suspects[lead : lead + len(near)] == near  # after the best, then the rest
+    body = ranking.suspects[lead:]
+    rest = tuple(s for s in body if s not in near)
+    assert tuple(s for s in body if s in near) == near
+    both = min(len(near), len(rest))
+    # After the best: the near ones alternate with the rest, near first, then what is left.
+    assert body[: 2 * both : 2] == near[:both]
+    assert body[1 : 2 * both : 2] == rest[:both]
+    assert body[2 * both :] == (near[both:] or rest[both:])
     if lead:
         assert scores[0] == max(scores)
-    for part in (scores[lead : lead + len(near)], scores[lead + len(near) :]):
-        assert part == sorted(part, reverse=True)
+    for part in (near, rest):
+        assert [s.score for s in part] == sorted((s.score for s in part), reverse=True)
     assert all(0.0 <= score <= 1.0 for score in scores)
     for suspect in ranking.suspects:
         assert suspect.score == pytest.approx(math.prod(r.weight for r in suspect.reasons))

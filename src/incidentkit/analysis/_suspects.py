@@ -8,10 +8,14 @@ change-correlation reasons::
     score = proximity x relatedness x kind
 
 - **proximity**: 1 while the change was under way at the onset, or if it ended
-  within ``grace`` of it; then ``0.5 ** ((gap - grace) / half_life)``.
+  within ``grace`` of it; then ``half_life / (half_life + gap - grace)``: a
+  half after one half-life, a third after two (a heavy tail: some changes take
+  hours to show).
 - **relatedness**: 1 for an affected service; for a service the affected ones
   depend on (``depends_on``), ``dependency_weight`` per hop (an *outage* of a
-  declared dependency counts 1, one hop less); else ``unrelated_weight``.
+  declared dependency, or an *infrastructure* change to it, counts 1, one hop
+  less); else ``unrelated_weight``, shared among the changes outside the map
+  near the onset (the dependencies' incidents apart).
 - **kind**: a prior per :class:`~incidentkit.ChangeKind`.
 
 Changes that began after the onset are listed apart (they cannot have caused
@@ -19,8 +23,8 @@ it but can make it worse); changes that ended before the lookback are listed as
 too old. "No suspect" is an answer: when the best score is under
 ``min_score``. Even then, the changes under way at the onset or ended within
 ``grace`` of it (outside the dependency map, which is always incomplete) are
-named, right after the best-scoring change, "no related suspect; nearest
-unrelated: ...", with a word that the
+named, after the best-scoring change and alternating with the others, "no
+related suspect; nearest unrelated: ...", with a word that the
 map may be missing an edge; the plain "no suspect" is left for when nothing at
 all was near the onset.
 """
@@ -158,7 +162,8 @@ class SuspectPolicy:
 
     Attributes:
         half_life: Seconds after which the proximity of a finished change
-            halves, counted from the end of the grace period.
+            halves, counted from the end of the grace period; it is a third
+            after two, ``half_life / (half_life + gap - grace)`` in general.
         grace: Seconds between a change's end and the onset that still count
             fully (the time a change takes to show: pods restarting, caches
             expiring, traffic shifting).
@@ -174,6 +179,10 @@ class SuspectPolicy:
             :data:`DEFAULT_KIND_WEIGHTS`.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       Past the grace, proximity decays as ``half_life / (half_life + gap -
+       grace)``, no longer exponentially: the same half at one half-life, a
+       heavier tail after it.
     """
 
     half_life: float = attrs.field(default=1800.0, validator=_check_positive)
@@ -260,11 +269,13 @@ class SuspectRanking:
             of it, whatever their service: the nearest unrelated changes,
             named because the dependency map may be missing an edge. They
             follow the best-scoring change in :attr:`suspects` (or lead, when
-            it is one of them). Empty otherwise.
+            it is one of them), alternating with the other suspects by
+            score. Empty otherwise.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.3.0
-       :attr:`near_onset`, ranked first when there is no suspect.
+       :attr:`near_onset`, ranked first when there is no suspect, then
+       alternating with the other suspects.
     """
 
     onset: pendulum.DateTime
@@ -909,11 +920,22 @@ def _near_words(near: Sequence[Suspect], affected: Sequence[str]) -> str:
     return f"nearest unrelated: {listed}. The dependency map may be missing an edge: {edge}"
 
 
+def _alternate(first: Sequence[Suspect], second: Sequence[Suspect]) -> list[Suspect]:
+    """Return ``first[0], second[0], first[1], second[1], ...``, then what is left of either."""
+    both = min(len(first), len(second))
+    merged = [suspect for pair in zip(first[:both], second[:both], strict=True) for suspect in pair]
+    merged.extend(first[both:])
+    merged.extend(second[both:])
+    return merged
+
+
 def reconsidered(ranking: SuspectRanking, affected: Sequence[str]) -> SuspectRanking:
     """Name the changes near the onset when no suspect reaches ``min_score`` (see the module).
 
-    Applied to the ranking by score: the best-scoring change stays first, the
-    near changes follow it in the order they had, then the rest in theirs.
+    Applied to the ranking by score: the best-scoring change stays first, then
+    the near changes alternate with the rest, each in the order it had (the
+    first near one second): both leads, an edge the map may miss and a related
+    change with weaker time evidence, keep room in the first places.
     """
     if not ranking.no_suspect or not ranking.suspects:
         return ranking
@@ -940,7 +962,7 @@ def reconsidered(ranking: SuspectRanking, affected: Sequence[str]) -> SuspectRan
         no_suspect=True,
     )
     tail = tail[tail.index("consulted.") + len("consulted.") :]
-    suspects = (*lead, *near, *rest)
+    suspects = (*lead, *_alternate(near, rest))
     return attrs.evolve(ranking, suspects=suspects, explanation=head + tail, near_onset=near)
 
 
@@ -989,6 +1011,11 @@ def rank_suspects(
             ``min_score`` is not in [0, 1].
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.3.0
+       A heavy-tailed proximity (see :class:`SuspectPolicy`); an
+       infrastructure change to a dependency counts one hop less, as its
+       incident does; changes outside the map share the weight of a missing
+       edge, the dependencies' incidents apart from the other changes.
     """
     at = to_instant(onset, what="onset")
     window = _seconds(lookback, "lookback")
