@@ -637,7 +637,8 @@ def _outside_map_section(size: int, oracle: Oracle) -> tuple[str, list[str], dic
                 f"The same generator with {MISSING_EDGES:.0%} of the map's edges missing "
                 f"({size:,} incidents, seed {SEED}). When no change scores {DEFAULT_MIN_SCORE}, "
                 "`rank_suspects` names the changes under way at the onset or ended within the "
-                "grace period, whatever their service, right after the best-scoring change "
+                "grace period, whatever their service, after the best-scoring change and "
+                "alternating with the other changes by score "
                 '("nearest unrelated"); "by score alone" is the same ranking before that step. '
                 '"No suspect" is the ranking\'s `no_suspect` (the same in both rows). Goals '
                 f"(issue 13): top-1 at least {GOAL_MAP_TOP1:.0%}, top-3 at least "
