@@ -138,3 +138,20 @@ def test_the_fast_path_refuses_what_the_walk_refuses():
         built = outcome(lambda pairs=pairs: Series.from_pairs(QUERY, pairs))
         assert built[0] is InvalidInputError
         assert built == outcome(lambda pairs=pairs: walked_pairs(pairs, "refuse"))
+
+
+def test_a_numeric_instant_is_read_alike_beside_a_datetime():
+    """A ``Decimal`` instant is Unix seconds whether or not a datetime beside it forces the walk."""
+    aware = dt.datetime.fromtimestamp(T0 + 15, tz=UTC_MINUS_5)
+    alone = Series.from_pairs(QUERY, [(Decimal(T0), 1.0)])
+    beside = Series.from_pairs(QUERY, [(Decimal(T0), 1.0), (aware, 2.0)])
+    assert alone.times.tolist() == [T0]
+    assert beside.times.tolist() == [T0, T0 + 15]
+    assert outcome(lambda: beside) == outcome(
+        lambda: reference_plain(walked_pairs([(Decimal(T0), 1.0), (aware, 2.0)], "refuse"))
+    )
+
+
+def reference_plain(built: tuple[columns.Columns, columns.Merged]) -> Series:
+    """The series :meth:`Series.from_pairs` makes of walked columns, without warnings."""
+    return columnar(Series, QUERY, built[0])

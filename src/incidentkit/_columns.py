@@ -82,16 +82,24 @@ def increasing(times: Sequence[float]) -> bool:
 
 
 def _instant_seconds(raw: object, position: int) -> float:
-    """One instant as Unix seconds, with the error a bad one deserves."""
-    if isinstance(raw, float | int) and not isinstance(raw, bool):
+    """One instant as Unix seconds, with the error a bad one deserves.
+
+    A number is what ``array("d")`` takes (an ``int``, a ``float``, numpy's scalars, a
+    ``Decimal``), converted as it converts it, so that an instant is read the same
+    whether the C-level pass or this walk reads it; a bool is not a number here.
+    """
+    if not isinstance(raw, bool | dt.datetime):
         try:
-            seconds = float(raw)
+            seconds: float | None = array("d", [cast("float", raw)])[0]
         except OverflowError:
             seconds = math.inf
-        if math.isfinite(seconds) and MIN_SECONDS <= seconds <= MAX_SECONDS:
-            return seconds
-        msg = f"sample {position}: {raw!r} is not a finite Unix time between years 1 and 9999"
-        raise InvalidInputError(msg)
+        except (TypeError, ValueError):
+            seconds = None  # not a number: the conversion below says what it is
+        if seconds is not None:
+            if math.isfinite(seconds) and MIN_SECONDS <= seconds <= MAX_SECONDS:
+                return seconds
+            msg = f"sample {position}: {raw!r} is not a finite Unix time between years 1 and 9999"
+            raise InvalidInputError(msg)
     # A datetime, or not an instant at all: the conversion's own checks say which.
     return to_instant(cast("dt.datetime | float", raw), what=f"sample {position}").timestamp()
 
