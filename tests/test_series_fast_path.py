@@ -102,7 +102,7 @@ def test_from_pairs_is_the_walk_on_any_input(pairs, duplicates):
     assert built == walked_
 
 
-@given(
+@given(  # sorted by repr: runs of one type, often in time order, as well as the rest
     st.lists(st.tuples(instants, value_items), max_size=30).map(lambda p: sorted(p, key=repr)),
     duplicates_choice,
 )

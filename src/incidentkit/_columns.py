@@ -4,8 +4,9 @@
 Unix seconds, strictly increasing, and the values with NaN for a gap. Building them
 never makes an object per point on the common paths (numbers or numeric strings,
 Unix seconds); every check an input needs is made with C-level passes (``map``,
-``set``, ``sum``), and only a malformed input falls back to a per-point walk, which
-finds the first bad point and names it.
+``set``, searches in the columns' bytes), and only a malformed input falls back to a
+per-point walk, which finds the first bad point and names it. Both read every
+number alike (tests/test_series_fast_path.py holds them to it).
 """
 
 from __future__ import annotations
