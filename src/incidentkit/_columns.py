@@ -148,9 +148,9 @@ def _surely_finite(data: bytes) -> bool:
     """Whether the doubles whose bytes are ``data`` are all finite, by a look at their top bytes.
 
     A NaN or an infinity has every exponent bit set, so its top byte is 0x7F or 0xFF; a
-    finite double has such a top byte only from 2**1009 up. Neither byte among the top
-    bytes (one C-level slice and two searches, a tenth of a ``sum``) proves every value
-    finite; ``False`` only means "look closer".
+    finite double has such a top byte only from 2**1009 up. When neither byte is among
+    the top bytes (one C-level slice and two searches, a tenth of a ``sum``), every
+    value is finite; ``False`` only means "look closer".
     """
     top = data[_TOP_BYTE::8]
     return b"\x7f" not in top and b"\xff" not in top
