@@ -132,8 +132,8 @@ PASSES: dict[str, tuple[str, str]] = {
     ),
     "sorted": ("`sorted(times) == times` (blind to two equal instants)", "sorted(times) == times"),
     "bool screen": (
-        "bools: `v.tobytes()`, then a search for the bytes of 0.0 and of 1.0 (kept)",
-        "d = v.tobytes(); any(p in d for p in columns._BOOL_BYTES)",
+        "bools: `v.tobytes()`, a search for 0.0 and 1.0 if their top bytes are there (kept)",
+        "d = v.tobytes(); columns._maybe_bools(d, columns._top_bytes(d))",
     ),
     "bool types": (
         "bools: `bool in set(map(type, values))` (when 0.0 or 1.0 is there)",
@@ -141,7 +141,7 @@ PASSES: dict[str, tuple[str, str]] = {
     ),
     "finite top": (
         "non-finite: the top bytes `d[7::8]`, two searches (kept)",
-        "columns._surely_finite(d)",
+        "columns._surely_finite(columns._top_bytes(d))",
     ),
     "finite sum": ("non-finite: `math.isfinite(sum(v))` (before)", "math.isfinite(sum(v))"),
     "from_pairs": ("**`_columns.from_pairs(pairs)`**, all of it", "columns.from_pairs(pairs)"),

@@ -123,8 +123,16 @@ def test_from_columns_is_the_walk_on_any_input(pairs, duplicates):
 def test_the_top_byte_screen_never_calls_a_non_finite_value_finite(values):
     """``_surely_finite`` is True only when every double is finite."""
     data = array("d", values).tobytes()
-    if columns._surely_finite(data):
+    if columns._surely_finite(columns._top_bytes(data)):
         assert all(map(math.isfinite, values))
+
+
+@given(st.lists(st.one_of(st.floats(), st.sampled_from([0.0, 1.0, -0.0])), max_size=50))
+def test_the_bool_screen_never_misses_a_zero_or_a_one(values):
+    """``_maybe_bools`` is True whenever a value is 0.0 or 1.0 (what False and True make)."""
+    data = array("d", values).tobytes()
+    if any(v == 1.0 or (v == 0.0 and math.copysign(1.0, v) > 0) for v in values):
+        assert columns._maybe_bools(data, columns._top_bytes(data))
 
 
 def test_the_fast_path_refuses_what_the_walk_refuses():
