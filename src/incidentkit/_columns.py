@@ -4,8 +4,9 @@
 Unix seconds, strictly increasing, and the values with NaN for a gap. Building them
 never makes an object per point on the common paths (numbers or numeric strings,
 Unix seconds); every check an input needs is made with C-level passes (``map``,
-``set``, ``sum``), and only a malformed input falls back to a per-point walk, which
-finds the first bad point and names it.
+``set``, searches in the columns' bytes), and only a malformed input falls back to a
+per-point walk, which finds the first bad point and names it. Both read every
+number alike (tests/test_series_fast_path.py holds them to it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import itertools
 import math
 import operator
+import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple, SupportsFloat, TypeAlias, cast
@@ -81,16 +83,24 @@ def increasing(times: Sequence[float]) -> bool:
 
 
 def _instant_seconds(raw: object, position: int) -> float:
-    """One instant as Unix seconds, with the error a bad one deserves."""
-    if isinstance(raw, float | int) and not isinstance(raw, bool):
+    """One instant as Unix seconds, with the error a bad one deserves.
+
+    A number is what ``array("d")`` takes (an ``int``, a ``float``, numpy's scalars, a
+    ``Decimal``), converted as it converts it, so that an instant is read the same
+    whether the C-level pass or this walk reads it; a bool is not a number here.
+    """
+    if not isinstance(raw, bool | dt.datetime):
         try:
-            seconds = float(raw)
+            seconds: float | None = array("d", [cast("float", raw)])[0]
         except OverflowError:
             seconds = math.inf
-        if math.isfinite(seconds) and MIN_SECONDS <= seconds <= MAX_SECONDS:
-            return seconds
-        msg = f"sample {position}: {raw!r} is not a finite Unix time between years 1 and 9999"
-        raise InvalidInputError(msg)
+        except (TypeError, ValueError):
+            seconds = None  # not a number: the conversion below says what it is
+        if seconds is not None:
+            if math.isfinite(seconds) and MIN_SECONDS <= seconds <= MAX_SECONDS:
+                return seconds
+            msg = f"sample {position}: {raw!r} is not a finite Unix time between years 1 and 9999"
+            raise InvalidInputError(msg)
     # A datetime, or not an instant at all: the conversion's own checks say which.
     return to_instant(cast("dt.datetime | float", raw), what=f"sample {position}").timestamp()
 
@@ -119,24 +129,46 @@ def _value(raw: object, position: int) -> float:
 
 _BOOL_BYTES: Final = (array("d", [0.0]).tobytes(), array("d", [1.0]).tobytes())
 """The doubles ``array("d")`` makes of ``False`` and ``True``."""
+_TOP_BYTE: Final = 7 if sys.byteorder == "little" else 0
+"""Where a double's sign and its exponent's top seven bits are among its eight bytes."""
 
 
-def _numbers(raw: Sequence[object], *, check_bools: bool = True) -> Column | None:
-    """``raw`` as doubles when every item is a number, else ``None``; C-level passes.
+def _numbers(raw: Sequence[object]) -> Column | None:
+    """``raw`` as doubles when every item is a number, else ``None``; one C-level pass.
 
-    ``array("d")`` takes bools too; with ``check_bools`` the items' types are looked at
-    to refuse them, unless no double is 0.0 or 1.0 (a search of the column's bytes), the
-    only ones a bool can make. A caller that knows no item is 0 or 1 can skip it.
+    ``array("d")`` takes bools too (as 0.0 and 1.0): a caller that refuses them looks.
     """
     try:
-        column = array("d", cast("Sequence[float]", raw))
+        return array("d", cast("Sequence[float]", raw))
     except (TypeError, ValueError, OverflowError):  # text, None, a datetime, a huge integer
         return None
-    if check_bools:
-        data = column.tobytes()
-        if any(pattern in data for pattern in _BOOL_BYTES) and bool in set(map(type, raw)):
-            return None
-    return column
+
+
+def _top_bytes(data: bytes) -> bytes:
+    """The top byte of each double whose bytes are ``data``: its sign and top exponent bits."""
+    return data[_TOP_BYTE::8]
+
+
+def _surely_finite(top: bytes) -> bool:
+    """Whether the doubles whose top bytes are ``top`` are all finite.
+
+    A NaN or an infinity has every exponent bit set, so its top byte is 0x7F or 0xFF; a
+    finite double has such a top byte only from 2**1009 up. When neither byte is among
+    the top bytes (two searches of an eighth of the bytes, a tenth of a ``sum``), every
+    value is finite; ``False`` only means "look closer".
+    """
+    return b"\x7f" not in top and b"\xff" not in top
+
+
+def _maybe_bools(data: bytes, top: bytes) -> bool:
+    """Whether a double among ``data`` may be a 0.0 or a 1.0, the only ones a bool makes.
+
+    Each is searched for in all the bytes only when its top byte is among the top bytes
+    (0.0's is rare in real values, 1.0's in counts above 2).
+    """
+    return any(
+        pattern[_TOP_BYTE : _TOP_BYTE + 1] in top and pattern in data for pattern in _BOOL_BYTES
+    )
 
 
 def _times(raw: Sequence[object]) -> tuple[Column, bool]:
@@ -150,7 +182,7 @@ def _times(raw: Sequence[object]) -> tuple[Column, bool]:
     """
     if not raw:
         return array("d"), True
-    times = _numbers(raw, check_bools=False)
+    times = _numbers(raw)
     if times is not None:
         ordered = increasing(times)
         if (
@@ -166,18 +198,26 @@ def _times(raw: Sequence[object]) -> tuple[Column, bool]:
 
 
 def _values(raw: Sequence[object]) -> tuple[Column, int]:
-    """The values column and the number of ``None`` in it (gaps, not non-finite values)."""
+    """The values column, every non-finite value a gap (NaN), and how many were not ``None``.
+
+    Numbers are read in one C-level pass. ``array("d")`` takes bools, which can only make
+    a 0.0 or a 1.0, so the items' types are looked at only when the column's bytes hold
+    one. Numeric strings take one more pass; anything else is walked point by point, to
+    name the first bad value.
+    """
     values = _numbers(raw)
     if values is not None:
-        return values, 0
-    if set(map(type, raw)) <= _NUMBERS_OR_TEXT:
+        data = values.tobytes()
+        top = _top_bytes(data)
+        if not (_maybe_bools(data, top) and bool in set(map(type, raw))):
+            return (values, 0) if _surely_finite(top) else _finite(values, 0)
+    elif set(map(type, raw)) <= _NUMBERS_OR_TEXT:
         try:
-            return array("d", map(float, cast("Sequence[str]", raw))), 0
+            return _finite(array("d", map(float, cast("Sequence[str]", raw))), 0)
         except (ValueError, OverflowError):
             pass  # the walk below names the first value that is not a number
-    return array("d", [_value(value, i) for i, value in enumerate(raw)]), sum(
-        v is None for v in raw
-    )
+    walked = array("d", [_value(value, i) for i, value in enumerate(raw)])
+    return _finite(walked, sum(v is None for v in raw))
 
 
 def _finite(values: Column, nones: int) -> tuple[Column, int]:
@@ -271,8 +311,8 @@ def merged_pairs(pairs: Iterable[object], duplicates: Duplicates) -> tuple[Colum
         NaiveDatetimeError: An instant is a naive datetime.
     """
     seq: Sequence[object] = pairs if isinstance(pairs, list | tuple) else list(pairs)
-    try:
-        well_formed = set(map(len, cast("Sequence[Sequence[object]]", seq))) <= {2}
+    try:  # every item two long (one C-level pass; counting beats a set of the lengths)
+        well_formed = list(map(len, cast("Sequence[Sequence[object]]", seq))).count(2) == len(seq)
     except TypeError:
         well_formed = False
     if not well_formed:
@@ -322,13 +362,16 @@ def merged_columns(
     if len(times) != len(values):
         msg = f"{len(times)} instants and {len(values)} values: each instant needs one value"
         raise InvalidInputError(msg)
-    raw_values, nones = _values(values)
-    finite, non_finite = _finite(raw_values, nones)
+    finite, non_finite = _values(values)
     time_column, ordered = _times(times)
+    if time_column:  # out of range is named before two samples at one instant, as a walk would
+        earliest, latest = (
+            (time_column[0], time_column[-1]) if ordered else (min(time_column), max(time_column))
+        )
+        if not (earliest >= MIN_SECONDS and latest <= MAX_SECONDS):
+            for position, raw in enumerate(times):  # name the first instant out of range
+                _instant_seconds(raw, position)
     ordered_times, ordered_values, merged = _ordered(
         time_column, finite, ordered=ordered, duplicates=duplicates
     )
-    if ordered_times and not (ordered_times[0] >= MIN_SECONDS and ordered_times[-1] <= MAX_SECONDS):
-        for position, raw in enumerate(times):  # name the first instant out of range
-            _instant_seconds(raw, position)
     return (ordered_times, ordered_values, non_finite), merged
