@@ -928,48 +928,98 @@ def anchor_problems(lines: RecordLines, anchor: Anchor) -> list[JournalProblem]:
     return _anchor_problems(anchor, find, len(lines) - 1, len(lines))
 
 
-_PARSE_CHUNK: Final = 1 << 20  # bytes of lines decoded at once by _bodies_parse
+_BLOCK: Final = 1 << 20  # bytes of lines split and checked at once by _check_clean
+_LINE_START: Final = '{"v":1,"digest":"%s","seq":%d,"prev":"%s","body":{'
 
 
-def _bodies_parse(data: bytes, stop: int) -> bool:
-    """Whether the body of every line in ``data[:stop]`` (clean records) is a JSON object.
+@functools.cache
+def _scanner() -> Callable[[str, int], tuple[object, int]]:
+    """Return the journal's decoder as a scanner: ``(value, end)`` of the JSON at an index.
 
-    Each body is parsed in full by the journal's strict decoder, exactly as a
-    reader parses it, and must end at its line's closing brace. The lines are
-    decoded from UTF-8 a block of about a mebibyte at a time (not body by
-    body), and each body is parsed in place in its block: no slice, no
-    decoding call and no Python-level check per body beyond the parse, which
-    is what made this cost three times reading and hashing the file.
-    ``False`` sends the caller to the full analysis, which says what is wrong.
+    What :meth:`json.JSONDecoder.raw_decode` calls, without its Python-level
+    wrapper: the same strict rules (no NaN or infinity), one C call per body.
+    It raises :class:`StopIteration` (no value there) or :class:`ValueError`.
     """
-    raw_decode = _codec()[1].raw_decode
+    import json.scanner  # noqa: PLC0415 - on first use, see _sha256
+
+    scanner: Callable[[str, int], tuple[object, int]]
+    scanner = json.scanner.make_scanner(cast("Any", _codec()[1]))
+    return scanner
+
+
+def _blocks(data: bytes, stop: int) -> Iterator[tuple[int, int]]:
+    """Yield ``(begin, cut)``: ``data[:stop]``, whole lines, in blocks of about a mebibyte."""
     begin = 0
     while begin < stop:
-        limit = begin + _PARSE_CHUNK
+        limit = begin + _BLOCK
         if limit >= stop:
             cut = stop
         else:
             cut = data.rfind(b"\n", begin, limit) + 1
             if cut <= begin:  # one line longer than a block: up to its end
                 cut = data.index(b"\n", limit) + 1
-        try:
-            text = data[begin:cut].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        find = text.find
-        pos = 0
-        end = find("\n")
-        try:
-            while end >= 0:
-                body, after = raw_decode(text, find('"body":', pos + _HASHED_START) + 7)
-                if after != end - 1 or type(body) is not dict:
-                    return False
-                pos = end + 1
-                end = find("\n", pos)
-        except (ValueError, RecursionError):
-            return False
+        yield begin, cut
         begin = cut
-    return True
+
+
+@attrs.frozen
+class _Clean:
+    """What :func:`_check_clean` found: every line an intact record whose body is an object."""
+
+    records: int
+    last_digest: str
+    blocks: tuple[tuple[int, int, int], ...]  # (begin, cut, seq of its first line)
+
+    def digest(self, data: bytes, seq: int) -> str:
+        """Return record ``seq``'s digest (``seq`` < ``records``)."""
+        for begin, cut, first in reversed(self.blocks):
+            if seq >= first:
+                line = data[begin : cut - 1].split(b"\n")[seq - first]
+                return line[len(_HEAD) : _DIGEST_END].decode("ascii")
+        raise IndexError(seq)  # pragma: no cover - the caller asks for a seq it holds
+
+
+def _check_clean(data: bytes, stop: int) -> _Clean | None:
+    """Check, in one pass, that every line of ``data[:stop]`` is the next intact record.
+
+    Each line must be what :func:`scan_clean` accepts (laid out as
+    :func:`encode_line` writes it, the next seq, the previous record's digest,
+    its own digest over its bytes) and its body must be a JSON object that the
+    journal's strict decoder parses in full, ending at the line's closing
+    brace: what a reader of the body gets. The lines are split a block at a
+    time; per line, one hash of its bytes, one formatted start compared with
+    the line (layout, seq, link and digest at once) and one parse of its body.
+
+    Returns:
+        The records' count, last digest and blocks, or ``None`` as soon as one
+        line is not such a record: the caller then runs the full analysis,
+        which says what is wrong. ``None`` is also the answer for a body
+        with whitespace around it, which the analysis accepts.
+    """
+    sha256 = _sha256()
+    scan = _scanner()
+    seq = 0
+    previous = GENESIS_DIGEST
+    blocks: list[tuple[int, int, int]] = []
+    try:
+        for begin, cut in _blocks(data, stop):
+            blocks.append((begin, cut, seq))
+            for line in data[begin : cut - 1].split(b"\n"):
+                text = line.decode("utf-8")
+                digest: str = sha256(line[_HASHED_START:-1]).hexdigest()
+                start = _LINE_START % (digest, seq, previous)
+                if not (
+                    text.startswith(start)
+                    and line[-1] == _CLOSE_BRACE
+                    # The body starts at the start's last character, its brace.
+                    and scan(text, len(start) - 1)[1] == len(text) - 1
+                ):
+                    return None
+                previous = digest
+                seq += 1
+    except (StopIteration, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return _Clean(seq, previous, tuple(blocks))
 
 
 def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
@@ -979,23 +1029,28 @@ def check_bytes(data: bytes, anchor: Anchor | None) -> Findings:
     whose body is not a JSON object is reported (as ``malformed``) even when
     its digest matches.
     """
-    starts, stop = scan_clean(data, 0, GENESIS_DIGEST)
-    tail = data[stop:]
-    clean = RecordLines()
-    clean.extend(data, starts)
-    if b"\n" in tail or not _bodies_parse(data, stop):
+    stop = data.rfind(b"\n") + 1
+    clean = _check_clean(data, stop)
+    if clean is None:
         lines = data.split(b"\n")
         tail = lines.pop()
         return analyse(lines, tail, len(data) - len(tail), anchor)
+    count = clean.records
     problems: list[JournalProblem] = []
     if anchor is not None:
-        problems.extend(anchor_problems(clean, anchor))
+
+        def find(seq: int) -> tuple[int, str] | None:
+            return (seq + 1, clean.digest(data, seq)) if seq < count else None
+
+        problems.extend(_anchor_problems(anchor, find, count - 1, count))
+    tail = data[stop:]
     torn_offset = None
     if tail:
         torn_offset = stop
-        problems.append(_torn_problem(len(clean) + 1, torn_offset, tail))
-    uncovered = _uncovered(anchor, len(clean) - 1)
-    return Findings(len(clean), clean.head, tuple(problems), torn_offset, uncovered)
+        problems.append(_torn_problem(count + 1, torn_offset, tail))
+    head = Anchor(count - 1, clean.last_digest) if count else None
+    uncovered = _uncovered(anchor, count - 1)
+    return Findings(count, head, tuple(problems), torn_offset, uncovered)
 
 
 def analyse(lines: list[bytes], tail: bytes, tail_offset: int, anchor: Anchor | None) -> Findings:
