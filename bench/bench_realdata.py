@@ -45,7 +45,7 @@ import ruptures as rpt
 from _common import BENCH_DIR, Result, markdown_table
 from bench_onset import pelt_penalty
 
-from incidentkit import MetricQuery, Series
+from incidentkit import InvalidInputError, MetricQuery, Series
 from incidentkit.analysis import detect_onset
 
 if TYPE_CHECKING:
@@ -61,9 +61,10 @@ TAIL = 36
 """Samples kept after each labelled window's last sample (3 hours)."""
 SHORT = 5
 """A labelled window of at most this many samples is a spike (``min_duration``)."""
-METHODS = ("incidentkit", "binseg5", "binseg1", "pelt")
+METHODS = ("incidentkit", "daily", "binseg5", "binseg1", "pelt")
 LABELS = {
     "incidentkit": 'incidentkit `detect_onset` (direction="either", spikes=True)',
+    "daily": 'incidentkit `detect_onset` (the same, seasonality="daily", opt-in)',
     "binseg5": "ruptures Binseg (l2, 1 bkp, jump=5)",
     "binseg1": "ruptures Binseg (l2, 1 bkp, jump=1)",
     "pelt": "ruptures Pelt (l2, jump=1, BIC-like pen)",
@@ -170,6 +171,17 @@ def run_incidentkit(s: Slice) -> list[int]:
     return [onset.index] + ([onset.end_index] if onset.end_index is not None else [])
 
 
+def run_daily(s: Slice) -> list[int]:
+    """The same with ``seasonality="daily"``: nothing when the slice cannot have it."""
+    try:
+        onset = detect_onset(s.series, direction="either", spikes=True, seasonality="daily")
+    except InvalidInputError:
+        return []
+    if onset is None:
+        return []
+    return [onset.index] + ([onset.end_index] if onset.end_index is not None else [])
+
+
 def _inner(breakpoints: list[int], n: int) -> list[int]:
     return [b for b in breakpoints if 0 < b < n]
 
@@ -188,6 +200,7 @@ def run_pelt(s: Slice) -> list[int]:
 
 CALLS: dict[str, Callable[[Slice], list[int]]] = {
     "incidentkit": run_incidentkit,
+    "daily": run_daily,
     "binseg5": lambda s: run_binseg(s, 5),
     "binseg1": lambda s: run_binseg(s, 1),
     "pelt": run_pelt,

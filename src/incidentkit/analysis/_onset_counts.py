@@ -132,6 +132,13 @@ def _read(bad: Series, total: Series) -> _Counts:
             "window and step"
         )
         raise InvalidInputError(msg)
+    if all(
+        n > 0.0 and 0.0 <= b <= n * (1.0 + 1e-9)
+        for b, n in zip(bad_values, total_values, strict=True)
+    ):  # Every step usable, the common case: no copy step by step.
+        return _Counts(
+            list(bad_values), list(total_values), list(range(len(bad_times))), bad_times, 0
+        )
     b_out: list[float] = []
     n_out: list[float] = []
     index: list[int] = []
@@ -853,10 +860,118 @@ def _dated(
             above = _RAMP_LENGTHS[where + 1] if where + 1 < len(_RAMP_LENGTHS) else ramp[1] + 1
             finer_ll, finer = fit(range(below, above), near=ramp[0])
             best = finer if finer_ll > ramp_ll else ramp
+        best = (_median_start(both, suffix, last, p0=p0, p1=p1, phi=base.phi), best[1])
+    else:
+        best = (_median_start(None, suffix, last, p0=p0, p1=p1, phi=base.phi), 0)
     start = lo + best[0]
     if start == rise.start and best[1] == rise.length:
         return rise
     return attrs.evolve(rise, start=start, length=best[1])
+
+
+def _ramp_weights(length: int, *, p0: float, p1: float) -> list[float]:
+    """Per step of a ramp of ``length`` steps, its log-likelihood ratio per bad and per event.
+
+    Interleaved (bad, all) for a sum of products with the steps' interleaved counts:
+    ``b * log(p/p0) + (n - b) * log((1-p)/(1-p0))`` is ``b * (per bad - per good) +
+    n * per good``.
+    """
+    rise = p1 - p0
+    log_bad, log_good = math.log(p0), math.log1p(-p0)
+    shares = [p0 + rise * (k + 1) / (length + 1) for k in range(length)]
+    on_all = [math.log1p(-p) - log_good for p in shares]
+    on_bad = [math.log(p) - log_bad - c for p, c in zip(shares, on_all, strict=True)]
+    return [w for pair in zip(on_bad, on_all, strict=True) for w in pair]
+
+
+def _bound(both: list[float], *, p0: float, p1: float) -> list[float]:
+    """From each step on, the most any shares between ``p0`` and ``p1`` can gain.
+
+    Each step's log-likelihood ratio against ``p0`` at its own share clamped between
+    the two (at least 0), summed from the step to the end: no ramp between ``p0`` and
+    ``p1`` gains more over those steps.
+    """
+    low, high = min(p0, p1), max(p0, p1)
+    log_bad, log_good = math.log(p0), math.log1p(-p0)
+    gains: list[float] = []
+    for k in range(0, len(both), 2):
+        b, n = both[k], both[k + 1]
+        q = min(max(b / n, low), high)
+        gains.append(b * (math.log(q) - log_bad) + (n - b) * (math.log1p(-q) - log_good))
+    return [*reversed(list(itertools.accumulate(reversed(gains)))), 0.0]
+
+
+_NEGLIGIBLE: Final = 40.0
+"""A start and shape whose log-posterior is this many nats below the best step's carries
+less than ``e**-40`` of the posterior mass: :func:`_median_start` leaves it out."""
+
+
+def _median_start(
+    both: list[float] | None,
+    suffix: list[float],
+    last: int,
+    *,
+    p0: float,
+    p1: float,
+    phi: float,
+) -> int:
+    """The posterior median of the change's start, over the starts 1 to ``last``.
+
+    The prior is flat over the starts and, when ``both`` (each step's bad and total
+    events, interleaved) is given, even between a step and a ramp, and log-uniform
+    over the ramp lengths (the lengths of :data:`_RAMP_LENGTHS`, about a third apart,
+    each as likely); the likelihood is tempered by the dispersion ``phi``, as the
+    quasi-likelihood is. The median of the start's posterior, summed over the shapes,
+    is the start with the least expected absolute error. Where events are many, it is
+    the most likely start. Where they are few it is earlier, and rightly: the
+    likelihood then peaks at the symptom's first bad event, which comes a geometric
+    wait of about ``1 / (n p1)`` steps after a step change (longer on a ramp, whose
+    first steps are barely above the baseline), and falls off before it by only
+    about ``n (p1 - p0)`` nats per step. A ramp whose likelihood cannot come within
+    :data:`_NEGLIGIBLE` nats of the best step's (by :func:`_bound`) is not worked out.
+    """
+    steps = suffix[1 : last + 1]
+    top = max(steps) / phi
+    floor = top - _NEGLIGIBLE
+    terms = [(k, ll / phi) for k, ll in enumerate(steps)]
+    if both is not None:
+        cost = math.log(len(_RAMP_LENGTHS))
+        width = len(suffix) - 1
+        bound = _bound(both, p0=p0, p1=p1)
+        mul = operator.mul
+        for length in _RAMP_LENGTHS:
+            reach = min(last, width - length)
+            if reach < 1:
+                break
+            limit = (floor + cost) * phi
+            kept = [
+                t
+                for t in range(1, reach + 1)
+                if bound[t] - bound[t + length] + suffix[t + length] >= limit
+            ]
+            if not kept:
+                continue
+            weights = _ramp_weights(length, p0=p0, p1=p1)
+            span = 2 * length
+            terms.extend(
+                (
+                    t - 1,
+                    (suffix[t + length] + sum(map(mul, both[2 * t : 2 * t + span], weights))) / phi
+                    - cost,
+                )
+                for t in kept
+            )
+    top = max(v for _, v in terms)
+    mass = [0.0] * last
+    for k, v in terms:
+        mass[k] += math.exp(v - top)
+    half = 0.5 * math.fsum(mass)
+    running = 0.0
+    for k, w in enumerate(mass):
+        running += w
+        if running >= half:
+            return k + 1
+    return last
 
 
 def _ramp_fit(
