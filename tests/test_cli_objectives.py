@@ -12,6 +12,7 @@ backfilled histogram (skipped without one, failed under
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import textwrap
 from pathlib import Path
@@ -405,3 +406,20 @@ def test_a_p99_threshold_on_a_real_prometheus_from_the_command_line(prometheus_c
     assert "recovery: recovered (judged by threshold-hold)" in done.stdout
     assert "traffic was not checked" in done.stdout
     assert [v.verdict.test for v in _verdicts(journal)] == ["threshold-hold"] * 2
+
+
+def test_every_objective_in_the_docs_fits_together():
+    """Each assess and verify-recovery line of the CLI pages names an objective that fits."""
+    from incidentkit._cli._objective import objective_kind  # noqa: PLC0415
+    from incidentkit._cli._parser import build_parser  # noqa: PLC0415
+    from test_cli import _DOCS, _command_lines  # noqa: PLC0415 - the docs' command lines
+
+    parser = build_parser()
+    kinds: set[str | None] = set()
+    for path in _DOCS:
+        for line in _command_lines(path.read_text("utf-8")):
+            argv = shlex.split(line)[1:]
+            if argv[0] in {"assess", "verify-recovery"}:
+                args = parser.parse_args(argv)
+                kinds.add(objective_kind(args, recovery=argv[0] == "verify-recovery"))
+    assert {"ratio", "latency", "threshold"} <= kinds
