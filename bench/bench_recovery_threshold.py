@@ -23,8 +23,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from _common import Result
-from threshold_corpus import CHECKS, CLASSES, FAMILIES, FIX, RECOVERING, SEED, T0, BASELINE_END
-from threshold_corpus import Scenario, corpus
+from threshold_corpus import (
+    BASELINE_END,
+    CHECKS,
+    CLASSES,
+    FAMILIES,
+    FIX,
+    RECOVERING,
+    SEED,
+    T0,
+    Scenario,
+    corpus,
+)
 
 from incidentkit import RecoveryOutcome, RecoveryVerdict
 from incidentkit._recovery_threshold import check_recovery_threshold
@@ -105,8 +115,7 @@ def _tally(per_class: int) -> _Tally:
         if s.kind == "traffic collapse":
             blind[s.family][1] += len(CHECKS)
             blind[s.family][0] += sum(
-                judge(s, m, with_traffic=False).outcome is RecoveryOutcome.RECOVERED
-                for m in CHECKS
+                judge(s, m, with_traffic=False).outcome is RecoveryOutcome.RECOVERED for m in CHECKS
             )
             judgements += len(CHECKS)
     return _Tally(cells, misjudged, blind, judgements)
