@@ -39,8 +39,8 @@ from threshold_corpus import (
 from incidentkit import RecoveryOutcome, RecoveryVerdict
 from incidentkit._recovery_threshold import check_recovery_threshold
 
-PER_CLASS = 40
-QUICK_PER_CLASS = 8
+PER_CLASS = 100
+QUICK_PER_CLASS = 10
 GOAL_RECOGNISED = 0.97
 
 
