@@ -422,4 +422,4 @@ def test_every_objective_in_the_docs_fits_together():
             if argv[0] in {"assess", "verify-recovery"}:
                 args = parser.parse_args(argv)
                 kinds.add(objective_kind(args, recovery=argv[0] == "verify-recovery"))
-    assert {"ratio", "latency", "threshold"} <= kinds
+    assert {"counts", "latency", "threshold"} <= kinds
