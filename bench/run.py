@@ -20,6 +20,7 @@ import bench_postgres
 import bench_realdata
 import bench_recovery
 import bench_recovery_counts
+import bench_recovery_threshold
 import bench_report
 import bench_resume
 import bench_series
@@ -37,6 +38,7 @@ BENCHMARKS = (
     "suspects",
     "recovery",
     "recovery-counts",
+    "recovery-threshold",
     "gather",
     "report",
     "postgres",
@@ -117,6 +119,7 @@ def _run_one(name: str, args: argparse.Namespace) -> Result:
         "suspects": bench_suspects,
         "recovery": bench_recovery,
         "recovery-counts": bench_recovery_counts,
+        "recovery-threshold": bench_recovery_threshold,
         "gather": bench_gather,
         "report": bench_report,
         "postgres": bench_postgres,

@@ -36,7 +36,7 @@ else
 fi
 
 # 1. Impact before cause: the onset and the severity are read from monitoring.
-ik assess "$journal" --ongoing --errors errors --traffic traffic --slo 0.999 \
+ik assess "$journal" --ongoing --bad errors_1m --total requests_1m --slo 0.999 \
     --segment "every customer checking out" --measure peak_error_ratio=errors:max \
     --summary "Checkout fails for about one request in five." \
     --actor Dana --role incident_commander --at 2026-11-20T14:15:00Z
@@ -48,7 +48,7 @@ ik roll-back "$journal" --change deploy-4812 --actor Sam --role operations \
     --at 2026-11-20T14:31:00Z
 
 # 3. Recovery verified in monitoring (exit 1 if not shown).
-ik verify-recovery "$journal" --errors errors --traffic traffic \
+ik verify-recovery "$journal" --bad errors_1m --total requests_1m \
     --actor Sam --role operations --at 2026-11-20T14:50:00Z
 
 # 4. Diagnosis: gather once more, a hypothesis, the usual suspects.

@@ -147,7 +147,7 @@ def test_the_checkout_outage_driven_from_a_bash_script(tmp_path):
     assert "'roll_back' is not allowed in phase 'declared'" in done.stderr
     assert "## Root cause" in out
     assert "recorded 4: rolled back: roll back checkout v2.14.0 -> v2.13.3" in out
-    assert "recovery: recovered" in out
+    assert "recovery: recovered (judged by exact-binomial)" in out
     assert "intact, up to the anchor" in out
     shown = ok("show", str(journal), "--json").json()
     assert shown["phase"] == "resolved"

@@ -363,3 +363,67 @@ def test_time_shares_refuse_traffic_and_unknown_modes() -> None:
             symptom_start=T0,
             share_of="users",  # type: ignore[arg-type]
         )
+
+
+def _queue(baseline: list[int], after: list[int]) -> Series:
+    """A queue depth each minute: ``baseline`` up to ONSET, 40 items to FIX, ``after`` since."""
+    query = MetricQuery("memory", "queue_depth", T0, END, STEP)
+    times, values = [], []
+    for i, value in enumerate(baseline):
+        times.append(ONSET.subtract(minutes=len(baseline) - i).timestamp())
+        values.append(float(value))
+    for minute in range(20):
+        times.append(ONSET.add(minutes=minute).timestamp())
+        values.append(40.0)
+    for minute, value in enumerate(after):
+        times.append(FIX.add(minutes=minute + 1).timestamp())
+        values.append(float(value))
+    return Series.from_columns(query, times, values)
+
+
+def _queue_verdict(baseline: list[int], after: list[int]):
+    return check_recovery_threshold(
+        _queue(baseline, after),
+        above=10,
+        baseline_start=ONSET.subtract(minutes=len(baseline)),
+        baseline_end=ONSET,
+        intervention_at=FIX,
+        until=FIX.add(minutes=len(after)),
+    )
+
+
+def test_a_nearly_empty_queue_back_to_a_few_items_is_recovered_at_its_resolution():
+    """Whole numbers only: one item of allowance, so 0-1 items after as 0-1 before is recovered."""
+    rng = random.Random(7)  # noqa: S311 - reproducible noise, not a secret
+    baseline = [int(rng.random() < 0.25) for _ in range(60)]  # a median of 0 items
+    after = [0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0]  # a mean of 0.4: more than before
+    verdict = _queue_verdict(baseline, after)
+    assert verdict.outcome is RecoveryOutcome.RECOVERED, verdict.reasons
+    assert verdict.baseline_median == 0
+    assert verdict.allowed_shift == pytest.approx(1.0)
+    assert any("the gauge's resolution" in reason for reason in verdict.reasons)
+
+
+def test_a_nearly_empty_queue_still_holding_items_is_not_recovered():
+    """Under the threshold of 10 but 5 to 7 items against 0-1 before: a partial recovery."""
+    rng = random.Random(7)  # noqa: S311 - reproducible noise, not a secret
+    baseline = [int(rng.random() < 0.25) for _ in range(60)]
+    verdict = _queue_verdict(baseline, [5, 6, 7, 6, 5, 6, 7, 5, 6, 6, 7, 5, 6, 5, 6])
+    assert verdict.outcome is RecoveryOutcome.NOT_RECOVERED, verdict.reasons
+    assert "partial recovery" in verdict.reasons[0]
+
+
+def test_a_gauge_of_fractions_keeps_the_policys_tolerance():
+    """A p99 in seconds is not a count: the allowance stays 25% of the median plus 0.001."""
+    verdict = check_recovery_threshold(
+        _gauge().query_range("p99", T0, END, STEP),
+        above=1.0,
+        baseline_start=T0,
+        baseline_end=ONSET,
+        intervention_at=FIX,
+        until=END,
+    )
+    assert verdict.outcome is RecoveryOutcome.RECOVERED, verdict.reasons
+    assert verdict.baseline_median is not None
+    assert verdict.allowed_shift == pytest.approx(0.25 * verdict.baseline_median + 0.001)
+    assert not any("resolution" in reason for reason in verdict.reasons)

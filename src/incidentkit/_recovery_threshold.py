@@ -23,8 +23,10 @@ order; the first that matches gives the verdict:
 7. The streak's samples within the trailing hold are compared with the
    baseline: the whole confidence interval of the shift above the allowed
    shift (``allowed_increase * baseline median + absolute_tolerance``, in
-   the gauge's unit): under the threshold but still well above the
-   baseline, **not recovered** (a partial recovery).
+   the gauge's unit; ``absolute_tolerance`` at least 1 when every baseline
+   value is a whole number, a count such as a queue depth, whose resolution
+   is one unit): under the threshold but still well above the baseline,
+   **not recovered** (a partial recovery).
 8. The streak has not held for ``hold`` seconds or ``min_post_samples``
    samples: **inconclusive**, check again later.
 9. The shift is probably above the allowed shift: **inconclusive**.
@@ -115,7 +117,10 @@ def check_recovery_threshold(
             is a gap. By default, the step the gauge was queried with.
         policy: How strict to be; ``allowed_increase`` and
             ``absolute_tolerance`` (in the gauge's unit) bound how far above
-            the baseline the held values may be.
+            the baseline the held values may be. When every baseline value
+            is a whole number (a queue depth, a count of pods) the
+            comparison uses an ``absolute_tolerance`` of at least 1, the
+            gauge's resolution, and the reasons say so.
 
     Returns:
         The verdict with its reasons and figures. A value beyond 1e150 in
@@ -164,6 +169,7 @@ def check_recovery_threshold(
             monitoring_gap=True,
         )
     ordered = sorted(base)
+    compared = _at_resolution(policy, base)
     level = _quantile_of_sorted(ordered, policy.baseline_quantile)
     verdict = attrs.evolve(verdict, baseline_level=level)
     min_traffic = 0.0
@@ -208,8 +214,32 @@ def check_recovery_threshold(
         )
     window = _window(walk, policy)
     if window:
-        verdict = _compare(verdict, base, ordered, window, policy)
-    return _decide(verdict, walk, window, checked, policy, traffic_checked=traffic is not None)
+        verdict = _compare(verdict, base, ordered, window, compared)
+    return _decide(
+        verdict,
+        walk,
+        window,
+        checked,
+        policy,
+        traffic_checked=traffic is not None,
+        whole=compared is not policy,
+    )
+
+
+def _at_resolution(policy: RecoveryPolicy, baseline: list[float]) -> RecoveryPolicy:
+    """The policy the comparison uses: at least one unit of allowance for a gauge of whole numbers.
+
+    A gauge whose baseline holds only whole numbers counts something (items in a
+    queue, pods, connections): its resolution is one unit, and an allowance under
+    it (the default ``absolute_tolerance`` of 0.001 is made for ratios) can only be
+    met by a window of samples identical to the baseline's. A nearly empty queue
+    (a median of 0 items) would never be back near its baseline after an
+    intervention whatever it did; with the allowance at one item it is when it
+    holds as few items as before, give or take one.
+    """
+    if policy.absolute_tolerance >= 1 or not all(map(float.is_integer, baseline)):
+        return policy
+    return attrs.evolve(policy, absolute_tolerance=1.0)
 
 
 def _above_number(above: float) -> float:
@@ -232,6 +262,7 @@ def _decide(  # noqa: PLR0911 - rules 4 to 10, one return each
     policy: RecoveryPolicy,
     *,
     traffic_checked: bool,
+    whole: bool = False,
 ) -> RecoveryVerdict:
     """Apply rules 4 to 10 to the walked samples and the comparison."""
     if walk.last_state == "bad" and not walk.stale:
@@ -275,6 +306,12 @@ def _decide(  # noqa: PLR0911 - rules 4 to 10, one return each
         f"judged by the threshold objective: each sample at or under {above:.6g} for the "
         f"{policy.hold:.0f} s hold, then compared with the baseline by Mann-Whitney U and the "
         "Hodges-Lehmann shift (a gauge counts no requests, so no binomial test applies)"
+        + (
+            "; the baseline holds whole numbers only, so the allowance is at least one unit, "
+            "the gauge's resolution"
+            if whole
+            else ""
+        )
     )
     unchecked = () if traffic_checked else ("traffic was not checked: no traffic metric given",)
     if verdict.comparison == "high" and len(window) >= policy.min_post_samples:

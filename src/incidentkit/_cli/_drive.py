@@ -32,6 +32,7 @@ from incidentkit._cli._common import (
 )
 from incidentkit._cli._config import SourceRole
 from incidentkit._cli._errors import CliError, ExitCode
+from incidentkit._cli._objective import Kind, objective, objective_kind
 from incidentkit._cli._progress import Progress, masked_executor
 from incidentkit._cli._target import Target
 from incidentkit._cli._text import one_line
@@ -48,7 +49,7 @@ from incidentkit._model import (
     RollbackOption,
 )
 from incidentkit._recovery import RecoveryOutcome, RecoveryPolicy
-from incidentkit._specs import Measure, Metric
+from incidentkit._specs import ErrorSpec, Measure, Metric
 
 if TYPE_CHECKING:
     import enum
@@ -282,14 +283,19 @@ def _ongoing(ctx: Context) -> bool | None:
     return bool(ctx.args.ongoing)
 
 
+def _objective(ctx: Context, kind: Kind | None, progress: Progress) -> ErrorSpec | None:
+    return objective(ctx.args, kind, lambda name: ctx.adapters().metric(name, progress.metrics))
+
+
 def assess(ctx: Context) -> Result:
     """``incidentkit assess``: the impact, before any cause."""
     args = ctx.args
+    kind = objective_kind(args, recovery=False)
 
     def act(method: Any) -> object:  # noqa: ANN401 - the phase's bound step
         start = text(args, "symptom_start")
         with _progress(ctx, "querying") as progress:
-            errors = _metric(ctx, text(args, "errors"), progress)
+            errors = _objective(ctx, kind, progress)
             traffic = _metric(ctx, text(args, "traffic"), progress)
             users = _metric(ctx, text(args, "users"), progress)
             return method(
@@ -549,7 +555,7 @@ def _verdict_extra(now: AnyPhase) -> tuple[dict[str, Any], list[str]]:
     verdict = now.verdict if isinstance(now, Recovered) else getattr(now, "last_verdict", None)
     if verdict is None:  # pragma: no cover - after a check
         return {}, []
-    lines = [f"recovery: {verdict.outcome.value}"]
+    lines = [f"recovery: {verdict.outcome.value} (judged by {verdict.test})"]
     lines.extend(f"  - {one_line(reason)}" for reason in verdict.reasons)
     return {"verdict": jsonable(verdict), "recovered": isinstance(now, Recovered)}, lines
 
@@ -565,11 +571,12 @@ def _recovered(now: AnyPhase) -> ExitCode:
 def verify_recovery(ctx: Context) -> Result:
     """``incidentkit verify-recovery``: decide from monitoring; exit 1 when not shown."""
     args = ctx.args
+    kind = objective_kind(args, recovery=True)
 
     def act(method: Any) -> object:  # noqa: ANN401 - the phase's bound step
         hold = number(args, "hold")
         with _progress(ctx, "querying") as progress:
-            errors = _metric(ctx, text(args, "errors"), progress)
+            errors = _objective(ctx, kind, progress)
             traffic = _metric(ctx, text(args, "traffic"), progress)
             baseline = number(args, "baseline")
             return method(

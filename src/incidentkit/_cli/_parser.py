@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from incidentkit._cli._config import CONFIG_ENV, DEFAULT_CONFIG
+from incidentkit._cli._objective import add_objective_options
 from incidentkit._cli._target import INCIDENT_ENV, STORE_ENV
 from incidentkit._cli._text import one_line
 from incidentkit._model import (
@@ -321,12 +322,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaratio
         "assess",
         "record the impact: severity, whether ongoing, the figures (impact before cause)",
         "incidentkit assess incident.jsonl --actor dana --ongoing --errors errors \\\n"
-        "    --traffic traffic --slo 0.999 --measure peak_error_ratio=errors:max",
+        "    --traffic traffic --slo 0.999 --measure peak_error_ratio=errors:max\n"
+        "incidentkit assess incident.jsonl --actor dana --ongoing --bad errors_1m \\\n"
+        "    --total requests_1m --slo 0.999\n"
+        "incidentkit assess incident.jsonl --actor dana --ongoing --fast le_300ms \\\n"
+        "    --total requests_1m --latency-threshold 0.3 --slo 0.99\n"
+        "incidentkit assess incident.jsonl --actor dana --ongoing --threshold-metric p99 \\\n"
+        "    --above 0.5",
         driving,
     )
     impact_options(assess, first=True)
-    assess.add_argument("--errors", metavar="METRIC", help="the configured error-ratio metric")
-    assess.add_argument("--traffic", metavar="METRIC", help="the configured traffic metric")
+    add_objective_options(assess, recovery=False)
     assess.add_argument("--users", metavar="METRIC", help="a configured metric of affected users")
     assess.add_argument("--slo", type=float, help="the availability target, such as 0.999")
     assess.add_argument(
@@ -406,11 +412,14 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one declaratio
         commands,
         "verify-recovery",
         "decide from monitoring whether the symptom is gone: exit 0 recovered, 1 not shown",
-        "incidentkit verify-recovery incident.jsonl --actor sam --errors errors --traffic traffic",
+        "incidentkit verify-recovery incident.jsonl --actor sam --errors errors --traffic traffic\n"
+        "incidentkit verify-recovery incident.jsonl --actor sam --bad errors_1m \\\n"
+        "    --total requests_1m\n"
+        "incidentkit verify-recovery incident.jsonl --actor sam --threshold-metric queue_depth \\\n"
+        "    --above 500",
         driving,
     )
-    verify_recovery.add_argument("--errors", required=True, metavar="METRIC")
-    verify_recovery.add_argument("--traffic", required=True, metavar="METRIC")
+    add_objective_options(verify_recovery, recovery=True)
     verify_recovery.add_argument(
         "--baseline", type=float, metavar="SECONDS", help="default: 1 hour before the symptom"
     )
