@@ -206,3 +206,28 @@ def test_blocks_split_long_and_short_lines_alike():
         assert findings.head == Anchor(2_999, digests[-1])
         assert findings.uncovered == range(seq + 1, 3_000)
     assert json.loads(lines[7])["body"]["n"] == 7
+
+
+def test_a_line_whose_unhashed_closing_brace_was_changed_is_not_clean():
+    """The line's last byte is outside its digest: the fast path still refuses another one.
+
+    Each line of a block is checked in one ``map`` per check, so one bad line
+    anywhere in a block (here the first, a middle and the last of many) sends
+    the journal to the full analysis, which names that line.
+    """
+    lines: list[bytes] = []
+    prev = GENESIS_DIGEST
+    for seq in range(500):
+        prev, line = encode_line(seq, prev, encode_body({"n": seq}))
+        lines.append(line)
+    for bad in (0, 250, 499):
+        changed = list(lines)
+        changed[bad] = changed[bad][:-2] + b"]\n"
+        data = b"".join(changed)
+        assert _check_clean(data, len(data)) is None
+        findings = check_bytes(data, None)
+        assert [(p.kind, p.line) for p in findings.problems][:1] == [("malformed", bad + 1)]
+    data = b"".join(lines)
+    clean = _check_clean(data, len(data))
+    assert clean is not None
+    assert clean.records == 500
