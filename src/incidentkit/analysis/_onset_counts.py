@@ -238,9 +238,14 @@ def _wsearch(
     big_w = pw[n]
     big_wy = pwy[n]
     mean = big_wy / big_w
+    floor = _TINY * big_w
     best_q = 0.0
     best_t = -1
     best_l = 0
+    # The inner loop is the detector's hot spot: the same arithmetic as the fit's
+    # formulas, in the same order (so the same doubles), with the spread worked out
+    # only for candidates that rise; a fall, about half of them, stops at ``centred``.
+    inverses = {length: 1.0 / (length + 1) for length in lengths}
     for t0 in starts:
         k = t0 - 1
         w_t, wy_t, wi_t, wiy_t, wii_t = pw[t0], pwy[t0], pwi[t0], pwiy[t0], pwii[t0]
@@ -248,21 +253,23 @@ def _wsearch(
             end = t0 + length
             if end > n:
                 break
-            w_r = pw[end] - w_t
-            wy_r = pwy[end] - wy_t
+            pw_end = pw[end]
+            pwy_end = pwy[end]
+            w_r = pw_end - w_t
+            wy_r = pwy_end - wy_t
             wi_r = pwi[end] - wi_t
             wiy_r = pwiy[end] - wiy_t
-            wii_r = pwii[end] - wii_t
-            inv = 1.0 / (length + 1)
-            rest_w = big_w - pw[end]
+            inv = inverses[length]
+            rest_w = big_w - pw_end
             sg = (wi_r - k * w_r) * inv + rest_w
-            sgy = (wiy_r - k * wy_r) * inv + (big_wy - pwy[end])
-            sgg = (wii_r - 2.0 * k * wi_r + k * k * w_r) * inv * inv + rest_w
+            sgy = (wiy_r - k * wy_r) * inv + (big_wy - pwy_end)
             centred = sgy - sg * mean
             if centred <= 0.0:
                 continue
+            wii_r = pwii[end] - wii_t
+            sgg = (wii_r - 2.0 * k * wi_r + k * k * w_r) * inv * inv + rest_w
             spread = sgg - sg * sg / big_w
-            if spread <= _TINY * big_w:
+            if spread <= floor:
                 continue
             q = centred * centred / spread
             if q > best_q:
