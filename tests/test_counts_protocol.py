@@ -200,3 +200,33 @@ def test_the_chart_of_a_counts_incident_draws_the_share_its_band_is_in(tmp_path)
     assert max(drawn) <= 1
     assert chart.baseline is not None
     assert chart.baseline.high < 0.05
+
+
+def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verification(
+    tmp_path,
+) -> None:
+    """verify_recovery sets a "ratio" above 1 aside, as assess_impact does: no verdict on it.
+
+    A p99 in seconds without its unit would otherwise be compared as a ratio, and a
+    latency back under its baseline's would read as recovered.
+    """
+    source = _source(20.0, 0.002, 0.4)
+    clock = ManualClock(ONSET.add(minutes=10))
+    counts = Counts(Metric(source, "bad"), Metric(source, "total"))
+    _assessed, intervened = _intervened(counts, tmp_path, clock)
+    clock.set(END)
+    phase = intervened.verify_recovery(
+        actor="alice", errors=Metric(source, "p99"), traffic=Metric(source, "total")
+    )
+    verdict = _verdict(phase)
+    assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
+    assert verdict.monitoring_gap
+    reasons = " ".join(verdict.reasons)
+    assert "reaches 2.5, which no error ratio" in reasons
+    assert "LatencyCounts" in reasons
+    assert "Threshold" in reasons
+    gaps = [e for e in phase.events if e.TYPE == "finding_recorded"]  # type: ignore[attr-defined]
+    assert any("reaches 2.5" in str(e.finding.detail) for e in gaps)
+    # The same call with the counts judges them, and recovers.
+    recovered = phase.verify_recovery(actor="alice", errors=counts)
+    assert _verdict(recovered).outcome is RecoveryOutcome.RECOVERED

@@ -245,3 +245,15 @@ def test_a_ramp_at_three_requests_a_step_is_dated_before_its_first_bad_event():
     assert len(errors) >= 6
     errors.sort()
     assert errors[len(errors) // 2] <= 4
+
+
+@pytest.mark.parametrize("which", ["bad", "total"])
+def test_counts_that_are_not_series_are_refused_clearly(which: str) -> None:
+    """A list of pairs where a Series is expected: InvalidInputError, not AttributeError."""
+    start = pendulum.from_timestamp(T0)
+    query = MetricQuery("m", "q", start, start.add(minutes=40), STEP)
+    pairs = [(T0 + STEP * i, 10.0) for i in range(40)]
+    series = Series.from_pairs(query, pairs)
+    bad, total = (pairs, series) if which == "bad" else (series, pairs)
+    with pytest.raises(InvalidInputError, match=rf"^{which} must be a Series of counts, not list"):
+        detect_onset_counts(bad, total)  # type: ignore[arg-type]

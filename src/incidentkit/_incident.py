@@ -964,7 +964,10 @@ class _Verifying(_Open):
                 histogram), judged by exact binomial bounds over the hold, which
                 holds at low traffic (see "Verified recovery" in the docs); or
                 a :class:`Threshold` on a gauge (a p99, a queue depth), held
-                at or under its threshold and back near its baseline.
+                at or under its threshold and back near its baseline. A ratio
+                whose values go above 1 (a latency, a count) is not judged: the
+                verdict is inconclusive and the monitoring gap names the
+                objective to use.
             traffic: The traffic metric (requests per second or per step);
                 required with a ratio, not used with counts (their total is
                 it), optional with a threshold (without it, traffic is not
@@ -1102,8 +1105,9 @@ class Declared(_DiagnosingOverride):
                 found on the gauge, and the figures are the share of time
                 (of samples) above the threshold and, with an ``slo``, burn
                 rates of that time, never a share of requests. A ratio whose
-                unit is a duration, or whose values go above 1, is refused
-                (:class:`InvalidInputError`) with a word on which of these to use.
+                unit is a duration is refused (:class:`InvalidInputError`), and
+                one whose values go above 1 is set aside as a monitoring gap,
+                each with a word on which of these to use.
             traffic: Its request rate, to weight the error ratio by volume
                 (with counts, their total unless given).
             users: A metric of affected users.

@@ -38,7 +38,14 @@ from incidentkit._specs import (
 from incidentkit._state import IncidentState
 from incidentkit._steps._common import Now, Outcome, gap, journaled
 from incidentkit._steps._counts import count_metrics, derive
-from incidentkit._steps._metrics import MetricKey, current_onset, fetch_all, metric_key, warned
+from incidentkit._steps._metrics import (
+    MetricKey,
+    beyond_ratio,
+    current_onset,
+    fetch_all,
+    metric_key,
+    warned,
+)
 
 if TYPE_CHECKING:
     from incidentkit.analysis._impact import ImpactNumbers
@@ -265,16 +272,10 @@ def _refuse_non_ratio(reading: _Reading, errors: ErrorSpec | None) -> None:
     series = reading.fetched.get("errors")
     if series is None or errors is None:
         return
-    highest = max((v for v in series.values if v == v), default=0.0)  # noqa: PLR0124 - NaN
-    if highest > 1:  # set aside as a gap: a source's answer never ends the step
+    reason = beyond_ratio(series)
+    if reason is not None:  # set aside as a gap: a source's answer never ends the step
         del reading.fetched["errors"]
-        reading.gaps.append(
-            f"{series.query.source}: errors={series.query.query!r} reaches {highest:.6g}, which "
-            "no error ratio (0 to 1) can, so it was not used: for a latency objective pass "
-            "LatencyCounts(fast=..., total=..., threshold=...) from the histogram, or "
-            "Threshold(<this metric>, above=...) when only this gauge exists; for error "
-            "counts pass Counts(bad=..., total=...)"
-        )
+        reading.gaps.append(reason)
 
 
 def _burn_figures(  # noqa: PLR0917 - private, called once

@@ -16,7 +16,7 @@ from incidentkit._specs import Metric
 if TYPE_CHECKING:
     from incidentkit.analysis._onset import Onset
 
-__all__ = ["MetricKey", "current_onset", "fetch_all", "metric_key", "warned"]
+__all__ = ["MetricKey", "beyond_ratio", "current_onset", "fetch_all", "metric_key", "warned"]
 
 _ONSET_EPISODES: Final = 4  # earlier, finished episodes skipped before giving up on an onset
 
@@ -59,6 +59,25 @@ def warned(series: Series | None) -> list[str]:
         return []
     source, query = series.query.source, series.query.query
     return [f"{source}: {query!r}: the source warned: {w}" for w in series.warnings]
+
+
+def beyond_ratio(series: Series) -> str | None:
+    """Why an error "ratio" cannot be one, or ``None``: its values go above 1.
+
+    A latency in seconds or a count passed as an error ratio: the step sets it
+    aside as a monitoring gap (a source's answer never ends a step), with this
+    text, which names the objectives to use instead.
+    """
+    highest = max((v for v in series.values if v == v), default=0.0)  # noqa: PLR0124 - NaN
+    if highest <= 1.0:
+        return None
+    return (
+        f"{series.query.source}: errors={series.query.query!r} reaches {highest:.6g}, which "
+        "no error ratio (0 to 1) can, so it was not used: for a latency objective pass "
+        "LatencyCounts(fast=..., total=..., threshold=...) from the histogram, or "
+        "Threshold(<this metric>, above=...) when only this gauge exists; for error "
+        "counts pass Counts(bad=..., total=...)"
+    )
 
 
 def current_onset(

@@ -15,7 +15,7 @@ from incidentkit._specs import Counts, ErrorSpec, LatencyCounts, Metric, Thresho
 from incidentkit._state import IncidentState
 from incidentkit._steps._common import Now, Outcome, gap, journaled
 from incidentkit._steps._counts import count_metrics, derive
-from incidentkit._steps._metrics import fetch_all, warned
+from incidentkit._steps._metrics import beyond_ratio, fetch_all, warned
 
 __all__ = ["verify"]
 
@@ -156,4 +156,7 @@ def _read(
         return _Read(derived.bad, derived.total, first.step, reasons, derived.problems)
     assert traffic is not None  # noqa: S101 - checked by verify
     (ratio, ratio_gap), (volume, volume_gap) = fetch_all([errors, traffic], start, end, timeout)
+    beyond = None if ratio is None else beyond_ratio(ratio)
+    if beyond is not None:  # a latency or a count judged as a ratio would be judged wrong
+        ratio, ratio_gap = None, beyond
     return _Read(ratio, volume, errors.step, tuple(r for r in (ratio_gap, volume_gap) if r))

@@ -123,6 +123,13 @@ class _Rise:
 
 def _read(bad: Series, total: Series) -> _Counts:
     """The steps where both counts are present and usable."""
+    for name, series in (("bad", bad), ("total", total)):
+        if not isinstance(cast("object", series), Series):
+            msg = (
+                f"{name} must be a Series of counts, not {type(series).__name__}: build one "
+                "with Series.from_pairs(query, pairs)"
+            )
+            raise InvalidInputError(msg)
     bad_times, bad_values = columns(bad)
     total_times, total_values = columns(total)
     if bad_times != total_times:
@@ -670,9 +677,10 @@ def detect_onset_counts(
         symptom is reported (with its end, if it ended).
 
     Raises:
-        InvalidInputError: ``bad`` and ``total`` are not at the same instants, a
-            setting is out of range, or the baseline window is reversed or holds
-            fewer than three steps with counts.
+        InvalidInputError: ``bad`` or ``total`` is not a :class:`~incidentkit.Series`,
+            the two are not at the same instants, a setting is out of range, or
+            the baseline window is reversed or holds fewer than three steps with
+            counts.
         NaiveDatetimeError: A baseline bound has no time zone.
 
     .. versionadded:: 0.3.0
