@@ -257,3 +257,26 @@ def test_counts_that_are_not_series_are_refused_clearly(which: str) -> None:
     bad, total = (pairs, series) if which == "bad" else (series, pairs)
     with pytest.raises(InvalidInputError, match=rf"^{which} must be a Series of counts, not list"):
         detect_onset_counts(bad, total)  # type: ignore[arg-type]
+
+
+def test_one_burst_after_the_start_does_not_confirm_a_shift():
+    """The pooled share after a candidate start must hold without its highest step.
+
+    The steps judged after the start hold the last step of a burst (10 bad of 25)
+    and then the baseline (no bad event in 30 a step). Pooled, they sit above the
+    reference; without that one step they sit at zero, under the floor: a burst,
+    not a shift. (Leaving out the *lowest* step instead, as before, confirmed it.)
+    """
+    from incidentkit.analysis._onset_counts import _confirmed, _Counts  # noqa: PLC0415
+
+    n = 80
+    bad = [0.0] * n
+    total = [30.0] * n
+    bad[45], total[45] = 10.0, 25.0  # the burst's last step, just after the start + duration
+    counts = _Counts(bad, total, list(range(n)), [T0 + STEP * i for i in range(n)], 0)
+    settings = {"duration": 5, "reference": 0.0119, "floor": 0.00583, "margin": 0.00607}
+    assert not _confirmed(counts, (0, 40, 40, 44), sign=1.0, **settings)
+    # A shift that holds is still confirmed: every step after it at 10 of 30.
+    for i in range(45, n):
+        bad[i] = 10.0
+    assert _confirmed(counts, (0, 40, 40, 44), sign=1.0, **settings)

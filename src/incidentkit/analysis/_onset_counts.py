@@ -441,7 +441,7 @@ def _confirmed(
         return False
     b_a, n_a = _share(counts, lo, hi)
     after = b_a / n_a
-    trimmed = _without_top(counts, lo, hi, -sign)
+    trimmed = _without_top(counts, lo, hi, sign)
     if sign * (after - reference) < 0.0 or trimmed is None or sign * (trimmed - floor) < 0.0:
         return False
     before_hi = min(start, first)
