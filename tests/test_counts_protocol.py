@@ -46,7 +46,7 @@ def _source(rate: float, base: float, incident: float, seed: int = 1) -> InMemor
     plus a p99 in seconds and the share as a ratio.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible traffic, not a secret
-    bad, total, fast, p99, ratio = [], [], [], [], []
+    bad, total, fast, p99, ratio, outage = [], [], [], [], [], []
     at = T0
     while at <= END:
         share = incident if ONSET <= at < FIX else base
@@ -57,9 +57,19 @@ def _source(rate: float, base: float, incident: float, seed: int = 1) -> InMemor
         fast.append((at, float(n - b)))
         p99.append((at, 2.5 if ONSET <= at < FIX else 0.2))
         ratio.append((at, b / n if n else 0.0))
+        # The same ratio as a full outage's can read it: at 1, and a little over 1 where
+        # the two counters were read a moment apart.
+        outage.append((at, (1.02 if at.minute % 2 else 1.0) if ONSET <= at < FIX else b / n))
         at = at.add(seconds=STEP)
     return InMemoryMetricSource(
-        {"bad": bad, "total": total, "fast": fast, "p99": p99, "ratio": ratio},
+        {
+            "bad": bad,
+            "total": total,
+            "fast": fast,
+            "p99": p99,
+            "ratio": ratio,
+            "outage": outage,
+        },
         units={"p99": "s", "ratio": "ratio"},
     )
 
@@ -230,3 +240,18 @@ def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verificatio
     # The same call with the counts judges them, and recovers.
     recovered = phase.verify_recovery(actor="alice", errors=counts)
     assert _verdict(recovered).outcome is RecoveryOutcome.RECOVERED
+
+
+def test_a_ratio_just_over_one_in_a_full_outage_is_still_judged_as_a_ratio(tmp_path) -> None:
+    """1.02 is a ratio of two rates read a moment apart, not a latency: it is judged."""
+    source = _source(20.0, 0.002, 0.4)
+    clock = ManualClock(ONSET.add(minutes=10))
+    counts = Counts(Metric(source, "bad"), Metric(source, "total"))
+    _assessed, intervened = _intervened(counts, tmp_path, clock)
+    clock.set(END)
+    phase = intervened.verify_recovery(
+        actor="alice", errors=Metric(source, "outage"), traffic=Metric(source, "total")
+    )
+    verdict = _verdict(phase)
+    assert not any("no error ratio" in reason for reason in verdict.reasons), verdict.reasons
+    assert verdict.test == "mann-whitney"

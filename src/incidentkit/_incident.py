@@ -965,7 +965,7 @@ class _Verifying(_Open):
                 holds at low traffic (see "Verified recovery" in the docs); or
                 a :class:`Threshold` on a gauge (a p99, a queue depth), held
                 at or under its threshold and back near its baseline. A ratio
-                whose values go above 1 (a latency, a count) is not judged: the
+                whose values go above 1.05 (a latency, a count) is not judged: the
                 verdict is inconclusive and the monitoring gap names the
                 objective to use.
             traffic: The traffic metric (requests per second or per step);
@@ -1106,7 +1106,7 @@ class Declared(_DiagnosingOverride):
                 (of samples) above the threshold and, with an ``slo``, burn
                 rates of that time, never a share of requests. A ratio whose
                 unit is a duration is refused (:class:`InvalidInputError`), and
-                one whose values go above 1 is set aside as a monitoring gap,
+                one whose values go above 1.05 is set aside as a monitoring gap,
                 each with a word on which of these to use.
             traffic: Its request rate, to weight the error ratio by volume
                 (with counts, their total unless given).

@@ -61,15 +61,22 @@ def warned(series: Series | None) -> list[str]:
     return [f"{source}: {query!r}: the source warned: {w}" for w in series.warnings]
 
 
+_RATIO_SLACK: Final = 0.05
+"""How far above 1 an error ratio may reach and still be one: in a full outage a ratio
+of two rates is 1, give or take its rounding or the two counters read a moment apart;
+a latency or a count passes 1 by more."""
+
+
 def beyond_ratio(series: Series) -> str | None:
     """Why an error "ratio" cannot be one, or ``None``: its values go above 1.
 
     A latency in seconds or a count passed as an error ratio: the step sets it
     aside as a monitoring gap (a source's answer never ends a step), with this
-    text, which names the objectives to use instead.
+    text, which names the objectives to use instead. A ratio at 1 plus
+    :data:`_RATIO_SLACK` at most, as a full outage gives, is a ratio.
     """
     highest = max((v for v in series.values if v == v), default=0.0)  # noqa: PLR0124 - NaN
-    if highest <= 1.0:
+    if highest <= 1.0 + _RATIO_SLACK:
         return None
     return (
         f"{series.query.source}: errors={series.query.query!r} reaches {highest:.6g}, which "
