@@ -230,3 +230,13 @@ def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verificatio
     # The same call with the counts judges them, and recovers.
     recovered = phase.verify_recovery(actor="alice", errors=counts)
     assert _verdict(recovered).outcome is RecoveryOutcome.RECOVERED
+
+
+@pytest.mark.parametrize("bad", ["60", None, [60], 10**400])
+def test_a_step_or_threshold_that_is_not_a_number_is_refused_by_name(bad: object) -> None:
+    """A string, None, a list or an integer too large for a float: refused, not a TypeError."""
+    source = _source(1.0, 0.01, 0.2)
+    with pytest.raises(InvalidInputError, match="step must be a positive number"):
+        Metric(source, "bad", step=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="threshold must be a positive number"):
+        LatencyCounts(Metric(source, "fast"), Metric(source, "total"), threshold=bad)  # type: ignore[arg-type]

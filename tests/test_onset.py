@@ -442,6 +442,10 @@ def test_a_longer_symptom_has_a_higher_confidence():
         ({"min_duration": True}, "min_duration"),
         ({"threshold": -3.0}, "threshold"),
         ({"threshold": math.inf}, "threshold"),
+        ({"threshold": "10"}, "threshold"),
+        ({"threshold": None}, "threshold"),
+        ({"min_sigmas": 10**400}, "min_sigmas"),
+        ({"min_shift": "0.1"}, "min_shift"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, match):

@@ -216,6 +216,9 @@ def test_series_at_different_instants_are_refused():
         ({"min_sigmas": 0.0}, "min_sigmas"),
         ({"min_duration": 0}, "min_duration"),
         ({"threshold": -1.0}, "threshold"),
+        ({"threshold": None}, "threshold"),
+        ({"min_sigmas": "1"}, "min_sigmas"),
+        ({"min_shift": 10**400}, "min_shift"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, object], match: str):

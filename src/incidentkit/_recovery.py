@@ -74,6 +74,7 @@ from incidentkit._columns import NAN as _NAN
 from incidentkit._columns import Column, microseconds
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
 
 if TYPE_CHECKING:
     import statistics
@@ -149,25 +150,25 @@ class RecoveryOutcome(enum.Enum):
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
+    if not (is_finite(value) and value > 0):
         msg = f"{attribute.name} must be a positive finite number, not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
+    if not (is_finite(value) and value >= 0):
         msg = f"{attribute.name} must be a non-negative finite number, not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _fraction(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and 0 < value <= 1):
+    if not (is_finite(value) and 0 < value <= 1):
         msg = f"{attribute.name} must be in (0, 1], not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _open_fraction(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and 0 < value < 1):
+    if not (is_finite(value) and 0 < value < 1):
         msg = f"{attribute.name} must be strictly between 0 and 1, not {value!r}"
         raise InvalidInputError(msg)
 
@@ -780,7 +781,7 @@ def _validate(
     if until < intervention_at:
         msg = f"the check at {until} is before the intervention at {intervention_at}"
         raise InvalidInputError(msg)
-    if step is not None and (isinstance(step, bool) or not (math.isfinite(step) and step > 0)):
+    if step is not None and not (is_finite(step) and step > 0):
         msg = f"step must be a positive number of seconds, not {step!r}"
         raise InvalidInputError(msg)
 

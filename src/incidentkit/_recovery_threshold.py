@@ -39,15 +39,15 @@ looks healthy; the verdict says traffic was not checked.
 from __future__ import annotations
 
 import bisect
-import math
 from array import array
-from typing import Final, cast
+from typing import Final
 
 import attrs
 import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columnar, columns
+from incidentkit._numbers import is_finite
 from incidentkit._recovery import (
     RecoveryOutcome,
     RecoveryPolicy,
@@ -243,15 +243,10 @@ def _at_resolution(policy: RecoveryPolicy, baseline: list[float]) -> RecoveryPol
 
 
 def _above_number(above: float) -> float:
-    number = cast("object", above)
-    if (
-        isinstance(number, bool)
-        or not isinstance(number, (int, float))
-        or not math.isfinite(number)
-    ):
+    if not is_finite(above):
         msg = f"above must be a finite number in the gauge's unit, not {above!r}"
         raise InvalidInputError(msg)
-    return float(number)
+    return float(above)
 
 
 def _decide(  # noqa: PLR0911 - rules 4 to 10, one return each

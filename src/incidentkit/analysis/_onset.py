@@ -42,6 +42,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError, NaiveDatetimeError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 
 __all__ = ["Onset", "detect_onset"]
@@ -1169,10 +1170,10 @@ def _check_settings(
     if seasonality not in {"auto", "daily", "none"}:
         msg = f"seasonality must be 'auto', 'daily' or 'none', not {seasonality!r}"
         raise InvalidInputError(msg)
-    if min_shift is not None and not (math.isfinite(min_shift) and min_shift >= 0):
+    if min_shift is not None and not (is_finite(min_shift) and min_shift >= 0):
         msg = f"min_shift must be a non-negative number in the series' units, not {min_shift!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(min_sigmas) and min_sigmas > 0):
+    if not (is_finite(min_sigmas) and min_sigmas > 0):
         msg = f"min_sigmas must be a positive number of noise sigmas, not {min_sigmas!r}"
         raise InvalidInputError(msg)
     if isinstance(min_duration, bool) or not isinstance(cast("object", min_duration), int):
@@ -1181,7 +1182,7 @@ def _check_settings(
     if min_duration < 1:
         msg = f"min_duration must be at least 1 sample, not {min_duration!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(threshold) and threshold > 0):
+    if not (is_finite(threshold) and threshold > 0):
         msg = f"threshold must be a positive number of noise sigmas, not {threshold!r}"
         raise InvalidInputError(msg)
 

@@ -46,6 +46,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 from incidentkit.analysis._onset import (
     CONFIDENCE_SCALE,
@@ -598,10 +599,10 @@ def _check(
     if direction not in {"up", "down", "either"}:
         msg = f"direction must be 'up', 'down' or 'either', not {direction!r}"
         raise InvalidInputError(msg)
-    if min_shift is not None and not (math.isfinite(min_shift) and 0.0 <= min_shift <= 1.0):
+    if min_shift is not None and not (is_finite(min_shift) and 0.0 <= min_shift <= 1.0):
         msg = f"min_shift must be a share between 0 and 1, not {min_shift!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(min_sigmas) and min_sigmas > 0):
+    if not (is_finite(min_sigmas) and min_sigmas > 0):
         msg = f"min_sigmas must be a positive number of noise sigmas, not {min_sigmas!r}"
         raise InvalidInputError(msg)
     if isinstance(min_duration, bool) or not isinstance(cast("object", min_duration), int):
@@ -610,7 +611,7 @@ def _check(
     if min_duration < 1:
         msg = f"min_duration must be a whole number of samples, at least 1, not {min_duration!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(threshold) and threshold > 0):
+    if not (is_finite(threshold) and threshold > 0):
         msg = f"threshold must be a positive number of nats, not {threshold!r}"
         raise InvalidInputError(msg)
 

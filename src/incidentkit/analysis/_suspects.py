@@ -45,6 +45,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Change, ChangeKind
+from incidentkit._numbers import is_finite
 from incidentkit._time import UTC, to_instant
 
 if TYPE_CHECKING:
@@ -123,19 +124,19 @@ class SuspectReasonKind(enum.Enum):
 
 
 def _check_weight(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and 0 <= value <= 1):
+    if not (is_finite(value) and 0 <= value <= 1):
         msg = f"{attribute.name} must be a number in [0, 1], not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _check_positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+    if not (is_finite(value) and value > 0):
         msg = f"{attribute.name} must be a positive number of seconds, not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _check_non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
+    if not (is_finite(value) and value >= 0):
         msg = f"{attribute.name} must be a non-negative number of seconds, not {value!r}"
         raise InvalidInputError(msg)
 
@@ -146,7 +147,7 @@ def _kind_weights(value: Mapping[ChangeKind, float]) -> Mapping[ChangeKind, floa
         if not isinstance(cast("object", kind), ChangeKind):
             msg = f"kind_weights keys are ChangeKind members, not {kind!r}"
             raise InvalidInputError(msg)
-        if isinstance(weight, bool) or not (math.isfinite(weight) and 0 <= weight <= 1):
+        if not (is_finite(weight) and 0 <= weight <= 1):
             msg = f"the weight of {kind.value} must be a number in [0, 1], not {weight!r}"
             raise InvalidInputError(msg)
         weights[kind] = float(weight)
@@ -1019,7 +1020,7 @@ def rank_suspects(
     """
     at = to_instant(onset, what="onset")
     window = _seconds(lookback, "lookback")
-    if isinstance(min_score, bool) or not (math.isfinite(min_score) and 0 <= min_score <= 1):
+    if not (is_finite(min_score) and 0 <= min_score <= 1):
         msg = f"min_score must be a number in [0, 1], not {min_score!r}"
         raise InvalidInputError(msg)
     rules = SuspectPolicy() if policy is None else policy
