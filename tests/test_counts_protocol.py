@@ -232,7 +232,7 @@ def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verificatio
     assert _verdict(recovered).outcome is RecoveryOutcome.RECOVERED
 
 
-@pytest.mark.parametrize("bad", ["60", None, [60], 10**400])
+@pytest.mark.parametrize("bad", ["60", None, [60], pytest.param(10**400, id="10**400")])
 def test_a_step_or_threshold_that_is_not_a_number_is_refused_by_name(bad: object) -> None:
     """A string, None, a list or an integer too large for a float: refused, not a TypeError."""
     source = _source(1.0, 0.01, 0.2)

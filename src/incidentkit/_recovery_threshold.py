@@ -63,6 +63,7 @@ from incidentkit._recovery import (
     _Walk,  # pyright: ignore[reportPrivateUsage]
     _walk,  # pyright: ignore[reportPrivateUsage]
     _window,  # pyright: ignore[reportPrivateUsage]
+    checked_policy,
 )
 
 __all__ = ["THRESHOLD_TEST", "check_recovery_threshold"]
@@ -128,12 +129,14 @@ def check_recovery_threshold(
 
     Raises:
         InvalidInputError: ``above`` is not a finite number, the windows are
-            empty or out of order, the step is not a positive number, or a
-            series is not a :class:`~incidentkit.Series`.
+            empty or out of order, the step is not a positive number, a
+            series is not a :class:`~incidentkit.Series`, an instant is not a
+            datetime or the policy not a :class:`RecoveryPolicy`.
+        NaiveDatetimeError: An instant has no time zone.
 
     .. versionadded:: 0.3.0
     """
-    policy = policy or RecoveryPolicy()
+    policy = checked_policy(policy)
     checked = _above_number(above)
     _validate(
         errors=gauge,
