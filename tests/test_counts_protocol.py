@@ -255,3 +255,13 @@ def test_a_ratio_just_over_one_in_a_full_outage_is_still_judged_as_a_ratio(tmp_p
     verdict = _verdict(phase)
     assert not any("no error ratio" in reason for reason in verdict.reasons), verdict.reasons
     assert verdict.test == "mann-whitney"
+
+
+@pytest.mark.parametrize("bad", ["60", None, [60], pytest.param(10**400, id="10**400")])
+def test_a_step_or_threshold_that_is_not_a_number_is_refused_by_name(bad: object) -> None:
+    """A string, None, a list or an integer too large for a float: refused, not a TypeError."""
+    source = _source(1.0, 0.01, 0.2)
+    with pytest.raises(InvalidInputError, match="step must be a positive number"):
+        Metric(source, "bad", step=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="threshold must be a positive number"):
+        LatencyCounts(Metric(source, "fast"), Metric(source, "total"), threshold=bad)  # type: ignore[arg-type]

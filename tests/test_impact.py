@@ -120,3 +120,24 @@ def test_naive_instants_are_refused():
     """A naive ``at`` is rejected, never guessed."""
     with pytest.raises(NaiveDatetimeError):
         impact_numbers(flat(0.01), slo=0.999, at=dt.datetime(2026, 11, 20, 15), symptom_start=START)  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ({"errors": [(T0, 0.1)]}, "errors must be a Series, not list"),
+        ({"errors": None}, "errors must be a Series, not NoneType"),
+        ({"traffic": {"q": 1.0}}, "traffic must be a Series, not dict"),
+        ({"users": 120}, "users must be a Series, not int"),
+        ({"windows": None}, "windows must be a sequence of seconds"),
+        ({"windows": 300}, "windows must be a sequence of seconds"),
+        ({"windows": ["300"]}, "a burn-rate window must be a positive number"),
+        ({"share_of": ["requests"]}, "share_of must be 'requests' or 'time'"),
+    ],
+    ids=str,
+)
+def test_arguments_of_the_wrong_type_are_refused_by_name(arguments, match):
+    """Pairs, None or a dict for a series, a bare number for windows: InvalidInputError."""
+    call = {"errors": flat(0.01), "slo": 0.999, "at": AT, "symptom_start": START, **arguments}
+    with pytest.raises(InvalidInputError, match=match):
+        impact_numbers(**call)

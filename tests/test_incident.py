@@ -5,6 +5,7 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import math
 
 import pendulum
 import pytest
@@ -1477,3 +1478,256 @@ def test_update_impact_without_an_assessment_is_refused_not_a_crash(world):
     with pytest.raises(ProtocolViolation, match="went to diagnosis without one"):
         diagnosing.update_impact(actor="bob", reason="EU too", severity=Severity.SEV2)
     assert diagnosing.phase == "diagnosing"
+
+
+# -- hostile arguments to the steps: refused by name, nothing recorded, the phase carries on --
+
+
+def _lines(world: World) -> bytes:
+    return world.path.read_bytes()
+
+
+HOSTILE_STEPS = [
+    pytest.param(
+        "declared",
+        "finding",
+        {"summary": "x", "kind": "observation"},
+        "kind must be a FindingKind",
+        id="finding-kind",
+    ),
+    pytest.param(
+        "declared",
+        "finding",
+        {"summary": 7},
+        "summary must be a non-empty string",
+        id="finding-summary",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "errors": "errors"},
+        "errors must be a Metric, Counts",
+        id="assess-errors",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "traffic": 850.0},
+        "traffic must be a Metric",
+        id="assess-traffic",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "users": [1]},
+        "users must be a Metric",
+        id="assess-users",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "services": None},
+        "services must be a name",
+        id="assess-services",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "regions": 3},
+        "regions must be a name",
+        id="assess-regions",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "measures": None},
+        "measures must be a list of Measure",
+        id="assess-measures",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "stated": [3]},
+        r"stated\[0\] must be a Figure",
+        id="assess-stated",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "timeout": 10**400},
+        "timeout must be a positive duration",
+        id="assess-timeout-huge",
+    ),
+    pytest.param(
+        "declared",
+        "assess_impact",
+        {"ongoing": True, "severity": "sev2", "timeout": math.inf},
+        "timeout must be a positive duration",
+        id="assess-timeout-inf",
+    ),
+    pytest.param(
+        "assessed",
+        "update_impact",
+        {"reason": "r", "services": 5},
+        "services must be a name",
+        id="update-services",
+    ),
+    pytest.param(
+        "assessed",
+        "update_impact",
+        {"reason": "r", "stated": None},
+        "stated must be a list of Figure",
+        id="update-stated",
+    ),
+    pytest.param(
+        "assessed",
+        "review_rollbacks",
+        {"executors": "EXECUTOR", "changes": ["d1"]},
+        r"changes\[0\] must be a Change",
+        id="review-changes",
+    ),
+    pytest.param(
+        "assessed",
+        "gather_changes",
+        {"deploys": "DEPLOYS", "lookback": 1e11},
+        "lookback of 1e.11 s reaches back before the year 1",
+        id="gather-lookback",
+    ),
+    pytest.param(
+        "assessed",
+        "verify_recovery",
+        {"errors": None},
+        "errors must be a Metric, Counts",
+        id="verify-errors",
+    ),
+    pytest.param(
+        "assessed",
+        "verify_recovery",
+        {"errors": "ERRORS", "traffic": "traffic"},
+        "traffic must be a Metric",
+        id="verify-traffic",
+    ),
+    pytest.param(
+        "assessed",
+        "verify_recovery",
+        {"errors": "ERRORS", "policy": {"hold": 60}},
+        "policy must be a RecoveryPolicy",
+        id="verify-policy",
+    ),
+    pytest.param(
+        "assessed",
+        "verify_recovery",
+        {"errors": "ERRORS", "traffic": "TRAFFIC", "baseline": 1e308},
+        "baseline of 1e.308 s reaches back before the year 1",
+        id="verify-baseline",
+    ),
+    pytest.param(
+        "reviewed",
+        "mitigate",
+        {"action": "a", "why_not_rollback": "w", "kind": "other"},
+        "kind must be a MitigationKind",
+        id="mitigate-kind",
+    ),
+    pytest.param(
+        "reviewed",
+        "roll_back",
+        {"option": "OPTION", "executor": "bob"},
+        "executor must be a RollbackExecutor",
+        id="roll-back-executor",
+    ),
+    pytest.param(
+        "diagnosing",
+        "hypothesis",
+        {"statement": "s", "evidence": None},
+        "takes a list of Evidence",
+        id="hypothesis-evidence",
+    ),
+    pytest.param(
+        "diagnosing",
+        "reject_hypothesis",
+        {"hypothesis_id": ["H1"], "reason": "r"},
+        "hypothesis_id must be a non-empty string",
+        id="reject-id",
+    ),
+    pytest.param(
+        "diagnosing",
+        "resolve",
+        {"root_cause": "rc", "evidence": 5},
+        "takes a list of Evidence",
+        id="resolve-evidence",
+    ),
+]
+
+
+@pytest.mark.parametrize(("phase", "step", "arguments", "match"), HOSTILE_STEPS)
+def test_a_step_given_the_wrong_type_refuses_it_by_name_and_records_nothing(
+    world, phase, step, arguments, match
+):
+    """A wrong type or value: InvalidInputError naming it, the journal untouched, a live phase."""
+    current = reach(world, phase)
+    actor = "alice"
+    arguments = dict(arguments)
+    for name, value in arguments.items():
+        if value == "EXECUTOR":
+            arguments[name] = [world.executor]
+        elif value == "ERRORS":
+            arguments[name] = world.errors()
+        elif value == "DEPLOYS":
+            arguments[name] = [world.deploys]
+        elif value == "TRAFFIC":
+            arguments[name] = world.traffic()
+        elif value == "OPTION":
+            arguments[name] = current.rollback_options[0]
+    before = _lines(world)
+    with pytest.raises(InvalidInputError, match=match):
+        getattr(current, step)(actor=actor, **arguments)
+    assert _lines(world) == before
+    assert verify_journal(world.path).ok
+    current.note("still here", actor="alice")
+    assert verify_journal(world.path).ok
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ({"services": 7}, "services must name at least one affected service"),
+        ({"services": None}, "services must name at least one affected service"),
+        ({"depends_on": "db"}, "depends_on must map services"),
+        ({"depends_on": {"checkout": 5}}, r"depends_on\['checkout'\] must be a list"),
+        ({"detected_at": 10**400}, "digits of Unix seconds"),
+        ({"lock_timeout": 10**400}, "lock_timeout must be a finite number"),
+    ],
+    ids=str,
+)
+def test_declare_refuses_the_wrong_type_by_name_and_creates_no_journal(world, arguments, match):
+    """A number for the services, a string for the map: a clear error and no journal."""
+    with pytest.raises(InvalidInputError, match=match):
+        world.declare(**arguments)
+    assert not world.path.exists()
+
+
+def test_a_lone_dependency_is_one_name_not_its_letters(world):
+    """depends_on={"checkout": "db"} journals the dependency "db", as rank_suspects reads it."""
+    declared = world.declare(depends_on={"checkout": "db"})
+    first = declared.events[0]
+    assert isinstance(first, IncidentDeclared)
+    assert first.depends_on == {"checkout": ("db",)}
+
+
+def test_an_assessment_given_one_region_as_a_string_keeps_it_whole(world):
+    """regions="eu-west-1" is one region, not nine letters."""
+    assessed = world.declare().assess_impact(
+        actor="alice", ongoing=True, severity="sev2", regions="eu-west-1", services="checkout"
+    )
+    assert assessed.impact.regions == ("eu-west-1",)
+    assert assessed.impact.services == ("checkout",)
+
+
+@pytest.mark.parametrize("anchor", [7, ["0:abc"], {"seq": 0}])
+def test_an_anchor_of_the_wrong_type_is_refused_by_name(world, anchor):
+    """Resuming or verifying with an anchor that is not one: InvalidInputError by name."""
+    world.declare()
+    with pytest.raises(InvalidInputError, match="anchor must be an Anchor"):
+        Incident.resume(world.path, anchor=anchor)
+    with pytest.raises(InvalidInputError, match="anchor must be an Anchor"):
+        verify_journal(world.path, anchor=anchor)

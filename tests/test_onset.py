@@ -442,6 +442,15 @@ def test_a_longer_symptom_has_a_higher_confidence():
         ({"min_duration": True}, "min_duration"),
         ({"threshold": -3.0}, "threshold"),
         ({"threshold": math.inf}, "threshold"),
+        ({"threshold": "10"}, "threshold"),
+        ({"threshold": None}, "threshold"),
+        pytest.param({"min_sigmas": 10**400}, "min_sigmas", id="min_sigmas=10**400"),
+        ({"min_shift": "0.1"}, "min_shift"),
+        ({"direction": ["up"]}, "direction"),
+        ({"seasonality": {"daily": True}}, "seasonality"),
+        ({"baseline": "2026-11-20"}, "baseline must be a"),
+        ({"baseline": 3600}, "baseline must be a"),
+        ({"baseline": (T0,)}, "baseline must be a"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, match):

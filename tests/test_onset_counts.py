@@ -216,6 +216,9 @@ def test_series_at_different_instants_are_refused():
         ({"min_sigmas": 0.0}, "min_sigmas"),
         ({"min_duration": 0}, "min_duration"),
         ({"threshold": -1.0}, "threshold"),
+        ({"threshold": None}, "threshold"),
+        ({"min_sigmas": "1"}, "min_sigmas"),
+        pytest.param({"min_shift": 10**400}, "min_shift", id="min_shift=10**400"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, object], match: str):
@@ -280,3 +283,31 @@ def test_one_burst_after_the_start_does_not_confirm_a_shift():
     for i in range(45, n):
         bad[i] = 10.0
     assert _confirmed(counts, (0, 40, 40, 44), sign=1.0, **settings)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"direction": ["up"]}, "direction"),
+        ({"baseline": "2026-11-20"}, "baseline must be a"),
+        ({"baseline": (T0,)}, "baseline must be a"),
+        ({"baseline": 3600}, "baseline must be a"),
+    ],
+    ids=str,
+)
+def test_settings_of_the_wrong_type_are_refused_by_name(kwargs: dict[str, object], match: str):
+    """A list as the direction or a string as the baseline: no TypeError or IndexError."""
+    with pytest.raises(InvalidInputError, match=match):
+        detect_onset_counts(series([1] * 30), series([10] * 30), **kwargs)  # type: ignore[arg-type]
+
+
+def test_steps_with_more_events_than_any_service_has_are_skipped_and_counted():
+    """Counts near the largest float do not overflow the sums: those steps are skipped."""
+    bad, total = counts(300, per_step=100, p0=0.005, p1=0.1, onset=200)
+    bad[40], total[40] = 1e308, 1e308
+    bad[41], total[41] = 1e307, 1e308
+    onset = found(detect_onset_counts(series(bad), series(total)))
+    assert onset.index == 200
+    assert "2 steps with 1e+15 events or more" in onset.explanation
+    huge = detect_onset_counts(series([1e308] * 40), series([1e308] * 40))
+    assert huge is None

@@ -16,6 +16,7 @@ from _recovery_reference import reference_check_recovery
 from incidentkit import (
     InvalidInputError,
     MetricQuery,
+    NaiveDatetimeError,
     RecoveryOutcome,
     RecoveryPolicy,
     RecoveryVerdict,
@@ -365,6 +366,13 @@ def test_a_non_finite_value_cannot_enter_a_series_except_as_a_gap(value):
         {"absolute_tolerance": math.nan},
         {"min_traffic_ratio": 0},
         {"min_traffic_ratio": 2},
+        {"hold": "600"},
+        {"hold": None},
+        pytest.param({"hold": 10**400}, id="hold=10**400"),
+        {"baseline_quantile": "1"},
+        {"allowed_increase": [0.25]},
+        pytest.param({"absolute_tolerance": 10**400}, id="absolute_tolerance=10**400"),
+        {"resolution": "0.15"},
     ],
     ids=str,
 )
@@ -884,6 +892,7 @@ def test_check_recovery_rejects_what_is_not_a_series():
         {"confidence": 0},
         {"confidence": 1},
         {"confidence": math.nan},
+        {"confidence": "0.95"},
         {"min_post_samples": 0},
         {"min_post_samples": True},
         {"min_baseline_samples": 0},
@@ -1073,3 +1082,52 @@ def test_verdicts_match_the_sample_by_sample_walk_on_recovery_cases(case):
     assert check_recovery(case.errors, case.traffic, **arguments) == reference_check_recovery(
         case.errors, case.traffic, **arguments
     )
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "error", "match"),
+    [
+        ("baseline_start", "2026-11-20T12:00:00Z", InvalidInputError, "baseline_start must be"),
+        ("until", None, InvalidInputError, "until must be an aware datetime"),
+        ("intervention_at", 1_794_225_600, InvalidInputError, "intervention_at must be"),
+        ("baseline_end", pendulum.naive(2026, 11, 20, 13), NaiveDatetimeError, "baseline_end"),
+        ("policy", {"hold": 60}, InvalidInputError, "policy must be a RecoveryPolicy"),
+        ("policy", "strict", InvalidInputError, "policy must be a RecoveryPolicy"),
+    ],
+    ids=str,
+)
+def test_the_three_judges_refuse_a_bad_instant_or_policy_by_name(argument, value, error, match):
+    """A string, a number or a naive datetime as an instant, a dict as the policy: no TypeError."""
+    from incidentkit.analysis import check_recovery_counts, check_recovery_threshold  # noqa: PLC0415
+
+    errors, traffic = make_series([GOOD] * 20)
+    arguments = {
+        "baseline_start": BASELINE_START,
+        "baseline_end": BASELINE_END,
+        "intervention_at": SINCE,
+        "until": _minute(19),
+        argument: value,
+    }
+    with pytest.raises(error, match=match):
+        check_recovery(errors, traffic, **arguments)
+    with pytest.raises(error, match=match):
+        check_recovery_counts(traffic, traffic, **arguments)
+    with pytest.raises(error, match=match):
+        check_recovery_threshold(errors, above=0.5, **arguments)
+
+
+def test_the_counts_judge_refuses_a_step_that_is_not_a_number():
+    """step="60" is refused by name, not a TypeError from math.isfinite."""
+    from incidentkit.analysis import check_recovery_counts  # noqa: PLC0415
+
+    _errors, traffic = make_series([GOOD] * 20)
+    with pytest.raises(InvalidInputError, match="step must be a positive number"):
+        check_recovery_counts(
+            traffic,
+            traffic,
+            baseline_start=BASELINE_START,
+            baseline_end=BASELINE_END,
+            intervention_at=SINCE,
+            until=_minute(19),
+            step="60",  # type: ignore[arg-type]
+        )

@@ -268,3 +268,77 @@ def test_an_unknown_duplicates_choice_is_refused():
     """Only the four choices are accepted."""
     with pytest.raises(InvalidInputError, match="duplicates must be"):
         Series.from_pairs(QUERY, REPEATED, duplicates="max")  # type: ignore[arg-type]
+
+
+# -- hostile arguments to the model and the time helpers ----------------------------------
+
+
+@pytest.mark.parametrize("step", ["60", None, [60.0], pytest.param(10**400, id="10**400")])
+def test_a_query_step_that_is_not_a_number_is_refused(step: object) -> None:
+    """The step is checked as a number, not handed to math.isfinite to raise TypeError."""
+    with pytest.raises(InvalidInputError, match="step must be a positive number"):
+        MetricQuery("prom", "errors", 0, 10_000, step)  # type: ignore[arg-type]
+
+
+def test_an_integer_too_large_for_a_float_is_refused_as_an_instant_or_a_value() -> None:
+    """10**400 is out of range as Unix seconds and as a sample's value: no OverflowError."""
+    from incidentkit import to_instant  # noqa: PLC0415 - this test only
+
+    with pytest.raises(InvalidInputError, match="401 digits of Unix seconds"):
+        to_instant(10**400, what="start")
+    with pytest.raises(InvalidInputError, match="digits of Unix seconds"):
+        MetricQuery("prom", "errors", 10**400, 10**401, 60.0)
+    with pytest.raises(InvalidInputError, match="finite number"):
+        Sample(0, 10**400)
+
+
+@pytest.mark.parametrize("value", [None, 7, ["x"], b"x"])
+def test_text_fields_that_are_not_strings_are_refused_by_name(value: object) -> None:
+    """An Actor's name, a Change's id or an Evidence's ref of the wrong type names the field."""
+    from incidentkit import Actor, Change, ChangeKind, Evidence, Figure  # noqa: PLC0415
+
+    with pytest.raises(InvalidInputError, match="name must be a non-empty string"):
+        Actor(value)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="id must be a non-empty string"):
+        Change(value, ChangeKind.DEPLOY, "checkout", 0)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="ref must be a non-empty string"):
+        Evidence.text(value)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="must be a finite number"):
+        Figure("users", str(value))  # type: ignore[arg-type]
+
+
+def test_format_and_parse_instant_refuse_what_is_not_an_instant() -> None:
+    """A string to format, a number to parse, a naive datetime: the library's own errors."""
+    from incidentkit import format_instant, parse_instant  # noqa: PLC0415 - this test only
+
+    with pytest.raises(InvalidInputError, match="format_instant needs an aware datetime"):
+        format_instant("2026-11-20T12:00:00Z")  # type: ignore[arg-type]
+    with pytest.raises(NaiveDatetimeError):
+        format_instant(dt.datetime(2026, 11, 20, 12, 0))  # type: ignore[arg-type]  # noqa: DTZ001
+    with pytest.raises(InvalidInputError, match="parse_instant needs ISO 8601 text"):
+        parse_instant(1_700_000_000)  # type: ignore[arg-type]
+
+
+def test_format_instant_writes_an_instant_in_another_zone_in_utc() -> None:
+    """12:00 in Paris is 11:00Z, not 12:00Z."""
+    from incidentkit import format_instant  # noqa: PLC0415 - this test only
+
+    paris = pendulum.datetime(2026, 1, 1, 12, tz="Europe/Paris")
+    assert format_instant(paris) == "2026-01-01T11:00:00.000000Z"  # type: ignore[arg-type]
+    aware = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert format_instant(aware) == "2026-01-01T17:00:00.000000Z"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "minutes"), [("5", 0.0), (None, 0.0), (0.0, [1]), (1e308, 0.0)]
+)
+def test_a_manual_clock_refuses_a_step_that_is_not_a_finite_number(
+    seconds: object, minutes: object
+) -> None:
+    """advance() with a string, None, a list or a step out of range: InvalidInputError."""
+    from incidentkit import ManualClock  # noqa: PLC0415 - this test only
+
+    clock = ManualClock(0)
+    with pytest.raises(InvalidInputError, match="advance"):
+        clock.advance(seconds, minutes=minutes)  # type: ignore[arg-type]
+    assert clock.now().timestamp() == 0

@@ -450,14 +450,35 @@ def test_the_kind_prior_weighs_infrastructure_less() -> None:
         ({"lookback": float("inf")}, "lookback"),
         ({"min_score": 1.5}, "min_score"),
         ({"min_score": float("nan")}, "min_score"),
+        ({"min_score": "0.3"}, "min_score"),
+        ({"min_score": None}, "min_score"),
+        pytest.param({"min_score": 10**400}, "min_score", id="min_score=10**400"),
         ({"services": ["checkout", " "]}, "services"),
         ({"depends_on": {"checkout": [""]}}, "depends_on"),
+        ({"depends_on": "checkout"}, "depends_on must map"),
+        ({"depends_on": {"checkout": 5}}, "depends_on"),
+        ({"services": None}, "services must be a service name"),
+        ({"services": 7}, "services must be a service name"),
+        ({"policy": {"half_life": 60}}, "policy must be a SuspectPolicy"),
+        ({"policy": "strict"}, "policy must be a SuspectPolicy"),
     ],
 )
 def test_bad_arguments_are_rejected(kwargs: dict[str, object], match: str) -> None:
     """Each bad argument raises InvalidInputError naming it."""
     with pytest.raises(InvalidInputError, match=match):
         rank([change("c")], **kwargs)
+
+
+def test_changes_that_are_not_iterable_are_rejected() -> None:
+    """None or a lone number for the changes: InvalidInputError, not a TypeError."""
+    with pytest.raises(InvalidInputError, match="changes must be an iterable of Change"):
+        rank(None)  # type: ignore[arg-type]
+
+
+def test_a_lookback_near_the_largest_float_reaches_back_as_far_as_can_be() -> None:
+    """lookback=1e308 is a (very) long look back, not an OverflowError."""
+    ranking = rank([change("c")], lookback=1e308)
+    assert [s.change.id for s in ranking.suspects] == ["c"]
 
 
 def test_a_non_change_is_rejected() -> None:
@@ -473,6 +494,11 @@ def test_a_non_change_is_rejected() -> None:
         {"grace": -1.0},
         {"dependency_weight": 1.5},
         {"unrelated_weight": float("nan")},
+        {"half_life": "1800"},
+        {"grace": None},
+        pytest.param({"rollout_allowance": 10**400}, id="rollout_allowance=10**400"),
+        {"dependency_weight": "0.6"},
+        {"kind_weights": {ChangeKind.DEPLOY: "1"}},
         {"kind_weights": {ChangeKind.DEPLOY: 2.0}},
         {"kind_weights": {"deploy": 1.0}},
     ],

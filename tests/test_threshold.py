@@ -85,7 +85,9 @@ def _intervened(objective: Threshold, tmp_path, clock, **assess):
 # --------------------------------------------------------------------------- the spec
 
 
-@pytest.mark.parametrize("above", [math.nan, math.inf, -math.inf, True, "0.5", None])
+@pytest.mark.parametrize(
+    "above", [math.nan, math.inf, -math.inf, True, "0.5", None, pytest.param(10**400, id="10**400")]
+)
 def test_a_threshold_that_is_not_a_finite_number_is_refused(above: object) -> None:
     """NaN, infinities, a bool or a string is no threshold: refused when the spec is built."""
     source = _gauge()

@@ -8,7 +8,8 @@ it holds no classes and imports nothing the package does not load anyway.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from typing import TypeVar, cast
 
 import pendulum
@@ -22,6 +23,9 @@ __all__ = [
     "check_timeout",
     "check_window",
     "is_text",
+    "items",
+    "names",
+    "reach_back",
     "seconds",
     "service_filter",
     "severity",
@@ -70,6 +74,34 @@ def service_filter(services: Sequence[str] | None) -> frozenset[str] | None:
     return frozenset(services)
 
 
+def names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
+    """Return service, region or segment names as a tuple (a lone string is one name)."""
+    given = cast("object", (value,) if isinstance(value, str) else value)
+    if isinstance(given, bytes) or not isinstance(given, Iterable):
+        msg = f"{what} must be a name or a list of names, not {type(given).__name__} {given!r:.60}"
+        raise InvalidInputError(msg)
+    out = tuple(cast("Iterable[object]", given))
+    for item in out:
+        if not is_text(item):
+            msg = f"{what} must hold non-empty strings, not {type(item).__name__} {item!r:.60}"
+            raise InvalidInputError(msg)
+    return cast("tuple[str, ...]", out)
+
+
+def items(value: Iterable[_T], what: str, kind: type[_T]) -> tuple[_T, ...]:
+    """Return ``value`` as a tuple if it is a collection of ``kind``; refuse it otherwise."""
+    given = cast("object", value)
+    if isinstance(given, (str, bytes, kind)) or not isinstance(given, Iterable):
+        msg = f"{what} must be a list of {kind.__name__}, not {type(given).__name__} {given!r:.60}"
+        raise InvalidInputError(msg)
+    out = tuple(cast("Iterable[object]", given))
+    for position, item in enumerate(out):
+        if not isinstance(item, kind):
+            msg = f"{what}[{position}] must be a {kind.__name__}, not {type(item).__name__}"
+            raise InvalidInputError(msg)
+    return cast("tuple[_T, ...]", out)
+
+
 def is_text(value: object) -> bool:
     """Whether ``value`` is a string with something in it (untyped callers pass anything)."""
     return isinstance(value, str) and bool(value.strip())
@@ -84,15 +116,24 @@ def text(value: str, what: str) -> str:
 
 
 def seconds(value: float | dt.timedelta, what: str) -> float:
-    """Return a positive duration in seconds, from seconds or a timedelta."""
+    """Return a positive finite duration in seconds, from seconds or a timedelta."""
     try:
         amount = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         amount = float("nan")
-    if not amount > 0:
-        msg = f"{what} must be a positive duration (seconds or a timedelta), not {value!r}"
+    if not (amount > 0 and math.isfinite(amount)):
+        msg = f"{what} must be a positive duration (seconds or a timedelta), not {value!r:.60}"
         raise InvalidInputError(msg)
     return amount
+
+
+def reach_back(instant: pendulum.DateTime, amount: float, what: str) -> pendulum.DateTime:
+    """Return ``amount`` seconds before ``instant``; refuse a reach before the year 1."""
+    try:
+        return instant.subtract(seconds=amount)
+    except (OverflowError, ValueError):
+        msg = f"{what} of {amount:g} s reaches back before the year 1 from {instant}"
+        raise InvalidInputError(msg) from None
 
 
 def severity(value: Severity | str) -> Severity:

@@ -888,6 +888,12 @@ def _anchor_problems(
     anchor: Anchor, find: Callable[[int], tuple[int, str] | None], last_seq: int, last_line: int
 ) -> list[JournalProblem]:
     """Check the journal against an anchor; ``find(seq)`` gives (line, digest)."""
+    if not isinstance(cast("object", anchor), Anchor):
+        msg = (
+            f"anchor must be an Anchor (Anchor.parse('<seq>:<digest>') reads its text), "
+            f"not {type(anchor).__name__} {anchor!r:.60}"
+        )
+        raise InvalidInputError(msg)
     found = find(anchor.seq)
     if found is None:
         if anchor.seq <= last_seq:

@@ -214,7 +214,7 @@ def call_concurrently(
         thread.start()
     deadline = started + timeout
     for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+        thread.join(min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX))
     out: list[Answer[T]] = []
     for (name, what, _call), answer in zip(calls, answers, strict=True):
         if answer is not None:

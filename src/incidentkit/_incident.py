@@ -18,12 +18,12 @@ import gc
 import os
 import pathlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeAlias, cast, overload
 
 import pendulum
 
-from incidentkit._arguments import is_text, seconds, severity, sources
+from incidentkit._arguments import is_text, items, names, seconds, severity, sources
 from incidentkit._arguments import text as checked_text
 from incidentkit._chain import (
     GENESIS_DIGEST,
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from incidentkit._events import Event, IncidentDeclared
     from incidentkit._recovery import RecoveryPolicy, RecoveryVerdict
     from incidentkit._report import Report
-    from incidentkit._specs import Counts, LatencyCounts, Measure, Metric, Threshold
+    from incidentkit._specs import Counts, ErrorSpec, LatencyCounts, Measure, Metric, Threshold
     from incidentkit._state import IncidentState
     from incidentkit._steps._common import Outcome
     from incidentkit._stored import JournalHandle
@@ -572,10 +572,17 @@ class _Open(_Phase):
 
         Returns:
             This phase.
+
+        Raises:
+            InvalidInputError: The summary is empty or not a string, or
+                ``kind`` is not a :class:`FindingKind`.
         """
         core = self._enter("finding")
         from incidentkit._events import FindingRecorded  # noqa: PLC0415 - loaded by now
 
+        if not isinstance(cast("object", kind), FindingKind):
+            msg = f"kind must be a FindingKind (FindingKind.OBSERVATION ...), not {kind!r:.60}"
+            raise InvalidInputError(msg)
         core.record(FindingRecorded(core.now(), as_actor(actor), Finding(kind, summary, detail)))
         return self
 
@@ -729,19 +736,78 @@ class _AfterImpact(_Open):
                 severity=_severity(severity),
                 ongoing=ongoing,
                 symptom_start=_instant(symptom_start),
-                services=services,
-                regions=regions,
-                user_segments=user_segments,
-                stated=stated,
+                services=None if services is None else names(services, "services"),
+                regions=None if regions is None else names(regions, "regions"),
+                user_segments=None if user_segments is None else names(user_segments, "segments"),
+                stated=items(stated, "stated", Figure),
                 summary=summary,
             )
         )
         return self
 
 
+def _dependency_map(
+    depends_on: Mapping[str, Sequence[str]] | None,
+) -> dict[str, tuple[str, ...]]:
+    """Return the dependency map as journaled; a lone string is one dependency, as in ranking."""
+    given = cast("object", depends_on)
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        msg = f"depends_on must map services to their dependencies, not {given!r:.60}"
+        raise InvalidInputError(msg)
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in cast("Mapping[object, object]", given).items():
+        if isinstance(value, bytes) or not isinstance(value, Iterable):
+            msg = f"depends_on[{key!r}] must be a list of dependencies, not {value!r:.60}"
+            raise InvalidInputError(msg)
+        listed = (value,) if isinstance(value, str) else cast("Iterable[object]", value)
+        out[str(key)] = tuple(str(v) for v in listed)
+    return out
+
+
 def _severity(value: Severity | str | None) -> Severity | None:
     """Return the severity given (``"sev2"`` accepted), or ``None``."""
     return None if value is None else severity(value)
+
+
+def _spec(value: ErrorSpec, what: str) -> ErrorSpec:
+    """Return an error spec (a Metric, Counts, LatencyCounts or Threshold); refuse anything else."""
+    from incidentkit._specs import Counts, LatencyCounts, Metric, Threshold  # noqa: PLC0415
+
+    given = cast("object", value)
+    if isinstance(given, (Metric, Counts, LatencyCounts, Threshold)):
+        return value
+    msg = (
+        f"{what} must be a Metric, Counts, LatencyCounts or Threshold, "
+        f"not {type(given).__name__} {given!r:.60}"
+    )
+    raise InvalidInputError(msg)
+
+
+def _metric(value: Metric | None, what: str) -> Metric | None:
+    """Return ``value`` if it is a :class:`Metric` or ``None``; refuse anything else."""
+    from incidentkit._specs import Metric  # noqa: PLC0415 - loaded by the steps anyway
+
+    given = cast("object", value)
+    if given is None or isinstance(given, Metric):
+        return value
+    msg = f"{what} must be a Metric or None, not {type(given).__name__} {given!r:.60}"
+    raise InvalidInputError(msg)
+
+
+def _policy(value: RecoveryPolicy | None) -> RecoveryPolicy:
+    """Return the recovery policy given, the default for ``None``; refuse anything else."""
+    from incidentkit._recovery import checked_policy  # noqa: PLC0415 - loaded by the step anyway
+
+    return checked_policy(value)
+
+
+def _measures(value: Sequence[Measure]) -> tuple[Measure, ...]:
+    """Return the measures as a tuple of :class:`Measure`; refuse anything else."""
+    from incidentkit._specs import Measure  # noqa: PLC0415 - loaded by the steps anyway
+
+    return items(value, "measures", Measure)
 
 
 def _instant(value: dt.datetime | float | None) -> pendulum.DateTime | None:
@@ -779,12 +845,19 @@ class _Reviewing(_Open):
 
         Returns:
             The reviewed phase, where ``roll_back`` and ``mitigate`` exist.
+
+        Raises:
+            InvalidInputError: An executor has no ``options()``, ``changes``
+                is not a list of :class:`Change`, or the timeout is not a
+                positive duration.
         """
         core = self._enter("review_rollbacks")
         from incidentkit._gather import adapter_name  # noqa: PLC0415 - on first use
         from incidentkit._steps import _rollback  # noqa: PLC0415 - on first use
 
         runners = sources(executors, "executors", "options")
+        wanted = None if changes is None else items(changes, "changes", Change)
+        limit = seconds(timeout, "timeout")
         for runner in runners:
             core.executors[adapter_name(runner)] = runner
         core.run(
@@ -793,8 +866,8 @@ class _Reviewing(_Open):
                 core.now,
                 as_actor(actor),
                 executors=runners,
-                changes=changes,
-                timeout=seconds(timeout, "timeout"),
+                changes=wanted,
+                timeout=limit,
             )
         )
         return Reviewed(core)
@@ -831,8 +904,9 @@ class _Intervening(_Open):
             The intervened phase, where recovery is verified.
 
         Raises:
-            InvalidInputError: The option is not from the latest review, or its
-                executor is not known in this process.
+            InvalidInputError: The option is not from the latest review, its
+                executor is not known in this process, or ``executor`` is not a
+                rollback executor.
             RollbackFailedError: The rehearsal or the rollback failed; the
                 failure is in the journal and the incident stays in this phase.
         """
@@ -844,6 +918,11 @@ class _Intervening(_Open):
                 f"option {getattr(option, 'id', option)!r} is not one of the latest review's "
                 "options"
             )
+            raise InvalidInputError(msg)
+        if executor is not None and not all(
+            hasattr(executor, method) for method in ("options", "dry_run", "execute")
+        ):
+            msg = f"executor must be a RollbackExecutor or None, not {type(executor).__name__}"
             raise InvalidInputError(msg)
         runner = executor or core.executors.get(option.executor)
         if runner is None:
@@ -883,10 +962,17 @@ class _Intervening(_Open):
 
         Returns:
             The intervened phase, where recovery is verified.
+
+        Raises:
+            InvalidInputError: The action or the reason is empty, or ``kind``
+                is not a :class:`MitigationKind`.
         """
         core = self._enter("mitigate")
         from incidentkit._events import MitigationApplied  # noqa: PLC0415 - loaded by now
 
+        if not isinstance(cast("object", kind), MitigationKind):
+            msg = f"kind must be a MitigationKind (MitigationKind.OTHER ...), not {kind!r:.60}"
+            raise InvalidInputError(msg)
         core.record(
             MitigationApplied(
                 core.now(),
@@ -998,10 +1084,10 @@ class _Verifying(_Open):
                 core.state,
                 core.now,
                 as_actor(actor),
-                errors=errors,
-                traffic=traffic,
+                errors=_spec(errors, "errors"),
+                traffic=_metric(traffic, "traffic"),
                 baseline=seconds(baseline, "baseline"),
-                policy=policy,
+                policy=_policy(policy),
                 timeout=seconds(timeout, "timeout"),
             )
         )
@@ -1138,15 +1224,15 @@ class Declared(_DiagnosingOverride):
                 ongoing=ongoing,
                 severity=_severity(severity),
                 symptom_start=_instant(symptom_start),
-                services=services,
-                regions=regions,
-                user_segments=user_segments,
-                errors=errors,
-                traffic=traffic,
-                users=users,
+                services=names(services, "services"),
+                regions=names(regions, "regions"),
+                user_segments=names(user_segments, "user_segments"),
+                errors=None if errors is None else _spec(errors, "errors"),
+                traffic=_metric(traffic, "traffic"),
+                users=_metric(users, "users"),
                 slo=slo,
-                measures=measures,
-                stated=stated,
+                measures=_measures(measures),
+                stated=items(stated, "stated", Figure),
                 summary=summary,
                 timeout=seconds(timeout, "timeout"),
             )
@@ -1309,10 +1395,16 @@ class Diagnosing(_AfterImpact):
 
         Returns:
             This phase.
+
+        Raises:
+            InvalidInputError: ``hypothesis_id`` or the reason is empty or not
+                a string.
+            ProtocolViolation: There is no such hypothesis.
         """
         core = self._enter("reject_hypothesis")
         from incidentkit._steps import _diagnosis  # noqa: PLC0415 - on first use
 
+        checked_text(hypothesis_id, "hypothesis_id")
         core.run(_diagnosis.reject(core.now, as_actor(actor), hypothesis_id, reason))
         return self
 
@@ -1483,6 +1575,10 @@ class Incident:
             check_incident_id(incident_id)
         clock = clock or SystemClock()
         now = to_instant(clock.now(), what="the clock's now()")
+        given = cast("object", services)
+        if isinstance(given, bytes) or not isinstance(given, Iterable):
+            msg = f"services must name at least one affected service, not {given!r:.60}"
+            raise InvalidInputError(msg)
         names = (services,) if isinstance(services, str) else tuple(services)
         if not names or not all(is_text(n) for n in names):
             msg = "services must name at least one affected service"
@@ -1503,7 +1599,7 @@ class Incident:
             detection,
             detected,
             summary,
-            {str(k): tuple(str(v) for v in vs) for k, vs in (depends_on or {}).items()},
+            _dependency_map(depends_on),
         )
         # Atomic: the journal appears holding its declaration, or not at all.
         body = unstructure_event(event)

@@ -48,6 +48,7 @@ from incidentkit._errors import (
     JournalLockedError,
     TornRecordError,
 )
+from incidentkit._numbers import is_finite
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -124,7 +125,8 @@ def _check_timeout(lock_timeout: float) -> float:
     if (
         isinstance(checked, bool)
         or not isinstance(checked, (int, float))
-        or not 0 <= checked < float("inf")
+        or not is_finite(checked)
+        or not checked >= 0
     ):
         msg = f"lock_timeout must be a finite number of seconds >= 0, not {lock_timeout!r}"
         raise InvalidInputError(msg)

@@ -10,7 +10,6 @@ import bisect
 import datetime as dt
 import enum
 import functools
-import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Literal, cast
@@ -21,6 +20,7 @@ import pendulum
 from incidentkit import _columns
 from incidentkit._columns import Column, Duplicates
 from incidentkit._errors import InvalidInputError
+from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 
 if TYPE_CHECKING:
@@ -63,6 +63,11 @@ def _optional_instant(value: dt.datetime | float | None) -> pendulum.DateTime | 
 
 
 def _non_empty(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(cast("object", value), str):
+        msg = (
+            f"{attribute.name} must be a non-empty string, not {type(value).__name__} {value!r:.60}"
+        )
+        raise InvalidInputError(msg)
     if not value.strip():
         msg = f"{attribute.name} must not be empty"
         raise InvalidInputError(msg)
@@ -280,7 +285,7 @@ def _finite_or_none(
 ) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not isinstance(value, (int, float)) or not is_finite(value):
         msg = f"a sample's value must be a finite number or None (a gap), not {value!r}"
         raise InvalidInputError(msg)
 
@@ -311,7 +316,7 @@ class MetricQuery:
         if self.end < self.start:
             msg = f"query window ends ({self.end}) before it starts ({self.start})"
             raise InvalidInputError(msg)
-        if not (math.isfinite(self.step) and self.step > 0):
+        if not (is_finite(self.step) and self.step > 0):
             msg = f"step must be a positive number of seconds, not {self.step!r}"
             raise InvalidInputError(msg)
 
@@ -735,7 +740,7 @@ class Figure:
 
     def __attrs_post_init__(self) -> None:
         """Reject a figure that is not a finite number."""
-        if not math.isfinite(self.value):
+        if not is_finite(self.value):
             msg = f"figure {self.name!r} must be a finite number, not {self.value!r}"
             raise InvalidInputError(msg)
 

@@ -58,6 +58,7 @@ intervention, and an evenly spaced subsample of the baseline.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import enum
 import functools
 import itertools
@@ -74,6 +75,8 @@ from incidentkit._columns import NAN as _NAN
 from incidentkit._columns import Column, microseconds
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
+from incidentkit._time import to_instant
 
 if TYPE_CHECKING:
     import statistics
@@ -149,25 +152,25 @@ class RecoveryOutcome(enum.Enum):
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
+    if not (is_finite(value) and value > 0):
         msg = f"{attribute.name} must be a positive finite number, not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
+    if not (is_finite(value) and value >= 0):
         msg = f"{attribute.name} must be a non-negative finite number, not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _fraction(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and 0 < value <= 1):
+    if not (is_finite(value) and 0 < value <= 1):
         msg = f"{attribute.name} must be in (0, 1], not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _open_fraction(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and 0 < value < 1):
+    if not (is_finite(value) and 0 < value < 1):
         msg = f"{attribute.name} must be strictly between 0 and 1, not {value!r}"
         raise InvalidInputError(msg)
 
@@ -757,6 +760,25 @@ def _maybe_too_large(
     return bool(rest) and not (min(rest) >= -_LARGEST_VALUE and max(rest) <= _LARGEST_VALUE)
 
 
+def checked_policy(policy: RecoveryPolicy | None) -> RecoveryPolicy:
+    """Return ``policy``, or the default for ``None``; refuse anything else."""
+    if policy is None:
+        return RecoveryPolicy()
+    if not isinstance(cast("object", policy), RecoveryPolicy):
+        msg = f"policy must be a RecoveryPolicy or None, not {type(policy).__name__} {policy!r:.60}"
+        raise InvalidInputError(msg)
+    return policy
+
+
+def check_instants(**instants: object) -> None:
+    """Refuse an instant that is not an aware datetime, naming its argument."""
+    for name, value in instants.items():
+        if not isinstance(value, dt.datetime):
+            msg = f"{name} must be an aware datetime, not {type(value).__name__} {value!r:.60}"
+            raise InvalidInputError(msg)
+        to_instant(value, what=name)  # raises NaiveDatetimeError for a naive one
+
+
 def _validate(
     *,
     errors: Series,
@@ -771,6 +793,12 @@ def _validate(
         if not isinstance(series, Series):  # pyright: ignore[reportUnnecessaryIsInstance]
             msg = f"{name} must be a Series, not {type(series).__name__}"
             raise InvalidInputError(msg)
+    check_instants(
+        baseline_start=baseline_start,
+        baseline_end=baseline_end,
+        intervention_at=intervention_at,
+        until=until,
+    )
     if not baseline_start < baseline_end:
         msg = (
             f"the baseline window must not be empty: it starts at {baseline_start} "
@@ -780,7 +808,7 @@ def _validate(
     if until < intervention_at:
         msg = f"the check at {until} is before the intervention at {intervention_at}"
         raise InvalidInputError(msg)
-    if step is not None and (isinstance(step, bool) or not (math.isfinite(step) and step > 0)):
+    if step is not None and not (is_finite(step) and step > 0):
         msg = f"step must be a positive number of seconds, not {step!r}"
         raise InvalidInputError(msg)
 
@@ -822,11 +850,13 @@ def check_recovery(  # noqa: C901, PLR0911, PLR0912 - the numbered rules, one re
 
     Raises:
         InvalidInputError: The windows are empty or out of order, the step is
-            not a positive number, or a series is not a :class:`Series`.
+            not a positive number, a series is not a :class:`Series`, an
+            instant is not a datetime or the policy not a :class:`RecoveryPolicy`.
+        NaiveDatetimeError: An instant has no time zone.
 
     .. versionadded:: 0.2.0
     """
-    policy = policy or RecoveryPolicy()
+    policy = checked_policy(policy)
     _validate(
         errors=errors,
         traffic=traffic,

@@ -57,10 +57,13 @@ import pendulum
 from incidentkit._binomial import lower_bound, requests_needed, upper_bound
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
 from incidentkit._recovery import (
     RecoveryOutcome,
     RecoveryPolicy,
     RecoveryVerdict,
+    check_instants,
+    checked_policy,
 )
 
 __all__ = ["COUNTS_TEST", "check_recovery_counts"]
@@ -160,12 +163,20 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
 
     Raises:
         InvalidInputError: The windows are empty or out of order, the step is
-            not a positive number, or a series is not a :class:`Series`.
+            not a positive number, a series is not a :class:`Series`, an
+            instant is not a datetime or the policy not a :class:`RecoveryPolicy`.
+        NaiveDatetimeError: An instant has no time zone.
 
     .. versionadded:: 0.3.0
     """
-    policy = policy or RecoveryPolicy()
+    policy = checked_policy(policy)
     _check_series(bad, total)
+    check_instants(
+        baseline_start=baseline_start,
+        baseline_end=baseline_end,
+        intervention_at=intervention_at,
+        until=until,
+    )
     if not baseline_start < baseline_end:
         msg = f"the baseline window must not be empty: {baseline_start} to {baseline_end}"
         raise InvalidInputError(msg)
@@ -173,7 +184,7 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
         msg = f"the check at {until} is before the intervention at {intervention_at}"
         raise InvalidInputError(msg)
     step = bad.query.step if step is None else step
-    if isinstance(step, bool) or not (math.isfinite(step) and step > 0):
+    if not (is_finite(step) and step > 0):
         msg = f"step must be a positive number of seconds, not {step!r}"
         raise InvalidInputError(msg)
     why = "counts of bad and all requests were given, so their shares are judged exactly"

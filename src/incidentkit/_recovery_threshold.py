@@ -39,15 +39,15 @@ looks healthy; the verdict says traffic was not checked.
 from __future__ import annotations
 
 import bisect
-import math
 from array import array
-from typing import Final, cast
+from typing import Final
 
 import attrs
 import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columnar, columns
+from incidentkit._numbers import is_finite
 from incidentkit._recovery import (
     RecoveryOutcome,
     RecoveryPolicy,
@@ -63,6 +63,7 @@ from incidentkit._recovery import (
     _Walk,  # pyright: ignore[reportPrivateUsage]
     _walk,  # pyright: ignore[reportPrivateUsage]
     _window,  # pyright: ignore[reportPrivateUsage]
+    checked_policy,
 )
 
 __all__ = ["THRESHOLD_TEST", "check_recovery_threshold"]
@@ -128,12 +129,14 @@ def check_recovery_threshold(
 
     Raises:
         InvalidInputError: ``above`` is not a finite number, the windows are
-            empty or out of order, the step is not a positive number, or a
-            series is not a :class:`~incidentkit.Series`.
+            empty or out of order, the step is not a positive number, a
+            series is not a :class:`~incidentkit.Series`, an instant is not a
+            datetime or the policy not a :class:`RecoveryPolicy`.
+        NaiveDatetimeError: An instant has no time zone.
 
     .. versionadded:: 0.3.0
     """
-    policy = policy or RecoveryPolicy()
+    policy = checked_policy(policy)
     checked = _above_number(above)
     _validate(
         errors=gauge,
@@ -243,15 +246,10 @@ def _at_resolution(policy: RecoveryPolicy, baseline: list[float]) -> RecoveryPol
 
 
 def _above_number(above: float) -> float:
-    number = cast("object", above)
-    if (
-        isinstance(number, bool)
-        or not isinstance(number, (int, float))
-        or not math.isfinite(number)
-    ):
+    if not is_finite(above):
         msg = f"above must be a finite number in the gauge's unit, not {above!r}"
         raise InvalidInputError(msg)
-    return float(number)
+    return float(above)
 
 
 def _decide(  # noqa: PLR0911 - rules 4 to 10, one return each

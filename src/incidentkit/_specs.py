@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Final, Literal, TypeAlias, cast
 
 import attrs
 
 from incidentkit._errors import InvalidInputError
+from incidentkit._numbers import is_finite
 from incidentkit.protocols import MetricSource
 
 __all__ = [
@@ -42,7 +42,7 @@ TIME_UNITS: Final = frozenset(
 
 
 def _positive_step(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
+    if not (is_finite(value) and value > 0):
         msg = f"step must be a positive number of seconds, not {value!r}"
         raise InvalidInputError(msg)
 
@@ -118,7 +118,7 @@ class Counts:
 
 
 def _positive_threshold(_instance: object, _attribute: object, value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+    if not (is_finite(value) and value > 0):
         msg = f"threshold must be a positive number of seconds, not {value!r}"
         raise InvalidInputError(msg)
 
@@ -158,12 +158,7 @@ def _a_metric(_instance: object, _attribute: object, value: Metric) -> None:
 
 
 def _finite_number(_instance: object, _attribute: object, value: float) -> None:
-    number = cast("object", value)
-    if (
-        isinstance(number, bool)
-        or not isinstance(number, (int, float))
-        or not math.isfinite(number)
-    ):
+    if not is_finite(value):
         msg = f"above must be a finite number in the metric's unit, not {value!r}"
         raise InvalidInputError(msg)
 

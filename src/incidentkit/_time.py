@@ -9,6 +9,7 @@ from typing import Final, cast
 import pendulum
 
 from incidentkit._errors import InvalidInputError, NaiveDatetimeError
+from incidentkit._numbers import is_finite
 
 __all__ = ["UTC", "ManualClock", "SystemClock", "format_instant", "parse_instant", "to_instant"]
 
@@ -62,7 +63,12 @@ def to_instant(value: dt.datetime | float, *, what: str = "instant") -> pendulum
     if isinstance(value, bool) or not isinstance(cast("object", value), (int, float)):
         msg = f"{what} must be an aware datetime or Unix seconds, not {type(value).__name__}"
         raise InvalidInputError(msg)
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        msg = f"{what} ({len(str(abs(int(value))))} digits of Unix seconds) is out of range"
+        raise InvalidInputError(msg) from None
+    if not finite:
         msg = f"{what} must be a finite number of Unix seconds, not {value!r}"
         raise InvalidInputError(msg)
     try:
@@ -78,8 +84,19 @@ def format_instant(value: pendulum.DateTime) -> str:
     Returns:
         ISO 8601 in UTC with microseconds and a ``Z`` suffix.
 
+    Raises:
+        InvalidInputError: ``value`` is not a datetime.
+        NaiveDatetimeError: ``value`` has no time zone.
+
     .. versionadded:: 0.1.0
     """
+    if type(value) is not pendulum.DateTime or value.tzinfo is not UTC:
+        if not isinstance(cast("object", value), dt.datetime):
+            msg = (
+                f"format_instant needs an aware datetime, not {type(value).__name__} {value!r:.60}"
+            )
+            raise InvalidInputError(msg)
+        value = to_instant(value, what="format_instant's value")  # in UTC, as the Z says
     year = value.year
     if year < 1000:  # noqa: PLR2004 - strftime does not pad such a year: keep its text
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -99,6 +116,9 @@ def parse_instant(text: str) -> pendulum.DateTime:
 
     .. versionadded:: 0.1.0
     """
+    if not isinstance(cast("object", text), str):
+        msg = f"parse_instant needs ISO 8601 text, not {type(text).__name__} {text!r:.60}"
+        raise InvalidInputError(msg)
     if text.endswith("Z"):
         # The journal's own form: UTC, so the offset needs no conversion.
         text = text[:-1]
@@ -163,13 +183,21 @@ class ManualClock:
         """Move the clock forward and return the new instant.
 
         Raises:
-            InvalidInputError: The clock would move backwards.
+            InvalidInputError: The clock would move backwards, an argument is
+                not a finite number, or the instant would be out of range.
         """
+        if not (is_finite(seconds) and is_finite(minutes)):
+            msg = f"advance by a finite number of seconds or minutes, not {seconds!r}, {minutes!r}"
+            raise InvalidInputError(msg)
         delta = seconds + 60.0 * minutes
         if not math.isfinite(delta) or delta < 0:
             msg = f"a clock only moves forward; cannot advance by {delta!r} seconds"
             raise InvalidInputError(msg)
-        self._now = self._now.add(microseconds=round(delta * 1_000_000))
+        try:
+            self._now = self._now.add(microseconds=round(delta * 1_000_000))
+        except (OverflowError, ValueError) as exc:
+            msg = f"cannot advance the clock by {delta!r} seconds: out of the representable range"
+            raise InvalidInputError(msg) from exc
         return self._now
 
     def set(self, instant: dt.datetime | float) -> pendulum.DateTime:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 from incidentkit._arguments import text
 from incidentkit._errors import InvalidInputError, ProtocolViolation
@@ -22,7 +23,7 @@ __all__ = ["check", "evidence", "hypothesis", "reject", "resolve", "waive"]
 
 def evidence(state: IncidentState, items: Sequence[Evidence], what: str) -> tuple[Evidence, ...]:
     """Return ``items`` if each is evidence that exists: a gathered change, a journal entry."""
-    if isinstance(items, (str, bytes, Evidence)):
+    if isinstance(items, (str, bytes, Evidence)) or not isinstance(cast("object", items), Iterable):
         msg = f"{what} takes a list of Evidence values, not a single {type(items).__name__}"
         raise InvalidInputError(msg)
     given = tuple(items)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
+from incidentkit._arguments import reach_back
 from incidentkit._events import ChangesGathered, Event, SourceOutcome
 from incidentkit._gather import adapter_name, call_concurrently, checked_changes
 from incidentkit._model import (
@@ -47,7 +48,7 @@ def gather(
     source that failed and each that answered for part of the window only.
     """
     end = now()
-    start = state.symptom_start.subtract(seconds=lookback)
+    start = reach_back(state.symptom_start, lookback, "lookback")
     wanted = None if services is None else list(services)
     jobs: list[_Job] = [
         *(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import pendulum
 
+from incidentkit._arguments import reach_back
 from incidentkit._errors import InvalidInputError, ProtocolViolation
 from incidentkit._events import Event, RecoveryChecked
 from incidentkit._model import Actor, Series
@@ -52,7 +53,7 @@ def verify(
     at = now()
     since = state.intervention_at or impact.symptom_start
     baseline_end = impact.symptom_start
-    baseline_start = baseline_end.subtract(seconds=baseline)
+    baseline_start = reach_back(baseline_end, baseline, "baseline")
     read = _read(errors, traffic, baseline_start, at, timeout)
     error_series, traffic_series = read.errors, read.traffic
     windows = {

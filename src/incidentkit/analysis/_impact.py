@@ -11,7 +11,7 @@ import bisect
 import datetime as dt
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal, cast
 
 import attrs
@@ -20,6 +20,7 @@ import pendulum
 from incidentkit._columns import microseconds
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, Severity, columns
+from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 
 __all__ = ["BurnRate", "ImpactNumbers", "impact_numbers"]
@@ -170,11 +171,19 @@ def _label(seconds: float) -> str:
     return f"{seconds / 60:g} min"
 
 
+def _check_series(**named: object) -> None:
+    """Refuse a series argument that is not a :class:`Series` (``None`` for the optional ones)."""
+    for name, series in named.items():
+        if not isinstance(series, Series) and not (series is None and name != "errors"):
+            msg = f"{name} must be a Series, not {type(series).__name__} {series!r:.60}"
+            raise InvalidInputError(msg)
+
+
 def _check_arguments(
     slo: float, windows: Sequence[float], share_of: str, *, has_traffic: bool
 ) -> None:
     """Refuse an SLO, windows or a share that :func:`impact_numbers` cannot compute with."""
-    if share_of not in {"requests", "time"}:
+    if not isinstance(cast("object", share_of), str) or share_of not in {"requests", "time"}:
         msg = f"share_of must be 'requests' or 'time', not {share_of!r}"
         raise InvalidInputError(msg)
     if share_of == "time" and has_traffic:
@@ -186,8 +195,11 @@ def _check_arguments(
     if not (isinstance(cast("object", slo), (int, float)) and 0 < slo < 1):
         msg = f"slo must be strictly between 0 and 1 (0.999 for three nines), not {slo!r}"
         raise InvalidInputError(msg)
+    if isinstance(windows, (str, bytes)) or not isinstance(cast("object", windows), Iterable):
+        msg = f"windows must be a sequence of seconds, not {type(windows).__name__} {windows!r:.60}"
+        raise InvalidInputError(msg)
     for window in windows:
-        if not (math.isfinite(window) and window > 0):
+        if not (is_finite(window) and window > 0):
             msg = f"a burn-rate window must be a positive number of seconds, not {window!r}"
             raise InvalidInputError(msg)
 
@@ -237,8 +249,8 @@ def impact_numbers(
     Raises:
         InvalidInputError: The SLO is not strictly between 0 and 1, a
             window is not a positive number of seconds, ``share_of`` is
-            neither ``"requests"`` nor ``"time"``, or ``traffic`` is given
-            with ``share_of="time"``.
+            neither ``"requests"`` nor ``"time"``, ``traffic`` is given
+            with ``share_of="time"``, or a series is not a :class:`Series`.
         NaiveDatetimeError: ``at`` or ``symptom_start`` has no time zone.
 
     The suggestion, in order:
@@ -256,6 +268,7 @@ def impact_numbers(
     .. versionchanged:: 0.3.0
        ``share_of``.
     """
+    _check_series(errors=errors, traffic=traffic, users=users)
     _check_arguments(slo, windows, share_of, has_traffic=traffic is not None)
     by_time = share_of == "time"
     end = to_instant(at, what="at")

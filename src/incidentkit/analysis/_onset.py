@@ -42,6 +42,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError, NaiveDatetimeError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 
 __all__ = ["Onset", "detect_onset"]
@@ -246,6 +247,10 @@ def _from_pairs(pairs: Iterable[tuple[dt.datetime | float, float | None]]) -> _I
     raw_times: list[dt.datetime | float] = []
     times: list[float] = []
     values: list[float | None] = []
+    given = cast("object", pairs)
+    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+        msg = f"series must be a Series or (instant, value) pairs, not {type(pairs).__name__}"
+        raise InvalidInputError(msg)
     for position, pair in enumerate(pairs):
         try:
             raw_at, raw_value = pair
@@ -841,10 +846,20 @@ def _rebase(
     return _Working(out_values, raw, lagged, index, seconds, work.grid)
 
 
+def check_baseline(window: object) -> None:
+    """Refuse a baseline that is not a (start, end) pair."""
+    if isinstance(window, (str, bytes)) or not (
+        isinstance(window, Sequence) and len(cast("Sequence[object]", window)) == 2  # noqa: PLR2004
+    ):
+        msg = f"baseline must be a (start, end) pair of datetimes, not {window!r:.80}"
+        raise InvalidInputError(msg)
+
+
 def _baseline_positions(
     inp: _Input, window: tuple[dt.datetime, dt.datetime], index: Sequence[int]
 ) -> tuple[int, int]:
     """The positions ``[lo, hi)`` of ``index`` whose samples lie in the baseline window."""
+    check_baseline(window)
     start = to_instant(window[0], what="the baseline's start")
     end = to_instant(window[1], what="the baseline's end")
     if end <= start:
@@ -1163,16 +1178,16 @@ def _check_settings(
     threshold: float,
     seasonality: object,
 ) -> None:
-    if direction not in {"up", "down", "either"}:
+    if not isinstance(direction, str) or direction not in {"up", "down", "either"}:
         msg = f"direction must be 'up', 'down' or 'either', not {direction!r}"
         raise InvalidInputError(msg)
-    if seasonality not in {"auto", "daily", "none"}:
+    if not isinstance(seasonality, str) or seasonality not in {"auto", "daily", "none"}:
         msg = f"seasonality must be 'auto', 'daily' or 'none', not {seasonality!r}"
         raise InvalidInputError(msg)
-    if min_shift is not None and not (math.isfinite(min_shift) and min_shift >= 0):
+    if min_shift is not None and not (is_finite(min_shift) and min_shift >= 0):
         msg = f"min_shift must be a non-negative number in the series' units, not {min_shift!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(min_sigmas) and min_sigmas > 0):
+    if not (is_finite(min_sigmas) and min_sigmas > 0):
         msg = f"min_sigmas must be a positive number of noise sigmas, not {min_sigmas!r}"
         raise InvalidInputError(msg)
     if isinstance(min_duration, bool) or not isinstance(cast("object", min_duration), int):
@@ -1181,7 +1196,7 @@ def _check_settings(
     if min_duration < 1:
         msg = f"min_duration must be at least 1 sample, not {min_duration!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(threshold) and threshold > 0):
+    if not (is_finite(threshold) and threshold > 0):
         msg = f"threshold must be a positive number of noise sigmas, not {threshold!r}"
         raise InvalidInputError(msg)
 
@@ -1322,9 +1337,10 @@ def detect_onset(
         smaller symptom that was passed over.
 
     Raises:
-        InvalidInputError: A setting is out of range, the baseline window is
-            reversed or holds fewer than three samples with a value, or pairs are
-            malformed or out of order.
+        InvalidInputError: A setting is out of range, the baseline is not a
+            (start, end) pair, is reversed or holds fewer than three samples
+            with a value, or ``series`` is neither a :class:`Series` nor
+            pairs, or its pairs are malformed or out of order.
         NaiveDatetimeError: A baseline bound or an instant has no time zone.
 
     .. versionadded:: 0.1.0

@@ -46,6 +46,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Series, columns
+from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 from incidentkit.analysis._onset import (
     CONFIDENCE_SCALE,
@@ -61,6 +62,7 @@ from incidentkit.analysis._onset import (
     Looking,
     Onset,
     character,
+    check_baseline,
     fit_grid,
     median_sorted,
     when_text,
@@ -80,6 +82,8 @@ _SLACK: Final = 1.25
 _TINY: Final = 1e-12
 _MAX_EVIDENCE: Final = 1e6
 _MAX_REJECTED: Final = 20
+_LARGEST_COUNT: Final = 1e15
+"""Events in a step from which a step is skipped: no service has them, and sums lose exactness."""
 _EXPECTED: Final = 4.0
 """The persistence test reads steps until a change of ``margin`` would show this many events."""
 
@@ -95,6 +99,8 @@ class _Counts:
     """Every sample's Unix seconds (gaps included)."""
     skipped: int
     """Steps with a value but no usable count (negative, or more bad than total)."""
+    too_large: int = 0
+    """Steps skipped for :data:`_LARGEST_COUNT` events or more."""
 
 
 @attrs.frozen
@@ -140,7 +146,7 @@ def _read(bad: Series, total: Series) -> _Counts:
         )
         raise InvalidInputError(msg)
     if all(
-        n > 0.0 and 0.0 <= b <= n * (1.0 + 1e-9)
+        0.0 < n < _LARGEST_COUNT and 0.0 <= b <= n * (1.0 + 1e-9)
         for b, n in zip(bad_values, total_values, strict=True)
     ):  # Every step usable, the common case: no copy step by step.
         return _Counts(
@@ -149,17 +155,20 @@ def _read(bad: Series, total: Series) -> _Counts:
     b_out: list[float] = []
     n_out: list[float] = []
     index: list[int] = []
-    skipped = 0
+    skipped = too_large = 0
     for i, (b, n) in enumerate(zip(bad_values, total_values, strict=True)):
         if b != b or n != n or n == 0.0:  # noqa: PLR0124 - NaN is a gap
             continue
         if b < 0.0 or n < 0.0 or b > n * (1.0 + 1e-9):
             skipped += 1
             continue
+        if n >= _LARGEST_COUNT:
+            too_large += 1
+            continue
         b_out.append(b)
         n_out.append(n)
         index.append(i)
-    return _Counts(b_out, n_out, index, bad_times, skipped)
+    return _Counts(b_out, n_out, index, bad_times, skipped, too_large)
 
 
 def _share(counts: _Counts, lo: int, hi: int) -> tuple[float, float]:
@@ -595,13 +604,13 @@ def _check(
     min_duration: int,
     threshold: float,
 ) -> None:
-    if direction not in {"up", "down", "either"}:
+    if not isinstance(direction, str) or direction not in {"up", "down", "either"}:
         msg = f"direction must be 'up', 'down' or 'either', not {direction!r}"
         raise InvalidInputError(msg)
-    if min_shift is not None and not (math.isfinite(min_shift) and 0.0 <= min_shift <= 1.0):
+    if min_shift is not None and not (is_finite(min_shift) and 0.0 <= min_shift <= 1.0):
         msg = f"min_shift must be a share between 0 and 1, not {min_shift!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(min_sigmas) and min_sigmas > 0):
+    if not (is_finite(min_sigmas) and min_sigmas > 0):
         msg = f"min_sigmas must be a positive number of noise sigmas, not {min_sigmas!r}"
         raise InvalidInputError(msg)
     if isinstance(min_duration, bool) or not isinstance(cast("object", min_duration), int):
@@ -610,7 +619,7 @@ def _check(
     if min_duration < 1:
         msg = f"min_duration must be a whole number of samples, at least 1, not {min_duration!r}"
         raise InvalidInputError(msg)
-    if not (math.isfinite(threshold) and threshold > 0):
+    if not (is_finite(threshold) and threshold > 0):
         msg = f"threshold must be a positive number of nats, not {threshold!r}"
         raise InvalidInputError(msg)
 
@@ -618,6 +627,7 @@ def _check(
 def _baseline_positions(
     counts: _Counts, window: tuple[dt.datetime, dt.datetime]
 ) -> tuple[int, int]:
+    check_baseline(window)
     start = to_instant(window[0], what="the baseline's start").timestamp()
     end = to_instant(window[1], what="the baseline's end").timestamp()
     if end <= start:
@@ -651,8 +661,9 @@ def detect_onset_counts(
         bad: The bad events per step (a count, fractional counts allowed).
         total: All events per step, at the same instants as ``bad``. A step where
             either is a gap, or ``total`` is 0, carries no information and is
-            skipped; one with negative counts or more bad than total events is
-            skipped too (and counted in the explanation).
+            skipped; one with negative counts, more bad than total events or
+            1e15 events or more (no service's: beyond what a float sums exactly)
+            is skipped too (and counted in the explanation).
         direction: ``"up"`` for a rise of the bad share (the usual symptom),
             ``"down"`` for a fall, ``"either"`` for both (the first is reported,
             unless the other is more than twice as large in noise sigmas).
@@ -679,8 +690,8 @@ def detect_onset_counts(
     Raises:
         InvalidInputError: ``bad`` or ``total`` is not a :class:`~incidentkit.Series`,
             the two are not at the same instants, a setting is out of range, or
-            the baseline window is reversed or holds fewer than three steps with
-            counts.
+            the baseline is not a (start, end) pair, is reversed or holds fewer
+            than three steps with counts.
         NaiveDatetimeError: A baseline bound has no time zone.
 
     .. versionadded:: 0.3.0
@@ -1101,14 +1112,14 @@ def _report(
         explanation="",
         ramp_seconds=(times[counts.index[top]] - times[index]) if ramp_end is not None else None,
     )
-    return attrs.evolve(onset, explanation=_explain(onset, base, rise.length, counts.skipped))
+    return attrs.evolve(onset, explanation=_explain(onset, base, rise.length, counts))
 
 
 def _percent(share: float) -> str:
     return f"{100.0 * share:.3g}%"
 
 
-def _explain(onset: Onset, base: _Base, ramp_samples: int, skipped: int) -> str:
+def _explain(onset: Onset, base: _Base, ramp_samples: int, counts: _Counts) -> str:
     verb = "rose" if onset.direction == "up" else "fell"
     if onset.shape == "step":
         how = f"in one step at {when_text(onset.at)} (sample {onset.index})"
@@ -1142,9 +1153,14 @@ def _explain(onset: Onset, base: _Base, ramp_samples: int, skipped: int) -> str:
         )
     else:
         text += "It had not returned to baseline by the end of the series. "
-    if skipped:
+    if skipped := counts.skipped:
         text += (
             f"{skipped} step{'s' if skipped != 1 else ''} with negative counts or more bad "
             "than total events were skipped. "
+        )
+    if too_large := counts.too_large:
+        text += (
+            f"{too_large} step{'s' if too_large != 1 else ''} with {_LARGEST_COUNT:.0e} events "
+            "or more (no service's) were skipped. "
         )
     return text + f"Confidence {onset.confidence:.2f}."

@@ -45,6 +45,7 @@ import pendulum
 
 from incidentkit._errors import InvalidInputError
 from incidentkit._model import Change, ChangeKind
+from incidentkit._numbers import is_finite
 from incidentkit._time import UTC, to_instant
 
 if TYPE_CHECKING:
@@ -123,19 +124,19 @@ class SuspectReasonKind(enum.Enum):
 
 
 def _check_weight(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and 0 <= value <= 1):
+    if not (is_finite(value) and 0 <= value <= 1):
         msg = f"{attribute.name} must be a number in [0, 1], not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _check_positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+    if not (is_finite(value) and value > 0):
         msg = f"{attribute.name} must be a positive number of seconds, not {value!r}"
         raise InvalidInputError(msg)
 
 
 def _check_non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
+    if not (is_finite(value) and value >= 0):
         msg = f"{attribute.name} must be a non-negative number of seconds, not {value!r}"
         raise InvalidInputError(msg)
 
@@ -146,7 +147,7 @@ def _kind_weights(value: Mapping[ChangeKind, float]) -> Mapping[ChangeKind, floa
         if not isinstance(cast("object", kind), ChangeKind):
             msg = f"kind_weights keys are ChangeKind members, not {kind!r}"
             raise InvalidInputError(msg)
-        if isinstance(weight, bool) or not (math.isfinite(weight) and 0 <= weight <= 1):
+        if not (is_finite(weight) and 0 <= weight <= 1):
             msg = f"the weight of {kind.value} must be a number in [0, 1], not {weight!r}"
             raise InvalidInputError(msg)
         weights[kind] = float(weight)
@@ -325,6 +326,9 @@ def _what(change: Change) -> str:
 
 
 def _as_names(value: Sequence[str] | str, what: str) -> tuple[str, ...]:
+    if not isinstance(cast("object", value), Iterable) or isinstance(value, bytes):
+        msg = f"{what} must be a service name or names, not {type(value).__name__} {value!r:.60}"
+        raise InvalidInputError(msg)
     names = (value,) if isinstance(value, str) else tuple(value)
     for name in names:
         if not isinstance(cast("object", name), str) or not name.strip():
@@ -387,7 +391,9 @@ def _before(delta: dt.timedelta) -> float:
 
 def _capped(seconds: float) -> dt.timedelta:
     """Return a non-negative duration in seconds as a timedelta, capped at :data:`_SPAN`."""
-    return dt.timedelta(microseconds=min(round(seconds * 1e6), _SPAN // _MICROSECOND))
+    cap = _SPAN // _MICROSECOND
+    micro = seconds * 1e6
+    return dt.timedelta(microseconds=cap if not micro < cap else min(round(micro), cap))
 
 
 def _relatedness(
@@ -1007,8 +1013,9 @@ def rank_suspects(
     Raises:
         NaiveDatetimeError: ``onset`` has no time zone.
         InvalidInputError: A change is not a :class:`~incidentkit.Change`, a
-            service name is empty, ``lookback`` is not a positive duration or
-            ``min_score`` is not in [0, 1].
+            service name is empty, ``lookback`` is not a positive duration,
+            ``min_score`` is not in [0, 1], ``depends_on`` is not a mapping or
+            ``policy`` not a :class:`SuspectPolicy`.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.3.0
@@ -1019,10 +1026,19 @@ def rank_suspects(
     """
     at = to_instant(onset, what="onset")
     window = _seconds(lookback, "lookback")
-    if isinstance(min_score, bool) or not (math.isfinite(min_score) and 0 <= min_score <= 1):
+    if not (is_finite(min_score) and 0 <= min_score <= 1):
         msg = f"min_score must be a number in [0, 1], not {min_score!r}"
         raise InvalidInputError(msg)
     rules = SuspectPolicy() if policy is None else policy
+    if not isinstance(cast("object", rules), SuspectPolicy):
+        msg = f"policy must be a SuspectPolicy or None, not {type(policy).__name__} {policy!r:.60}"
+        raise InvalidInputError(msg)
+    if depends_on is not None and not isinstance(cast("object", depends_on), Mapping):
+        msg = f"depends_on must map services to their dependencies, not {depends_on!r:.60}"
+        raise InvalidInputError(msg)
+    if not isinstance(cast("object", changes), Iterable):
+        msg = f"changes must be an iterable of Change, not {type(changes).__name__}"
+        raise InvalidInputError(msg)
     affected = _as_names(services, "services")
     paths = _dependencies(affected, depends_on or {})
     ranker = _Ranker(at, window, rules, affected, paths)
