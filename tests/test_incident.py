@@ -1694,6 +1694,8 @@ def test_a_step_given_the_wrong_type_refuses_it_by_name_and_records_nothing(
         ({"services": None}, "services must name at least one affected service"),
         ({"depends_on": "db"}, "depends_on must map services"),
         ({"depends_on": {"checkout": 5}}, r"depends_on\['checkout'\] must be a list"),
+        ({"depends_on": {7: ["db"]}}, "depends_on's keys must be service names, not int 7"),
+        ({"depends_on": {"checkout": ["db", None]}}, r"must list service names, not NoneType"),
         ({"detected_at": 10**400}, "digits of Unix seconds"),
         ({"lock_timeout": 10**400}, "lock_timeout must be a finite number"),
     ],

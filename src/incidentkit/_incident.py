@@ -758,11 +758,21 @@ def _dependency_map(
         raise InvalidInputError(msg)
     out: dict[str, tuple[str, ...]] = {}
     for key, value in cast("Mapping[object, object]", given).items():
+        if not isinstance(key, str):
+            msg = f"depends_on's keys must be service names, not {type(key).__name__} {key!r:.60}"
+            raise InvalidInputError(msg)
         if isinstance(value, bytes) or not isinstance(value, Iterable):
             msg = f"depends_on[{key!r}] must be a list of dependencies, not {value!r:.60}"
             raise InvalidInputError(msg)
-        listed = (value,) if isinstance(value, str) else cast("Iterable[object]", value)
-        out[str(key)] = tuple(str(v) for v in listed)
+        listed = (value,) if isinstance(value, str) else tuple(cast("Iterable[object]", value))
+        for name in listed:
+            if not isinstance(name, str):
+                msg = (
+                    f"depends_on[{key!r}] must list service names, "
+                    f"not {type(name).__name__} {name!r:.60}"
+                )
+                raise InvalidInputError(msg)
+        out[key] = cast("tuple[str, ...]", listed)
     return out
 
 
