@@ -212,6 +212,16 @@ def test_the_chart_of_a_counts_incident_draws_the_share_its_band_is_in(tmp_path)
     assert chart.baseline.high < 0.05
 
 
+def _verified_as_ratio(source, query: str, counts: Counts, tmp_path):
+    """Assess from ``counts``, mitigate at FIX, then verify at END with ``query`` as a ratio."""
+    clock = ManualClock(ONSET.add(minutes=10))
+    _assessed, intervened = _intervened(counts, tmp_path, clock)
+    clock.set(END)
+    return intervened.verify_recovery(
+        actor="alice", errors=Metric(source, query), traffic=Metric(source, "total")
+    )
+
+
 def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verification(
     tmp_path,
 ) -> None:
@@ -221,13 +231,8 @@ def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verificatio
     latency back under its baseline's would read as recovered.
     """
     source = _source(20.0, 0.002, 0.4)
-    clock = ManualClock(ONSET.add(minutes=10))
     counts = Counts(Metric(source, "bad"), Metric(source, "total"))
-    _assessed, intervened = _intervened(counts, tmp_path, clock)
-    clock.set(END)
-    phase = intervened.verify_recovery(
-        actor="alice", errors=Metric(source, "p99"), traffic=Metric(source, "total")
-    )
+    phase = _verified_as_ratio(source, "p99", counts, tmp_path)
     verdict = _verdict(phase)
     assert verdict.outcome is RecoveryOutcome.INCONCLUSIVE
     assert verdict.monitoring_gap
@@ -245,14 +250,8 @@ def test_values_above_one_passed_as_an_error_ratio_are_not_judged_at_verificatio
 def test_a_ratio_just_over_one_in_a_full_outage_is_still_judged_as_a_ratio(tmp_path) -> None:
     """1.02 is a ratio of two rates read a moment apart, not a latency: it is judged."""
     source = _source(20.0, 0.002, 0.4)
-    clock = ManualClock(ONSET.add(minutes=10))
     counts = Counts(Metric(source, "bad"), Metric(source, "total"))
-    _assessed, intervened = _intervened(counts, tmp_path, clock)
-    clock.set(END)
-    phase = intervened.verify_recovery(
-        actor="alice", errors=Metric(source, "outage"), traffic=Metric(source, "total")
-    )
-    verdict = _verdict(phase)
+    verdict = _verdict(_verified_as_ratio(source, "outage", counts, tmp_path))
     assert not any("no error ratio" in reason for reason in verdict.reasons), verdict.reasons
     assert verdict.test == "mann-whitney"
 

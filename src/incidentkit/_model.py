@@ -627,6 +627,28 @@ def sliced(series: Series, lo: int, hi: int | None = None) -> Series:
     )
 
 
+def check_series(
+    named: Mapping[str, object], *, of: str = "", optional: frozenset[str] = frozenset()
+) -> None:
+    """Refuse an analysis' argument that is not a :class:`Series`, naming it.
+
+    ``of`` says what the series must hold (``" of counts"``); the names in
+    ``optional`` may be ``None``. For the analyses' public functions, which
+    untyped callers reach with lists of pairs, numbers or ``None``.
+
+    Raises:
+        InvalidInputError: An argument is not a :class:`Series`.
+    """
+    for name, value in named.items():
+        if isinstance(value, Series) or (value is None and name in optional):
+            continue
+        msg = (
+            f"{name} must be a Series{of}, not {type(value).__name__} {value!r:.60}: build "
+            "one with Series.from_pairs(query, pairs)"
+        )
+        raise InvalidInputError(msg)
+
+
 def columns(series: Series) -> tuple[Column, Column]:
     """The two columns of a series, for the analyses inside the package (not copied)."""
     # The package's own accessor: the analyses read the columns without a copy.

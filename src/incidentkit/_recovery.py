@@ -74,7 +74,7 @@ import pendulum
 from incidentkit._columns import NAN as _NAN
 from incidentkit._columns import Column, microseconds
 from incidentkit._errors import InvalidInputError
-from incidentkit._model import Series, columns
+from incidentkit._model import Series, check_series, columns
 from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 
@@ -789,10 +789,7 @@ def _validate(
     until: pendulum.DateTime,
     step: float | None,
 ) -> None:
-    for name, series in (("errors", errors), ("traffic", traffic)):
-        if not isinstance(series, Series):  # pyright: ignore[reportUnnecessaryIsInstance]
-            msg = f"{name} must be a Series, not {type(series).__name__}"
-            raise InvalidInputError(msg)
+    check_series({"errors": errors, "traffic": traffic})
     check_instants(
         baseline_start=baseline_start,
         baseline_end=baseline_end,

@@ -56,7 +56,7 @@ import pendulum
 
 from incidentkit._binomial import lower_bound, requests_needed, upper_bound
 from incidentkit._errors import InvalidInputError
-from incidentkit._model import Series, columns
+from incidentkit._model import Series, check_series, columns
 from incidentkit._numbers import is_finite
 from incidentkit._recovery import (
     RecoveryOutcome,
@@ -108,13 +108,6 @@ def _usable(bad: float, total: float) -> bool:
         and 0 <= bad <= total + 0.5
         and total < _LARGEST_COUNT
     )
-
-
-def _check_series(bad: object, total: object) -> None:
-    for name, series in (("bad", bad), ("total", total)):
-        if not isinstance(series, Series):
-            msg = f"{name} must be a Series of counts, not {type(series).__name__}"
-            raise InvalidInputError(msg)
 
 
 def _rate_text(bad: int, total: int) -> str:
@@ -170,7 +163,7 @@ def check_recovery_counts(  # noqa: C901, PLR0911, PLR0912, PLR0915 - the number
     .. versionadded:: 0.3.0
     """
     policy = checked_policy(policy)
-    _check_series(bad, total)
+    check_series({"bad": bad, "total": total}, of=" of counts")
     check_instants(
         baseline_start=baseline_start,
         baseline_end=baseline_end,

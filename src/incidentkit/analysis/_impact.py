@@ -19,7 +19,7 @@ import pendulum
 
 from incidentkit._columns import microseconds
 from incidentkit._errors import InvalidInputError
-from incidentkit._model import Series, Severity, columns
+from incidentkit._model import Series, Severity, check_series, columns
 from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 
@@ -171,14 +171,6 @@ def _label(seconds: float) -> str:
     return f"{seconds / 60:g} min"
 
 
-def _check_series(**named: object) -> None:
-    """Refuse a series argument that is not a :class:`Series` (``None`` for the optional ones)."""
-    for name, series in named.items():
-        if not isinstance(series, Series) and not (series is None and name != "errors"):
-            msg = f"{name} must be a Series, not {type(series).__name__} {series!r:.60}"
-            raise InvalidInputError(msg)
-
-
 def _check_arguments(
     slo: float, windows: Sequence[float], share_of: str, *, has_traffic: bool
 ) -> None:
@@ -268,7 +260,10 @@ def impact_numbers(
     .. versionchanged:: 0.3.0
        ``share_of``.
     """
-    _check_series(errors=errors, traffic=traffic, users=users)
+    check_series(
+        {"errors": errors, "traffic": traffic, "users": users},
+        optional=frozenset({"traffic", "users"}),
+    )
     _check_arguments(slo, windows, share_of, has_traffic=traffic is not None)
     by_time = share_of == "time"
     end = to_instant(at, what="at")

@@ -45,7 +45,7 @@ import attrs
 import pendulum
 
 from incidentkit._errors import InvalidInputError
-from incidentkit._model import Series, columns
+from incidentkit._model import Series, check_series, columns
 from incidentkit._numbers import is_finite
 from incidentkit._time import to_instant
 from incidentkit.analysis._onset import (
@@ -129,13 +129,7 @@ class _Rise:
 
 def _read(bad: Series, total: Series) -> _Counts:
     """The steps where both counts are present and usable."""
-    for name, series in (("bad", bad), ("total", total)):
-        if not isinstance(cast("object", series), Series):
-            msg = (
-                f"{name} must be a Series of counts, not {type(series).__name__}: build one "
-                "with Series.from_pairs(query, pairs)"
-            )
-            raise InvalidInputError(msg)
+    check_series({"bad": bad, "total": total}, of=" of counts")
     bad_times, bad_values = columns(bad)
     total_times, total_values = columns(total)
     if bad_times != total_times:
